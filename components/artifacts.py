@@ -1,0 +1,379 @@
+"""Deterministic deployable zips for the proxy Lambda and the AgentCore code runtime.
+
+The same source tree must always produce the same zip bytes, so that an unchanged tree gives no
+Pulumi diff and a changed one always yields a new content hash (AgentCore does not notice a new zip
+uploaded under an old S3 key). Pulumi's own directory archives are not used because they drop the
+exec bit that Lambda Web Adapter needs on ``run.sh``.
+
+Run ``python -m components.artifacts`` to build both zips and print their sizes and digests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Both deployment targets run CPython 3.13 on Graviton (Lambda python3.13 arm64, AgentCore
+# PYTHON_3_13 arm64). --only-binary keeps pip from compiling an sdist for the build machine.
+TARGET_PLATFORM_ARGS: tuple[str, ...] = (
+    "--platform",
+    "manylinux2014_aarch64",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.13",
+    "--only-binary=:all:",
+)
+
+# The earliest time a zip header can hold; any fixed value works, this one is conventional.
+FIXED_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+COMPRESSION_LEVEL = 9
+REGULAR_FILE_MODE = 0o644
+EXECUTABLE_FILE_MODE = 0o755
+# "Made by Unix" so that unzip tools and Lambda honour the permission bits in external_attr,
+# whatever system the zip is built on.
+UNIX_CREATE_SYSTEM = 3
+PIP_OUTPUT_LINES_IN_ERROR = 30
+
+# (file or directory on disk, its name inside the zip; "" puts a directory's contents at the root)
+ZipSource = tuple[Path, str]
+
+
+@dataclass(frozen=True)
+class BuiltArtifact:
+    path: Path  # zip file on disk, under <repo>/.build/ (gitignored)
+    sha256: str  # hex digest of the zip bytes
+    size: int
+
+
+class DependencyInstallError(RuntimeError):
+    """pip could not install a requirements file for the deployment platform."""
+
+
+def is_never_deployed(relative_path: PurePosixPath) -> bool:
+    """Files that never run on the target: bytecode caches and build-machine leftovers.
+
+    ``*.dist-info/RECORD`` is dropped because it lists hashes of the console scripts, whose shebang
+    is the build machine's interpreter path, so it differs between a laptop and CI. Nothing at
+    runtime needs it: ``importlib.metadata`` reads METADATA and entry_points.txt, and ``files()``
+    simply returns None without RECORD. The rest of dist-info stays, so ``version()`` and entry
+    points keep working (opentelemetry and strands read them).
+    """
+    parts = relative_path.parts
+    if "__pycache__" in parts or ".pytest_cache" in parts:
+        return True
+    if relative_path.suffix in {".pyc", ".pyo"} or relative_path.name == ".DS_Store":
+        return True
+    return (
+        relative_path.name == "RECORD"
+        and len(parts) >= 2
+        and parts[-2].endswith(".dist-info")
+    )
+
+
+def _walk_files(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories.sort()
+        for file_name in sorted(files):
+            yield Path(directory, file_name)
+
+
+def _collect_entries(
+    sources: Sequence[ZipSource],
+    exclude: Callable[[PurePosixPath], bool],
+) -> dict[str, Path]:
+    entries: dict[str, Path] = {}
+    for source_path, zip_name in sources:
+        if not source_path.exists():
+            raise FileNotFoundError(f"artifact source is missing: {source_path}")
+        for file_path in _walk_files(source_path):
+            if source_path.is_file():
+                relative = PurePosixPath(source_path.name)
+                arcname = PurePosixPath(zip_name) if zip_name else relative
+            else:
+                relative = PurePosixPath(file_path.relative_to(source_path).as_posix())
+                arcname = PurePosixPath(zip_name, relative) if zip_name else relative
+            if exclude(arcname):
+                continue
+            name = arcname.as_posix()
+            # A dependency shipping a top-level module with one of our names would silently
+            # shadow our code (or vice versa); refuse instead of guessing which one wins.
+            if name in entries:
+                raise ValueError(
+                    f"two sources both provide {name!r}: {entries[name]} and {file_path}"
+                )
+            entries[name] = file_path
+    return entries
+
+
+def _zip_info(arcname: str, mode: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(arcname, date_time=FIXED_ZIP_TIMESTAMP)
+    info.create_system = UNIX_CREATE_SYSTEM
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _file_mode(file_path: Path, arcname: str, executables: Collection[str]) -> int:
+    # run.sh is forced executable: a checkout on Windows, or a copy tool, may have lost its bit.
+    if arcname in executables:
+        return EXECUTABLE_FILE_MODE
+    if file_path.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
+        return EXECUTABLE_FILE_MODE
+    return REGULAR_FILE_MODE
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_zip(
+    sources: Sequence[ZipSource],
+    destination: Path,
+    *,
+    executables: Collection[str] = (),
+    exclude: Callable[[PurePosixPath], bool] = is_never_deployed,
+) -> BuiltArtifact:
+    """Zip ``sources`` into ``destination`` so that equal inputs always give equal bytes.
+
+    Entries are sorted by name, carry a fixed timestamp, 0644 or 0755 permissions (0755 when the
+    file was executable or its zip name is in ``executables``) and no extra fields; directories
+    get no entries of their own. The zip is written to a temporary file and renamed into place,
+    so an interrupted build never leaves a truncated zip behind.
+    """
+    entries = _collect_entries(sources, exclude)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary_name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
+    temporary_path = Path(temporary_name)
+    try:
+        with os.fdopen(descriptor, "wb") as raw_file, zipfile.ZipFile(
+            raw_file, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESSION_LEVEL
+        ) as archive:
+            for arcname in sorted(entries):
+                file_path = entries[arcname]
+                info = _zip_info(arcname, _file_mode(file_path, arcname, executables))
+                with file_path.open("rb") as source_file, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source_file, target, 1 << 20)
+        # mkstemp creates the file 0600; a build artifact is meant to be readable like any other.
+        os.chmod(temporary_path, REGULAR_FILE_MODE)
+        os.replace(temporary_path, destination)
+    except BaseException:
+        temporary_path.unlink(missing_ok=True)
+        raise
+    return BuiltArtifact(
+        path=destination, sha256=sha256_of_file(destination), size=destination.stat().st_size
+    )
+
+
+def dependency_cache_key(requirements: Path, constraints: Path) -> str:
+    digest = hashlib.sha256()
+    for part in (requirements.read_bytes(), constraints.read_bytes()):
+        # Length-prefix each part so that moving bytes from one file to the other changes the key.
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    digest.update("\0".join(TARGET_PLATFORM_ARGS).encode())
+    return digest.hexdigest()
+
+
+def _pip_install_command(requirements: Path, constraints: Path, target: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        # Bytecode would be compiled by the build machine's Python (3.11 here), which the 3.13
+        # runtime ignores anyway; leaving it out also keeps the tree smaller.
+        "--no-compile",
+        *TARGET_PLATFORM_ARGS,
+        "--target",
+        str(target),
+        "-r",
+        str(requirements),
+        "-c",
+        str(constraints),
+    ]
+
+
+def install_dependencies(requirements: Path, constraints: Path, cache_dir: Path) -> Path:
+    """Install ``requirements`` for the deployment platform into a cached directory and return it.
+
+    The directory is named after a hash of the requirements file, the constraints file and the
+    platform arguments, so an unchanged input reuses it and any change installs afresh. pip works
+    in a temporary sibling that is renamed into place only after it succeeds.
+    """
+    name = f"{requirements.parent.name}-{dependency_cache_key(requirements, constraints)}"
+    cached_tree = cache_dir / name
+    if cached_tree.is_dir():
+        logger.info("dependency cache hit: %s", cached_tree)
+        return cached_tree
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=cache_dir))
+    try:
+        logger.info("installing %s for %s", requirements, " ".join(TARGET_PLATFORM_ARGS))
+        completed = subprocess.run(
+            _pip_install_command(requirements, constraints, staging),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            last_lines = "\n".join(completed.stdout.splitlines()[-PIP_OUTPUT_LINES_IN_ERROR:])
+            raise DependencyInstallError(
+                f"pip could not install {requirements} (exit code {completed.returncode}); "
+                f"last lines of its output:\n{last_lines}"
+            )
+        staging.chmod(0o755)  # mkdtemp makes it 0700
+        try:
+            os.rename(staging, cached_tree)
+        except OSError:
+            # Another build finished the same tree first; theirs is complete, so use it.
+            if not cached_tree.is_dir():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return cached_tree
+
+
+def exclude_from_dependency_tree(relative_path: PurePosixPath) -> bool:
+    # Console scripts in bin/ carry the build machine's interpreter in their shebang and cannot run
+    # on the target; run.sh starts uvicorn with `python -m` instead.
+    if relative_path.parts[:1] == ("bin",):
+        return True
+    return is_never_deployed(relative_path)
+
+
+def _build_with_dependencies(
+    component_dir: Path,
+    own_sources: Sequence[ZipSource],
+    zip_name: str,
+    repo_root: Path,
+    build_dir: Path | None,
+    deps_cache_dir: Path | None,
+    executables: Collection[str] = (),
+) -> BuiltArtifact:
+    output_dir = build_dir if build_dir is not None else repo_root / ".build"
+    cache_dir = deps_cache_dir if deps_cache_dir is not None else output_dir / "deps"
+    # Our own files are listed explicitly (an allow-list), so a Dockerfile, a README or a local
+    # test next to them never reaches the zip. They are collected first so that a missing file
+    # fails before a slow pip install. The dependency tree is filtered on its own paths so that
+    # our names are never mistaken for its bin/ folder.
+    own_entries = _collect_entries(own_sources, is_never_deployed)
+    dependency_tree = install_dependencies(
+        component_dir / "requirements.txt", repo_root / "constraints.txt", cache_dir
+    )
+    dependency_entries = _collect_entries([(dependency_tree, "")], exclude_from_dependency_tree)
+    clashes = sorted(set(own_entries) & set(dependency_entries))
+    if clashes:
+        raise ValueError(f"dependencies of {component_dir} overwrite project files: {clashes}")
+    merged_sources = [(path, name) for name, path in {**own_entries, **dependency_entries}.items()]
+    return build_zip(merged_sources, output_dir / zip_name, executables=executables)
+
+
+def build_proxy_zip(
+    repo_root: Path = REPO_ROOT,
+    *,
+    build_dir: Path | None = None,
+    deps_cache_dir: Path | None = None,
+) -> BuiltArtifact:
+    """The proxy Lambda's code: run.sh (0755) and streaming_proxy/ at the root, plus its wheels."""
+    proxy_dir = repo_root / "proxy"
+    return _build_with_dependencies(
+        proxy_dir,
+        [(proxy_dir / "run.sh", "run.sh"), (proxy_dir / "streaming_proxy", "streaming_proxy")],
+        "proxy.zip",
+        repo_root,
+        build_dir,
+        deps_cache_dir,
+        executables={"run.sh"},
+    )
+
+
+def build_agent_zip(
+    repo_root: Path = REPO_ROOT,
+    *,
+    build_dir: Path | None = None,
+    deps_cache_dir: Path | None = None,
+) -> BuiltArtifact:
+    """The AgentCore code zip: main.py (the entry point) and streaming_agent/ at the root, plus
+    its wheels."""
+    agent_dir = repo_root / "agent"
+    return _build_with_dependencies(
+        agent_dir,
+        [(agent_dir / "main.py", "main.py"), (agent_dir / "streaming_agent", "streaming_agent")],
+        "agent.zip",
+        repo_root,
+        build_dir,
+        deps_cache_dir,
+    )
+
+
+def _describe(label: str, artifact: BuiltArtifact, seconds: float) -> str:
+    with zipfile.ZipFile(artifact.path) as archive:
+        infos = archive.infolist()
+    unzipped_bytes = sum(info.file_size for info in infos)
+    return (
+        f"artifact={label} path={artifact.path} zip_bytes={artifact.size} "
+        f"zip_mib={artifact.size / 2**20:.1f} unzipped_mib={unzipped_bytes / 2**20:.1f} "
+        f"files={len(infos)} build_seconds={seconds:.1f} sha256={artifact.sha256}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.artifacts",
+        description="Build the proxy and agent deployment zips and print their size and sha256.",
+    )
+    parser.add_argument("--repo-root", type=Path, default=REPO_ROOT)
+    parser.add_argument(
+        "--only", choices=("proxy", "agent"), help="build one artifact instead of both"
+    )
+    arguments = parser.parse_args(argv)
+    builders: dict[str, Callable[[Path], BuiltArtifact]] = {
+        "proxy": build_proxy_zip,
+        "agent": build_agent_zip,
+    }
+    for label, builder in builders.items():
+        if arguments.only and arguments.only != label:
+            continue
+        started = time.perf_counter()
+        try:
+            artifact = builder(arguments.repo_root.resolve())
+        except (DependencyInstallError, FileNotFoundError, ValueError) as error:
+            print(f"error building {label}: {error}", file=sys.stderr)
+            return 1
+        print(_describe(label, artifact, time.perf_counter() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
