@@ -1,0 +1,103 @@
+"""The AgentCore app: one streaming entrypoint, per-session Strands agents, honest /ping.
+
+Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <json>`):
+    {"type": "delta", "text": "..."}                       one per model text delta, unbatched
+    {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
+A failure is raised, not yielded: the SDK then ends the stream with its own
+{"error", "error_type", "message"} event, which the proxy recognises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bedrock_agentcore.runtime import BedrockAgentCoreApp
+from bedrock_agentcore.runtime.context import RequestContext
+from strands import Agent
+from strands.agent.agent_result import AgentResult
+from strands.models import Model
+
+from .logs import log_event, session_hash
+from .model_factory import build_model
+from .sessions import SessionStore
+from .settings import AgentSettings
+
+
+def read_prompt(payload: Any) -> str:
+    if not isinstance(payload, dict):
+        raise ValueError("payload must be a JSON object with a 'prompt' string")
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("payload needs a non-empty 'prompt' string")
+    return prompt
+
+
+def done_event(result: AgentResult | None) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "done"}
+    if result is None:
+        return event
+    event["stopReason"] = result.stop_reason
+    # The agent keeps metrics for its whole life; report this turn's usage only.
+    invocation = result.metrics.latest_agent_invocation
+    usage = invocation.usage if invocation is not None else result.metrics.accumulated_usage
+    event["usage"] = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens") if key in usage}
+    return event
+
+
+def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
+    """Build the app; the model is created here once and shared by every session's agent."""
+    shared_model = model if model is not None else build_model(settings)
+
+    def new_agent() -> Agent:
+        return Agent(model=shared_model, system_prompt=settings.system_prompt, callback_handler=None)
+
+    sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
+    app = BedrockAgentCoreApp()
+
+    # /ping: the SDK reports HealthyBusy while any task added with add_async_task is open and
+    # moves time_of_last_update only when the reported status changes. It records the first
+    # status lazily, on the first ping; asking once now pins it to start-up instead, so an idle
+    # runtime's timestamp never moves merely because it was pinged.
+    app.get_current_ping_status()
+
+    @app.entrypoint
+    async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
+        prompt = read_prompt(payload)
+        session_id = context.session_id or None
+        started = time.monotonic()
+        pieces = 0
+        result: AgentResult | None = None
+        task_id = app.add_async_task("agent_turn")
+        try:
+            if session_id is None:
+                # Nothing to resume it by, so the agent lives for this turn only.
+                agent = new_agent()
+                turn_lock: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
+            else:
+                slot = sessions.slot_for(session_id)
+                agent, turn_lock = slot.agent, slot.lock
+            log_event("turn_started", sessionHash=session_hash(session_id))
+            async with turn_lock:
+                async for event in agent.stream_async(prompt):
+                    text = event.get("data")
+                    if isinstance(text, str) and text:
+                        pieces += 1
+                        yield {"type": "delta", "text": text}
+                    elif isinstance(event.get("result"), AgentResult):
+                        result = event["result"]
+            yield done_event(result)
+            log_event("turn_finished", sessionHash=session_hash(session_id), pieces=pieces,
+                      stopReason=result.stop_reason if result else None,
+                      durationMs=int((time.monotonic() - started) * 1000))
+        except Exception:
+            log_event("turn_failed", logging.ERROR, exc_info=True, sessionHash=session_hash(session_id),
+                      pieces=pieces, durationMs=int((time.monotonic() - started) * 1000))
+            raise
+        finally:
+            app.complete_async_task(task_id)
+
+    return app

@@ -1,0 +1,40 @@
+"""Builds the one model instance a process uses, from settings."""
+
+from __future__ import annotations
+
+import boto3
+import botocore.exceptions
+from strands.models import Model
+
+from .offline_model import OfflineEchoModel
+from .settings import AgentConfigurationError, AgentSettings
+
+NO_CREDENTIALS_MESSAGE = (
+    "no AWS credentials for Bedrock; set AGENT_MODEL_PROVIDER=offline for the offline model"
+)
+
+
+def build_model(settings: AgentSettings) -> Model:
+    if settings.model_provider == "offline":
+        return OfflineEchoModel(delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file)
+    return _build_bedrock_model(settings)
+
+
+def _build_bedrock_model(settings: AgentSettings) -> Model:
+    # Imported here so the offline path never pays for (or depends on) the Bedrock provider.
+    from strands.models.bedrock import BedrockModel
+
+    try:
+        session = boto3.Session(region_name=settings.aws_region)
+        # Resolving credentials now turns a missing role or profile into a start-up error
+        # instead of a failure on the first user's turn.
+        credentials = session.get_credentials()
+    except botocore.exceptions.BotoCoreError as error:  # e.g. AWS_PROFILE names no profile
+        raise AgentConfigurationError(f"{NO_CREDENTIALS_MESSAGE} ({type(error).__name__}: {error})") from error
+    if credentials is None:
+        raise AgentConfigurationError(NO_CREDENTIALS_MESSAGE)
+    if session.region_name is None:
+        raise AgentConfigurationError(
+            "AWS_REGION (or AWS_DEFAULT_REGION) is required when AGENT_MODEL_PROVIDER is 'bedrock'"
+        )
+    return BedrockModel(boto_session=session, model_id=settings.bedrock_model_id, streaming=True)

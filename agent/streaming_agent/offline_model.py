@@ -1,0 +1,227 @@
+"""OfflineEchoModel: a real Strands model provider that needs no network and no AWS account.
+
+It is selected only by AGENT_MODEL_PROVIDER=offline, for the local stack, tests and benchmarks.
+Its reply is deterministic and shows the conversation it was given, so a test can tell whether
+a session kept its history:
+
+    Offline model, turn {n}. You said: "{latest prompt}".  Earlier you said: "{first prompt}".
+
+(the "Earlier" sentence only from the second user turn on). The reply streams as word pieces (a
+word with its trailing whitespace), each one after the configured delay, the first one included.
+
+Test directives, written anywhere in the latest prompt and removed from the echoed text:
+
+    [[pause:SECONDS]]    stay silent SECONDS (float) before the first piece
+    [[pieces:N]]         reply with exactly N pieces "w0 ", "w1 ", ... instead of the echo
+    [[bytes:N]]          reply with N bytes of ASCII text in all, in pieces of [[piece-size:K]]
+                         bytes (default 1024)
+    [[piece-size:K]]     piece size for [[bytes:N]]
+    [[delay-ms:N]]       delay between pieces for this turn only (0 allowed)
+    [[fail-after:N]]     raise OfflineModelFailure after N pieces; its message contains the
+                         marker SECRET-INTERNAL-DETAIL so tests can prove it never reaches a client
+
+When OFFLINE_MODEL_TRACE_FILE is set, one JSON line {"t": time.monotonic(), "index": i} is appended
+per piece at the moment the piece is produced (never any text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import string
+import time
+from collections.abc import AsyncGenerator, AsyncIterable
+from dataclasses import dataclass
+from typing import Any, TypedDict, TypeVar
+
+from pydantic import BaseModel
+from strands.models import Model
+from strands.types.content import Messages
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolSpec
+
+T = TypeVar("T", bound=BaseModel)
+
+OFFLINE_MODEL_ID = "offline-echo"
+SECRET_MARKER = "SECRET-INTERNAL-DETAIL"
+DEFAULT_PIECE_SIZE = 1024
+
+_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after):([^\[\]]*)\]\]")
+_WORD_PIECE = re.compile(r"\S+\s*")
+_FILLER = string.ascii_lowercase + string.digits
+
+
+class OfflineModelFailure(RuntimeError):
+    """The failure [[fail-after:N]] asks for."""
+
+
+class OfflineModelConfig(TypedDict, total=False):
+    model_id: str
+    delay_ms: int
+    trace_file: str | None
+
+
+@dataclass(frozen=True)
+class Directives:
+    pause_seconds: float = 0.0
+    pieces: int | None = None
+    total_bytes: int | None = None
+    piece_size: int = DEFAULT_PIECE_SIZE
+    delay_ms: int | None = None
+    fail_after: int | None = None
+
+
+def _non_negative_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"directive [[{name}:N]] needs a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"directive [[{name}:N]] must not be negative, got {value}")
+    return value
+
+
+def parse_directives(prompt: str) -> tuple[Directives, str]:
+    """Return the directives in the prompt and the prompt without them (whitespace collapsed)."""
+    values: dict[str, Any] = {}
+    for match in _DIRECTIVE.finditer(prompt):
+        name, raw = match.group(1), match.group(2)
+        if name == "pause":
+            try:
+                seconds = float(raw.strip())
+            except ValueError:
+                raise ValueError(f"directive [[pause:SECONDS]] needs a number, got {raw!r}") from None
+            if not 0 <= seconds < 3600:  # also rejects nan and inf
+                raise ValueError(f"directive [[pause:SECONDS]] must be from 0 to 3600, got {raw!r}")
+            values["pause_seconds"] = seconds
+        else:
+            field = {"bytes": "total_bytes", "piece-size": "piece_size", "delay-ms": "delay_ms",
+                     "fail-after": "fail_after"}.get(name, name)
+            values[field] = _non_negative_int(name, raw)
+    directives = Directives(**values)
+    if directives.pieces is not None and directives.total_bytes is not None:
+        raise ValueError("directives [[pieces:N]] and [[bytes:N]] cannot be combined")
+    if directives.piece_size < 1:
+        raise ValueError("directive [[piece-size:K]] must be at least 1")
+    remaining = " ".join(_DIRECTIVE.sub(" ", prompt).split())
+    return directives, remaining
+
+
+def parse_directives_lenient(prompt: str) -> tuple[Directives | None, str]:
+    # An earlier turn was already answered (or failed); a bad directive there must not break
+    # every later turn of the session, so only its text is needed.
+    try:
+        return parse_directives(prompt)
+    except ValueError:
+        return None, " ".join(_DIRECTIVE.sub(" ", prompt).split())
+
+
+def _user_prompts(messages: Messages) -> list[str]:
+    """The text of each user turn, oldest first; tool results are not turns."""
+    prompts = []
+    for message in messages:
+        if message.get("role") != "user":
+            continue
+        texts = [block["text"] for block in message.get("content", []) if "text" in block]
+        if texts and not any("toolResult" in block for block in message.get("content", [])):
+            prompts.append(" ".join(texts))
+    return prompts
+
+
+def _echo_pieces(prompts: list[str]) -> list[str]:
+    turn = len(prompts)
+    _, latest = parse_directives(prompts[-1])
+    reply = f'Offline model, turn {turn}. You said: "{latest}".'
+    if turn > 1:
+        _, first = parse_directives_lenient(prompts[0])
+        reply += f' Earlier you said: "{first}".'
+    return _WORD_PIECE.findall(reply)
+
+
+def _byte_pieces(total_bytes: int, piece_size: int) -> list[str]:
+    filler = "".join(itertools.islice(itertools.cycle(_FILLER), total_bytes))
+    return [filler[start : start + piece_size] for start in range(0, total_bytes, piece_size)]
+
+
+def plan_reply(messages: Messages) -> tuple[Directives, list[str]]:
+    """The directives of the latest turn and the pieces the model will stream for it."""
+    prompts = _user_prompts(messages)
+    if not prompts:
+        raise ValueError("the offline model needs at least one user message with text")
+    directives, _ = parse_directives(prompts[-1])
+    if directives.pieces is not None:
+        return directives, [f"w{index} " for index in range(directives.pieces)]
+    if directives.total_bytes is not None:
+        return directives, _byte_pieces(directives.total_bytes, directives.piece_size)
+    return directives, _echo_pieces(prompts)
+
+
+class OfflineEchoModel(Model):
+    """Deterministic streaming model for local runs and tests (see the module docstring)."""
+
+    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None) -> None:
+        self.config: OfflineModelConfig = {"model_id": OFFLINE_MODEL_ID, "delay_ms": delay_ms,
+                                           "trace_file": trace_file}
+
+    def update_config(self, **model_config: Any) -> None:
+        self.config.update(model_config)  # type: ignore[typeddict-item]
+
+    def get_config(self) -> OfflineModelConfig:
+        return self.config
+
+    def _trace(self, index: int) -> None:
+        trace_file = self.config.get("trace_file")
+        if trace_file:
+            # Opened per piece with O_APPEND so lines from concurrent turns never interleave.
+            with open(trace_file, "a", encoding="utf-8") as trace:
+                trace.write(json.dumps({"t": time.monotonic(), "index": index}) + "\n")
+
+    async def stream(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterable[StreamEvent]:
+        started = time.monotonic()
+        directives, pieces = plan_reply(messages)
+        delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
+        cancel_signal = kwargs.get("cancel_signal")
+
+        yield {"messageStart": {"role": "assistant"}}
+        yield {"contentBlockStart": {"start": {}}}
+        if directives.pause_seconds:
+            await asyncio.sleep(directives.pause_seconds)
+        for index, piece in enumerate(pieces):
+            if directives.fail_after is not None and index >= directives.fail_after:
+                break
+            # Sleep first, so even the first piece comes one delay after the request: a test
+            # can then see the caller's start event precede any model text.
+            await asyncio.sleep(delay_ms / 1000)
+            if cancel_signal is not None and cancel_signal.is_set():
+                return
+            self._trace(index)
+            yield {"contentBlockDelta": {"delta": {"text": piece}}}
+        if directives.fail_after is not None:
+            raise OfflineModelFailure(
+                f"offline model failed on request after {directives.fail_after} pieces ({SECRET_MARKER})"
+            )
+        yield {"contentBlockStop": {}}
+        yield {"messageStop": {"stopReason": "end_turn"}}
+        input_tokens = sum(len(prompt.split()) for prompt in _user_prompts(messages))
+        output_tokens = len(pieces)
+        yield {
+            "metadata": {
+                "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
+                          "totalTokens": input_tokens + output_tokens},
+                "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
+            }
+        }
+
+    async def structured_output(
+        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, T | Any], None]:
+        raise NotImplementedError("OfflineEchoModel only streams text; it has no structured output")
+        yield {}  # pragma: no cover - makes this an async generator, as the base class declares

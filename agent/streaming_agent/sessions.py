@@ -1,0 +1,67 @@
+"""A bounded, least-recently-used map from AgentCore session id to that session's agent.
+
+Each entry carries an asyncio.Lock because a Strands Agent refuses to be invoked while it is
+already running; turns of one session therefore queue up instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+AgentT = TypeVar("AgentT")
+
+
+@dataclass
+class SessionSlot(Generic[AgentT]):
+    agent: AgentT
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class SessionStore(Generic[AgentT]):
+    """Keeps at most max_sessions idle sessions; the least recently used idle one goes first.
+
+    A session whose lock is held (a turn in flight or queued) is never evicted, so an answer in
+    progress and the turn queued behind it keep one shared history. While every session is busy
+    the store may briefly hold more than max_sessions; it shrinks again as turns finish.
+    Not thread-safe: all calls come from the one event loop that runs the entrypoint.
+    """
+
+    def __init__(self, max_sessions: int, create_agent: Callable[[], AgentT]) -> None:
+        if max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1")
+        self._max_sessions = max_sessions
+        self._create_agent = create_agent
+        self._slots: OrderedDict[str, SessionSlot[AgentT]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._slots
+
+    def slot_for(self, session_id: str) -> SessionSlot[AgentT]:
+        """The session's slot, created on first use and marked most recently used."""
+        slot = self._slots.get(session_id)
+        if slot is None:
+            slot = SessionSlot(agent=self._create_agent())
+            self._slots[session_id] = slot
+        self._slots.move_to_end(session_id)
+        self._evict_idle_beyond_limit()
+        return slot
+
+    def _evict_idle_beyond_limit(self) -> None:
+        excess = len(self._slots) - self._max_sessions
+        if excess <= 0:
+            return
+        # The newest entry is the one just asked for; its caller is about to take its lock.
+        candidates = list(self._slots.items())[:-1]
+        for session_id, slot in candidates:
+            if excess == 0:
+                break
+            if not slot.lock.locked():
+                del self._slots[session_id]
+                excess -= 1
