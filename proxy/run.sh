@@ -1,0 +1,13 @@
+#!/bin/bash
+# Lambda Web Adapter starts this script as the function's handler (AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap)
+# and relays each API Gateway event to the server it starts, in response_stream mode. The local stack
+# runs the same script on a laptop, with the proxy's directory as the working directory.
+set -euo pipefail
+cd "$(dirname "$0")"
+# One worker: Lambda sends one request at a time to an execution environment; locally the event loop
+# serves many streams at once. No access log: the app writes its own structured lines.
+exec python -m uvicorn --factory streaming_proxy.app:create_app_from_environment \
+  --host 127.0.0.1 \
+  --port "${AWS_LWA_PORT:-${PORT:-8080}}" \
+  --no-access-log \
+  --timeout-graceful-shutdown 5

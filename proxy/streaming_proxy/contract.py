@@ -1,0 +1,123 @@
+"""The public HTTP contract: request validation, error bodies and the SSE events the client sees.
+
+Everything here is pure (no I/O), so every rule is testable on its own and the same rules hold
+locally and on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+ALLOWED_FIELDS = ("prompt", "sessionId")
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+SESSION_ID_RULE = "1-128 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
+
+KEEPALIVE_COMMENT = b": keep-alive\n\n"
+
+# Machine codes of errors answered before a stream starts (plain JSON responses).
+INVALID_JSON = "INVALID_JSON"
+INVALID_BODY = "INVALID_BODY"
+MISSING_FIELD = "MISSING_FIELD"
+INVALID_FIELD = "INVALID_FIELD"
+UNKNOWN_FIELD = "UNKNOWN_FIELD"
+PROMPT_TOO_LONG = "PROMPT_TOO_LONG"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+NOT_FOUND = "NOT_FOUND"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+THROTTLED = "THROTTLED"
+UPSTREAM_ERROR = "UPSTREAM_ERROR"
+UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+# Machine codes of `error` events sent after a stream started.
+AGENT_ERROR = "AGENT_ERROR"
+UPSTREAM_INTERRUPTED = "UPSTREAM_INTERRUPTED"
+UPSTREAM_PROTOCOL_ERROR = "UPSTREAM_PROTOCOL_ERROR"
+STREAM_TIMEOUT = "STREAM_TIMEOUT"
+
+
+@dataclass
+class ApiError(Exception):
+    """An error answered as a plain JSON response, before any stream starts."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "requestId": request_id}}
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    prompt: str
+    # None when the client starts a new conversation.
+    session_id: str | None
+
+
+def check_content_type(content_type: str | None) -> None:
+    media_type, _, parameters = (content_type or "").partition(";")
+    if media_type.strip().lower() != "application/json":
+        raise ApiError(415, UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json.")
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ApiError(415, UNSUPPORTED_MEDIA_TYPE, "The only charset accepted is utf-8.")
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_invoke_request(body: bytes, max_prompt_chars: int) -> InvokeRequest:
+    """Validate a POST /invoke body; raise ApiError naming what is wrong and what is allowed."""
+    try:
+        document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, INVALID_JSON, "The body must be valid JSON encoded as UTF-8.") from None
+    if not isinstance(document, dict):
+        raise ApiError(400, INVALID_BODY, 'The body must be a JSON object: {"prompt": "...", "sessionId": "..."}.')
+    unknown = sorted(key for key in document if key not in ALLOWED_FIELDS)
+    if unknown:
+        raise ApiError(
+            400,
+            UNKNOWN_FIELD,
+            f"Unknown field(s): {', '.join(repr(name)[:80] for name in unknown[:5])}. "
+            f"Allowed fields: {', '.join(ALLOWED_FIELDS)}.",
+        )
+
+    if "prompt" not in document:
+        raise ApiError(400, MISSING_FIELD, "The field 'prompt' is required.")
+    prompt = document["prompt"]
+    if not isinstance(prompt, str):
+        raise ApiError(400, INVALID_FIELD, "The field 'prompt' must be a string.")
+    if not prompt.strip():
+        raise ApiError(400, INVALID_FIELD, "The field 'prompt' must not be empty.")
+    if len(prompt) > max_prompt_chars:
+        raise ApiError(
+            400, PROMPT_TOO_LONG, f"The field 'prompt' may hold at most {max_prompt_chars} characters."
+        )
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON can spell a lone surrogate (\ud800) that no model accepts.
+        raise ApiError(400, INVALID_FIELD, "The field 'prompt' must be valid Unicode text.") from None
+
+    session_id = document.get("sessionId")
+    if session_id is not None and (not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id)):
+        raise ApiError(400, INVALID_FIELD, f"The field 'sessionId' must be {SESSION_ID_RULE}.")
+    return InvokeRequest(prompt=prompt, session_id=session_id)
+
+
+def sse_event(name: str, data: dict[str, Any]) -> bytes:
+    # json.dumps escapes newlines, so one `data:` line always holds the whole payload.
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode(
+        "utf-8", "replace"
+    )

@@ -1,0 +1,177 @@
+"""Calling the AgentCore Runtime: the boto3 client, session ids, and the byte pump.
+
+boto3 is synchronous. Opening the call runs in a worker thread; reading the response body runs in
+one reader thread per stream that hands chunks to the event loop as they arrive, so the loop never
+blocks and no chunk waits for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from . import contract
+from .contract import ApiError
+from .settings import ProxySettings
+
+# Error codes that mean "slow down" rather than "broken".
+_THROTTLING_CODES = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
+# Each read returns what the socket has, up to this much; small events are never held back for it.
+READ_SIZE = 64 * 1024
+# Chunks the reader may hand over before the client has taken them: bounds memory when the client
+# reads slower than the agent writes (at most READ_SIZE * this many bytes per stream).
+MAX_CHUNKS_IN_FLIGHT = 16
+
+
+def create_client(settings: ProxySettings) -> Any:
+    """The one bedrock-agentcore client of this process.
+
+    AWS_ENDPOINT_URL_BEDROCK_AGENTCORE (read by boto3 itself) points it at the local stand-in.
+    """
+    config = Config(
+        region_name=settings.region,
+        connect_timeout=settings.connect_timeout_seconds,
+        # botocore's default 60 s read timeout would cut an agent that thinks quietly for a minute.
+        read_timeout=settings.stream_timeout_seconds + 30,
+        # A retry could run the agent twice for one prompt once it has started work: never retry.
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=settings.max_concurrent_streams,
+        tcp_keepalive=True,
+        user_agent_extra="agentcore-streaming-proxy",
+    )
+    return boto3.session.Session().client("bedrock-agentcore", config=config)
+
+
+def derive_runtime_session_id(caller: str, session_id: str) -> str:
+    """AgentCore's session id for one caller's conversation: 33-256 characters, stable, unguessable.
+
+    The caller's identity is part of the hash, so one caller can never name another's session.
+    """
+    digest = hashlib.sha256(f"{caller}\x00{session_id}".encode()).hexdigest()
+    return f"session-{digest}"
+
+
+def map_open_error(error: Exception) -> ApiError:
+    """Turn a failure to open the upstream stream into the client's error, without internals."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLING_CODES:
+            return ApiError(429, contract.THROTTLED, "The agent is busy; retry after a short wait.")
+        return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+        return ApiError(504, contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+    if isinstance(error, (EndpointConnectionError, BotoCoreError)):
+        return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
+    return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
+
+
+def upstream_error_code(error: Exception) -> str:
+    """A short label for logs: the AWS error code or the exception class, never its message."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    return type(error).__name__
+
+
+@dataclass
+class Chunk:
+    data: bytes
+
+
+@dataclass
+class Finished:
+    # None on a clean end of the body; otherwise what broke it (a label, for the logs).
+    failure: str | None
+
+
+class UpstreamStream:
+    """The agent's response body, read by a thread and consumed with `await next_item()`."""
+
+    def __init__(self, response: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
+        self._body = response["response"]
+        self._raw = self._body._raw_stream  # urllib3 HTTPResponse: read1() returns what has arrived
+        self._loop = loop
+        self._queue: asyncio.Queue[Chunk | Finished] = asyncio.Queue()
+        self._slots = threading.Semaphore(MAX_CHUNKS_IN_FLIGHT)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="upstream-reader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _hand_over(self, item: Chunk | Finished) -> None:
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def _pump(self) -> None:
+        failure: str | None = None
+        try:
+            while not self._closed.is_set():
+                # Wait for the consumer to take chunks before reading more (bounded memory).
+                while not self._slots.acquire(timeout=0.5):
+                    if self._closed.is_set():
+                        return
+                data = self._raw.read1(READ_SIZE)
+                if not data:
+                    break
+                self._hand_over(Chunk(data))
+        except Exception as error:  # the connection broke or was shut down by close()
+            failure = type(error).__name__
+        finally:
+            try:
+                self._body.close()
+            except Exception:
+                pass
+            if not self._closed.is_set():
+                try:
+                    self._hand_over(Finished(failure))
+                except RuntimeError:  # the event loop is gone (process shutting down)
+                    pass
+
+    async def next_item(self) -> Chunk | Finished:
+        item = await self._queue.get()
+        if isinstance(item, Chunk):
+            self._slots.release()
+        return item
+
+    def ready_item(self) -> Chunk | Finished | None:
+        """An item that has already arrived, or None; avoids arming a timer per chunk."""
+        try:
+            item = self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        if isinstance(item, Chunk):
+            self._slots.release()
+        return item
+
+    def close(self) -> None:
+        """Stop reading and drop the upstream connection now (the client left, or time ran out)."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._slots.release()
+        try:
+            # Wakes a reader blocked in recv(); the reader then closes the connection, which the
+            # AgentCore data plane sees as the caller going away.
+            self._raw.shutdown()
+        except Exception:
+            try:
+                self._body.close()
+            except Exception:
+                pass
+
+
+def upstream_payload(prompt: str) -> bytes:
+    return json.dumps({"prompt": prompt}).encode()
