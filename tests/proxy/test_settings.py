@@ -1,0 +1,39 @@
+import pytest
+
+from streaming_proxy.settings import SettingsError, load_settings
+
+ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
+
+
+def test_defaults_and_region_from_the_arn():
+    settings = load_settings({"AGENT_RUNTIME_ARN": ARN})
+    assert settings.qualifier == "DEFAULT"
+    assert settings.region == "eu-west-1"
+    assert settings.max_prompt_chars == 8000
+    assert settings.max_body_bytes >= settings.max_prompt_chars * 6
+    assert settings.stream_timeout_seconds < 900
+    assert settings.log_content is False
+
+
+@pytest.mark.parametrize(
+    "environ, named",
+    [
+        ({}, "AGENT_RUNTIME_ARN"),
+        ({"AGENT_RUNTIME_ARN": "arn:aws:lambda:us-east-1:123456789012:function:x"}, "AGENT_RUNTIME_ARN"),
+        ({"AGENT_RUNTIME_ARN": ARN, "PROXY_MAX_PROMPT_CHARS": "lots"}, "PROXY_MAX_PROMPT_CHARS"),
+        ({"AGENT_RUNTIME_ARN": ARN, "PROXY_MAX_PROMPT_CHARS": "0"}, "PROXY_MAX_PROMPT_CHARS"),
+        ({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECONDS": "901"}, "PROXY_STREAM_TIMEOUT_SECONDS"),
+        ({"AGENT_RUNTIME_ARN": ARN, "PROXY_KEEPALIVE_SECONDS": "20", "PROXY_STREAM_TIMEOUT_SECONDS": "10"}, "PROXY_KEEPALIVE_SECONDS"),
+        ({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_LEVEL": "LOUD"}, "PROXY_LOG_LEVEL"),
+        ({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_CONTENT": "maybe"}, "PROXY_LOG_CONTENT"),
+        ({"AGENT_RUNTIME_ARN": ARN, "AGENT_RUNTIME_QUALIFIER": "bad-qualifier!"}, "AGENT_RUNTIME_QUALIFIER"),
+    ],
+)
+def test_bad_values_name_the_variable(environ, named):
+    with pytest.raises(SettingsError, match=named):
+        load_settings(environ)
+
+
+def test_allowed_values_are_listed():
+    with pytest.raises(SettingsError, match="DEBUG, INFO, WARNING, ERROR"):
+        load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_LEVEL": "LOUD"})
