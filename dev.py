@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine with only Python 3 and git.
+
+    python3 dev.py demo            set up, start the local stack, stream an answer, stop
+    python3 dev.py local [ARGS]    set up and run the local stack until Ctrl-C (python -m local ARGS)
+    python3 dev.py test [ARGS]     set up everything the tests need and run pytest ARGS
+    python3 dev.py bench [ARGS]    set up and run the benchmarks (python -m bench ARGS)
+
+It creates .venv/ beside this file, installs the pinned requirements into it (every version fixed by
+constraints.txt), and runs the command with that interpreter. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+CONSTRAINTS = ROOT / "constraints.txt"
+# What each command needs: the local stack needs the agent and the proxy; tests need everything.
+REQUIREMENTS = {
+    "demo": ROOT / "requirements-local.txt",
+    "local": ROOT / "requirements-local.txt",
+    "bench": ROOT / "requirements-local.txt",
+    "test": ROOT / "requirements-dev.txt",
+}
+MINIMUM_PYTHON = (3, 11)
+
+
+def fail(message: str) -> None:
+    print(f"dev.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def requirement_files(path: Path) -> list[Path]:
+    """The file and every file it includes with -r, so a change to any of them re-installs."""
+    files = [path]
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("-r "):
+            files += requirement_files(path.parent / line[3:].strip())
+    return files
+
+
+def ensure_environment(requirements: Path) -> None:
+    if sys.version_info < MINIMUM_PYTHON:
+        fail(f"Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer is needed; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        print(f"dev.py: creating {VENV.relative_to(ROOT)}/ ...", flush=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except Exception as error:  # Debian splits venv/ensurepip into python3-venv
+            fail(f"could not create a virtual environment ({error}). On Debian or Ubuntu: apt-get install python3-venv")
+    digest = hashlib.sha256()
+    for path in requirement_files(requirements) + [CONSTRAINTS]:
+        digest.update(path.read_bytes())
+    stamp = VENV / f".installed-{requirements.stem}-{digest.hexdigest()[:16]}"
+    if stamp.exists():
+        return
+    print(f"dev.py: installing {requirements.name} into .venv/ (first run only; a few minutes) ...", flush=True)
+    command = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    command += ["-r", str(requirements), "-c", str(CONSTRAINTS)]
+    if subprocess.run(command, cwd=ROOT).returncode != 0:
+        fail(f"pip could not install {requirements.name}; see its messages above.")
+    stamp.touch()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in REQUIREMENTS:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    command, arguments = argv[0], argv[1:]
+    ensure_environment(REQUIREMENTS[command])
+    if command == "test":
+        run = [str(PYTHON), "-m", "pytest", *arguments]
+    elif command == "demo":
+        run = [str(PYTHON), "-m", "local", "demo", *arguments]
+    elif command == "local":
+        run = [str(PYTHON), "-m", "local", *arguments]
+    else:
+        run = [str(PYTHON), "-m", "bench", *arguments]
+    environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    try:
+        return subprocess.run(run, cwd=ROOT, env=environment).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
