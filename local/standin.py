@@ -1,0 +1,390 @@
+"""A stand-in for the Bedrock AgentCore data plane (InvokeAgentRuntime only).
+
+To botocore's real ``bedrock-agentcore`` client it looks like AWS: same path, query, headers,
+status codes and restJson error convention. Instead of a managed runtime it forwards each
+invocation to a local agent's ``POST /invocations`` and relays the answer byte for byte as it
+arrives. Tests observe it through ``/_standin/events`` and break it on purpose through
+``/_standin/faults``.
+
+    python -m local.standin --port 9000 --agent-url http://127.0.0.1:8080 \
+        --runtime-arn arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/local_agent-0000000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import httpx
+from botocore.loaders import Loader
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+AGENT_REQUEST_ID_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id"
+# Headers a real runtime passes on to the agent container; everything else stays at the edge.
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "X-Amzn-Trace-Id", "traceparent", "tracestate", "baggage")
+SESSION_ID_MIN_CHARS = 33
+SESSION_ID_MAX_CHARS = 256
+# Only the shape of a SigV4 header is checked: there are no real credentials to verify locally,
+# but a request that was not signed for this service is still refused like AWS would.
+SIGV4_AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/bedrock-agentcore/aws4_request,"
+    r"\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$"
+)
+
+SLOW_HEADERS = "slow-headers"
+DROP_MID_STREAM = "drop-mid-stream"
+STALL_MID_STREAM = "stall-mid-stream"
+MALFORMED_SSE = "malformed-sse"
+BEHAVIOUR_FAULTS = (SLOW_HEADERS, DROP_MID_STREAM, STALL_MID_STREAM, MALFORMED_SSE)
+MALFORMED_SSE_BODY = b"data: {this is not json\n\n\x00\xfe\xff garbage without a field name\r\ndata: [1, 2\n\n"
+
+logger = logging.getLogger("local.standin")
+
+
+@lru_cache(maxsize=1)
+def invoke_error_statuses() -> dict[str, int]:
+    """AWS error code -> HTTP status, read from botocore's own service model so they cannot drift."""
+    model = Loader().load_service_model("bedrock-agentcore", "service-2")
+    operation = model["operations"]["InvokeAgentRuntime"]
+    return {
+        error["shape"]: model["shapes"][error["shape"]]["error"]["httpStatusCode"]
+        for error in operation["errors"]
+    }
+
+
+def aws_error(code: str, message: str, request_id: str) -> JSONResponse:
+    """An error the way restJson services send it: the code in x-amzn-ErrorType, a JSON message."""
+    body: dict[str, Any] = {"message": message}
+    if code == "ValidationException":
+        body["reason"] = "FieldValidationFailed"
+    return JSONResponse(
+        body,
+        status_code=invoke_error_statuses()[code],
+        headers={"x-amzn-ErrorType": code, "x-amzn-RequestId": request_id},
+    )
+
+
+@dataclass
+class Fault:
+    name: str
+    seconds: float = 5.0
+    after_bytes: int = 0
+
+
+@dataclass
+class FaultQueue:
+    """Faults queued by tests; each entry applies to its next ``remaining`` invocations."""
+
+    entries: list[tuple[Fault, int]] = field(default_factory=list)
+
+    def add(self, fault: Fault, count: int) -> None:
+        self.entries.append((fault, count))
+
+    def take(self) -> Fault | None:
+        if not self.entries:
+            return None
+        fault, remaining = self.entries[0]
+        if remaining <= 1:
+            self.entries.pop(0)
+        else:
+            self.entries[0] = (fault, remaining - 1)
+        return fault
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+@dataclass
+class EventLog:
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, kind: str, **fields: Any) -> None:
+        self.events.append({"kind": kind, "at": time.time(), **fields})
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+def log_invocation(**fields: Any) -> None:
+    # One line per invocation; identifiers and sizes only, never the payload or the answer.
+    logger.info(json.dumps({"component": "standin", "message": "invocation", **fields}))
+
+
+def parse_fault(body: Any) -> tuple[Fault, int]:
+    if not isinstance(body, dict) or not isinstance(body.get("fault"), str):
+        raise ValueError('expected {"fault": NAME, "count"?: N, "seconds"?: S, "afterBytes"?: B}')
+    name = body["fault"]
+    if name not in BEHAVIOUR_FAULTS and name not in invoke_error_statuses():
+        known = sorted([*BEHAVIOUR_FAULTS, *invoke_error_statuses()])
+        raise ValueError(f"unknown fault {name!r}; known: {', '.join(known)}")
+    count = body.get("count", 1)
+    seconds = body.get("seconds", 5.0)
+    after_bytes = body.get("afterBytes", 0)
+    if not isinstance(count, int) or count < 1:
+        raise ValueError("count must be an integer >= 1")
+    if not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError("seconds must be a number >= 0")
+    if not isinstance(after_bytes, int) or after_bytes < 0:
+        raise ValueError("afterBytes must be an integer >= 0")
+    return Fault(name=name, seconds=float(seconds), after_bytes=after_bytes), count
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class RelayResponse(Response):
+    """Relays the agent's open streaming response chunk by chunk, honouring mid-stream faults.
+
+    Written as a raw ASGI response because it must notice a client disconnect while the agent is
+    silent (to close the agent request at once), and must be able to end the connection without
+    finishing the chunked body (the drop-mid-stream fault).
+    """
+
+    def __init__(
+        self,
+        agent_response: httpx.Response,
+        headers: dict[str, str],
+        fault: Fault | None,
+        on_finish: Callable[[str, int], None],
+    ) -> None:
+        # Not Response.__init__: it would declare Content-Length: 0 for the empty initial body.
+        self.status_code = 200
+        self.background = None
+        self.init_headers(headers)
+        self.agent_response = agent_response
+        self.fault = fault
+        self.on_finish = on_finish
+        self.bytes_sent = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        relay = asyncio.ensure_future(self.relay(send))
+        disconnect = asyncio.ensure_future(wait_for_disconnect(receive))
+        try:
+            await asyncio.wait({relay, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+            if relay.done():
+                outcome = relay.result()
+            else:
+                relay.cancel()
+                outcome = "client_disconnected"
+        except OSError:  # ASGI spec 2.4 servers raise on send after a disconnect
+            outcome = "client_disconnected"
+        finally:
+            disconnect.cancel()
+            if not relay.done():
+                relay.cancel()
+            await self.agent_response.aclose()
+        self.on_finish(outcome, self.bytes_sent)
+
+    async def relay(self, send: Send) -> str:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        fault = self.fault if self.fault and self.fault.name in (DROP_MID_STREAM, STALL_MID_STREAM) else None
+        async for chunk in self.agent_response.aiter_raw():
+            if fault is not None and self.bytes_sent + len(chunk) >= fault.after_bytes:
+                head, chunk = chunk[: fault.after_bytes - self.bytes_sent], chunk[fault.after_bytes - self.bytes_sent :]
+                await self.send_body(send, head)
+                if fault.name == DROP_MID_STREAM:
+                    # Returning without the final empty body makes the server close the
+                    # connection with the chunked body unfinished, as a broken network would.
+                    return "dropped"
+                await asyncio.sleep(fault.seconds)
+                fault = None
+            await self.send_body(send, chunk)
+        if fault is not None and fault.name == DROP_MID_STREAM:
+            return "dropped"  # the agent said less than afterBytes; still never finish the body
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return "completed"
+
+    async def send_body(self, send: Send, chunk: bytes) -> None:
+        if chunk:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            self.bytes_sent += len(chunk)
+
+
+@dataclass
+class StandIn:
+    agent_url: str
+    runtime_arn: str
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    events: EventLog = field(default_factory=EventLog)
+    http: httpx.AsyncClient | None = None
+
+    def agent_client(self) -> httpx.AsyncClient:
+        if self.http is None:
+            # No read timeout: an agent may think for minutes; the proxy owns the stream limit.
+            self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+        return self.http
+
+    async def invoke(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        session_id = request.headers.get(SESSION_HEADER)
+        qualifier = request.query_params.get("qualifier")
+
+        def finish(outcome: str, status: int, bytes_sent: int = 0) -> None:
+            log_invocation(
+                requestId=request_id,
+                runtimeSessionId=session_id,
+                qualifier=qualifier,
+                outcome=outcome,
+                status=status,
+                bytesSent=bytes_sent,
+                durationMs=round((time.monotonic() - started) * 1000),
+            )
+
+        def refuse(code: str, message: str) -> Response:
+            self.events.record("rejected", requestId=request_id, code=code)
+            finish(code, invoke_error_statuses()[code])
+            return aws_error(code, message, request_id)
+
+        # AWS authenticates before it looks at the resource, so check in the same order.
+        if not SIGV4_AUTHORIZATION.match(request.headers.get("authorization", "")):
+            return refuse("AccessDeniedException", "Missing or malformed SigV4 Authorization header.")
+        if request.path_params["agent_runtime_arn"] != self.runtime_arn:
+            return refuse("ResourceNotFoundException", "No agent runtime with this ARN exists.")
+        if session_id is None or not SESSION_ID_MIN_CHARS <= len(session_id) <= SESSION_ID_MAX_CHARS:
+            return refuse(
+                "ValidationException",
+                f"{SESSION_HEADER} must be {SESSION_ID_MIN_CHARS} to {SESSION_ID_MAX_CHARS} characters.",
+            )
+
+        payload = await request.body()
+        self.events.record(
+            "invocation",
+            requestId=request_id,
+            runtimeSessionId=session_id,
+            qualifier=qualifier,
+            contentType=request.headers.get("content-type"),
+            payloadBytes=len(payload),
+        )
+        fault = self.faults.take()
+        if fault is not None:
+            self.events.record("fault", requestId=request_id, runtimeSessionId=session_id, fault=fault.name)
+            if fault.name in invoke_error_statuses():
+                finish(fault.name, invoke_error_statuses()[fault.name])
+                return aws_error(fault.name, f"Injected {fault.name}.", request_id)
+            if fault.name == MALFORMED_SSE:
+                finish(MALFORMED_SSE, 200, len(MALFORMED_SSE_BODY))
+                return Response(MALFORMED_SSE_BODY, headers=self.response_headers(request_id, session_id, "text/event-stream"))
+            if fault.name == SLOW_HEADERS:
+                await asyncio.sleep(fault.seconds)
+
+        forwarded = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+        forwarded[SESSION_HEADER] = session_id
+        forwarded[AGENT_REQUEST_ID_HEADER] = request_id
+        client = self.agent_client()
+        try:
+            agent_request = client.build_request("POST", f"{self.agent_url}/invocations", content=payload, headers=forwarded)
+            agent_response = await client.send(agent_request, stream=True)
+        except httpx.HTTPError as error:
+            self.events.record("agent_unreachable", requestId=request_id, error=type(error).__name__)
+            finish("agent_unreachable", 424)
+            return aws_error("RuntimeClientError", "Failed to reach the runtime.", request_id)
+        if agent_response.status_code >= 400:
+            await agent_response.aclose()
+            self.events.record("agent_error", requestId=request_id, status=agent_response.status_code)
+            finish("agent_error", 424)
+            # The wording follows what AgentCore says when a runtime answers with an error.
+            return aws_error(
+                "RuntimeClientError",
+                f"Received error ({agent_response.status_code}) from runtime. Please check your CloudWatch logs for more information.",
+                request_id,
+            )
+
+        def relay_finished(outcome: str, bytes_sent: int) -> None:
+            if outcome == "client_disconnected":
+                self.events.record("client_disconnected", requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
+            elif outcome == "completed":
+                self.events.record("completed", requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
+            finish(outcome, 200, bytes_sent)
+
+        content_type = agent_response.headers.get("content-type", "application/octet-stream")
+        return RelayResponse(agent_response, self.response_headers(request_id, session_id, content_type), fault, relay_finished)
+
+    @staticmethod
+    def response_headers(request_id: str, session_id: str, content_type: str) -> dict[str, str]:
+        return {"content-type": content_type, SESSION_HEADER: session_id, "x-amzn-RequestId": request_id}
+
+    async def list_events(self, request: Request) -> Response:
+        return JSONResponse(self.events.events)
+
+    async def clear_events(self, request: Request) -> Response:
+        self.events.clear()
+        return Response(status_code=204)
+
+    async def add_fault(self, request: Request) -> Response:
+        try:
+            fault, count = parse_fault(json.loads(await request.body()))
+        except ValueError as error:  # json.JSONDecodeError is a ValueError too
+            return JSONResponse({"message": str(error)}, status_code=400)
+        self.faults.add(fault, count)
+        return JSONResponse({"queued": fault.name, "count": count}, status_code=201)
+
+    async def clear_faults(self, request: Request) -> Response:
+        self.faults.clear()
+        return Response(status_code=204)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+
+
+def create_app(agent_url: str, runtime_arn: str) -> Starlette:
+    standin = StandIn(agent_url=agent_url.rstrip("/"), runtime_arn=runtime_arn)
+    routes = [
+        # uvicorn hands Starlette the percent-decoded path, so the ARN's "/" needs the path converter.
+        Route("/runtimes/{agent_runtime_arn:path}/invocations", standin.invoke, methods=["POST"]),
+        Route("/_standin/events", standin.list_events, methods=["GET"]),
+        Route("/_standin/events", standin.clear_events, methods=["DELETE"]),
+        Route("/_standin/faults", standin.add_fault, methods=["POST"]),
+        Route("/_standin/faults", standin.clear_faults, methods=["DELETE"]),
+        Route("/_standin/health", standin.health, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await standin.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.standin = standin
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m local.standin", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--agent-url", required=True, help="base URL of the agent, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--runtime-arn", required=True, help="the only runtime ARN this stand-in answers for")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(message)s")
+    app = create_app(args.agent_url, args.runtime_arn)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", http="h11", loop="asyncio")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Loopback servers for the stand-in and client tests: real uvicorn, real sockets, ephemeral ports."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import uvicorn
+from botocore.config import Config
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/local_agent-0000000000"
+SESSION_ID = "test-session-" + "0" * 30  # 43 characters: inside AgentCore's 33..256
+FIRST_FRAME = b'data: "Hello"\n\n'
+REST_FRAMES = [b'data: ", world"\n\n', b'data: {"done": true}\n\n']
+# How long the fake agent waits for a test to release it; only reached when a test is broken.
+GATE_TIMEOUT_SECONDS = 30.0
+
+
+class ServerThread:
+    """Runs an ASGI app under uvicorn in a daemon thread on 127.0.0.1:<ephemeral port>."""
+
+    def __init__(self, app: Any) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, http="h11", loop="asyncio", timeout_graceful_shutdown=2
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return self
+            self.thread.join(0.05)
+        raise RuntimeError("test server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class FakeAgent:
+    """Stands in for agent/main.py: streams one frame, then waits for the test to release the rest."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    stream_closed_early: threading.Event = field(default_factory=threading.Event)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    fail_with_status: int | None = None
+
+    def app(self) -> Starlette:
+        async def invocations(request: Request) -> Response:
+            self.requests.append({"headers": dict(request.headers), "body": await request.body()})
+            if self.fail_with_status is not None:
+                return JSONResponse({"error": "boom"}, status_code=self.fail_with_status)
+            return StreamingResponse(self.frames(), media_type="text/event-stream")
+
+        async def ping(request: Request) -> Response:
+            return JSONResponse({"status": "Healthy"})
+
+        return Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)])
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            yield FIRST_FRAME
+            await asyncio.to_thread(self.release.wait, GATE_TIMEOUT_SECONDS)
+            for frame in REST_FRAMES:
+                yield frame
+            finished = True
+        finally:
+            if not finished:
+                self.stream_closed_early.set()
+
+
+def agentcore_client(endpoint_url: str, read_timeout: float = 30.0) -> Any:
+    """A real botocore bedrock-agentcore client aimed at a local endpoint, with dummy credentials."""
+    return boto3.client(
+        "bedrock-agentcore",
+        region_name="us-east-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="local-dummy-key",
+        aws_secret_access_key="local-dummy-secret",
+        # One attempt: the default retry of 429/500 would hide an injected fault from the test.
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=read_timeout, connect_timeout=5),
+    )
