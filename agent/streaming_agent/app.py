@@ -48,6 +48,13 @@ def done_event(result: AgentResult | None) -> dict[str, Any]:
     return event
 
 
+def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
+    # Strands keeps the user message of a turn that failed or was abandoned, without an answer.
+    # The next turn would then send two user messages in a row, which Bedrock's Converse API
+    # rejects (roles must alternate), breaking the session for good. Drop the half turn instead.
+    del agent.messages[history_length:]
+
+
 def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
     """Build the app; the model is created here once and shared by every session's agent."""
     shared_model = model if model is not None else build_model(settings)
@@ -82,13 +89,20 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 agent, turn_lock = slot.agent, slot.lock
             log_event("turn_started", sessionHash=session_hash(session_id))
             async with turn_lock:
-                async for event in agent.stream_async(prompt):
-                    text = event.get("data")
-                    if isinstance(text, str) and text:
-                        pieces += 1
-                        yield {"type": "delta", "text": text}
-                    elif isinstance(event.get("result"), AgentResult):
-                        result = event["result"]
+                history_length = len(agent.messages)
+                completed = False
+                try:
+                    async for event in agent.stream_async(prompt):
+                        text = event.get("data")
+                        if isinstance(text, str) and text:
+                            pieces += 1
+                            yield {"type": "delta", "text": text}
+                        elif isinstance(event.get("result"), AgentResult):
+                            result = event["result"]
+                    completed = True
+                finally:
+                    if not completed:
+                        forget_unfinished_turn(agent, history_length)
             yield done_event(result)
             log_event("turn_finished", sessionHash=session_hash(session_id), pieces=pieces,
                       stopReason=result.stop_reason if result else None,
