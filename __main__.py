@@ -1,0 +1,149 @@
+"""agentcore-streaming: API Gateway (REST, streaming) -> proxy Lambda (LWA) -> AgentCore runtime.
+
+Reads the stack's settings once, builds the deployable zips (so `pulumi up` needs no separate
+build step), wires the components together and exports what a caller needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
+from components.artifacts import build_agent_zip, build_proxy_zip
+from components.naming import agentcore_name, physical_name
+from components.network import Network, NetworkArgs
+from components.private_access import PrivateAccess, PrivateAccessArgs
+from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
+from components.streaming_api import StreamingApi, StreamingApiArgs
+from components.streaming_proxy import StreamingProxy, StreamingProxyArgs
+from components.waf import Waf, WafArgs
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+
+def read_config_values(project: str) -> dict[str, object]:
+    """Raw values of every setting; Pulumi fills in the defaults declared in Pulumi.yaml."""
+    project_config = pulumi.Config(project)
+    values: dict[str, object] = {
+        f"{project}:{key}": project_config.get(key) for key in PROJECT_CONFIG_KEYS
+    }
+    values[REGION_KEY] = pulumi.Config("aws").get("region")
+    # A key Pulumi returned nothing for is left out, so parse_settings reports it as missing.
+    return {key: value for key, value in values.items() if value is not None}
+
+
+project = pulumi.get_project()
+stack = pulumi.get_stack()
+settings = parse_settings(project, stack, read_config_values(project))
+
+caller = aws.get_caller_identity_output()
+partition = aws.get_partition_output().partition
+
+
+def name(role: str, max_length: int = 64) -> str:
+    return physical_name(project, stack, role, max_length)
+
+
+network = None
+if settings.needs_network:
+    network = Network("network", NetworkArgs(
+        vpc_id=settings.vpc_id,
+        subnet_ids=settings.subnet_ids,
+        cidr_block=settings.vpc_cidr,
+    ))
+
+agent_zip = build_agent_zip(REPO_ROOT) if settings.agent_artifact == "code" else None
+agent = AgentRuntime("agent", AgentRuntimeArgs(
+    runtime_name=agentcore_name(project, stack),
+    model_id=settings.model_id,
+    system_prompt=settings.system_prompt,
+    max_sessions=settings.agent_max_sessions,
+    idle_timeout_seconds=settings.agent_idle_timeout_seconds,
+    max_lifetime_seconds=settings.agent_max_lifetime_seconds,
+    artifact=settings.agent_artifact,
+    code_zip_path=agent_zip.path if agent_zip else None,
+    code_zip_sha256=agent_zip.sha256 if agent_zip else None,
+    container_context=REPO_ROOT / "agent",
+    network_mode=settings.agent_network_mode,
+    vpc_id=network.vpc_id if network and settings.agent_network_mode == "VPC" else None,
+    subnet_ids=network.private_subnet_ids if network and settings.agent_network_mode == "VPC" else None,
+    partition=partition,
+    region=settings.region,
+    account_id=caller.account_id,
+    # S3 allows at most 37 characters for a bucket_prefix (it appends 26).
+    bucket_name_prefix=name("code", max_length=37),
+    protect_stateful_resources=settings.protect_stateful_resources,
+))
+
+proxy_zip = build_proxy_zip(REPO_ROOT)
+proxy = StreamingProxy("proxy", StreamingProxyArgs(
+    function_name=name("proxy"),
+    code_zip_path=proxy_zip.path,
+    code_zip_sha256=proxy_zip.sha256,
+    runtime_arn=agent.runtime_arn,
+    timeout_seconds=settings.stream_timeout_seconds,
+    stream_timeout_seconds=settings.proxy_stream_timeout_seconds,
+    keepalive_seconds=settings.keepalive_seconds,
+    max_prompt_chars=settings.max_prompt_chars,
+    memory_mb=settings.proxy_memory_mb,
+    log_level=settings.log_level,
+    log_retention_days=settings.log_retention_days,
+    lwa_layer_version=settings.lwa_layer_version,
+    partition=partition,
+    region=settings.region,
+    protect_stateful_resources=settings.protect_stateful_resources,
+))
+
+private_access = None
+if settings.endpoint_type == "PRIVATE":
+    assert network is not None  # settings.needs_network is true for PRIVATE
+    private_access = PrivateAccess("private-access", PrivateAccessArgs(
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        vpc_cidr=network.cidr_block,
+        region=settings.region,
+    ))
+
+api = StreamingApi("api", StreamingApiArgs(
+    api_name=name("api"),
+    endpoint_type=settings.endpoint_type,
+    vpc_endpoint_id=private_access.vpc_endpoint_id if private_access else None,
+    auth_mode=settings.auth_mode,
+    function_name=proxy.function_name,
+    function_streaming_invoke_arn=proxy.streaming_invoke_arn,
+    function_timeout_seconds=settings.stream_timeout_seconds,
+    throttle_rate_limit=settings.throttle_rate_limit,
+    throttle_burst_limit=settings.throttle_burst_limit,
+    quota_limit=settings.quota_limit,
+    quota_period=settings.quota_period,
+    log_retention_days=settings.log_retention_days,
+    manage_account_settings=settings.manage_api_gateway_account,
+    protect_stateful_resources=settings.protect_stateful_resources,
+))
+
+if settings.waf_enabled:
+    waf = Waf("waf", WafArgs(
+        web_acl_name=name("waf", max_length=128 - len("aws-waf-logs-")),
+        stage_arn=api.stage_arn,
+        rate_limit=settings.waf_rate_limit,
+        log_retention_days=settings.log_retention_days,
+        protect_stateful_resources=settings.protect_stateful_resources,
+    ))
+    pulumi.export("webAclArn", waf.web_acl_arn)
+
+pulumi.export("invokeUrl", api.invoke_url)
+pulumi.export("apiUrl", api.api_url)
+pulumi.export("runtimeArn", agent.runtime_arn)
+pulumi.export("region", settings.region)
+pulumi.export("authMode", settings.auth_mode)
+pulumi.export("endpointType", settings.endpoint_type)
+pulumi.export("proxyFunctionName", proxy.function_name)
+pulumi.export("proxyLogGroup", proxy.log_group_name)
+pulumi.export("agentArtifact", agent.artifact_location)
+if api.api_key is not None:
+    pulumi.export("apiKey", api.api_key)
+if private_access is not None:
+    pulumi.export("vpcEndpointId", private_access.vpc_endpoint_id)

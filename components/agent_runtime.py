@@ -1,0 +1,249 @@
+"""The AgentCore runtime that runs the Strands agent, its artifact store and its execution role."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_awsx as awsx
+
+from components import policies
+
+
+@dataclass
+class AgentRuntimeArgs:
+    # AgentCore runtime name; must match [a-zA-Z][a-zA-Z0-9_]{0,47} (see components/naming.py).
+    runtime_name: str
+    # Bedrock model or inference-profile id the agent calls; also scopes the role's invoke grant.
+    model_id: str
+    # System prompt handed to the agent through AGENT_SYSTEM_PROMPT.
+    system_prompt: str
+    # Conversations the agent keeps in memory at once (AGENT_MAX_SESSIONS).
+    max_sessions: int
+    # Seconds an idle session's microVM lives on, and the longest any one lives (AgentCore lifecycle).
+    idle_timeout_seconds: int
+    max_lifetime_seconds: int
+    # "code": a zip in S3 on the managed PYTHON_3_13 runtime; "container": an arm64 image in ECR.
+    artifact: str
+    # Code mode: the built agent zip and its sha256 (the S3 key is derived from the hash).
+    code_zip_path: Optional[Path]
+    code_zip_sha256: Optional[str]
+    # Container mode: the Docker build context (holding a Dockerfile).
+    container_context: Optional[Path]
+    # "PUBLIC" or "VPC"; VPC needs vpc_id and subnet_ids.
+    network_mode: str
+    vpc_id: Optional[pulumi.Input[str]]
+    subnet_ids: Optional[pulumi.Input[list[str]]]
+    # Where the role's ARNs point.
+    partition: pulumi.Input[str]
+    region: str
+    account_id: pulumi.Input[str]
+    # Name prefix of the code bucket (S3 adds a unique suffix; at most 37 characters).
+    bucket_name_prefix: str
+    # Protect and retain the code bucket (prod); otherwise it is emptied and deleted on destroy.
+    protect_stateful_resources: bool
+
+
+class AgentRuntime(pulumi.ComponentResource):
+    runtime_arn: pulumi.Output[str]
+    runtime_id: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    artifact_location: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AgentRuntimeArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("agentcore-streaming:agent_runtime:AgentRuntime", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        code_bucket_arn: Optional[pulumi.Output[str]] = None
+        repository_arn: Optional[pulumi.Output[str]] = None
+        artifact_dependencies: list[pulumi.Resource] = []
+        if args.artifact == "code":
+            if args.code_zip_path is None or args.code_zip_sha256 is None:
+                raise ValueError("code mode needs code_zip_path and code_zip_sha256")
+            bucket, code_object = self._code_store(name, args)
+            code_bucket_arn = bucket.arn
+            artifact_dependencies.append(code_object)
+            artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
+                code_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationArgs(
+                    runtime="PYTHON_3_13",
+                    entry_points=["main.py"],
+                    code=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeArgs(
+                        s3=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeS3Args(
+                            bucket=bucket.bucket,
+                            # `prefix` is the object key. The key carries the zip's hash because
+                            # AgentCore does not notice new bytes under an unchanged key.
+                            prefix=code_object.key,
+                        ),
+                    ),
+                ),
+            )
+            self.artifact_location = pulumi.Output.concat("s3://", bucket.bucket, "/", code_object.key)
+        elif args.artifact == "container":
+            if args.container_context is None:
+                raise ValueError("container mode needs container_context")
+            repository = awsx.ecr.Repository(
+                f"{name}-repository",
+                force_delete=not args.protect_stateful_resources,
+                opts=child,
+            )
+            image = awsx.ecr.Image(
+                f"{name}-image",
+                repository_url=repository.url,
+                context=str(args.container_context),
+                platform="linux/arm64",  # AgentCore runs arm64 only
+                opts=child,
+            )
+            # The URL ends in the repository name; building the ARN from it avoids reaching into
+            # the component's nested resource output.
+            repository_arn = pulumi.Output.all(args.partition, args.account_id, repository.url).apply(
+                lambda v: f"arn:{v[0]}:ecr:{args.region}:{v[1]}:repository/{v[2].split('/', 1)[1]}"
+            )
+            artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
+                container_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactContainerConfigurationArgs(
+                    container_uri=image.image_uri,
+                ),
+            )
+            self.artifact_location = image.image_uri
+        else:
+            raise ValueError(f"unknown agent artifact {args.artifact!r}")
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=pulumi.Output.all(args.partition, args.account_id).apply(
+                lambda v: json.dumps(policies.agentcore_assume_role_policy(v[0], args.region, v[1]))
+            ),
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                args.partition, args.account_id, code_bucket_arn, repository_arn
+            ).apply(lambda v: json.dumps(policies.agent_runtime_policy(
+                partition=v[0], region=args.region, account_id=v[1], runtime_name=args.runtime_name,
+                model_id=args.model_id, code_bucket_arn=v[2], image_repository_arn=v[3],
+            ))),
+            opts=child,
+        )
+
+        if args.network_mode == "VPC":
+            if args.vpc_id is None or args.subnet_ids is None:
+                raise ValueError("VPC network mode needs vpc_id and subnet_ids")
+            # Nothing ever connects to the agent's ENIs; it only calls out (Bedrock, logs).
+            security_group = aws.ec2.SecurityGroup(
+                f"{name}-sg",
+                vpc_id=args.vpc_id,
+                description="AgentCore runtime: egress only",
+                egress=[aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
+                    description="Bedrock, CloudWatch and other AWS APIs",
+                )],
+                opts=child,
+            )
+            network = aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs(
+                network_mode="VPC",
+                network_mode_config=aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationNetworkModeConfigArgs(
+                    security_groups=[security_group.id],
+                    subnets=args.subnet_ids,
+                ),
+            )
+        else:
+            network = aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs(network_mode="PUBLIC")
+
+        runtime = aws.bedrock.AgentcoreAgentRuntime(
+            f"{name}-runtime",
+            # Set explicitly: Pulumi's auto-names contain hyphens, which AgentCore rejects.
+            agent_runtime_name=args.runtime_name,
+            description=f"Streaming Strands agent ({args.runtime_name})",
+            role_arn=role.arn,
+            agent_runtime_artifact=artifact,
+            environment_variables={
+                "AGENT_MODEL_PROVIDER": "bedrock",
+                "BEDROCK_MODEL_ID": args.model_id,
+                "AGENT_SYSTEM_PROMPT": args.system_prompt,
+                "AGENT_MAX_SESSIONS": str(args.max_sessions),
+            },
+            lifecycle_configurations=[aws.bedrock.AgentcoreAgentRuntimeLifecycleConfigurationArgs(
+                idle_runtime_session_timeout=args.idle_timeout_seconds,
+                max_lifetime=args.max_lifetime_seconds,
+            )],
+            network_configuration=network,
+            protocol_configuration=aws.bedrock.AgentcoreAgentRuntimeProtocolConfigurationArgs(
+                server_protocol="HTTP",
+            ),
+            # AgentCore checks the role when the runtime is created, so its policy must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *artifact_dependencies]),
+        )
+
+        self.runtime_arn = runtime.agent_runtime_arn
+        self.runtime_id = runtime.agent_runtime_id
+        self.role_arn = role.arn
+        self.register_outputs({
+            "runtimeArn": self.runtime_arn,
+            "runtimeId": self.runtime_id,
+            "roleArn": self.role_arn,
+            "artifactLocation": self.artifact_location,
+        })
+
+    def _code_store(self, name: str, args: AgentRuntimeArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketObjectv2]:
+        """A versioned, private, encrypted, TLS-only bucket holding the content-addressed zip."""
+        protect = args.protect_stateful_resources
+        bucket = aws.s3.Bucket(
+            f"{name}-code",
+            bucket_prefix=args.bucket_name_prefix,
+            force_destroy=not protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-code-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-code-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-code-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-code-encryption",
+            bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256",
+                ),
+            )],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-code-policy",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps(policies.tls_only_bucket_policy(arn))),
+            # S3 rejects any bucket policy while the public access block is still being applied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+        )
+        code_object = aws.s3.BucketObjectv2(
+            f"{name}-code-zip",
+            bucket=bucket.id,
+            key=f"agent/{args.code_zip_sha256}.zip",
+            source=pulumi.FileAsset(str(args.code_zip_path)),
+            content_type="application/zip",
+            server_side_encryption="AES256",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),
+        )
+        return bucket, code_object

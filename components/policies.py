@@ -1,0 +1,215 @@
+"""IAM and resource policy documents as plain dicts, so they can be unit-tested without Pulumi.
+
+Components call these inside `Output.all(...).apply(...)` and `json.dumps` the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PolicyDocument = dict[str, Any]
+
+# Geography prefixes of cross-region inference profile ids (e.g. "us.anthropic.claude-...").
+_INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov.", "global.")
+
+
+def _document(*statements: dict[str, Any]) -> PolicyDocument:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def assume_role_policy(service: str) -> PolicyDocument:
+    return _document({
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    })
+
+
+def agentcore_assume_role_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
+    # The conditions stop another account's AgentCore from using this role (confused deputy).
+    return _document({
+        "Effect": "Allow",
+        "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:bedrock-agentcore:{region}:{account_id}:*"},
+        },
+    })
+
+
+def proxy_invoke_policy(runtime_arn: str) -> PolicyDocument:
+    """The proxy may invoke this one runtime (and its endpoints, e.g. DEFAULT) and nothing else."""
+    return _document({
+        "Sid": "InvokeAgentRuntime",
+        "Effect": "Allow",
+        "Action": "bedrock-agentcore:InvokeAgentRuntime",
+        "Resource": [runtime_arn, f"{runtime_arn}/runtime-endpoint/*"],
+    })
+
+
+def log_group_write_policy(log_group_arn: str) -> PolicyDocument:
+    """Replaces AWSLambdaBasicExecutionRole: write to this function's own log group only."""
+    return _document({
+        "Sid": "WriteOwnLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+    })
+
+
+def xray_write_policy() -> PolicyDocument:
+    # X-Ray's write actions support no resource-level permissions, so "*" is the only choice.
+    return _document({
+        "Sid": "WriteTraces",
+        "Effect": "Allow",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Resource": "*",
+    })
+
+
+def model_resource_arns(model_id: str, partition: str, region: str, account_id: str) -> list[str]:
+    """ARNs a role needs to invoke `model_id`, which may be a model id or an inference profile id."""
+    if model_id.startswith("arn:"):
+        return [model_id]
+    for prefix in _INFERENCE_PROFILE_PREFIXES:
+        if model_id.startswith(prefix):
+            base_model = model_id[len(prefix):]
+            # A cross-region profile routes to the model in several regions, so the foundation
+            # model ARN is allowed in every region, but only for this one model.
+            return [
+                f"arn:{partition}:bedrock:{region}:{account_id}:inference-profile/{model_id}",
+                f"arn:{partition}:bedrock:*::foundation-model/{base_model}",
+            ]
+    return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
+
+
+def agent_runtime_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    runtime_name: str,
+    model_id: str,
+    code_bucket_arn: str | None = None,
+    image_repository_arn: str | None = None,
+) -> PolicyDocument:
+    """The AgentCore execution role: the documented statements, scoped to this agent and model."""
+    logs = f"arn:{partition}:logs:{region}:{account_id}:log-group"
+    directory = f"arn:{partition}:bedrock-agentcore:{region}:{account_id}:workload-identity-directory/default"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "RuntimeLogGroups",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogStreams", "logs:CreateLogGroup"],
+            "Resource": f"{logs}:/aws/bedrock-agentcore/runtimes/*",
+        },
+        {
+            "Sid": "DescribeLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": f"{logs}:*",
+        },
+        {
+            "Sid": "RuntimeLogStreams",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{logs}:/aws/bedrock-agentcore/runtimes/*:log-stream:*",
+        },
+        {
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": [
+                "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules", "xray:GetSamplingTargets",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "Metrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}},
+        },
+        {
+            "Sid": "WorkloadIdentity",
+            "Effect": "Allow",
+            "Action": [
+                "bedrock-agentcore:GetWorkloadAccessToken",
+                "bedrock-agentcore:GetWorkloadAccessTokenForJWT",
+                "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
+            ],
+            "Resource": [directory, f"{directory}/workload-identity/{runtime_name}-*"],
+        },
+        {
+            "Sid": "InvokeConfiguredModel",
+            "Effect": "Allow",
+            "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            "Resource": model_resource_arns(model_id, partition, region, account_id),
+        },
+    ]
+    if code_bucket_arn is not None:
+        statements.append({
+            "Sid": "ReadAgentCode",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{code_bucket_arn}/agent/*",
+        })
+    if image_repository_arn is not None:
+        statements.append({
+            "Sid": "PullAgentImage",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": image_repository_arn,
+        })
+        statements.append({
+            "Sid": "EcrToken",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        })
+    return _document(*statements)
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
+    return _document({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })
+
+
+def private_api_policy(execute_api_arn: str, vpc_endpoint_id: str) -> PolicyDocument:
+    """A PRIVATE REST API's resource policy: allow invoke, then deny every other VPC endpoint."""
+    return _document(
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": execute_api_arn,
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": execute_api_arn,
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": vpc_endpoint_id}},
+        },
+    )
+
+
+def api_gateway_cloudwatch_policy(partition: str, region: str, account_id: str) -> PolicyDocument:
+    """What API Gateway's account-level role needs to write access and execution logs."""
+    return _document({
+        "Sid": "WriteApiGatewayLogs",
+        "Effect": "Allow",
+        "Action": [
+            "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+            "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents",
+        ],
+        "Resource": f"arn:{partition}:logs:{region}:{account_id}:*",
+    })

@@ -1,0 +1,272 @@
+"""Stack settings: every configuration value the program uses, read and validated once.
+
+`parse_settings` takes a plain mapping of config key -> value (strings as Pulumi hands them over,
+or already-typed values), so it is testable without Pulumi. Components receive the resulting
+frozen `Settings` and never read `pulumi.Config` themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence, TypeVar
+
+PROJECT = "agentcore-streaming"
+
+# Authentication of callers at API Gateway. Issue 4 adds "cognito": extend this tuple and the
+# method-authorization mapping in components/streaming_api.py (`_method_authorization`).
+AUTH_MODES: tuple[str, ...] = ("none", "apiKey", "iam")
+AGENT_ARTIFACTS: tuple[str, ...] = ("code", "container")
+NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
+# EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
+ENDPOINT_TYPES: tuple[str, ...] = ("REGIONAL", "PRIVATE")
+QUOTA_PERIODS: tuple[str, ...] = ("DAY", "WEEK", "MONTH")
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The only values CloudWatch Logs accepts for retention.
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)
+# API Gateway and Lambda both stop a response stream after 15 minutes.
+MAX_STREAM_SECONDS = 900
+# The proxy ends its stream this much earlier than Lambda's timeout so that it can still send an
+# `error` event instead of being killed mid-stream.
+PROXY_STREAM_SAFETY_MARGIN_SECONDS = 10
+# Regional/private REST APIs drop a connection after 5 minutes without bytes.
+MAX_IDLE_SECONDS = 300
+
+REGION_KEY = "aws:region"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the full config key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    region: str
+    # Marks a stack that serves real users; issue 4 hangs stricter checks on it.
+    production: bool
+
+    # Agent
+    model_id: str
+    system_prompt: str
+    agent_artifact: str
+    agent_network_mode: str
+    agent_max_sessions: int
+    agent_idle_timeout_seconds: int
+    agent_max_lifetime_seconds: int
+
+    # Network (used by a VPC-mode agent and by a PRIVATE endpoint)
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    vpc_cidr: str
+
+    # API
+    endpoint_type: str
+    auth_mode: str
+    waf_enabled: bool
+    waf_rate_limit: int
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    quota_limit: int
+    quota_period: str
+    manage_api_gateway_account: bool
+
+    # Proxy
+    stream_timeout_seconds: int
+    keepalive_seconds: int
+    max_prompt_chars: int
+    proxy_memory_mb: int
+    lwa_layer_version: int
+    log_level: str
+
+    # Operations
+    log_retention_days: int
+    protect_stateful_resources: bool
+
+    @property
+    def needs_network(self) -> bool:
+        return self.agent_network_mode == "VPC" or self.endpoint_type == "PRIVATE"
+
+    @property
+    def creates_vpc(self) -> bool:
+        return self.needs_network and self.vpc_id is None
+
+    @property
+    def proxy_stream_timeout_seconds(self) -> int:
+        return self.stream_timeout_seconds - PROXY_STREAM_SAFETY_MARGIN_SECONDS
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads one project-namespaced key at a time and turns bad values into SettingsError."""
+
+    def __init__(self, project: str, values: Mapping[str, Any]) -> None:
+        self._project = project
+        self._values = values
+
+    def full_key(self, key: str) -> str:
+        return key if ":" in key else f"{self._project}:{key}"
+
+    def _raw(self, key: str) -> Any:
+        full = self.full_key(key)
+        # Accept both "project:key" (Pulumi's form) and the bare key (handy in unit tests).
+        if full in self._values:
+            return self._values[full]
+        if key in self._values:
+            return self._values[key]
+        raise SettingsError(f"{full} is not set; declare it in Pulumi.yaml or the stack file")
+
+    def _fail(self, key: str, value: Any, expected: str) -> SettingsError:
+        return SettingsError(f"{self.full_key(key)} must be {expected}, got {value!r}")
+
+    def string(self, key: str, *, allow_empty: bool = False) -> str:
+        value = self._raw(key)
+        if not isinstance(value, str):
+            raise self._fail(key, value, "a string")
+        if not allow_empty and not value.strip():
+            raise self._fail(key, value, "a non-empty string")
+        return value
+
+    def choice(self, key: str, choices: Sequence[str]) -> str:
+        value = self._raw(key)
+        if value not in choices:
+            raise self._fail(key, value, "one of " + ", ".join(repr(c) for c in choices))
+        return value
+
+    def integer(self, key: str, *, minimum: int, maximum: int) -> int:
+        value = self._raw(key)
+        if isinstance(value, bool):
+            raise self._fail(key, value, "an integer")
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise self._fail(key, value, "an integer") from None
+        if not isinstance(value, int):
+            raise self._fail(key, value, "an integer")
+        if not minimum <= value <= maximum:
+            raise self._fail(key, value, f"between {minimum} and {maximum}")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self._raw(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise self._fail(key, value, "true or false")
+
+    def string_list(self, key: str) -> tuple[str, ...]:
+        value = self._raw(key)
+        # Pulumi hands array config to programs as a JSON string.
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError:
+                raise self._fail(key, value, "a JSON list of strings") from None
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, value, "a list of strings")
+        return tuple(value)
+
+    def check(self, key: str, ok: bool, message: str) -> None:
+        if not ok:
+            raise SettingsError(f"{self.full_key(key)}: {message}")
+
+    def parsed(self, key: str, parse: Callable[[Any], T], expected: str) -> T:
+        value = self._raw(key)
+        try:
+            return parse(value)
+        except (TypeError, ValueError):
+            raise self._fail(key, value, expected) from None
+
+
+_CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
+
+
+def _parse_cidr(value: Any) -> str:
+    match = _CIDR.match(value) if isinstance(value, str) else None
+    if not match or any(int(p) > 255 for p in match.groups()[:4]) or not 16 <= int(match[5]) <= 24:
+        raise ValueError(value)
+    return value
+
+
+def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Settings:
+    """Validate every setting; raise SettingsError naming the first bad key."""
+    read = _Reader(project, values)
+
+    vpc_id = read.string("vpcId", allow_empty=True).strip() or None
+    subnet_ids = read.string_list("subnetIds")
+    read.check("subnetIds", (vpc_id is None) == (not subnet_ids),
+               "vpcId and subnetIds go together: set both to use an existing VPC, or neither")
+
+    stream_timeout = read.integer("streamTimeoutSeconds", minimum=60, maximum=MAX_STREAM_SECONDS)
+    keepalive = read.integer("keepaliveSeconds", minimum=1, maximum=MAX_IDLE_SECONDS - 30)
+    read.check("keepaliveSeconds", keepalive < stream_timeout - PROXY_STREAM_SAFETY_MARGIN_SECONDS,
+               "must be shorter than streamTimeoutSeconds minus the proxy's safety margin")
+
+    idle = read.integer("agentIdleTimeoutSeconds", minimum=60, maximum=28800)
+    lifetime = read.integer("agentMaxLifetimeSeconds", minimum=60, maximum=28800)
+    read.check("agentMaxLifetimeSeconds", lifetime >= idle,
+               "must be at least agentIdleTimeoutSeconds")
+
+    retention = read.integer("logRetentionDays", minimum=1, maximum=3653)
+    read.check("logRetentionDays", retention in LOG_RETENTION_DAYS,
+               "must be one of " + ", ".join(str(d) for d in LOG_RETENTION_DAYS))
+
+    settings = Settings(
+        project=project,
+        stack=stack,
+        region=read.string(REGION_KEY),
+        production=read.boolean("production"),
+        model_id=read.string("modelId"),
+        system_prompt=read.string("systemPrompt"),
+        agent_artifact=read.choice("agentArtifact", AGENT_ARTIFACTS),
+        agent_network_mode=read.choice("agentNetworkMode", NETWORK_MODES),
+        agent_max_sessions=read.integer("agentMaxSessions", minimum=1, maximum=100_000),
+        agent_idle_timeout_seconds=idle,
+        agent_max_lifetime_seconds=lifetime,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        vpc_cidr=read.parsed("vpcCidr", _parse_cidr, "an IPv4 CIDR from /16 to /24"),
+        endpoint_type=read.choice("endpointType", ENDPOINT_TYPES),
+        auth_mode=read.choice("authMode", AUTH_MODES),
+        waf_enabled=read.boolean("wafEnabled"),
+        # WAF's rate-based rule counts requests per IP over 5 minutes; AWS's minimum is 10.
+        waf_rate_limit=read.integer("wafRateLimit", minimum=10, maximum=2_000_000_000),
+        throttle_rate_limit=read.integer("throttleRateLimit", minimum=1, maximum=10_000),
+        throttle_burst_limit=read.integer("throttleBurstLimit", minimum=1, maximum=5_000),
+        quota_limit=read.integer("quotaLimit", minimum=0, maximum=2_000_000_000),
+        quota_period=read.choice("quotaPeriod", QUOTA_PERIODS),
+        manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
+        stream_timeout_seconds=stream_timeout,
+        keepalive_seconds=keepalive,
+        max_prompt_chars=read.integer("maxPromptChars", minimum=1, maximum=200_000),
+        proxy_memory_mb=read.integer("proxyMemoryMb", minimum=128, maximum=10_240),
+        lwa_layer_version=read.integer("lwaLayerVersion", minimum=1, maximum=10_000),
+        log_level=read.choice("logLevel", LOG_LEVELS),
+        log_retention_days=retention,
+        protect_stateful_resources=read.boolean("protectStatefulResources"),
+    )
+
+    # A production stack open to the internet without authentication is a mistake, not a choice.
+    read.check("authMode", not (settings.production and settings.auth_mode == "none"),
+               "a production stack must authenticate callers (choose 'apiKey' or 'iam')")
+    return settings
+
+
+# Every project key parse_settings reads; tests check Pulumi.yaml declares exactly these.
+PROJECT_CONFIG_KEYS: tuple[str, ...] = (
+    "production", "modelId", "systemPrompt", "agentArtifact", "agentNetworkMode",
+    "agentMaxSessions", "agentIdleTimeoutSeconds", "agentMaxLifetimeSeconds", "vpcId", "subnetIds",
+    "vpcCidr", "endpointType", "authMode", "wafEnabled", "wafRateLimit", "throttleRateLimit",
+    "throttleBurstLimit", "quotaLimit", "quotaPeriod", "manageApiGatewayAccount",
+    "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",
+    "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
+)

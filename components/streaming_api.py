@@ -1,0 +1,369 @@
+"""The REST API: POST /invoke only, streamed from the proxy Lambda, with logs, throttling and auth."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policies
+
+STAGE_NAME = "v1"
+ROUTE_PATH = "invoke"
+ROUTE_METHOD = "POST"
+# API Gateway's hard ceiling for a streamed integration (15 minutes).
+MAX_STREAM_INTEGRATION_MS = 900_000
+
+# One JSON object per request. Only metadata: never bodies, keys or tokens.
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "errorMessage": "$context.error.message",
+    "wafResponseCode": "$context.wafResponseCode",
+    "vpceId": "$context.identity.vpceId",
+}, separators=(",", ":"))
+
+# API Gateway's own errors (bad body, missing key, throttling, ...) rewritten into the project's
+# error shape, so clients parse one format whether the gateway or the proxy refused them.
+_GATEWAY_ERRORS: dict[str, tuple[Optional[str], str]] = {
+    # response type: (status override or None to keep the gateway's, machine code)
+    "BAD_REQUEST_BODY": ("400", "invalid_request"),
+    "BAD_REQUEST_PARAMETERS": ("400", "invalid_request"),
+    "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type"),
+    "REQUEST_TOO_LARGE": ("413", "request_too_large"),
+    "MISSING_AUTHENTICATION_TOKEN": (None, "forbidden"),
+    "INVALID_API_KEY": ("403", "forbidden"),
+    "ACCESS_DENIED": ("403", "forbidden"),
+    "INVALID_SIGNATURE": ("403", "forbidden"),
+    "EXPIRED_TOKEN": ("403", "forbidden"),
+    "UNAUTHORIZED": ("401", "unauthorized"),
+    "WAF_FILTERED": ("403", "forbidden"),
+    "THROTTLED": ("429", "throttled"),
+    "QUOTA_EXCEEDED": ("429", "quota_exceeded"),
+    "INTEGRATION_TIMEOUT": ("504", "upstream_timeout"),
+    "INTEGRATION_FAILURE": ("502", "upstream_error"),
+    "DEFAULT_4XX": (None, "client_error"),
+    "DEFAULT_5XX": (None, "server_error"),
+}
+
+
+def gateway_error_template(code: str) -> str:
+    # $context.error.message is API Gateway's own text (e.g. "Forbidden"), never the proxy's.
+    return (
+        '{"error":{"code":"' + code + '","message":$context.error.messageString},'
+        '"requestId":"$context.requestId"}'
+    )
+
+
+def request_body_schema() -> dict[str, Any]:
+    """Shape-only checks; lengths stay with the proxy so that limits live in one place."""
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "InvokeRequest",
+        "type": "object",
+        "required": ["prompt"],
+        "properties": {
+            "prompt": {"type": "string", "minLength": 1},
+            "sessionId": {"type": "string", "minLength": 1},
+        },
+    }
+
+
+def _method_authorization(auth_mode: str) -> tuple[str, bool]:
+    """(authorization type, API key required) for an auth mode from settings.AUTH_MODES.
+
+    Extension point: issue 4 adds "cognito" here (COGNITO_USER_POOLS plus an authorizer id).
+    """
+    if auth_mode == "none":
+        return "NONE", False
+    if auth_mode == "apiKey":
+        return "NONE", True
+    if auth_mode == "iam":
+        return "AWS_IAM", False
+    raise ValueError(f"unsupported auth mode {auth_mode!r}")
+
+
+@dataclass
+class StreamingApiArgs:
+    # Physical REST API name (also names the access log group).
+    api_name: str
+    # "REGIONAL" or "PRIVATE" (EDGE would cut silent streams after 30 s).
+    endpoint_type: str
+    # PRIVATE only: the execute-api VPC endpoint allowed by the resource policy.
+    vpc_endpoint_id: Optional[pulumi.Input[str]]
+    # One of settings.AUTH_MODES.
+    auth_mode: str
+    # Proxy function the route streams from.
+    function_name: pulumi.Input[str]
+    function_streaming_invoke_arn: pulumi.Input[str]
+    # The function's timeout; the integration may wait as long, but never longer than 900 s.
+    function_timeout_seconds: int
+    # Stage-wide steady rate (requests/s) and burst.
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    # apiKey mode: requests per quota period per key (0 = no quota).
+    quota_limit: int
+    quota_period: str
+    log_retention_days: int
+    # Create the account-wide API Gateway CloudWatch role setting (one per account and region;
+    # turn off when another stack or the platform team already manages it).
+    manage_account_settings: bool
+    protect_stateful_resources: bool
+
+
+class StreamingApi(pulumi.ComponentResource):
+    rest_api_id: pulumi.Output[str]
+    stage_arn: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+    invoke_url: pulumi.Output[str]
+    api_key: Optional[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: StreamingApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("agentcore-streaming:streaming_api:StreamingApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protect = args.protect_stateful_resources
+        authorization, api_key_required = _method_authorization(args.auth_mode)
+        if args.endpoint_type == "PRIVATE" and args.vpc_endpoint_id is None:
+            raise ValueError("a PRIVATE API needs the execute-api VPC endpoint id")
+
+        api = aws.apigateway.RestApi(
+            f"{name}-api",
+            name=args.api_name,
+            description="Streaming agent endpoint: POST /invoke",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types=args.endpoint_type),
+            api_key_source="HEADER",
+            opts=child,
+        )
+
+        # Resources the deployment must wait for and whose definition changes must redeploy.
+        definition: list[pulumi.Resource] = []
+        definition_inputs: list[Any] = [args.endpoint_type, authorization, api_key_required]
+
+        if args.endpoint_type == "PRIVATE":
+            policy_document = pulumi.Output.all(api.execution_arn, args.vpc_endpoint_id).apply(
+                lambda v: json.dumps(policies.private_api_policy(f"{v[0]}/*", v[1]))
+            )
+            policy = aws.apigateway.RestApiPolicy(
+                f"{name}-policy", rest_api_id=api.id, policy=policy_document, opts=child,
+            )
+            definition.append(policy)
+            definition_inputs.append(policy_document)
+
+        route = aws.apigateway.Resource(
+            f"{name}-invoke-resource",
+            rest_api=api.id,
+            parent_id=api.root_resource_id,
+            path_part=ROUTE_PATH,
+            opts=child,
+        )
+        model_schema = json.dumps(request_body_schema(), sort_keys=True)
+        model = aws.apigateway.Model(
+            f"{name}-invoke-model",
+            rest_api=api.id,
+            name="InvokeRequest",
+            content_type="application/json",
+            schema=model_schema,
+            opts=child,
+        )
+        validator = aws.apigateway.RequestValidator(
+            f"{name}-validator",
+            rest_api=api.id,
+            name="body",
+            validate_request_body=True,
+            validate_request_parameters=False,
+            opts=child,
+        )
+        method = aws.apigateway.Method(
+            f"{name}-invoke-method",
+            rest_api=api.id,
+            resource_id=route.id,
+            http_method=ROUTE_METHOD,
+            authorization=authorization,
+            api_key_required=api_key_required,
+            request_validator_id=validator.id,
+            request_models={"application/json": model.name},
+            opts=child,
+        )
+        timeout_ms = min(args.function_timeout_seconds * 1000, MAX_STREAM_INTEGRATION_MS)
+        integration = aws.apigateway.Integration(
+            f"{name}-invoke-integration",
+            rest_api=api.id,
+            resource_id=route.id,
+            http_method=method.http_method,
+            type="AWS_PROXY",
+            integration_http_method="POST",
+            # The response-streaming URI; the plain invoke_arn would buffer the whole answer.
+            uri=args.function_streaming_invoke_arn,
+            response_transfer_mode="STREAM",
+            timeout_milliseconds=timeout_ms,
+            opts=child,
+        )
+        definition += [route, model, validator, method, integration]
+        definition_inputs += [ROUTE_METHOD, ROUTE_PATH, model_schema, args.function_streaming_invoke_arn, timeout_ms]
+
+        for response_type, (status, code) in _GATEWAY_ERRORS.items():
+            gateway_response = aws.apigateway.Response(
+                f"{name}-error-{response_type.lower().replace('_', '-')}",
+                rest_api_id=api.id,
+                response_type=response_type,
+                status_code=status,
+                response_templates={"application/json": gateway_error_template(code)},
+                opts=child,
+            )
+            definition.append(gateway_response)
+            definition_inputs += [response_type, status, code]
+
+        aws.lambda_.Permission(
+            f"{name}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's POST /invoke, in any stage, may call the function.
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{ROUTE_METHOD}/{ROUTE_PATH}"),
+            opts=child,
+        )
+
+        deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            rest_api=api.id,
+            description="POST /invoke",
+            # A deployment is a snapshot: hash what it contains so any change makes a new one.
+            triggers={"redeployment": pulumi.Output.json_dumps(definition_inputs).apply(
+                lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest()
+            )},
+            # A PRIVATE API deployed before its resource policy exists cannot be invoked.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=definition),
+        )
+
+        stage_dependencies: list[pulumi.Resource] = []
+        if args.manage_account_settings:
+            stage_dependencies.append(self._account_logging_role(name))
+
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{args.api_name}/access",
+            retention_in_days=args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+        )
+        # API Gateway would create this group itself, without a retention; create it first.
+        execution_logs = aws.cloudwatch.LogGroup(
+            f"{name}-execution-logs",
+            name=pulumi.Output.concat("API-Gateway-Execution-Logs_", api.id, f"/{STAGE_NAME}"),
+            retention_in_days=args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+        )
+        stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=STAGE_NAME,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn,
+                format=ACCESS_LOG_FORMAT,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*stage_dependencies, execution_logs]),
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-method-settings",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                logging_level="INFO",
+                metrics_enabled=True,
+                # Data tracing would write request and response bodies (prompts, answers) to logs.
+                data_trace_enabled=False,
+                throttling_rate_limit=args.throttle_rate_limit,
+                throttling_burst_limit=args.throttle_burst_limit,
+            ),
+            opts=child,
+        )
+
+        self.api_key = None
+        if api_key_required:
+            self.api_key = self._api_key(name, args, api.id, stage.stage_name)
+
+        self.rest_api_id = api.id
+        self.stage_arn = stage.arn
+        self.api_url = stage.invoke_url
+        self.invoke_url = pulumi.Output.concat(stage.invoke_url, f"/{ROUTE_PATH}")
+        outputs: dict[str, Any] = {
+            "restApiId": self.rest_api_id,
+            "stageArn": self.stage_arn,
+            "apiUrl": self.api_url,
+            "invokeUrl": self.invoke_url,
+        }
+        if self.api_key is not None:
+            outputs["apiKey"] = self.api_key
+        self.register_outputs(outputs)
+
+    def _account_logging_role(self, name: str) -> aws.apigateway.Account:
+        """API Gateway's account-level CloudWatch role, without which stage logging fails."""
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self))
+        role = aws.iam.Role(
+            f"{name}-cloudwatch-role",
+            assume_role_policy=json.dumps(policies.assume_role_policy("apigateway.amazonaws.com")),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-cloudwatch-role-policy",
+            role=role.id,
+            policy=pulumi.Output.all(partition.partition, region.region, caller.account_id).apply(
+                lambda v: json.dumps(policies.api_gateway_cloudwatch_policy(v[0], v[1], v[2]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.apigateway.Account(
+            f"{name}-account",
+            cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+
+    def _api_key(
+        self, name: str, args: StreamingApiArgs, api_id: pulumi.Output[str], stage_name: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        quota = None
+        if args.quota_limit > 0:
+            quota = aws.apigateway.UsagePlanQuotaSettingsArgs(limit=args.quota_limit, period=args.quota_period)
+        plan = aws.apigateway.UsagePlan(
+            f"{name}-usage-plan",
+            description="Callers of POST /invoke",
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=api_id, stage=stage_name)],
+            quota_settings=quota,
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                rate_limit=args.throttle_rate_limit,
+                burst_limit=args.throttle_burst_limit,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        key = aws.apigateway.ApiKey(
+            f"{name}-api-key",
+            description="Generated key for POST /invoke",
+            enabled=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.apigateway.UsagePlanKey(
+            f"{name}-usage-plan-key",
+            key_id=key.id,
+            key_type="API_KEY",
+            usage_plan_id=plan.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.secret(key.value)

@@ -1,0 +1,250 @@
+"""Run the real __main__.py under Pulumi mocks and record every resource it registers.
+
+No Pulumi CLI and no AWS: the program runs in-process against a mock resource monitor. Mocks
+compute the provider-side outputs the program reads (ARNs, URLs, the streaming invoke ARN) from
+the inputs, supply the outputs of awsx's remote components (which register as one resource with
+no children), and raise on any provider function (data source) nobody mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import get_root_resource, reset_options
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "agentcore-streaming"
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+EXISTING_VPC_CIDR = "10.99.0.0/16"
+
+# Outputs of awsx remote components. Fixed values, never echoes of the inputs, so a test cannot
+# pass by reading back what the program itself wrote.
+MOCK_VPC_OUTPUTS = {
+    "vpcId": "vpc-0mock0000000000001",
+    "privateSubnetIds": ["subnet-0private000000a", "subnet-0private000000b"],
+    "publicSubnetIds": ["subnet-0public0000000a", "subnet-0public0000000b"],
+    "isolatedSubnetIds": [],
+}
+MOCK_REPOSITORY_NAME = "agent-repository-0mock"
+MOCK_REPOSITORY_URL = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{MOCK_REPOSITORY_NAME}"
+MOCK_IMAGE_URI = f"{MOCK_REPOSITORY_URL}@sha256:{'ab' * 32}"
+MOCK_API_KEY_VALUE = "mock-generated-api-key-0123456789"
+
+
+class UnmockedCallError(AssertionError):
+    pass
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    parent: str
+    custom: bool
+    remote: bool
+    protect: bool
+    retain_on_delete: bool
+    depends_on: list[str]
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    calls: list[str] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str) -> RecordedResource:
+        found = self.of_type(type_token)
+        assert len(found) == 1, f"expected one {type_token}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> RecordedResource:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the AWS provider would add to a resource's state, derived like AWS derives it."""
+    if type_token == "aws:lambda/function:Function":
+        arn = _arn("lambda", f"function:{inputs['name']}")
+        path = f"arn:aws:apigateway:{REGION}:lambda:path"
+        return {
+            "arn": arn,
+            "invokeArn": f"{path}/2015-03-31/functions/{arn}/invocations",
+            "responseStreamingInvokeArn": f"{path}/2021-11-15/functions/{arn}/response-streaming-invocations",
+        }
+    if type_token == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":
+        runtime_id = f"{inputs['agentRuntimeName']}-Mock12345"
+        return {"agentRuntimeId": runtime_id, "agentRuntimeArn": _arn("bedrock-agentcore", f"runtime/{runtime_id}")}
+    if type_token == "aws:apigateway/restApi:RestApi":
+        return {"executionArn": _arn("execute-api", resource_id), "rootResourceId": "rootmock01"}
+    if type_token == "aws:apigateway/stage:Stage":
+        api, stage = inputs["restApi"], inputs["stageName"]
+        return {
+            "arn": f"arn:aws:apigateway:{REGION}::/restapis/{api}/stages/{stage}",
+            "invokeUrl": f"https://{api}.execute-api.{REGION}.amazonaws.com/{stage}",
+        }
+    if type_token == "aws:s3/bucket:Bucket":
+        bucket = f"{inputs.get('bucketPrefix', name)}20250101000000000000000001"
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+    if type_token == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": _arn("logs", f"log-group:{inputs['name']}")}
+    if type_token == "aws:iam/role:Role":
+        return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}-mock", "name": f"{name}-mock"}
+    if type_token == "aws:apigateway/apiKey:ApiKey":
+        return {"value": MOCK_API_KEY_VALUE}
+    if type_token == "aws:wafv2/webAcl:WebAcl":
+        return {"arn": _arn("wafv2", f"regional/webacl/{inputs['name']}/{resource_id}")}
+    service = type_token.split(":")[1].split("/")[0]
+    return {"arn": _arn(service, f"{name}/{resource_id}")}
+
+
+class InfraMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        if args.typ == "awsx:ec2:Vpc":
+            return f"{args.name}-id", dict(MOCK_VPC_OUTPUTS)
+        if args.typ == "awsx:ecr:Repository":
+            return f"{args.name}-id", {"url": MOCK_REPOSITORY_URL}
+        if args.typ == "awsx:ecr:Image":
+            return f"{args.name}-id", {"imageUri": MOCK_IMAGE_URI}
+        if not args.custom:
+            return "", {}  # a local ComponentResource: it has no provider state
+        resource_id = f"{args.name}-id"
+        state = dict(args.inputs)
+        for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs).items():
+            state.setdefault(key, value)
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.calls.append(args.token)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock",
+                    "userId": "AIDAMOCK", "id": ACCOUNT_ID}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION, "description": "US East (N. Virginia)",
+                    "endpoint": f"ec2.{REGION}.amazonaws.com"}
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args["id"], "cidrBlock": EXISTING_VPC_CIDR}
+        # A forgotten data source must fail the test, not resolve to None.
+        raise UnmockedCallError(f"unmocked provider call {args.token}")
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, plus a record of each registration's inputs and options."""
+
+    def __init__(self, mocks: InfraMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        recorded = RecordedResource(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            inputs=rpc.deserialize_properties(request.object),
+            parent=request.parent,
+            custom=request.custom,
+            remote=request.remote,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            depends_on=list(request.dependencies),
+        )
+        with self._lock:
+            self.recorded.append(recorded)
+        return response
+
+
+def _config_string(value: Any) -> str:
+    # The CLI hands every value to the program as a string, structured ones as JSON.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def stack_config(stack: str, root: Path = REPO_ROOT, overrides: Optional[Mapping[str, Any]] = None) -> dict[str, str]:
+    """Pulumi.yaml defaults merged with Pulumi.<stack>.yaml (and overrides), as the CLI does."""
+    project_file = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    config: dict[str, Any] = {}
+    for key, spec in project_file.get("config", {}).items():
+        full_key = key if ":" in key else f"{project_file['name']}:{key}"
+        if isinstance(spec, dict) and "default" in spec:
+            config[full_key] = spec["default"]
+        elif not isinstance(spec, dict):
+            config[full_key] = spec
+    stack_file = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())
+    config.update(stack_file.get("config", {}) or {})
+    config.update(overrides or {})
+    return {key: _config_string(value) for key, value in config.items()}
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    main_path: Path = REPO_ROOT / "__main__.py",
+) -> ProgramRun:
+    """Run __main__.py once as stack `stack`; raise whatever the program raises."""
+    # Fresh loop and fresh global state, so one run never sees another's resources or outputs.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    reset_options(project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(dict(config), [])
+    mocks = InfraMocks()
+    monitor = RecordingMonitor(mocks)
+    # preview=False: with a preview, apply callbacks never run and assertions on them pass vacuously.
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main_path), run_name="__main__")))
+        root = get_root_resource()
+        exported = dict(root.outputs) if root is not None else {}  # type: ignore[attr-defined]
+        outputs: dict[str, Any] = {}
+        secret: set[str] = set()
+        for key, value in exported.items():
+            output = pulumi.Output.from_input(value)
+            outputs[key] = _sync_await(output.future())
+            if _sync_await(output.is_secret()):
+                secret.add(key)
+        return ProgramRun(stack=stack, resources=list(monitor.recorded), outputs=outputs,
+                          secret_outputs=secret, calls=list(mocks.calls))
+    finally:
+        reset_options(project=PROJECT, stack=stack, preview=False)
+        asyncio.set_event_loop(None)
+        loop.close()
