@@ -23,7 +23,7 @@ SESSION_ID = "test-session-" + "0" * 30  # 43 characters: inside AgentCore's 33.
 FIRST_FRAME = b'data: "Hello"\n\n'
 REST_FRAMES = [b'data: ", world"\n\n', b'data: {"done": true}\n\n']
 # How long the fake agent waits for a test to release it; only reached when a test is broken.
-GATE_TIMEOUT_SECONDS = 30.0
+GATE_TIMEOUT_SECONDS = 20.0
 
 
 class ServerThread:
@@ -60,6 +60,7 @@ class FakeAgent:
 
     release: threading.Event = field(default_factory=threading.Event)
     stream_closed_early: threading.Event = field(default_factory=threading.Event)
+    gate_timed_out: threading.Event = field(default_factory=threading.Event)
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_with_status: int | None = None
 
@@ -79,7 +80,8 @@ class FakeAgent:
         finished = False
         try:
             yield FIRST_FRAME
-            await asyncio.to_thread(self.release.wait, GATE_TIMEOUT_SECONDS)
+            if not await asyncio.to_thread(self.release.wait, GATE_TIMEOUT_SECONDS):
+                self.gate_timed_out.set()
             for frame in REST_FRAMES:
                 yield frame
             finished = True

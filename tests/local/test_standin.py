@@ -81,7 +81,7 @@ def test_relays_the_first_chunk_before_the_agent_has_finished(
     # so a buffering stand-in would make this read wait until the agent's gate times out.
     body = invoke(agentcore)["response"]
     assert body.read(len(FIRST_FRAME)) == FIRST_FRAME
-    assert not agent.release.is_set()
+    assert not agent.gate_timed_out.is_set(), "the first frame only arrived after the agent gave up waiting"
     agent.release.set()
     assert body.read() == b"".join(REST_FRAMES)
 
