@@ -1,0 +1,554 @@
+"""The deployable zips: byte-for-byte reproducible, executable run.sh, arm64/cp313 wheels only.
+
+Fast tests drive the generic zip writer on small synthetic trees. Tests marked ``slow`` run pip for
+manylinux2014_aarch64 / cp313; they build into pytest's temporary folders, never into the
+checkout's own .build/, and edit only copies of the source tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.metadata
+import os
+import re
+import shutil
+import stat
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from components import artifacts
+from components.artifacts import (
+    BuiltArtifact,
+    DependencyInstallError,
+    build_agent_zip,
+    build_proxy_zip,
+    build_zip,
+    dependency_cache_key,
+    install_dependencies,
+    is_never_deployed,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ELF_MAGIC = b"\x7fELF"
+ELF_MACHINE_AARCH64 = 183
+ELF_MACHINE_X86_64 = 62
+# A small pure-Python wheel that the project's constraints already pin, so synthetic builds run the
+# real pip path quickly.
+SMALL_PINNED_REQUIREMENT = "six==1.17.0\n"
+
+
+def slow_build(test: Callable[..., None]) -> Callable[..., None]:
+    """Runs pip for aarch64: marked slow, and given room for a cold download on a busy runner
+    (pytest-timeout counts the module fixture's build against the first test that uses it)."""
+    return pytest.mark.slow(pytest.mark.timeout(600)(test))
+
+
+def write_file(path: Path, text: str, mode: int = 0o644) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def zip_modes(zip_path: Path) -> dict[str, int]:
+    with zipfile.ZipFile(zip_path) as archive:
+        return {
+            info.filename: stat.S_IMODE(info.external_attr >> 16) for info in archive.infolist()
+        }
+
+
+def zip_names(zip_path: Path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as archive:
+        return archive.namelist()
+
+
+def make_source_tree(root: Path, creation_order: list[str]) -> Path:
+    contents = {
+        "pkg/__init__.py": "VALUE = 1\n",
+        "pkg/module.py": "def answer() -> int:\n    return 42\n",
+        "pkg/data/table.json": '{"a": 1}\n',
+        "tool.sh": "#!/bin/sh\necho hi\n",
+    }
+    for relative in creation_order:
+        mode = 0o755 if relative.endswith(".sh") else 0o644
+        write_file(root / relative, contents[relative], mode)
+    return root
+
+
+def make_synthetic_repo(root: Path) -> Path:
+    """A miniature checkout with the layout the builders expect, plus files that must stay out."""
+    write_file(root / "constraints.txt", SMALL_PINNED_REQUIREMENT)
+    write_file(root / "agent/requirements.txt", SMALL_PINNED_REQUIREMENT)
+    write_file(root / "agent/main.py", "from streaming_agent.app import app\n")
+    write_file(root / "agent/streaming_agent/__init__.py", "")
+    write_file(root / "agent/streaming_agent/app.py", "app = object()\n")
+    write_file(root / "agent/streaming_agent/__pycache__/app.cpython-311.pyc", "bytecode")
+    write_file(root / "agent/Dockerfile", "FROM scratch\n")
+    write_file(root / "agent/.dockerignore", "*\n")
+    write_file(root / "proxy/requirements.txt", SMALL_PINNED_REQUIREMENT)
+    # Deliberately not executable on disk: the builder must still ship it as 0755.
+    write_file(root / "proxy/run.sh", "#!/bin/bash\nexec python -m uvicorn app:app\n", 0o644)
+    write_file(root / "proxy/streaming_proxy/__init__.py", "")
+    write_file(root / "proxy/streaming_proxy/app.py", "app = object()\n")
+    write_file(root / "proxy/README.md", "not deployed\n")
+    return root
+
+
+# --- the generic zip writer -------------------------------------------------------------------
+
+
+def test_build_zip_gives_identical_bytes_for_identical_trees_whatever_their_history(
+    tmp_path: Path,
+) -> None:
+    first_tree = make_source_tree(
+        tmp_path / "first", ["pkg/__init__.py", "pkg/module.py", "pkg/data/table.json", "tool.sh"]
+    )
+    second_tree = make_source_tree(
+        tmp_path / "second", ["tool.sh", "pkg/data/table.json", "pkg/module.py", "pkg/__init__.py"]
+    )
+    # Different modification times and locations must not leak into the archive.
+    os.utime(second_tree / "pkg/module.py", (1_000_000_000, 1_000_000_000))
+
+    first = build_zip([(first_tree, "")], tmp_path / "out/first.zip")
+    second = build_zip([(second_tree, "")], tmp_path / "out/second.zip")
+    again = build_zip([(first_tree, "")], tmp_path / "out/again.zip")
+
+    assert first.path.read_bytes() == second.path.read_bytes() == again.path.read_bytes()
+    assert first.sha256 == second.sha256 == again.sha256
+    assert first.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
+    assert first.size == first.path.stat().st_size
+
+
+def test_build_zip_entries_are_sorted_timeless_and_carry_fixed_permissions(tmp_path: Path) -> None:
+    tree = make_source_tree(
+        tmp_path / "tree", ["pkg/__init__.py", "pkg/module.py", "pkg/data/table.json", "tool.sh"]
+    )
+    write_file(tree / "pkg/private.py", "SECRET_MODE = 1\n", 0o600)
+    built = build_zip([(tree, "")], tmp_path / "out.zip", executables={"pkg/module.py"})
+
+    with zipfile.ZipFile(built.path) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    assert not any(name.endswith("/") for name in names), "directories need no entries"
+    for info in infos:
+        assert info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        assert info.create_system == 3
+        assert info.extra == b""
+        assert stat.S_ISREG(info.external_attr >> 16)
+    assert zip_modes(built.path) == {
+        "pkg/__init__.py": 0o644,
+        "pkg/data/table.json": 0o644,
+        "pkg/module.py": 0o755,  # forced by `executables`
+        "pkg/private.py": 0o644,  # owner-only on disk, normalised
+        "tool.sh": 0o755,  # executable on disk
+    }
+
+
+def test_build_zip_places_files_and_directories_under_their_zip_names(tmp_path: Path) -> None:
+    tree = make_source_tree(tmp_path / "tree", ["pkg/__init__.py", "tool.sh"])
+    built = build_zip(
+        [(tree / "tool.sh", "bin/start.sh"), (tree / "pkg", "vendored/pkg")], tmp_path / "out.zip"
+    )
+    assert zip_names(built.path) == ["bin/start.sh", "vendored/pkg/__init__.py"]
+    with zipfile.ZipFile(built.path) as archive:
+        assert archive.read("bin/start.sh") == b"#!/bin/sh\necho hi\n"
+
+
+def test_build_zip_digest_follows_file_content(tmp_path: Path) -> None:
+    tree = make_source_tree(tmp_path / "tree", ["pkg/__init__.py", "pkg/module.py"])
+    before = build_zip([(tree, "")], tmp_path / "before.zip")
+    (tree / "pkg/module.py").write_text("def answer() -> int:\n    return 43\n")
+    after = build_zip([(tree, "")], tmp_path / "after.zip")
+    assert before.sha256 != after.sha256
+
+
+def test_build_zip_digest_follows_the_executable_bit(tmp_path: Path) -> None:
+    tree = make_source_tree(tmp_path / "tree", ["tool.sh"])
+    executable = build_zip([(tree, "")], tmp_path / "executable.zip")
+    (tree / "tool.sh").chmod(0o644)
+    plain = build_zip([(tree, "")], tmp_path / "plain.zip")
+    assert executable.sha256 != plain.sha256
+
+
+def test_build_zip_leaves_out_caches_and_pip_records_but_keeps_metadata(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    write_file(tree / "pkg/__init__.py", "")
+    write_file(tree / "pkg/__pycache__/__init__.cpython-313.pyc", "x")
+    write_file(tree / "pkg/stale.pyc", "x")
+    write_file(tree / "pkg/.DS_Store", "x")
+    write_file(tree / "pkg-1.0.dist-info/METADATA", "Name: pkg\nVersion: 1.0\n")
+    write_file(tree / "pkg-1.0.dist-info/RECORD", "pkg/__init__.py,,\n")
+    write_file(tree / "pkg-1.0.dist-info/entry_points.txt", "")
+    # Only the RECORD of a dist-info folder is pip's bookkeeping; a module of that name is code.
+    write_file(tree / "pkg/RECORD", "data")
+
+    built = build_zip([(tree, "")], tmp_path / "out.zip")
+    assert zip_names(built.path) == [
+        "pkg-1.0.dist-info/METADATA",
+        "pkg-1.0.dist-info/entry_points.txt",
+        "pkg/RECORD",
+        "pkg/__init__.py",
+    ]
+
+
+def test_is_never_deployed_names_only_build_leftovers() -> None:
+    assert is_never_deployed(PurePosixPath("a/__pycache__/b.cpython-313.pyc"))
+    assert is_never_deployed(PurePosixPath("x-1.0.dist-info/RECORD"))
+    assert not is_never_deployed(PurePosixPath("x-1.0.dist-info/METADATA"))
+    assert not is_never_deployed(PurePosixPath("streaming_agent/app.py"))
+    assert not is_never_deployed(PurePosixPath("main.py"))
+
+
+def test_build_zip_refuses_two_sources_for_one_name(tmp_path: Path) -> None:
+    ours = write_file(tmp_path / "ours/six.py", "ours = True\n")
+    theirs = write_file(tmp_path / "theirs/six.py", "theirs = True\n")
+    with pytest.raises(ValueError, match="six.py"):
+        build_zip([(ours.parent, ""), (theirs.parent, "")], tmp_path / "out.zip")
+
+
+def test_build_zip_names_a_missing_source(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="missing.py"):
+        build_zip([(tmp_path / "missing.py", "missing.py")], tmp_path / "out.zip")
+
+
+def test_interrupted_build_zip_keeps_the_previous_zip_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = make_source_tree(tmp_path / "tree", ["pkg/__init__.py", "pkg/module.py"])
+    output_dir = tmp_path / "out"
+    previous = build_zip([(tree, "")], output_dir / "app.zip")
+    previous_bytes = previous.path.read_bytes()
+
+    copies = 0
+    real_copy = shutil.copyfileobj
+
+    def copy_then_fail(*args: object, **kwargs: object) -> None:
+        nonlocal copies
+        copies += 1
+        if copies == 2:
+            raise KeyboardInterrupt("simulated interruption")
+        real_copy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(artifacts.shutil, "copyfileobj", copy_then_fail)
+    (tree / "pkg/module.py").write_text("changed = True\n")
+    with pytest.raises(KeyboardInterrupt):
+        build_zip([(tree, "")], output_dir / "app.zip")
+
+    assert copies == 2
+    assert (output_dir / "app.zip").read_bytes() == previous_bytes
+    assert sorted(path.name for path in output_dir.iterdir()) == ["app.zip"]
+
+
+# --- the dependency cache ---------------------------------------------------------------------
+
+
+def test_dependency_cache_key_changes_with_requirements_and_constraints(tmp_path: Path) -> None:
+    requirements = write_file(tmp_path / "requirements.txt", "six==1.17.0\n")
+    constraints = write_file(tmp_path / "constraints.txt", "six==1.17.0\n")
+    original = dependency_cache_key(requirements, constraints)
+    assert dependency_cache_key(requirements, constraints) == original
+    assert re.fullmatch(r"[0-9a-f]{64}", original)
+
+    requirements.write_text("six==1.16.0\n")
+    changed_requirements = dependency_cache_key(requirements, constraints)
+    requirements.write_text("six==1.17.0\n")
+    constraints.write_text("six==1.17.0\nidna==3.20\n")
+    changed_constraints = dependency_cache_key(requirements, constraints)
+    assert len({original, changed_requirements, changed_constraints}) == 3
+
+
+def test_pip_failure_names_the_requirements_file_and_leaves_no_cache(tmp_path: Path) -> None:
+    # A malformed line makes pip fail while parsing, before it contacts any index.
+    requirements = write_file(
+        tmp_path / "agent/requirements.txt", "this is not === a requirement\n"
+    )
+    constraints = write_file(tmp_path / "constraints.txt", "")
+    cache_dir = tmp_path / "deps"
+
+    with pytest.raises(DependencyInstallError) as raised:
+        install_dependencies(requirements, constraints, cache_dir)
+
+    message = str(raised.value)
+    assert str(requirements) in message
+    assert "this is not" in message, "pip's own output should be quoted"
+    assert list(cache_dir.iterdir()) == [], "a failed install must not leave a cache entry"
+
+
+def test_an_install_killed_midway_is_never_taken_for_a_cached_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requirements = write_file(tmp_path / "agent/requirements.txt", SMALL_PINNED_REQUIREMENT)
+    constraints = write_file(tmp_path / "constraints.txt", SMALL_PINNED_REQUIREMENT)
+    pip_targets: list[Path] = []
+
+    def pip_killed_midway(command: list[str], **kwargs: object) -> None:
+        target = Path(command[command.index("--target") + 1])
+        (target / "half_installed.py").write_text("")
+        pip_targets.append(target)
+        raise KeyboardInterrupt("stands in for a SIGKILL")
+
+    monkeypatch.setattr(artifacts.subprocess, "run", pip_killed_midway)
+    # A killed build runs no cleanup code at all.
+    monkeypatch.setattr(artifacts.shutil, "rmtree", lambda *args, **kwargs: None)
+    for _attempt in range(2):
+        with pytest.raises(KeyboardInterrupt):
+            install_dependencies(requirements, constraints, tmp_path / "deps")
+
+    assert len(pip_targets) == 2, "the half-filled folder of the first attempt was reused"
+    assert all(target.name.startswith(".") for target in pip_targets), "pip used a staging folder"
+
+
+@slow_build
+def test_dependency_install_is_cached_and_rebuilt_when_requirements_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requirements = write_file(tmp_path / "proxy/requirements.txt", SMALL_PINNED_REQUIREMENT)
+    constraints = write_file(tmp_path / "constraints.txt", SMALL_PINNED_REQUIREMENT)
+    cache_dir = tmp_path / "deps"
+
+    first = install_dependencies(requirements, constraints, cache_dir)
+    assert (first / "six.py").is_file()
+    assert first.name.startswith("proxy-")
+    assert sorted(cache_dir.iterdir()) == [first], "no staging folder may remain"
+
+    def pip_must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached dependency tree was installed again")
+
+    monkeypatch.setattr(artifacts.subprocess, "run", pip_must_not_run)
+    assert install_dependencies(requirements, constraints, cache_dir) == first
+    monkeypatch.undo()
+
+    requirements.write_text(SMALL_PINNED_REQUIREMENT + "# a changed file means a fresh install\n")
+    second = install_dependencies(requirements, constraints, cache_dir)
+    assert second != first
+    assert (second / "six.py").is_file()
+
+
+# --- the builders on a synthetic checkout -----------------------------------------------------
+
+
+@slow_build
+def test_builders_ship_only_deployable_files_of_a_synthetic_checkout(tmp_path: Path) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    build_dir = tmp_path / "build"
+
+    proxy = build_proxy_zip(repo, build_dir=build_dir)
+    agent = build_agent_zip(repo, build_dir=build_dir)
+
+    assert proxy.path == build_dir / "proxy.zip"
+    assert agent.path == build_dir / "agent.zip"
+    proxy_names = set(zip_names(proxy.path))
+    agent_names = set(zip_names(agent.path))
+    expected_proxy = {"run.sh", "streaming_proxy/__init__.py", "streaming_proxy/app.py", "six.py"}
+    assert expected_proxy <= proxy_names
+    assert zip_modes(proxy.path)["run.sh"] == 0o755
+    expected_agent = {"main.py", "streaming_agent/__init__.py", "streaming_agent/app.py", "six.py"}
+    assert expected_agent <= agent_names
+    for names in (proxy_names, agent_names):
+        assert not {"requirements.txt", "Dockerfile", ".dockerignore", "README.md"} & names
+        assert not any("__pycache__" in name or name.startswith("bin/") for name in names)
+        assert any(name.endswith(".dist-info/METADATA") for name in names)
+        assert not any(name.endswith(".dist-info/RECORD") for name in names)
+    assert (build_dir / "deps").is_dir(), "dependency trees are cached beside the zips by default"
+
+
+@slow_build
+def test_editing_a_synthetic_agent_source_changes_only_the_agent_digest(tmp_path: Path) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    build_dir = tmp_path / "build"
+    agent_before = build_agent_zip(repo, build_dir=build_dir)
+    proxy_before = build_proxy_zip(repo, build_dir=build_dir)
+    assert build_agent_zip(repo, build_dir=build_dir).sha256 == agent_before.sha256
+
+    with (repo / "agent/streaming_agent/app.py").open("a") as source:
+        source.write("# edited\n")
+    assert build_agent_zip(repo, build_dir=build_dir).sha256 != agent_before.sha256
+    assert build_proxy_zip(repo, build_dir=build_dir).sha256 == proxy_before.sha256
+
+
+def test_a_missing_entry_point_fails_before_any_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    (repo / "agent/main.py").unlink()
+
+    def pip_must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pip ran although the build could not succeed")
+
+    monkeypatch.setattr(artifacts.subprocess, "run", pip_must_not_run)
+    with pytest.raises(FileNotFoundError, match="main.py"):
+        build_agent_zip(repo, build_dir=tmp_path / "build")
+
+
+# --- the real checkout ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealBuilds:
+    proxy: BuiltArtifact
+    agent: BuiltArtifact
+    build_dir: Path
+    deps_cache_dir: Path
+
+
+@pytest.fixture(scope="module")
+def real_builds(tmp_path_factory: pytest.TempPathFactory) -> RealBuilds:
+    """Both zips of the real checkout, built once into a temporary folder (never into .build/)."""
+    build_dir = tmp_path_factory.mktemp("real-build")
+    deps_cache_dir = build_dir / "deps"
+    return RealBuilds(
+        proxy=build_proxy_zip(REPO_ROOT, build_dir=build_dir, deps_cache_dir=deps_cache_dir),
+        agent=build_agent_zip(REPO_ROOT, build_dir=build_dir, deps_cache_dir=deps_cache_dir),
+        build_dir=build_dir,
+        deps_cache_dir=deps_cache_dir,
+    )
+
+
+def native_libraries(zip_path: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, first bytes) of every shared object or other ELF file in the zip."""
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as member:
+                head = member.read(20)
+            if head.startswith(ELF_MAGIC) or re.search(r"\.so(\.|$)", info.filename):
+                yield info.filename, head
+
+
+def assert_only_arm64_cpython313_binaries(zip_path: Path) -> int:
+    libraries = list(native_libraries(zip_path))
+    for name, head in libraries:
+        file_name = PurePosixPath(name).name
+        assert "x86_64" not in name and "amd64" not in name, name
+        extension_tag = re.search(r"\.(cpython-\d+[^.]*|abi3)\.so$", file_name)
+        if extension_tag and extension_tag.group(1) != "abi3":
+            assert extension_tag.group(1) == "cpython-313-aarch64-linux-gnu", name
+        # File names can lie (abi3 names carry no architecture); the ELF header cannot.
+        assert head.startswith(ELF_MAGIC), f"{name} is named like a library but is not ELF"
+        machine = int.from_bytes(head[18:20], "little")
+        assert machine == ELF_MACHINE_AARCH64, f"{name} is built for ELF machine {machine}"
+    return len(libraries)
+
+
+@slow_build
+def test_real_zips_are_identical_when_built_twice(real_builds: RealBuilds, tmp_path: Path) -> None:
+    # Rebuild into another folder, reusing the cached dependency trees: the output location and
+    # file times of the first build must not matter.
+    proxy_again = build_proxy_zip(
+        REPO_ROOT, build_dir=tmp_path, deps_cache_dir=real_builds.deps_cache_dir
+    )
+    agent_again = build_agent_zip(
+        REPO_ROOT, build_dir=tmp_path, deps_cache_dir=real_builds.deps_cache_dir
+    )
+    assert proxy_again.sha256 == real_builds.proxy.sha256
+    assert agent_again.sha256 == real_builds.agent.sha256
+    assert proxy_again.path.read_bytes() == real_builds.proxy.path.read_bytes()
+    assert agent_again.path.read_bytes() == real_builds.agent.path.read_bytes()
+
+
+@slow_build
+def test_real_proxy_zip_starts_with_an_executable_run_sh(real_builds: RealBuilds) -> None:
+    modes = zip_modes(real_builds.proxy.path)
+    assert modes["run.sh"] == 0o755
+    names = set(modes)
+    assert "streaming_proxy/__init__.py" in names
+    # run.sh starts `python -m uvicorn`, so uvicorn and the AWS SDK must be at the zip root.
+    assert {"uvicorn/__init__.py", "starlette/__init__.py", "boto3/__init__.py"} <= names
+    assert "requirements.txt" not in names
+    assert not any(name.startswith(("tests/", "bin/")) or "__pycache__" in name for name in names)
+
+
+@slow_build
+@pytest.mark.parametrize("artifact", ["proxy", "agent"])
+def test_real_zip_holds_only_arm64_cpython313_binaries(
+    real_builds: RealBuilds, artifact: str
+) -> None:
+    built: BuiltArtifact = getattr(real_builds, artifact)
+    count = assert_only_arm64_cpython313_binaries(built.path)
+    if artifact == "agent":
+        # pydantic-core, cryptography and friends are native: finding none would mean the check
+        # looked at the wrong thing.
+        assert count > 0
+
+
+@slow_build
+def test_real_agent_zip_has_its_entry_point_at_the_root(
+    real_builds: RealBuilds, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(real_builds.agent.path) as archive:
+        assert archive.testzip() is None
+        archive.extractall(tmp_path)
+    names = set(zip_names(real_builds.agent.path))
+    assert not {"Dockerfile", ".dockerignore", "requirements.txt"} & names
+    assert not any("__pycache__" in name for name in names)
+    assert (tmp_path / "main.py").is_file()
+
+    # Importable from the zip root as AgentCore runs it: the package and its dependencies are
+    # found there. Only looked up, not executed, because the native wheels are for aarch64.
+    for module in ("streaming_agent", "strands", "bedrock_agentcore"):
+        spec = importlib.machinery.PathFinder.find_spec(module, [str(tmp_path)])
+        assert spec is not None and spec.origin is not None, module
+        assert Path(spec.origin).is_relative_to(tmp_path), module
+    assert (tmp_path / "streaming_agent/__init__.py").is_file()
+
+    # Package metadata still works without pip's RECORD: versions and entry points are read
+    # from METADATA and entry_points.txt.
+    distributions = {
+        distribution.metadata["Name"].lower(): distribution
+        for distribution in importlib.metadata.distributions(path=[str(tmp_path)])
+    }
+    assert distributions["strands-agents"].version == "1.62.0"
+    assert distributions["bedrock-agentcore"].version == "1.25.0"
+    assert distributions["opentelemetry-sdk"].entry_points, "opentelemetry finds its SDK this way"
+
+
+@slow_build
+def test_editing_an_agent_source_in_a_copy_changes_the_agent_digest(
+    real_builds: RealBuilds, tmp_path: Path
+) -> None:
+    copy_root = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    shutil.copytree(REPO_ROOT / "agent", copy_root / "agent", ignore=ignore)
+    shutil.copy2(REPO_ROOT / "constraints.txt", copy_root / "constraints.txt")
+    options = {"build_dir": tmp_path / "build", "deps_cache_dir": real_builds.deps_cache_dir}
+
+    unchanged = build_agent_zip(copy_root, **options)
+    assert unchanged.sha256 == real_builds.agent.sha256, "the checkout's location must not matter"
+
+    edited_source = sorted((copy_root / "agent/streaming_agent").glob("*.py"))[0]
+    with edited_source.open("a") as source:
+        source.write("\n# an edit that must reach AgentCore\n")
+    edited = build_agent_zip(copy_root, **options)
+    assert edited.sha256 != unchanged.sha256
+
+
+@slow_build
+def test_command_line_prints_size_and_digest_of_each_zip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    assert artifacts.main(["--repo-root", str(repo)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["artifact=proxy", "artifact=agent"]
+    for line, zip_name in zip(lines, ["proxy.zip", "agent.zip"]):
+        fields = dict(field.split("=", 1) for field in line.split())
+        zip_path = repo / ".build" / zip_name
+        assert Path(fields["path"]) == zip_path
+        assert int(fields["zip_bytes"]) == zip_path.stat().st_size
+        assert fields["sha256"] == hashlib.sha256(zip_path.read_bytes()).hexdigest()
+        assert int(fields["files"]) == len(zip_names(zip_path))
+
+
+def test_command_line_reports_a_broken_checkout_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    (repo / "proxy/run.sh").unlink()
+    assert artifacts.main(["--repo-root", str(repo), "--only", "proxy"]) == 1
+    assert "run.sh" in capsys.readouterr().err
