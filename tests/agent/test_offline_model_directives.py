@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+from streaming_agent.offline_model import Directives, parse_directives, plan_reply
+
+
+def user(text: str) -> dict:
+    return {"role": "user", "content": [{"text": text}]}
+
+
+def assistant(text: str) -> dict:
+    return {"role": "assistant", "content": [{"text": text}]}
+
+
+def test_all_directives_are_parsed_and_stripped() -> None:
+    directives, text = parse_directives(
+        "a [[pause:1.5]] b [[bytes:10]] [[piece-size:3]] [[delay-ms:0]] [[fail-after:2]] c"
+    )
+    assert directives == Directives(pause_seconds=1.5, total_bytes=10, piece_size=3, delay_ms=0, fail_after=2)
+    assert text == "a b c"
+
+
+def test_unknown_double_brackets_stay_in_the_text() -> None:
+    directives, text = parse_directives("keep [[colour:red]] please")
+    assert directives == Directives()
+    assert text == "keep [[colour:red]] please"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["[[pieces:-1]]", "[[pieces:x]]", "[[pause:soon]]", "[[pause:nan]]", "[[piece-size:0]]",
+     "[[pieces:2]] [[bytes:2]]"],
+)
+def test_invalid_directives_are_rejected(prompt: str) -> None:
+    with pytest.raises(ValueError, match=r"\[\["):
+        parse_directives(prompt)
+
+
+def test_bytes_pieces_add_up_to_the_requested_size() -> None:
+    _, pieces = plan_reply([user("[[bytes:10]] [[piece-size:4]]")])
+    assert [len(piece) for piece in pieces] == [4, 4, 2]
+    assert len("".join(pieces).encode("ascii")) == 10
+
+
+def test_the_echo_counts_user_turns_and_quotes_the_first_one() -> None:
+    messages = [user("first [[delay-ms:0]]"), assistant("..."), user("second")]
+    _, pieces = plan_reply(messages)
+    assert "".join(pieces) == 'Offline model, turn 2. You said: "second". Earlier you said: "first".'
+
+
+def test_a_bad_directive_in_an_earlier_turn_does_not_break_later_turns() -> None:
+    _, pieces = plan_reply([user("[[pieces:x]] hi"), assistant("..."), user("again")])
+    assert "".join(pieces).endswith('Earlier you said: "hi".')
