@@ -28,7 +28,7 @@ def test_unknown_double_brackets_stay_in_the_text() -> None:
 
 @pytest.mark.parametrize(
     "prompt",
-    ["[[pieces:-1]]", "[[pieces:x]]", "[[pause:soon]]", "[[pause:nan]]", "[[piece-size:0]]",
+    ["[[pieces:-1]]", "[[bytes:999999999999]]", "[[pieces:x]]", "[[pause:soon]]", "[[pause:nan]]", "[[piece-size:0]]",
      "[[pieces:2]] [[bytes:2]]"],
 )
 def test_invalid_directives_are_rejected(prompt: str) -> None:
