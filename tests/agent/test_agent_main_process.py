@@ -17,7 +17,7 @@ def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> Non
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {"OFFLINE_MODEL_DELAY_MS": "30", "OFFLINE_MODEL_TRACE_FILE": str(trace_file)}
-    with start_agent_process(env=env, cwd=elsewhere) as agent:
+    with start_agent_process(env=env, cwd=elsewhere, log_path=tmp_path / "agent.log") as agent:
         assert httpx.get(f"{agent.base_url}/ping", timeout=10).json()["status"] == "Healthy"
         requested_at = time.monotonic()
         turn = invoke(agent.base_url, "from a child process", session_id("child"))
