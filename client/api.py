@@ -1,0 +1,150 @@
+"""Call the streaming API's POST /invoke and yield its events as they arrive (standard library only)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from client.sse import SseComment, SseMessage, SseParser
+
+DEFAULT_TIMEOUT_SECONDS = 960.0  # above API Gateway's 15-minute stream limit: the server ends first
+READ_SIZE = 65536
+MAX_ERROR_BODY_BYTES = 65536
+TERMINAL_EVENTS = ("done", "error")
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str  # "start", "delta", "done", "error", or "keep-alive" for `: keep-alive` comments
+    data: dict[str, Any] | None
+    received_at: float  # time.monotonic() when the bytes that completed the event were read
+
+
+class InvokeError(Exception):
+    """The API answered with an HTTP status other than 200 (nothing was streamed)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str | None = None, retry_after: str | None = None
+    ) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+
+class StreamBrokenError(Exception):
+    """The stream started but ended without a done or error event, or carried data that is not JSON."""
+
+
+def invoke_target(url: str) -> tuple[type[http.client.HTTPConnection], str, int | None, str]:
+    """Connection class, host, port and request path of ``<url>/invoke``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"API URL must be http(s)://host[:port][/stage], got {url!r}")
+    connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    return connection, parts.hostname, parts.port, parts.path.rstrip("/") + "/invoke"
+
+
+def stream_invoke(
+    url: str,
+    prompt: str,
+    *,
+    session_id: str | None = None,
+    api_key: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    headers: Mapping[str, str] | None = None,
+) -> Iterator[Event]:
+    """Yield the answer's events as they arrive.
+
+    The request is sent on the first ``next()``; a non-200 answer raises InvokeError there.
+    Stopping early (``break`` out of a for loop, or ``close()``) closes the connection, which the
+    server sees as a disconnecting client.
+    """
+    connection_class, host, port, path = invoke_target(url)
+    body: dict[str, Any] = {"prompt": prompt}
+    if session_id is not None:
+        body["sessionId"] = session_id
+    request_headers = {"Content-Type": "application/json", "Accept": "text/event-stream", **(headers or {})}
+    if api_key is not None:
+        request_headers["x-api-key"] = api_key
+
+    connection = connection_class(host, port, timeout=timeout)
+    try:
+        connection.request("POST", path, body=json.dumps(body).encode("utf-8"), headers=request_headers)
+        response = connection.getresponse()
+        if response.status != 200:
+            raise error_from_response(response)
+        yield from events_from(response)
+    finally:
+        connection.close()
+
+
+def events_from(response: http.client.HTTPResponse) -> Iterator[Event]:
+    parser = SseParser()
+    finished = False
+    while True:
+        try:
+            # read1 returns as soon as some bytes arrived (chunked or not); read(n) would wait for n.
+            chunk = response.read1(READ_SIZE)
+        except http.client.IncompleteRead as error:
+            raise StreamBrokenError("the connection closed in the middle of the stream") from error
+        except TimeoutError as error:
+            raise StreamBrokenError("no bytes arrived within the timeout") from error
+        except OSError as error:
+            raise StreamBrokenError(f"the connection failed in the middle of the stream: {error}") from error
+        received_at = time.monotonic()
+        items = parser.feed(chunk) if chunk else parser.finish()
+        for item in items:
+            event = to_event(item, received_at)
+            if event is not None:
+                finished = finished or event.name in TERMINAL_EVENTS
+                yield event
+        if not chunk:
+            break
+    if not finished:
+        raise StreamBrokenError("the stream ended without a done or error event")
+
+
+def to_event(item: SseMessage | SseComment, received_at: float) -> Event | None:
+    if isinstance(item, SseComment):
+        # Other comments carry nothing for the caller; keep-alives show the stream is alive.
+        return Event("keep-alive", None, received_at) if item.text.strip() == "keep-alive" else None
+    try:
+        data = json.loads(item.data)
+    except json.JSONDecodeError as error:
+        raise StreamBrokenError(f"event {item.event!r} carried data that is not JSON") from error
+    if not isinstance(data, dict):
+        raise StreamBrokenError(f"event {item.event!r} carried JSON that is not an object")
+    return Event(item.event, data, received_at)
+
+
+def error_from_response(response: http.client.HTTPResponse) -> InvokeError:
+    raw = response.read(MAX_ERROR_BODY_BYTES)
+    code, message, request_id = f"HTTP_{response.status}", response.reason or "", None
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        code = str(error.get("code") or code)
+        message = str(error.get("message") or message)
+        request_id = error.get("requestId")
+    elif isinstance(parsed, dict) and parsed.get("message"):
+        message = str(parsed["message"])  # API Gateway's own answers, e.g. a missing API key
+    elif raw.strip():
+        message = raw.decode("utf-8", errors="replace").strip()[:500]
+    return InvokeError(
+        status=response.status,
+        code=code,
+        message=message,
+        request_id=response.getheader("X-Request-Id") or request_id or response.getheader("x-amzn-RequestId"),
+        retry_after=response.getheader("Retry-After"),
+    )
