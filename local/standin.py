@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import json
 import logging
 import re
@@ -123,7 +124,9 @@ class EventLog:
 
 def log_invocation(**fields: Any) -> None:
     # One line per invocation; identifiers and sizes only, never the payload or the answer.
-    logger.info(json.dumps({"component": "standin", "message": "invocation", **fields}))
+    timestamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    line = {"timestamp": timestamp, "level": "INFO", "service": "standin", "message": "invocation", **fields}
+    logger.info(json.dumps(line))
 
 
 def parse_fault(body: Any) -> tuple[Fault, int]:
@@ -229,7 +232,8 @@ class StandIn:
     def agent_client(self) -> httpx.AsyncClient:
         if self.http is None:
             # No read timeout: an agent may think for minutes; the proxy owns the stream limit.
-            self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+            # trust_env=False: a developer's HTTP(S)_PROXY must not capture loopback traffic.
+            self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), trust_env=False)
         return self.http
 
     async def invoke(self, request: Request) -> Response:
@@ -382,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(message)s")
+    # httpx logs every request line at INFO; the stand-in writes its own structured line instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(args.agent_url, args.runtime_arn)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", http="h11", loop="asyncio")
 

@@ -1,0 +1,127 @@
+"""python -m local [options]          run the local stack until Ctrl-C
+python -m local demo [PROMPT] [options]   start it, hold a two-turn conversation, stop
+
+The stack is the agent (offline model unless --model bedrock), an AgentCore data-plane stand-in
+and the proxy, all on 127.0.0.1, each a child process whose log lines are printed with its name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
+from local.stack import REPO_ROOT, LocalStack, StackError
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=("offline", "bedrock"), default="offline",
+                        help="offline: deterministic local model (default); bedrock: your AWS credentials")
+    parser.add_argument("--bedrock-model-id", help="model or inference-profile id, required with --model bedrock")
+    parser.add_argument("--offline-delay-ms", type=int, help="pause between the offline model's pieces of text")
+    parser.add_argument("--keepalive-seconds", type=float, help="proxy keep-alive comment interval")
+    parser.add_argument("--max-prompt-chars", type=int, help="longest prompt the proxy accepts")
+    parser.add_argument("--stream-timeout-seconds", type=float, help="proxy's limit on one stream")
+    parser.add_argument("--log-content", action="store_true", help="let the proxy log prompts and answers")
+    parser.add_argument("--ready-timeout", type=float, default=90.0, help="seconds to wait for each component")
+
+
+def stack_options(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    if arguments.model == "bedrock" and not arguments.bedrock_model_id:
+        parser.error("--model bedrock needs --bedrock-model-id")
+    return {
+        "model": arguments.model,
+        "bedrock_model_id": arguments.bedrock_model_id,
+        "offline_delay_ms": arguments.offline_delay_ms,
+        "keepalive_seconds": arguments.keepalive_seconds,
+        "max_prompt_chars": arguments.max_prompt_chars,
+        "stream_timeout_seconds": arguments.stream_timeout_seconds,
+        "log_content": arguments.log_content,
+        "ready_timeout": arguments.ready_timeout,
+    }
+
+
+def print_log_line(lock: threading.Lock) -> Any:
+    def sink(name: str, line: str) -> None:
+        with lock:
+            sys.stdout.write(f"[{name:<7}] {line}\n")
+            sys.stdout.flush()
+
+    return sink
+
+
+def stop_on_sigterm() -> None:
+    # `kill <pid>` and terminal hang-ups take the same clean path as Ctrl-C.
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+
+
+def serve(options: dict[str, Any], port: int) -> int:
+    lock = threading.Lock()
+    stack = LocalStack(port=port, log_sink=print_log_line(lock), **options)
+    stop_on_sigterm()
+    try:
+        stack.start()
+        with lock:
+            print(ready_banner(stack, options["model"]), flush=True)
+        while True:
+            stack.raise_if_exited()
+            time.sleep(0.5)
+    except StackError as error:
+        print(f"local stack failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping the local stack...", file=sys.stderr)
+        return 0
+    finally:
+        # A second Ctrl-C must not cut the shutdown short and leave children running.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        stack.stop()
+
+
+def ready_banner(stack: LocalStack, model: str) -> str:
+    client_command = (
+        f"PYTHONPATH={shlex.quote(str(REPO_ROOT))} {shlex.quote(sys.executable)} -m client 'Hello!' --url {stack.url}"
+    )
+    return (
+        f"\nLocal stack ready.\n"
+        f"  API (proxy):        {stack.url}  (POST /invoke)\n"
+        f"  AgentCore stand-in: {stack.standin_url}\n"
+        f"  agent:              {stack.agent_url}  (model: {model})\n"
+        f"Try it:\n  {client_command}\n"
+        f"Logs follow. Press Ctrl-C to stop.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:
+        parser = argparse.ArgumentParser(prog="python -m local demo", description="Two-turn demo on the local stack.")
+        parser.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT)
+        parser.add_argument("--follow-up", default=DEFAULT_FOLLOW_UP, help="second prompt, same session")
+        add_stack_options(parser)
+        arguments = parser.parse_args(argv[1:])
+        return run_demo(arguments.prompt, arguments.follow_up, **stack_options(arguments, parser))
+
+    parser = argparse.ArgumentParser(
+        prog="python -m local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=8000,
+                        help="proxy port (default 8000; 0 picks a free one)")
+    add_stack_options(parser)
+    arguments = parser.parse_args(argv)
+    return serve(stack_options(arguments, parser), arguments.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Start the agent, the AgentCore stand-in and the proxy as child processes on 127.0.0.1.
+
+    from local.stack import LocalStack
+    with LocalStack(agent_env={"OFFLINE_MODEL_DELAY_MS": "5"}) as stack:
+        ...  # stack.url is the public API, exactly as API Gateway would expose it
+
+Each child runs with this interpreter (sys.executable) in its own process group, so stopping the
+stack also stops anything a child started (run.sh's uvicorn), and Ctrl-C in a terminal reaches
+only this process, which then shuts the children down in order.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+# Well-formed but fake: the proxy validates the ARN's shape, the stand-in answers only for it.
+LOCAL_RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/local_agent-0000000000"
+LOCAL_REGION = "us-east-1"
+# Static dummy credentials, only ever given to the proxy: its boto3 client must sign requests
+# (the stand-in checks for SigV4) but must never hold, or leak, the developer's real keys.
+DUMMY_ACCESS_KEY_ID = "LOCALSTACKDUMMYKEYID"
+DUMMY_SECRET_ACCESS_KEY = "local-dummy-secret-access-key"
+# Variables that would make the proxy's boto3 use other credentials or ignore the endpoint override.
+PROXY_ENV_REMOVED = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+COMPONENT_ORDER = ("agent", "standin", "proxy")
+READY_PATHS = {"agent": "/ping", "standin": "/_standin/health", "proxy": "/_ready"}
+LOG_LINES_KEPT = 5000
+LOG_LINES_IN_ERRORS = 30
+
+LogSink = Callable[[str, str], None]
+
+
+class StackError(RuntimeError):
+    """A component died or did not become ready; the message names it and shows its last log lines."""
+
+
+def find_free_port() -> int:
+    # The port is free when we look; a race with another program is possible but rare on loopback.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def http_ok(url_host: str, port: int, path: str) -> bool:
+    # http.client, not urllib: urllib would honour HTTP_PROXY even for 127.0.0.1.
+    connection = http.client.HTTPConnection(url_host, port, timeout=2)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+@dataclass
+class Component:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES_KEPT))
+    reader: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, sink: LogSink | None) -> None:
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        # Always drain the pipe: a full pipe would block the child in the middle of a write.
+        self.reader = threading.Thread(target=self._read_log, args=(sink,), name=f"{self.name}-log", daemon=True)
+        self.reader.start()
+
+    def _read_log(self, sink: LogSink | None) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for raw in iter(self.process.stdout.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            self.log.append(line)
+            if sink is not None:
+                sink(self.name, line)
+
+    def is_ready(self) -> bool:
+        return http_ok(HOST, self.port, READY_PATHS[self.name])
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def last_log_lines(self, count: int = LOG_LINES_IN_ERRORS) -> str:
+        if self.reader is not None:
+            self.reader.join(0.5)  # let the last words of a dying child arrive
+        lines = list(self.log)[-count:]
+        return "\n".join(f"  {line}" for line in lines) or "  (no output)"
+
+    def stop(self, grace_seconds: float) -> None:
+        if self.process is None:
+            return
+        group = self.process.pid  # start_new_session=True: the child leads its own process group
+        if self.process.poll() is None:
+            signal_group(group, signal.SIGTERM)
+            try:
+                self.process.wait(grace_seconds)
+            except subprocess.TimeoutExpired:
+                signal_group(group, signal.SIGKILL)
+                self.process.wait(grace_seconds)
+        # The leader may be gone while something it started still runs in its group.
+        if group_alive(group):
+            signal_group(group, signal.SIGTERM)
+            deadline = time.monotonic() + grace_seconds
+            while group_alive(group) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            signal_group(group, signal.SIGKILL)
+        if self.reader is not None:
+            self.reader.join(2)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def signal_group(group: int, signum: int) -> None:
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        pass
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def optional_settings(pairs: Mapping[str, object | None]) -> dict[str, str]:
+    return {name: str(value) for name, value in pairs.items() if value is not None}
+
+
+class LocalStack:
+    """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
+
+    Environment given in agent_env, proxy_env and standin_env is applied last, over the defaults.
+    Ports are ephemeral unless ``port`` names the proxy's. The offline model's trace file lives
+    in a temporary directory that is removed when the stack stops.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        model: str = "offline",
+        bedrock_model_id: str | None = None,
+        offline_delay_ms: int | None = None,
+        keepalive_seconds: float | None = None,
+        max_prompt_chars: int | None = None,
+        stream_timeout_seconds: float | None = None,
+        log_content: bool = False,
+        agent_env: Mapping[str, str] | None = None,
+        proxy_env: Mapping[str, str] | None = None,
+        standin_env: Mapping[str, str] | None = None,
+        ready_timeout: float = 90.0,
+        stop_grace_seconds: float = 10.0,
+        log_sink: LogSink | None = None,
+    ) -> None:
+        if model not in ("offline", "bedrock"):
+            raise ValueError(f"model must be 'offline' or 'bedrock', got {model!r}")
+        if model == "bedrock" and not (bedrock_model_id or (agent_env or {}).get("BEDROCK_MODEL_ID")):
+            raise ValueError("model 'bedrock' needs bedrock_model_id (a model or inference-profile id)")
+        self.ready_timeout = ready_timeout
+        self.stop_grace_seconds = stop_grace_seconds
+        self.log_sink = log_sink
+        self.runtime_arn = LOCAL_RUNTIME_ARN
+        self._temp_dir = tempfile.mkdtemp(prefix="agentcore-local-")
+        python_bin = str(Path(sys.executable).parent)
+
+        agent_environment = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "AGENT_MODEL_PROVIDER": model,
+            "OFFLINE_MODEL_TRACE_FILE": str(Path(self._temp_dir) / "offline-model-trace.jsonl"),
+            **optional_settings({"OFFLINE_MODEL_DELAY_MS": offline_delay_ms, "BEDROCK_MODEL_ID": bedrock_model_id}),
+            **(agent_env or {}),
+        }
+        agent = Component("agent", [sys.executable, str(REPO_ROOT / "agent" / "main.py")], agent_environment, find_free_port())
+        agent.env.update({"AGENT_HOST": HOST, "AGENT_PORT": str(agent.port)})
+        self.trace_file = agent.env["OFFLINE_MODEL_TRACE_FILE"]
+
+        standin_port = find_free_port()
+        standin = Component(
+            "standin",
+            [sys.executable, "-m", "local.standin", "--port", str(standin_port),
+             "--agent-url", agent.url, "--runtime-arn", self.runtime_arn],
+            {**os.environ, "PYTHONUNBUFFERED": "1", **(standin_env or {})},
+            standin_port,
+        )
+
+        proxy_port = port or find_free_port()
+        inherited = {name: value for name, value in os.environ.items() if name not in PROXY_ENV_REMOVED}
+        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), HOST, "localhost"]))
+        proxy_environment = {
+            **inherited,
+            "PYTHONUNBUFFERED": "1",
+            # run.sh calls plain `python`: make it this interpreter.
+            "PATH": f"{python_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+            "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+            "AWS_LWA_PORT": str(proxy_port),
+            "AGENT_RUNTIME_ARN": self.runtime_arn,
+            "AGENT_RUNTIME_QUALIFIER": "DEFAULT",
+            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": standin.url,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+            **optional_settings(
+                {
+                    "PROXY_KEEPALIVE_SECONDS": keepalive_seconds,
+                    "PROXY_MAX_PROMPT_CHARS": max_prompt_chars,
+                    "PROXY_STREAM_TIMEOUT_SECONDS": stream_timeout_seconds,
+                    "PROXY_LOG_CONTENT": "true" if log_content else None,
+                }
+            ),
+            **(proxy_env or {}),
+        }
+        proxy = Component("proxy", ["bash", str(REPO_ROOT / "proxy" / "run.sh")], proxy_environment, proxy_port)
+        self.components = {component.name: component for component in (agent, standin, proxy)}
+        self.url = proxy.url
+        self.standin_url = standin.url
+        self.agent_url = agent.url
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        return {name: c.process for name, c in self.components.items() if c.process is not None}
+
+    def logs(self, name: str) -> list[str]:
+        """The lines a component has written so far (stdout and stderr, the last few thousand)."""
+        return list(self.components[name].log)
+
+    def start(self) -> LocalStack:
+        try:
+            for name in COMPONENT_ORDER:
+                self.components[name].start(self.log_sink)
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        waiting = list(COMPONENT_ORDER)
+        while waiting:
+            self.raise_if_exited()
+            waiting = [name for name in waiting if not self.components[name].is_ready()]
+            if waiting and time.monotonic() > deadline:
+                name = waiting[0]
+                raise StackError(
+                    f"{name} did not become ready at {self.components[name].url}{READY_PATHS[name]} "
+                    f"within {self.ready_timeout:g} s. Its last log lines:\n{self.components[name].last_log_lines()}"
+                )
+            if waiting:
+                time.sleep(0.1)
+
+    def raise_if_exited(self) -> None:
+        """Raise StackError naming the first component whose process has ended."""
+        for name in COMPONENT_ORDER:
+            code = self.components[name].exit_code()
+            if code is not None:
+                raise StackError(
+                    f"{name} exited with code {code}. Its last log lines:\n{self.components[name].last_log_lines()}"
+                )
+
+    def stop(self) -> None:
+        # Front to back: the proxy stops taking requests before the parts behind it go away.
+        for name in reversed(COMPONENT_ORDER):
+            self.components[name].stop(self.stop_grace_seconds)
+        shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
