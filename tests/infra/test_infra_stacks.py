@@ -336,7 +336,7 @@ def test_proxy_function_runs_python_on_lambda_web_adapter(stack_run: ProgramRun)
     inputs = function.inputs
     assert inputs["runtime"] == "python3.13" and inputs["architectures"] == ["arm64"]
     assert inputs["handler"] == "run.sh"
-    assert inputs["layers"] == ["arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerArm64:25"]
+    assert inputs["layers"] == ["arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerArm64:28"]
     assert inputs["tracingConfig"] == {"mode": "Active"}
     assert inputs["memorySize"] == 512
     env = inputs["environment"]["variables"]
