@@ -199,17 +199,22 @@ class RelayResponse(Response):
     async def relay(self, send: Send) -> str:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         fault = self.fault if self.fault and self.fault.name in (DROP_MID_STREAM, STALL_MID_STREAM) else None
-        async for chunk in self.agent_response.aiter_raw():
-            if fault is not None and self.bytes_sent + len(chunk) >= fault.after_bytes:
-                head, chunk = chunk[: fault.after_bytes - self.bytes_sent], chunk[fault.after_bytes - self.bytes_sent :]
-                await self.send_body(send, head)
-                if fault.name == DROP_MID_STREAM:
-                    # Returning without the final empty body makes the server close the
-                    # connection with the chunked body unfinished, as a broken network would.
-                    return "dropped"
-                await asyncio.sleep(fault.seconds)
-                fault = None
-            await self.send_body(send, chunk)
+        try:
+            async for chunk in self.agent_response.aiter_raw():
+                if fault is not None and self.bytes_sent + len(chunk) >= fault.after_bytes:
+                    split = fault.after_bytes - self.bytes_sent
+                    head, chunk = chunk[:split], chunk[split:]
+                    await self.send_body(send, head)
+                    if fault.name == DROP_MID_STREAM:
+                        # Returning without the final empty body makes the server close the
+                        # connection with the chunked body unfinished, as a broken network would.
+                        return "dropped"
+                    await asyncio.sleep(fault.seconds)
+                    fault = None
+                await self.send_body(send, chunk)
+        except httpx.HTTPError:
+            # The agent broke off mid-answer: leave the body unfinished so the caller sees a broken stream.
+            return "agent_failed"
         if fault is not None and fault.name == DROP_MID_STREAM:
             return "dropped"  # the agent said less than afterBytes; still never finish the body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -315,8 +320,8 @@ class StandIn:
         def relay_finished(outcome: str, bytes_sent: int) -> None:
             if outcome == "client_disconnected":
                 self.events.record("client_disconnected", requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
-            elif outcome == "completed":
-                self.events.record("completed", requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
+            else:  # completed, dropped (the fault) or agent_failed
+                self.events.record(outcome, requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
             finish(outcome, 200, bytes_sent)
 
         content_type = agent_response.headers.get("content-type", "application/octet-stream")

@@ -194,6 +194,8 @@ def test_drop_mid_stream_breaks_the_body_after_the_given_bytes(
     assert body.read(5) == FIRST_FRAME[:5]
     with pytest.raises(botocore.exceptions.ResponseStreamingError):
         body.read()
+    assert wait_for_event(standin, "dropped")["bytesSent"] == 5
+    assert events_of(standin, "completed") == []
 
 
 def test_stall_mid_stream_goes_silent_after_the_given_bytes(
