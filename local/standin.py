@@ -193,6 +193,7 @@ class RelayResponse(Response):
             disconnect.cancel()
             if not relay.done():
                 relay.cancel()
+                await asyncio.wait({relay})  # let it leave the agent's stream before that closes
             await self.agent_response.aclose()
         self.on_finish(outcome, self.bytes_sent)
 
@@ -310,7 +311,7 @@ class StandIn:
             await agent_response.aclose()
             self.events.record("agent_error", requestId=request_id, status=agent_response.status_code)
             finish("agent_error", 424)
-            # The wording follows what AgentCore says when a runtime answers with an error.
+            # 424 RuntimeClientError is the service model's error for a runtime that fails the call.
             return aws_error(
                 "RuntimeClientError",
                 f"Received error ({agent_response.status_code}) from runtime. Please check your CloudWatch logs for more information.",
@@ -318,10 +319,8 @@ class StandIn:
             )
 
         def relay_finished(outcome: str, bytes_sent: int) -> None:
-            if outcome == "client_disconnected":
-                self.events.record("client_disconnected", requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
-            else:  # completed, dropped (the fault) or agent_failed
-                self.events.record(outcome, requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
+            # outcome: completed, client_disconnected, dropped (the fault) or agent_failed
+            self.events.record(outcome, requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
             finish(outcome, 200, bytes_sent)
 
         content_type = agent_response.headers.get("content-type", "application/octet-stream")
