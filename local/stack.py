@@ -12,7 +12,9 @@ only this process, which then shuts the children down in order.
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -49,7 +51,10 @@ PROXY_ENV_REMOVED = (
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
 COMPONENT_ORDER = ("agent", "standin", "proxy")
-READY_PATHS = {"agent": "/ping", "standin": "/_standin/health", "proxy": "/_ready"}
+# With an auth mode other than "none" a local API Gateway (local/gateway.py) stands in front.
+COMPONENT_ORDER_WITH_GATEWAY = (*COMPONENT_ORDER, "gateway")
+READY_PATHS = {"agent": "/ping", "standin": "/_standin/health", "proxy": "/_ready", "gateway": "/_gateway/health"}
+AUTH_MODES = ("none", "apiKey", "iam", "cognito")
 LOG_LINES_KEPT = 5000
 LOG_LINES_IN_ERRORS = 30
 
@@ -176,8 +181,16 @@ class LocalStack:
     """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
 
     Environment given in agent_env, proxy_env and standin_env is applied last, over the defaults.
-    Ports are ephemeral unless ``port`` names the proxy's. The offline model's trace file lives
-    in a temporary directory that is removed when the stack stops.
+    Ports are ephemeral unless ``port`` names the public one (the gateway's with auth, else the
+    proxy's). The offline model's trace file lives in a temporary directory that is removed when
+    the stack stops.
+
+    ``auth`` other than "none" puts a local API Gateway in front that authenticates like the
+    deployed API: "apiKey" (``api_keys``: key value -> key id), "iam" (``iam_credentials``: access
+    key id -> secret; SigV4 for execute-api in us-east-1) or "cognito" (HS256 ID tokens signed
+    with ``jwt_secret``). Credentials left out are generated. ``url`` is then the gateway and
+    ``proxy_url`` always the proxy itself. With "none" there is no gateway: one hop fewer, and
+    the proxy treats a request without a request context as anonymous, as behind an open API.
     """
 
     def __init__(
@@ -197,7 +210,13 @@ class LocalStack:
         ready_timeout: float = 90.0,
         stop_grace_seconds: float = 10.0,
         log_sink: LogSink | None = None,
+        auth: str = "none",
+        api_keys: Mapping[str, str] | None = None,
+        iam_credentials: Mapping[str, str] | None = None,
+        jwt_secret: str | None = None,
     ) -> None:
+        if auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
         if model not in ("offline", "bedrock"):
             raise ValueError(f"model must be 'offline' or 'bedrock', got {model!r}")
         if model == "bedrock" and not (bedrock_model_id or (agent_env or {}).get("BEDROCK_MODEL_ID")):
@@ -230,7 +249,7 @@ class LocalStack:
             standin_port,
         )
 
-        proxy_port = port or find_free_port()
+        proxy_port = (port if auth == "none" else 0) or find_free_port()
         inherited = {name: value for name, value in os.environ.items() if name not in PROXY_ENV_REMOVED}
         no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), HOST, "localhost"]))
         proxy_environment = {
@@ -259,8 +278,36 @@ class LocalStack:
             **(proxy_env or {}),
         }
         proxy = Component("proxy", ["bash", str(REPO_ROOT / "proxy" / "run.sh")], proxy_environment, proxy_port)
-        self.components = {component.name: component for component in (agent, standin, proxy)}
-        self.url = proxy.url
+        self.auth = auth
+        self.api_keys = dict(api_keys or ({} if auth != "apiKey" else {f"local-key-{secrets.token_hex(12)}": "local-key-id"}))
+        self.iam_credentials = dict(
+            iam_credentials or ({} if auth != "iam" else {"AKIALOCALCALLER00001": secrets.token_urlsafe(30)})
+        )
+        self.jwt_secret = jwt_secret or (secrets.token_urlsafe(32) if auth == "cognito" else "")
+        self.region = LOCAL_REGION
+        self.component_order = COMPONENT_ORDER if auth == "none" else COMPONENT_ORDER_WITH_GATEWAY
+        components = [agent, standin, proxy]
+        if auth != "none":
+            gateway_settings = {
+                "mode": auth,
+                "api_keys": self.api_keys,
+                "iam_credentials": self.iam_credentials,
+                "region": LOCAL_REGION,
+                "jwt_secret": self.jwt_secret,
+            }
+            gateway_port = port or find_free_port()
+            components.append(
+                Component(
+                    "gateway",
+                    [sys.executable, "-m", "local.gateway", "--port", str(gateway_port), "--upstream", proxy.url],
+                    # Secrets travel in the environment, not on the command line where `ps` shows them.
+                    {**os.environ, "PYTHONUNBUFFERED": "1", "LOCAL_GATEWAY_AUTH": json.dumps(gateway_settings)},
+                    gateway_port,
+                )
+            )
+        self.components = {component.name: component for component in components}
+        self.proxy_url = proxy.url
+        self.url = components[-1].url
         self.standin_url = standin.url
         self.agent_url = agent.url
 
@@ -274,7 +321,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         try:
-            for name in COMPONENT_ORDER:
+            for name in self.component_order:
                 self.components[name].start(self.log_sink)
             self._wait_until_ready()
         except BaseException:
@@ -284,7 +331,7 @@ class LocalStack:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
-        waiting = list(COMPONENT_ORDER)
+        waiting = list(self.component_order)
         while waiting:
             self.raise_if_exited()
             waiting = [name for name in waiting if not self.components[name].is_ready()]
@@ -299,7 +346,7 @@ class LocalStack:
 
     def raise_if_exited(self) -> None:
         """Raise StackError naming the first component whose process has ended."""
-        for name in COMPONENT_ORDER:
+        for name in self.component_order:
             code = self.components[name].exit_code()
             if code is not None:
                 raise StackError(
@@ -308,7 +355,7 @@ class LocalStack:
 
     def stop(self) -> None:
         # Front to back: the proxy stops taking requests before the parts behind it go away.
-        for name in reversed(COMPONENT_ORDER):
+        for name in reversed(self.component_order):
             self.components[name].stop(self.stop_grace_seconds)
         shutil.rmtree(self._temp_dir, ignore_errors=True)
 

@@ -1,0 +1,263 @@
+"""A local API Gateway in front of the proxy: authenticates like the deployed REST API, then streams.
+
+For each request it does what API Gateway and Lambda Web Adapter do together:
+- only POST /invoke is routed; anything else gets API Gateway's "Missing Authentication Token" 403;
+- the caller is authenticated per auth mode (see gateway_auth.py) and refused with the deployed API's
+  rewritten error body, {"error": {"code", "message"}, "requestId"}, see components/streaming_api.py;
+- the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
+  way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
+  dropped first, so no client can forge an identity;
+- the proxy's answer is relayed chunk by chunk as it arrives, and a client that leaves closes the
+  proxy connection at once.
+
+    LOCAL_GATEWAY_AUTH='{"mode": "apiKey", "api_keys": {"secret-key": "key-id-1"}}' \
+        python -m local.gateway --port 8000 --upstream http://127.0.0.1:8001
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
+
+from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
+
+REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
+HEALTH_PATH = "/_gateway/health"
+ROUTE = ("POST", "/invoke")
+# API Gateway's payload limit for REST APIs.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"
+# How the deployed API rewrites the gateway responses used here (components/streaming_api.py,
+# _GATEWAY_ERRORS); tests/auth checks that the two tables agree.
+GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, "forbidden"),
+    "INVALID_API_KEY": (403, "forbidden"),
+    "INVALID_SIGNATURE": (403, "forbidden"),
+    "UNAUTHORIZED": (401, "unauthorized"),
+    "REQUEST_TOO_LARGE": (413, "request_too_large"),
+    "INTEGRATION_FAILURE": (502, "upstream_error"),
+}
+# API Gateway's x-amzn-ErrorType for each, so clients that look at it see the same thing.
+ERROR_TYPES = {
+    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+    "INVALID_API_KEY": "ForbiddenException",
+    "INVALID_SIGNATURE": "InvalidSignatureException",
+    "UNAUTHORIZED": "UnauthorizedException",
+    "REQUEST_TOO_LARGE": "RequestTooLargeException",
+    "INTEGRATION_FAILURE": "InternalServerErrorException",
+}
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+
+logger = logging.getLogger("local.gateway")
+
+
+def log(message: str, **fields: Any) -> None:
+    logger.info(json.dumps({"component": "gateway", "message": message, **fields}, separators=(",", ":")))
+
+
+def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> dict[str, Any]:
+    """The subset of API Gateway's requestContext the proxy reads, shaped like the real one."""
+    client = scope.get("client") or ("127.0.0.1", 0)
+    return {
+        "requestId": request_id,
+        "accountId": "000000000000",
+        "apiId": "local",
+        "stage": "local",
+        "resourcePath": ROUTE[1],
+        "httpMethod": ROUTE[0],
+        "path": ROUTE[1],
+        "requestTimeEpoch": int(time.time() * 1000),
+        "identity": {"sourceIp": client[0], **caller.identity},
+        **({"authorizer": caller.authorizer} if caller.authorizer else {}),
+    }
+
+
+async def send_gateway_error(send: Send, response_type: str, message: str, request_id: str) -> None:
+    status, code = GATEWAY_ERRORS[response_type]
+    body = json.dumps({"error": {"code": code, "message": message}, "requestId": request_id}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-amzn-requestid", request_id.encode()),
+        (b"x-amzn-errortype", ERROR_TYPES[response_type].encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def read_request_body(receive: Receive) -> bytes | None:
+    """The whole body (API Gateway buffers requests too), or None when it is too large."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client left before sending its body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def forwarded_headers(headers: Headers, context: Mapping[str, Any]) -> list[tuple[str, str]]:
+    kept = [
+        (name, value)
+        for name, value in headers.items()
+        # The client's own x-amzn-request-context is dropped: identity comes only from the gateway.
+        if name not in HOP_BY_HOP and name not in ("host", "content-length", REQUEST_CONTEXT_HEADER)
+    ]
+    return kept + [(REQUEST_CONTEXT_HEADER, json.dumps(context, separators=(",", ":")))]
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class LocalApiGateway:
+    """The ASGI app. One httpx client to the proxy for the life of the process."""
+
+    def __init__(self, upstream_url: str, auth: AuthSettings) -> None:
+        self.upstream_url = upstream_url.rstrip("/")
+        self.auth = auth
+        # No read timeout: the proxy owns the stream limit. trust_env=False: never via HTTP_PROXY.
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0), trust_env=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = str(uuid.uuid4())
+        method, path = scope["method"], scope["path"]
+        if (method, path) == ("GET", HEALTH_PATH):
+            body = b'{"status":"ready"}'
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if (method, path) != ROUTE:
+            await send_gateway_error(send, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
+            return
+        try:
+            body = await read_request_body(receive)
+        except ConnectionResetError:
+            return
+        if body is None:
+            await send_gateway_error(send, "REQUEST_TOO_LARGE", "Request Too Long", request_id)
+            return
+        headers = Headers(scope=scope)
+        outcome = authenticate(
+            self.auth,
+            method=method,
+            path=scope.get("raw_path", path.encode()).decode("latin-1").split("?")[0],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+        )
+        if isinstance(outcome, GatewayRejection):
+            log("request refused", requestId=request_id, responseType=outcome.response_type)
+            await send_gateway_error(send, outcome.response_type, outcome.message, request_id)
+            return
+        context = request_context(request_id, outcome, scope)
+        await self.forward(scope, receive, send, body, forwarded_headers(headers, context), request_id)
+
+    async def forward(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[str, str]], request_id: str
+    ) -> None:
+        url = self.upstream_url + scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        request = self.http.build_request(scope["method"], url + (f"?{query}" if query else ""), headers=headers, content=body)
+        try:
+            upstream = await self.http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            log("proxy unreachable", requestId=request_id, error=type(error).__name__)
+            await send_gateway_error(send, "INTEGRATION_FAILURE", "Internal server error", request_id)
+            return
+        relay = asyncio.ensure_future(self.relay(upstream, send, request_id))
+        disconnect = asyncio.ensure_future(wait_for_disconnect(receive))
+        try:
+            await asyncio.wait({relay, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+            outcome = relay.result() if relay.done() else "client_disconnected"
+        except OSError:  # servers may raise on send after the client left
+            outcome = "client_disconnected"
+        finally:
+            disconnect.cancel()
+            if not relay.done():
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError, OSError):
+                    await relay
+            # Closing the upstream response closes its connection: the proxy sees its client leave.
+            await upstream.aclose()
+        log("request relayed", requestId=request_id, status=upstream.status_code, outcome=outcome)
+
+    async def relay(self, upstream: httpx.Response, send: Send, request_id: str) -> str:
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in upstream.headers.multi_items()
+            if name.lower() not in HOP_BY_HOP
+        ] + [(b"x-amzn-requestid", request_id.encode())]
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        try:
+            # aiter_raw: bytes exactly as they arrive, one send per chunk, nothing held back.
+            async for chunk in upstream.aiter_raw():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError:
+            return "upstream_broken"  # leave the body unfinished, as a broken integration would
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return "completed"
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.http.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def auth_settings_from_json(raw: str) -> AuthSettings:
+    values = json.loads(raw) if raw.strip() else {}
+    return AuthSettings(**values)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m local.gateway", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True, help="the proxy's base URL, e.g. http://127.0.0.1:8001")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Secrets come from the environment, not the command line, where `ps` would show them.
+    try:
+        auth = auth_settings_from_json(os.environ.get(AUTH_SETTINGS_ENV, ""))
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"gateway configuration error in {AUTH_SETTINGS_ENV}: {error}") from None
+    app = LocalApiGateway(args.upstream, auth)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", http="h11", loop="asyncio")
+
+
+if __name__ == "__main__":
+    main()
