@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from . import contract
 from .caller import read_request_context
 from .contract import ApiError, sse_event
+from .cors import CorsMiddleware, CorsPolicy
 from .logs import JsonLogger
 from .settings import ProxySettings, SettingsError, load_settings
 from .sse import SseDecoder, SseProtocolError
@@ -79,6 +81,7 @@ class StreamingProxy:
         self.settings = settings
         self.client = client
         self.logger = logger
+        self.cors = CorsPolicy(settings.cors_allowed_origins)
         self.active_streams = 0
         # Threads that open upstream calls; anyio's default of 40 would queue streams behind each other.
         self.open_limiter = anyio.CapacityLimiter(settings.max_concurrent_streams)
@@ -299,7 +302,10 @@ class StreamingProxy:
     async def unexpected_error(self, request: Request, error: Exception) -> Response:
         request_id = read_request_context(request.headers).request_id or str(uuid.uuid4())
         self.logger.error("unexpected error", requestId=request_id, errorType=type(error).__name__)
-        return error_response(ApiError(500, contract.INTERNAL_ERROR, "Something went wrong on our side."), request_id)
+        response = error_response(ApiError(500, contract.INTERNAL_ERROR, "Something went wrong on our side."), request_id)
+        # Starlette answers this outside all middleware, so CorsMiddleware never sees this response.
+        response.headers.update(self.cors.response_headers(request.headers.get("origin")))
+        return response
 
 
 def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger | None = None) -> Starlette:
@@ -311,6 +317,8 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},
+        # Only with origins configured: otherwise OPTIONS /invoke stays a 405 like any other method.
+        middleware=[Middleware(CorsMiddleware, policy=proxy.cors)] if proxy.cors.enabled else [],
     )
     app.state.proxy = proxy
     return app

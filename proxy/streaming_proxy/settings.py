@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .cors import CorsConfigError, parse_allowed_origins
+
 # arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_agent-AbCdEf1234
 RUNTIME_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:bedrock-agentcore:(?P<region>[a-z0-9-]+):\d{12}:runtime/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}$"
@@ -45,6 +47,8 @@ class ProxySettings:
     log_level: str
     # Log prompt and answer text. Off unless someone is debugging on purpose.
     log_content: bool
+    # Origins whose browser pages may call the API (CORS); empty sends no CORS headers at all.
+    cors_allowed_origins: tuple[str, ...] = ()
 
 
 def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -114,6 +118,11 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
     if log_level not in LOG_LEVELS:
         raise SettingsError(f"PROXY_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
 
+    try:
+        cors_allowed_origins = parse_allowed_origins(environ.get("PROXY_CORS_ALLOWED_ORIGINS", ""))
+    except CorsConfigError as error:
+        raise SettingsError(f"PROXY_CORS_ALLOWED_ORIGINS: {error}") from None
+
     return ProxySettings(
         runtime_arn=runtime_arn,
         qualifier=qualifier,
@@ -127,4 +136,5 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
         retry_after_seconds=_integer(environ, "PROXY_RETRY_AFTER_SECONDS", 2, 1, 3600),
         log_level=log_level,
         log_content=_boolean(environ, "PROXY_LOG_CONTENT"),
+        cors_allowed_origins=cors_allowed_origins,
     )

@@ -1,0 +1,233 @@
+"""CORS rules: off by default, exact origins echoed on every response (errors too), preflight for /invoke."""
+
+import io
+import json
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from streaming_proxy import contract
+from streaming_proxy.app import create_app
+from streaming_proxy.cors import (
+    ALLOWED_HEADERS,
+    EXPOSED_HEADERS,
+    CorsConfigError,
+    CorsPolicy,
+    parse_allowed_origins,
+)
+from streaming_proxy.logs import JsonLogger
+from streaming_proxy.settings import SettingsError, load_settings
+
+ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
+PAGE = "https://chat.example.com"
+OTHER = "https://evil.example.net"
+AGENT_FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
+
+
+class FakeBody:
+    """Enough of botocore's StreamingBody for UpstreamStream: a raw stream with read1, and close."""
+
+    def __init__(self, data: bytes) -> None:
+        self._raw_stream = io.BytesIO(data)
+
+    def close(self) -> None:
+        pass
+
+
+class FakeAgentCore:
+    def __init__(self, response: dict[str, Any] | None = None) -> None:
+        self.response = response
+
+    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
+        if self.response is not None:
+            return self.response
+        return {"response": FakeBody(AGENT_FRAMES)}
+
+
+def client_for(origins: str, agentcore: FakeAgentCore | None = None) -> TestClient:
+    settings = load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_CORS_ALLOWED_ORIGINS": origins})
+    app = create_app(settings, agentcore or FakeAgentCore(), JsonLogger("proxy-test", "ERROR"))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def invoke(client: TestClient, origin: str | None, body: object = None) -> Any:
+    headers = {"content-type": "application/json"}
+    if origin is not None:
+        headers["origin"] = origin
+    return client.post("/invoke", content=json.dumps(body or {"prompt": "hello"}), headers=headers)
+
+
+def preflight(client: TestClient, origin: str, path: str = "/invoke") -> Any:
+    return client.options(
+        path,
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,x-api-key",
+        },
+    )
+
+
+def assert_allowed(response: Any, origin: str) -> None:
+    assert response.headers["access-control-allow-origin"] == origin
+    assert response.headers["access-control-expose-headers"] == EXPOSED_HEADERS
+    assert "Origin" in [name.strip() for name in response.headers["vary"].split(",")]
+
+
+def assert_no_cors(response: Any) -> None:
+    assert not [name for name in response.headers if name.lower().startswith("access-control-")]
+
+
+# -- the setting -------------------------------------------------------------------------------------
+
+
+def test_parse_allowed_origins_normalises_and_deduplicates():
+    assert parse_allowed_origins("") == ()
+    assert parse_allowed_origins(" , ") == ()
+    assert parse_allowed_origins(" HTTPS://Chat.Example.com ,http://127.0.0.1:8001,https://chat.example.com") == (
+        "https://chat.example.com",
+        "http://127.0.0.1:8001",
+    )
+    assert parse_allowed_origins("*") == ("*",)
+    assert parse_allowed_origins("http://[::1]:8001") == ("http://[::1]:8001",)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["https://chat.example.com/", "https://chat.example.com/page", "chat.example.com", "ftp://x.example", "null",
+     "https://*.example.com", "https://chat.example.com:port"],
+)
+def test_parse_allowed_origins_rejects_what_is_not_an_origin(raw):
+    with pytest.raises(CorsConfigError) as caught:
+        parse_allowed_origins(f"https://ok.example.com,{raw}")
+    assert raw.lower() in str(caught.value)
+
+
+def test_trailing_slash_gets_a_hint():
+    with pytest.raises(CorsConfigError, match="trailing slash"):
+        parse_allowed_origins("https://chat.example.com/")
+
+
+def test_settings_name_the_variable_and_default_to_off():
+    assert load_settings({"AGENT_RUNTIME_ARN": ARN}).cors_allowed_origins == ()
+    with pytest.raises(SettingsError, match="PROXY_CORS_ALLOWED_ORIGINS"):
+        load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_CORS_ALLOWED_ORIGINS": "https://x.example/"})
+
+
+# -- the policy --------------------------------------------------------------------------------------
+
+
+def test_policy_without_origins_adds_nothing():
+    policy = CorsPolicy()
+    assert not policy.enabled
+    assert policy.response_headers(PAGE) == {}
+    assert policy.preflight_headers(PAGE) == {}
+
+
+def test_policy_echoes_only_allowed_origins():
+    policy = CorsPolicy((PAGE,))
+    assert policy.response_headers(PAGE) == {
+        "Vary": "Origin",
+        "Access-Control-Allow-Origin": PAGE,
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+    }
+    assert policy.response_headers(OTHER) == {"Vary": "Origin"}
+    assert policy.response_headers(None) == {"Vary": "Origin"}
+    assert policy.response_headers("null") == {"Vary": "Origin"}
+
+
+def test_any_origin_echoes_the_caller_never_a_wildcard():
+    policy = CorsPolicy(("*",))
+    assert policy.response_headers(OTHER)["Access-Control-Allow-Origin"] == OTHER
+
+
+def test_preflight_headers_allow_post_with_an_api_key():
+    headers = CorsPolicy((PAGE,)).preflight_headers(PAGE)
+    assert headers["Access-Control-Allow-Methods"] == "POST, OPTIONS"
+    assert "x-api-key" in headers["Access-Control-Allow-Headers"]
+    assert "content-type" in headers["Access-Control-Allow-Headers"]
+    assert int(headers["Access-Control-Max-Age"]) > 0
+    assert "Access-Control-Allow-Methods" not in CorsPolicy((PAGE,)).preflight_headers(OTHER)
+
+
+# -- the app -----------------------------------------------------------------------------------------
+
+
+def test_without_origins_the_app_sends_no_cors_headers_and_refuses_options():
+    client = client_for("")
+    streamed = invoke(client, PAGE)
+    assert streamed.status_code == 200
+    assert_no_cors(streamed)
+    assert "vary" not in streamed.headers
+    options = preflight(client, PAGE)
+    assert options.status_code == 405
+    assert options.json()["error"]["code"] == contract.METHOD_NOT_ALLOWED
+    assert_no_cors(options)
+
+
+def test_stream_for_an_allowed_origin_carries_cors_headers_and_its_events():
+    response = invoke(client_for(f"{PAGE},http://127.0.0.1:8001"), PAGE)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert_allowed(response, PAGE)
+    assert response.headers["x-session-id"]
+    assert 'event: delta\ndata: {"text":"Hi"}' in response.text
+    assert "event: done" in response.text
+
+
+def test_other_origin_gets_no_permission():
+    response = invoke(client_for(PAGE), OTHER)
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+    assert response.headers["vary"] == "Origin"
+
+
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("POST", "/invoke", {"prompt": ""}, 400),
+        ("POST", "/invoke", {"prompt": "x" * 9000}, 400),
+        ("GET", "/invoke", None, 405),
+        ("POST", "/elsewhere", {"prompt": "hi"}, 404),
+    ],
+)
+def test_error_responses_carry_cors_headers(method, path, body, status):
+    client = client_for(PAGE)
+    response = client.request(
+        method, path, content=json.dumps(body) if body else None, headers={"origin": PAGE, "content-type": "application/json"}
+    )
+    assert response.status_code == status
+    assert response.json()["error"]["code"]
+    assert_allowed(response, PAGE)
+
+
+def test_unexpected_error_carries_cors_headers():
+    # A response without a body makes the request path raise: Starlette answers outside the middleware.
+    response = invoke(client_for(PAGE, FakeAgentCore(response={})), PAGE)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == contract.INTERNAL_ERROR
+    assert_allowed(response, PAGE)
+
+
+def test_preflight_for_an_allowed_origin():
+    response = preflight(client_for(PAGE), PAGE)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_allowed(response, PAGE)
+    assert response.headers["access-control-allow-methods"] == "POST, OPTIONS"
+    assert response.headers["access-control-allow-headers"] == ALLOWED_HEADERS
+    assert response.headers["access-control-max-age"] == "600"
+
+
+def test_preflight_for_another_origin_grants_nothing():
+    response = preflight(client_for(PAGE), OTHER)
+    assert response.status_code == 204
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-methods" not in response.headers
+
+
+def test_preflight_only_for_invoke():
+    response = preflight(client_for(PAGE), PAGE, path="/_ready")
+    assert response.status_code == 405
+    assert "access-control-allow-methods" not in response.headers
