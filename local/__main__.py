@@ -65,9 +65,9 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGHUP, interrupt)
 
 
-def serve(options: dict[str, Any], port: int) -> int:
+def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
     lock = threading.Lock()
-    stack = LocalStack(port=port, log_sink=print_log_line(lock), **options)
+    stack = LocalStack(port=port, log_sink=print_log_line(lock), serve_page=True, page_port=page_port, **options)
     stop_on_sigterm()
     try:
         stack.start()
@@ -93,8 +93,10 @@ def ready_banner(stack: LocalStack, model: str) -> str:
     client_command = (
         f"PYTHONPATH={shlex.quote(str(REPO_ROOT))} {shlex.quote(sys.executable)} -m client 'Hello!' --url {stack.url}"
     )
+    page_line = f"  chat page:          {stack.page_url}  (open it in a browser)\n" if stack.page_url else ""
     return (
         f"\nLocal stack ready.\n"
+        f"{page_line}"
         f"  API (proxy):        {stack.url}  (POST /invoke)\n"
         f"  AgentCore stand-in: {stack.standin_url}\n"
         f"  agent:              {stack.agent_url}  (model: {model})\n"
@@ -118,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8000,
                         help="proxy port (default 8000; 0 picks a free one)")
+    parser.add_argument("--page-port", type=int, default=8001,
+                        help="port of the chat page (default 8001; 0 picks a free one)")
     add_stack_options(parser)
     arguments = parser.parse_args(argv)
-    return serve(stack_options(arguments, parser), arguments.port)
+    return serve(stack_options(arguments, parser), arguments.port, arguments.page_port)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from local.page_server import PageServer
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # Well-formed but fake: the proxy validates the ARN's shape, the stand-in answers only for it.
@@ -214,6 +216,8 @@ class LocalStack:
         api_keys: Mapping[str, str] | None = None,
         iam_credentials: Mapping[str, str] | None = None,
         jwt_secret: str | None = None,
+        serve_page: bool = False,
+        page_port: int = 0,
     ) -> None:
         if auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
@@ -310,6 +314,11 @@ class LocalStack:
         self.url = components[-1].url
         self.standin_url = standin.url
         self.agent_url = agent.url
+        # serve_page: the chat page (web/) on its own origin, which the proxy's CORS rules allow, as on AWS.
+        self.page_server = PageServer(self.url, page_port) if serve_page else None
+        self.page_url = self.page_server.url if self.page_server is not None else None
+        if self.page_server is not None and not (proxy_env or {}).get("PROXY_CORS_ALLOWED_ORIGINS"):
+            proxy.env["PROXY_CORS_ALLOWED_ORIGINS"] = ",".join(self.page_server.origins)
 
     @property
     def processes(self) -> dict[str, subprocess.Popen[bytes]]:
@@ -324,6 +333,8 @@ class LocalStack:
             for name in self.component_order:
                 self.components[name].start(self.log_sink)
             self._wait_until_ready()
+            if self.page_server is not None:
+                self.page_server.start()
         except BaseException:
             self.stop()
             raise
@@ -355,6 +366,8 @@ class LocalStack:
 
     def stop(self) -> None:
         # Front to back: the proxy stops taking requests before the parts behind it go away.
+        if self.page_server is not None:
+            self.page_server.stop()
         for name in reversed(self.component_order):
             self.components[name].stop(self.stop_grace_seconds)
         shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -1,0 +1,120 @@
+"""Serves the chat page (web/) on 127.0.0.1 with a config.js that names the local API.
+
+The page lives on its own origin, as it would in front of a deployed stack, so the browser calls
+the API cross-origin and the proxy's CORS rules are exercised locally too (LocalStack allows this
+server's origins in PROXY_CORS_ALLOWED_ORIGINS).
+
+    python -m local.page_server --api-url http://127.0.0.1:8000 --port 8001
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+HOST = "127.0.0.1"
+# Only these files are served: no directory listing, no path handling to get wrong.
+PAGE_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+CONFIG_PATH = "/config.js"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Edits to web/ show on the next reload.
+    "Cache-Control": "no-store",
+}
+
+
+def config_script(api_url: str) -> bytes:
+    config = json.dumps({"apiUrl": api_url})
+    return f"// Served by local/page_server.py for the local stack.\nwindow.AGENTCORE_STREAMING_CONFIG = {config};\n".encode()
+
+
+def page_origins(port: int) -> list[str]:
+    """The origins a browser reports for this server: people type localhost as often as 127.0.0.1."""
+    return [f"http://{HOST}:{port}", f"http://localhost:{port}"]
+
+
+class PageServer:
+    """A ThreadingHTTPServer in a daemon thread; `url` is the page, `origins` what the API must allow."""
+
+    def __init__(self, api_url: str, port: int = 0, web_dir: Path = WEB_DIR) -> None:
+        handler = _handler_for(web_dir, config_script(api_url))
+        self.server = ThreadingHTTPServer((HOST, port), handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://{HOST}:{self.port}/"
+        self.origins = page_origins(self.port)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="page-server", daemon=True)
+
+    def start(self) -> PageServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler_for(web_dir: Path, config: bytes) -> type[BaseHTTPRequestHandler]:
+    class PageHandler(BaseHTTPRequestHandler):
+        server_version = "local-page-server"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            path = self.path.split("?", 1)[0]
+            if path == CONFIG_PATH:
+                self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", config)
+            elif path in PAGE_FILES:
+                name, content_type = PAGE_FILES[path]
+                self._send(HTTPStatus.OK, content_type, (web_dir / name).read_bytes())
+            else:
+                self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"Not found. The chat page is at /\n")
+
+        def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # the stack prints its components' logs; page loads would only add noise
+
+    return PageHandler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local.page_server", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api-url", required=True, help="the API the page calls (its config.js apiUrl)")
+    parser.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (0 picks a free one)")
+    arguments = parser.parse_args(argv)
+    server = PageServer(arguments.api_url, arguments.port)
+    print(f"Chat page: {server.url}  (API: {arguments.api_url}; the API must allow origin {server.origins[0]})",
+          flush=True)
+    try:
+        server.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+// The chat page: POST <API URL>/invoke, read the SSE answer as it streams, render it as text.
+// Plain browser JavaScript with no dependencies and no build step. Model text only ever reaches the
+// page through text nodes (never innerHTML), so an answer cannot inject markup.
+"use strict";
+
+const SETTINGS_KEY = "agentcore-streaming.settings";
+
+// -- SSE parsing ----------------------------------------------------------------------------------
+
+// Incremental parser for text/event-stream (the WHATWG rules the public contract follows). Chunks
+// may split anywhere, even between "\r" and "\n"; feed() keeps the unfinished line for next time.
+class SseParser {
+  constructor() {
+    this.buffer = "";
+    this.eventName = "";
+    this.dataLines = [];
+    this.comments = 0;
+  }
+
+  // Returns the events completed by this chunk: [{name, data}], data being the raw text.
+  feed(text) {
+    this.buffer += text;
+    const events = [];
+    let start = 0;
+    while (start < this.buffer.length) {
+      const lf = this.buffer.indexOf("\n", start);
+      const cr = this.buffer.indexOf("\r", start);
+      let end;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        // A lone "\r" at the very end may be the first half of "\r\n": wait for the next chunk.
+        if (cr === this.buffer.length - 1) break;
+        end = cr;
+      } else if (lf !== -1) {
+        end = lf;
+      } else {
+        break;
+      }
+      const line = this.buffer.slice(start, end);
+      start = end + (this.buffer[end] === "\r" && this.buffer[end + 1] === "\n" ? 2 : 1);
+      const event = this.readLine(line);
+      if (event) events.push(event);
+    }
+    this.buffer = this.buffer.slice(start);
+    return events;
+  }
+
+  get hasPartialEvent() {
+    return this.buffer.length > 0 || this.dataLines.length > 0 || this.eventName !== "";
+  }
+
+  readLine(line) {
+    if (line === "") {
+      const event = this.dataLines.length ? { name: this.eventName || "message", data: this.dataLines.join("\n") } : null;
+      this.eventName = "";
+      this.dataLines = [];
+      return event;
+    }
+    if (line.startsWith(":")) {
+      this.comments += 1; // ": keep-alive" while the agent is silent
+      return null;
+    }
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") this.eventName = value;
+    else if (field === "data") this.dataLines.push(value);
+    // "id" and "retry" mean nothing here: the page never reconnects on its own.
+    return null;
+  }
+}
+
+// -- settings -------------------------------------------------------------------------------------
+
+function loadSettings() {
+  let stored = {};
+  try {
+    stored = JSON.parse(window.localStorage.getItem(SETTINGS_KEY) || "{}") || {};
+  } catch (error) {
+    stored = {};
+  }
+  const config = window.AGENTCORE_STREAMING_CONFIG || {};
+  const fromQuery = new URLSearchParams(window.location.search).get("api");
+  return {
+    apiUrl: fromQuery || stored.apiUrl || config.apiUrl || "",
+    apiKey: stored.apiKey || "",
+  };
+}
+
+function saveSettings(settings) {
+  window.localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+}
+
+// The URL to POST to, or null when apiUrl is not an http(s) URL.
+function invokeUrl(apiUrl) {
+  let url;
+  try {
+    url = new URL(apiUrl.trim());
+  } catch (error) {
+    return null;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+  const path = url.pathname.replace(/\/+$/, "");
+  url.pathname = path.endsWith("/invoke") ? path : `${path}/invoke`;
+  return url.toString();
+}
+
+// -- the page -------------------------------------------------------------------------------------
+
+const page = {
+  conversation: document.getElementById("conversation"),
+  emptyHint: document.getElementById("empty-hint"),
+  chatForm: document.getElementById("chat-form"),
+  prompt: document.getElementById("prompt"),
+  send: document.getElementById("send"),
+  stop: document.getElementById("stop"),
+  newConversation: document.getElementById("new-conversation"),
+  sessionId: document.getElementById("session-id"),
+  status: document.getElementById("status"),
+  settingsPanel: document.getElementById("settings-panel"),
+  settingsForm: document.getElementById("settings-form"),
+  settingsStatus: document.getElementById("settings-status"),
+  apiUrl: document.getElementById("api-url"),
+  apiKey: document.getElementById("api-key"),
+};
+
+const state = {
+  sessionId: null,
+  controller: null, // AbortController of the answer in flight
+};
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// One exchange: the user's message and the agent's answer, which grows as deltas arrive.
+class Turn {
+  constructor(prompt) {
+    this.root = element("article", "turn");
+    this.root.dataset.state = "waiting";
+    const user = element("div", "message user");
+    user.append(element("span", "who", "You"), element("p", "text", prompt));
+    const agent = element("div", "message agent");
+    this.answer = element("p", "text answer");
+    this.answerText = document.createTextNode("");
+    this.answer.append(this.answerText);
+    this.error = element("div", "error");
+    this.error.setAttribute("role", "alert");
+    this.error.hidden = true;
+    this.meta = element("p", "meta");
+    agent.append(element("span", "who", "Agent"), this.answer, this.error, this.meta);
+    this.root.append(user, agent);
+    this.started = performance.now();
+    this.firstTokenMs = null;
+  }
+
+  appendText(text) {
+    if (this.firstTokenMs === null) {
+      this.firstTokenMs = Math.round(performance.now() - this.started);
+      this.root.dataset.firstTokenMs = String(this.firstTokenMs);
+    }
+    this.root.dataset.state = "streaming";
+    this.answerText.appendData(text);
+    this.describeTiming("streaming");
+  }
+
+  describeTiming(label) {
+    const parts = [label];
+    if (this.firstTokenMs !== null) parts.push(`first token ${this.firstTokenMs} ms`);
+    if (label !== "streaming") parts.push(`${((performance.now() - this.started) / 1000).toFixed(1)} s total`);
+    this.meta.textContent = parts.join(" · ");
+  }
+
+  finish(outcome) {
+    this.root.dataset.state = outcome; // done or stopped
+    this.describeTiming(outcome === "done" ? "done" : "stopped by you");
+  }
+
+  fail(title, message, requestId) {
+    this.root.dataset.state = "error";
+    this.error.replaceChildren(element("strong", "error-title", title), element("span", "error-message", ` ${message}`));
+    if (requestId) this.error.append(element("span", "error-request", ` (request ${requestId})`));
+    this.error.hidden = false;
+    this.describeTiming("failed");
+  }
+}
+
+function setStreaming(streaming) {
+  page.send.disabled = streaming;
+  page.stop.disabled = !streaming;
+  page.conversation.setAttribute("aria-busy", streaming ? "true" : "false");
+  page.status.textContent = streaming ? "Answering…" : "";
+}
+
+function showSession(sessionId) {
+  state.sessionId = sessionId;
+  page.sessionId.textContent = sessionId || "new";
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return undefined;
+  }
+}
+
+// An HTTP error as {title, message, requestId}: the contract's {"error": {code, message}} body, or
+// API Gateway's own {"message": "..."} (a missing key, throttling at the usage plan), or the status.
+async function describeHttpError(response) {
+  const body = parseJson(await response.text().catch(() => ""));
+  const error = body && typeof body === "object" ? body.error : undefined;
+  let title = `${response.status}`;
+  let message = response.statusText || "The API refused the request.";
+  if (error && typeof error === "object") {
+    if (error.code) title = `${response.status} ${error.code}`;
+    if (error.message) message = String(error.message);
+  } else if (body && typeof body === "object" && typeof body.message === "string") {
+    message = body.message;
+  }
+  if (response.status === 403 && !(error && error.code)) message += " Check the API key in Settings.";
+  const retryAfter = response.headers.get("Retry-After");
+  if (retryAfter) message += ` Retry after ${retryAfter} s.`;
+  const requestId = (error && error.requestId) || response.headers.get("X-Request-Id") || "";
+  return { title, message, requestId };
+}
+
+// Reads the stream to its end; returns "done", "error" or "broken" (ended without a final event).
+async function readAnswer(response, turn) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder("utf-8");
+  const parser = new SseParser();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+      for (const event of parser.feed(text)) {
+        const outcome = handleEvent(event, turn);
+        if (outcome) return outcome;
+      }
+      if (done) return "broken";
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function handleEvent(event, turn) {
+  const data = parseJson(event.data);
+  if (data === undefined || data === null || typeof data !== "object") {
+    turn.fail("Unreadable answer", "The API sent an event this page cannot read.");
+    return "error";
+  }
+  switch (event.name) {
+    case "start":
+      if (data.sessionId) showSession(data.sessionId);
+      turn.root.dataset.requestId = data.requestId || "";
+      return null;
+    case "delta":
+      if (typeof data.text === "string") turn.appendText(data.text);
+      return null;
+    case "done":
+      if (data.sessionId) showSession(data.sessionId);
+      turn.finish("done");
+      return "done";
+    case "error":
+      turn.fail(String(data.code || "ERROR"), String(data.message || "The answer failed."), turn.root.dataset.requestId);
+      return "error";
+    default:
+      return null; // events this page does not know are skipped, as the SSE rules say
+  }
+}
+
+async function ask(prompt) {
+  const settings = loadSettings();
+  const url = invokeUrl(settings.apiUrl);
+  const turn = new Turn(prompt);
+  page.emptyHint.hidden = true;
+  page.conversation.append(turn.root);
+  if (!url) {
+    turn.fail("No API URL", "Open Settings and enter the stack's API URL (http or https).");
+    page.settingsPanel.open = true;
+    page.apiUrl.focus();
+    return;
+  }
+  const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
+  if (settings.apiKey) headers["x-api-key"] = settings.apiKey;
+  const body = { prompt };
+  if (state.sessionId) body.sessionId = state.sessionId;
+
+  const controller = new AbortController();
+  state.controller = controller;
+  setStreaming(true);
+  try {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal: controller.signal,
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch (error) {
+      if (controller.signal.aborted) return turn.finish("stopped");
+      return turn.fail(
+        "Cannot reach the API",
+        `No answer from ${url}. Check the API URL, your network, and that the API allows this page's origin (CORS).`,
+      );
+    }
+    if (!response.ok) {
+      const problem = await describeHttpError(response);
+      return turn.fail(problem.title, problem.message, problem.requestId);
+    }
+    if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+      return turn.fail(`${response.status}`, "The API answered, but not with a stream. Is the API URL right?");
+    }
+    const sessionHeader = response.headers.get("X-Session-Id");
+    if (sessionHeader) showSession(sessionHeader);
+    turn.root.dataset.state = "streaming";
+    try {
+      if ((await readAnswer(response, turn)) === "broken") {
+        turn.fail("Connection lost", "The answer ended before it was complete.");
+      }
+    } catch (error) {
+      if (controller.signal.aborted) turn.finish("stopped");
+      else turn.fail("Connection lost", "The connection broke while the answer was streaming.");
+    }
+  } finally {
+    if (state.controller === controller) state.controller = null;
+    setStreaming(Boolean(state.controller));
+  }
+}
+
+function stopAnswer() {
+  if (state.controller) state.controller.abort();
+}
+
+function newConversation() {
+  stopAnswer();
+  page.conversation.replaceChildren();
+  page.emptyHint.hidden = false;
+  showSession(null);
+  page.prompt.focus();
+}
+
+function fillSettingsForm() {
+  const settings = loadSettings();
+  page.apiUrl.value = settings.apiUrl;
+  page.apiKey.value = settings.apiKey;
+  if (!settings.apiUrl) page.settingsPanel.open = true;
+}
+
+page.chatForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const prompt = page.prompt.value;
+  if (!prompt.trim() || state.controller) return;
+  page.prompt.value = "";
+  ask(prompt);
+});
+
+page.prompt.addEventListener("keydown", (event) => {
+  // Enter sends; Shift+Enter is a new line; an IME composition's Enter only ends the composition.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    page.chatForm.requestSubmit();
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && state.controller) stopAnswer();
+});
+
+page.stop.addEventListener("click", stopAnswer);
+page.newConversation.addEventListener("click", newConversation);
+
+page.settingsForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const apiUrl = page.apiUrl.value.trim();
+  if (apiUrl && !invokeUrl(apiUrl)) {
+    page.settingsStatus.textContent = "The API URL must start with http:// or https://.";
+    return;
+  }
+  saveSettings({ apiUrl, apiKey: page.apiKey.value.trim() });
+  page.settingsStatus.textContent = "Saved.";
+});
+
+fillSettingsForm();
