@@ -11,14 +11,17 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.artifacts import build_agent_zip, build_proxy_zip
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
+from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
-from components.streaming_api import StreamingApi, StreamingApiArgs
+from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.streaming_proxy import StreamingProxy, StreamingProxyArgs
+from components.user_pool import UserPool, UserPoolArgs
 from components.waf import Waf, WafArgs
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -47,12 +50,26 @@ def name(role: str, max_length: int = 64) -> str:
     return physical_name(project, stack, role, max_length)
 
 
+# Physical names the alarms and the dashboard refer to as well as the resources themselves.
+api_name = name("api")
+proxy_function_name = name("proxy")
+web_acl_name = name("waf", max_length=128 - len("aws-waf-logs-")) if settings.waf_enabled else None
+
+
 network = None
 if settings.needs_network:
     network = Network("network", NetworkArgs(
         vpc_id=settings.vpc_id,
         subnet_ids=settings.subnet_ids,
         cidr_block=settings.vpc_cidr,
+    ))
+
+memory = None
+if settings.memory_enabled:
+    memory = AgentMemory("memory", AgentMemoryArgs(
+        memory_name=agentcore_name(project, stack, "memory"),
+        event_expiry_days=settings.memory_event_expiry_days,
+        protect_stateful_resources=settings.protect_stateful_resources,
     ))
 
 agent_zip = build_agent_zip(REPO_ROOT) if settings.agent_artifact == "code" else None
@@ -76,11 +93,13 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     # S3 allows at most 37 characters for a bucket_prefix (it appends 26).
     bucket_name_prefix=name("code", max_length=37),
     protect_stateful_resources=settings.protect_stateful_resources,
+    memory_id=memory.memory_id if memory else None,
+    memory_arn=memory.memory_arn if memory else None,
 ))
 
 proxy_zip = build_proxy_zip(REPO_ROOT)
 proxy = StreamingProxy("proxy", StreamingProxyArgs(
-    function_name=name("proxy"),
+    function_name=proxy_function_name,
     code_zip_path=proxy_zip.path,
     code_zip_sha256=proxy_zip.sha256,
     runtime_arn=agent.runtime_arn,
@@ -107,11 +126,27 @@ if settings.endpoint_type == "PRIVATE":
         region=settings.region,
     ))
 
+user_pool = None
+cognito_user_pool_arn = None
+if settings.auth_mode == "cognito":
+    if settings.cognito_user_pool_arn is not None:
+        cognito_user_pool_arn = pulumi.Output.from_input(settings.cognito_user_pool_arn)
+    else:
+        user_pool = UserPool("users", UserPoolArgs(
+            pool_name=name("users", max_length=128),
+            client_name=name("client", max_length=128),
+            allow_self_sign_up=settings.cognito_allow_self_sign_up,
+            protect_stateful_resources=settings.protect_stateful_resources,
+        ))
+        cognito_user_pool_arn = user_pool.user_pool_arn
+
 api = StreamingApi("api", StreamingApiArgs(
-    api_name=name("api"),
+    api_name=api_name,
     endpoint_type=settings.endpoint_type,
     vpc_endpoint_id=private_access.vpc_endpoint_id if private_access else None,
     auth_mode=settings.auth_mode,
+    cognito_user_pool_arn=cognito_user_pool_arn,
+    waf_enabled=settings.waf_enabled,
     function_name=proxy.function_name,
     function_streaming_invoke_arn=proxy.streaming_invoke_arn,
     function_timeout_seconds=settings.stream_timeout_seconds,
@@ -124,15 +159,35 @@ api = StreamingApi("api", StreamingApiArgs(
     protect_stateful_resources=settings.protect_stateful_resources,
 ))
 
-if settings.waf_enabled:
+if web_acl_name is not None:
     waf = Waf("waf", WafArgs(
-        web_acl_name=name("waf", max_length=128 - len("aws-waf-logs-")),
+        web_acl_name=web_acl_name,
         stage_arn=api.stage_arn,
         rate_limit=settings.waf_rate_limit,
         log_retention_days=settings.log_retention_days,
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
     pulumi.export("webAclArn", waf.web_acl_arn)
+
+if settings.observability_enabled:
+    observability = Observability("observability", ObservabilityArgs(
+        names=MonitoredNames(
+            region=settings.region,
+            api_name=api_name,
+            stage_name=STAGE_NAME,
+            function_name=proxy_function_name,
+            function_timeout_seconds=settings.stream_timeout_seconds,
+            web_acl_name=web_acl_name,
+        ),
+        alarm_name_prefix=f"{name('alarm')}-",
+        topic_name=name("alarms", max_length=256),
+        dashboard_name=name("stream", max_length=255),
+        alarm_email=settings.alarm_email,
+        partition=partition,
+        account_id=caller.account_id,
+    ))
+    pulumi.export("alarmTopicArn", observability.topic_arn)
+    pulumi.export("dashboardName", observability.dashboard_name)
 
 pulumi.export("invokeUrl", api.invoke_url)
 pulumi.export("apiUrl", api.api_url)
@@ -147,3 +202,8 @@ if api.api_key is not None:
     pulumi.export("apiKey", api.api_key)
 if private_access is not None:
     pulumi.export("vpcEndpointId", private_access.vpc_endpoint_id)
+if user_pool is not None:
+    pulumi.export("userPoolId", user_pool.user_pool_id)
+    pulumi.export("userPoolClientId", user_pool.client_id)
+if memory is not None:
+    pulumi.export("memoryId", memory.memory_id)

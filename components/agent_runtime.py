@@ -46,6 +46,10 @@ class AgentRuntimeArgs:
     bucket_name_prefix: str
     # Protect and retain the code bucket (prod); otherwise it is emptied and deleted on destroy.
     protect_stateful_resources: bool
+    # Durable memory (components/agent_memory.py): its id reaches the agent as AGENT_MEMORY_ID and
+    # its ARN scopes the role's memory grant. Both None: no memory, no grant.
+    memory_id: Optional[pulumi.Input[str]] = None
+    memory_arn: Optional[pulumi.Input[str]] = None
 
 
 class AgentRuntime(pulumi.ComponentResource):
@@ -118,14 +122,17 @@ class AgentRuntime(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        if (args.memory_id is None) != (args.memory_arn is None):
+            raise ValueError("memory_id and memory_arn go together")
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=role.id,
             policy=pulumi.Output.all(
-                args.partition, args.account_id, code_bucket_arn, repository_arn
+                args.partition, args.account_id, code_bucket_arn, repository_arn, args.memory_arn
             ).apply(lambda v: json.dumps(policies.agent_runtime_policy(
                 partition=v[0], region=args.region, account_id=v[1], runtime_name=args.runtime_name,
                 model_id=args.model_id, code_bucket_arn=v[2], image_repository_arn=v[3],
+                memory_arn=v[4],
             ))),
             opts=child,
         )
@@ -161,12 +168,7 @@ class AgentRuntime(pulumi.ComponentResource):
             description=f"Streaming Strands agent ({args.runtime_name})",
             role_arn=role.arn,
             agent_runtime_artifact=artifact,
-            environment_variables={
-                "AGENT_MODEL_PROVIDER": "bedrock",
-                "BEDROCK_MODEL_ID": args.model_id,
-                "AGENT_SYSTEM_PROMPT": args.system_prompt,
-                "AGENT_MAX_SESSIONS": str(args.max_sessions),
-            },
+            environment_variables=self._environment(args),
             lifecycle_configurations=[aws.bedrock.AgentcoreAgentRuntimeLifecycleConfigurationArgs(
                 idle_runtime_session_timeout=args.idle_timeout_seconds,
                 max_lifetime=args.max_lifetime_seconds,
@@ -188,6 +190,21 @@ class AgentRuntime(pulumi.ComponentResource):
             "roleArn": self.role_arn,
             "artifactLocation": self.artifact_location,
         })
+
+    @staticmethod
+    def _environment(args: AgentRuntimeArgs) -> dict[str, pulumi.Input[str]]:
+        environment: dict[str, pulumi.Input[str]] = {
+            "AGENT_MODEL_PROVIDER": "bedrock",
+            "BEDROCK_MODEL_ID": args.model_id,
+            "AGENT_SYSTEM_PROMPT": args.system_prompt,
+            "AGENT_MAX_SESSIONS": str(args.max_sessions),
+            # Set explicitly: the agent's boto3 clients (Bedrock, Memory) need a region, and the
+            # AgentCore samples set it themselves rather than rely on the microVM providing one.
+            "AWS_REGION": args.region,
+        }
+        if args.memory_id is not None:
+            environment["AGENT_MEMORY_ID"] = args.memory_id
+        return environment
 
     def _code_store(self, name: str, args: AgentRuntimeArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketObjectv2]:
         """A versioned, private, encrypted, TLS-only bucket holding the content-addressed zip."""

@@ -9,6 +9,20 @@ from typing import Any
 
 PolicyDocument = dict[str, Any]
 
+# The data-plane calls the Strands/AgentCore memory session manager makes (events are the
+# conversation, memory records what long-term strategies extract from it). No control-plane action:
+# the memory is created by this program, never by the agent.
+MEMORY_DATA_PLANE_ACTIONS: tuple[str, ...] = (
+    "bedrock-agentcore:CreateEvent",
+    "bedrock-agentcore:GetEvent",
+    "bedrock-agentcore:ListEvents",
+    "bedrock-agentcore:DeleteEvent",
+    "bedrock-agentcore:ListSessions",
+    "bedrock-agentcore:RetrieveMemoryRecords",
+    "bedrock-agentcore:ListMemoryRecords",
+    "bedrock-agentcore:GetMemoryRecord",
+)
+
 # Geography prefixes of cross-region inference profile ids (e.g. "us.anthropic.claude-...").
 _INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov.", "global.")
 
@@ -93,6 +107,7 @@ def agent_runtime_policy(
     model_id: str,
     code_bucket_arn: str | None = None,
     image_repository_arn: str | None = None,
+    memory_arn: str | None = None,
 ) -> PolicyDocument:
     """The AgentCore execution role: the documented statements, scoped to this agent and model."""
     logs = f"arn:{partition}:logs:{region}:{account_id}:log-group"
@@ -156,6 +171,13 @@ def agent_runtime_policy(
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],
             "Resource": f"{code_bucket_arn}/agent/*",
         })
+    if memory_arn is not None:
+        statements.append({
+            "Sid": "ConversationMemory",
+            "Effect": "Allow",
+            "Action": list(MEMORY_DATA_PLANE_ACTIONS),
+            "Resource": memory_arn,
+        })
     if image_repository_arn is not None:
         statements.append({
             "Sid": "PullAgentImage",
@@ -213,3 +235,34 @@ def api_gateway_cloudwatch_policy(partition: str, region: str, account_id: str) 
         ],
         "Resource": f"arn:{partition}:logs:{region}:{account_id}:*",
     })
+
+
+def alarm_topic_key_policy(partition: str, region: str, account_id: str, alarm_name_prefix: str) -> PolicyDocument:
+    """The alarm topic's KMS key: the account administers it, CloudWatch alarms may encrypt with it.
+
+    The AWS-managed key alias/aws/sns cannot be used here: its key policy cannot be changed, so
+    CloudWatch gets AccessDenied from KMS and alarm notifications are silently dropped.
+    """
+    # In a key policy "Resource": "*" means this key itself.
+    return _document(
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{alarm_name_prefix}*",
+                },
+            },
+        },
+    )

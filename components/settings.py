@@ -14,9 +14,9 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 PROJECT = "agentcore-streaming"
 
-# Authentication of callers at API Gateway. Issue 4 adds "cognito": extend this tuple and the
-# method-authorization mapping in components/streaming_api.py (`_method_authorization`).
-AUTH_MODES: tuple[str, ...] = ("none", "apiKey", "iam")
+# Authentication of callers at API Gateway; components/streaming_api.py maps each to the method's
+# authorization (`_method_authorization`).
+AUTH_MODES: tuple[str, ...] = ("none", "apiKey", "iam", "cognito")
 AGENT_ARTIFACTS: tuple[str, ...] = ("code", "container")
 NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
 # EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
@@ -35,6 +35,8 @@ MAX_STREAM_SECONDS = 900
 PROXY_STREAM_SAFETY_MARGIN_SECONDS = 10
 # Regional/private REST APIs drop a connection after 5 minutes without bytes.
 MAX_IDLE_SECONDS = 300
+# AgentCore Memory keeps raw conversation events this many days at most (the provider's range).
+MEMORY_EVENT_EXPIRY_DAYS_RANGE = (7, 365)
 
 REGION_KEY = "aws:region"
 
@@ -75,6 +77,10 @@ class Settings:
     quota_limit: int
     quota_period: str
     manage_api_gateway_account: bool
+    # cognito mode: an existing user pool to trust, or None to create one (with an app client).
+    cognito_user_pool_arn: str | None
+    # cognito mode with a new pool: let anyone sign up (off: only administrators create users).
+    cognito_allow_self_sign_up: bool
 
     # Proxy
     stream_timeout_seconds: int
@@ -84,9 +90,16 @@ class Settings:
     lwa_layer_version: int
     log_level: str
 
+    # Durable conversation memory (AgentCore Memory) and how long its raw events live.
+    memory_enabled: bool
+    memory_event_expiry_days: int
+
     # Operations
     log_retention_days: int
     protect_stateful_resources: bool
+    # Alarms, their SNS topic and the dashboard; alarm_email subscribes one address (or None).
+    observability_enabled: bool
+    alarm_email: str | None
 
     @property
     def needs_network(self) -> bool:
@@ -187,6 +200,31 @@ class _Reader:
             raise self._fail(key, value, expected) from None
 
 
+_USER_POOL_ARN = re.compile(r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[\w-]+_[0-9a-zA-Z]+$")
+# Deliberately loose: SNS sends a confirmation mail, which is the real check.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _parse_user_pool_arn(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    if not value.strip():
+        return None
+    if not _USER_POOL_ARN.match(value.strip()):
+        raise ValueError(value)
+    return value.strip()
+
+
+def _parse_email(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    if not value.strip():
+        return None
+    if not _EMAIL.match(value.strip()):
+        raise ValueError(value)
+    return value.strip()
+
+
 _CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
 
 
@@ -245,19 +283,37 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         quota_limit=read.integer("quotaLimit", minimum=0, maximum=2_000_000_000),
         quota_period=read.choice("quotaPeriod", QUOTA_PERIODS),
         manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
+        cognito_user_pool_arn=read.parsed(
+            "cognitoUserPoolArn", _parse_user_pool_arn,
+            "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
+        ),
+        cognito_allow_self_sign_up=read.boolean("cognitoAllowSelfSignUp"),
         stream_timeout_seconds=stream_timeout,
         keepalive_seconds=keepalive,
         max_prompt_chars=read.integer("maxPromptChars", minimum=1, maximum=200_000),
         proxy_memory_mb=read.integer("proxyMemoryMb", minimum=128, maximum=10_240),
         lwa_layer_version=read.integer("lwaLayerVersion", minimum=1, maximum=10_000),
         log_level=read.choice("logLevel", LOG_LEVELS),
+        memory_enabled=read.boolean("memoryEnabled"),
+        memory_event_expiry_days=read.integer(
+            "memoryEventExpiryDays",
+            minimum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[0], maximum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[1],
+        ),
         log_retention_days=retention,
         protect_stateful_resources=read.boolean("protectStatefulResources"),
+        observability_enabled=read.boolean("observabilityEnabled"),
+        alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
     )
 
     # A production stack open to the internet without authentication is a mistake, not a choice.
     read.check("authMode", not (settings.production and settings.auth_mode == "none"),
-               "a production stack must authenticate callers (choose 'apiKey' or 'iam')")
+               "a production stack must authenticate callers (choose 'apiKey', 'iam' or 'cognito')")
+    # An ARN that is silently ignored would leave someone believing their pool guards the API.
+    read.check("cognitoUserPoolArn",
+               settings.cognito_user_pool_arn is None or settings.auth_mode == "cognito",
+               "is only used with authMode 'cognito'; clear it or switch authMode")
+    read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
+               "needs observabilityEnabled: true (the alarms and their topic)")
     return settings
 
 
@@ -269,4 +325,6 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "throttleBurstLimit", "quotaLimit", "quotaPeriod", "manageApiGatewayAccount",
     "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",
     "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
+    "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
+    "observabilityEnabled", "alarmEmail",
 )

@@ -18,24 +18,40 @@ ROUTE_METHOD = "POST"
 # API Gateway's hard ceiling for a streamed integration (15 minutes).
 MAX_STREAM_INTEGRATION_MS = 900_000
 
-# One JSON object per request. Only metadata: never bodies, keys or tokens.
-ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId",
-    "extendedRequestId": "$context.extendedRequestId",
-    "ip": "$context.identity.sourceIp",
-    "caller": "$context.identity.caller",
-    "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
-    "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "integrationLatency": "$context.integration.latency",
-    "integrationStatus": "$context.integration.status",
-    "errorMessage": "$context.error.message",
-    "wafResponseCode": "$context.wafResponseCode",
-    "vpceId": "$context.identity.vpceId",
-}, separators=(",", ":"))
+# The header a Cognito ID token arrives in (as "Bearer <token>" or the bare token).
+COGNITO_IDENTITY_SOURCE = "method.request.header.Authorization"
+
+
+def access_log_format(*, waf_enabled: bool) -> str:
+    """One JSON object per request. Only metadata and identities: never bodies, keys or tokens."""
+    fields = {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        # Who called: the IAM principal (iam), the API key's id (apiKey), the user pool subject
+        # (cognito). Ids, never the secret itself.
+        "caller": "$context.identity.caller",
+        "user": "$context.identity.user",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "cognitoSubject": "$context.authorizer.claims.sub",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        # Time to the integration's response headers vs. the whole request as API Gateway saw it;
+        # for a stream the second is the stream's length, the first its time to first byte.
+        "integrationLatency": "$context.integration.latency",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "integrationErrorMessage": "$context.integrationErrorMessage",
+        "errorMessage": "$context.error.message",
+        "vpceId": "$context.identity.vpceId",
+    }
+    if waf_enabled:
+        fields["wafResponseCode"] = "$context.wafResponseCode"
+    return json.dumps(fields, separators=(",", ":"))
 
 # API Gateway's own errors (bad body, missing key, throttling, ...) rewritten into the project's
 # error shape, so clients parse one format whether the gateway or the proxy refused them.
@@ -86,7 +102,7 @@ def request_body_schema() -> dict[str, Any]:
 def _method_authorization(auth_mode: str) -> tuple[str, bool]:
     """(authorization type, API key required) for an auth mode from settings.AUTH_MODES.
 
-    Extension point: issue 4 adds "cognito" here (COGNITO_USER_POOLS plus an authorizer id).
+    "cognito" also needs an authorizer on the method; StreamingApi creates it.
     """
     if auth_mode == "none":
         return "NONE", False
@@ -94,6 +110,8 @@ def _method_authorization(auth_mode: str) -> tuple[str, bool]:
         return "NONE", True
     if auth_mode == "iam":
         return "AWS_IAM", False
+    if auth_mode == "cognito":
+        return "COGNITO_USER_POOLS", False
     raise ValueError(f"unsupported auth mode {auth_mode!r}")
 
 
@@ -107,6 +125,10 @@ class StreamingApiArgs:
     vpc_endpoint_id: Optional[pulumi.Input[str]]
     # One of settings.AUTH_MODES.
     auth_mode: str
+    # cognito mode: the user pool whose ID tokens the method accepts (existing or created).
+    cognito_user_pool_arn: Optional[pulumi.Input[str]]
+    # Log WAF's verdict per request (only meaningful when a web ACL guards the stage).
+    waf_enabled: bool
     # Proxy function the route streams from.
     function_name: pulumi.Input[str]
     function_streaming_invoke_arn: pulumi.Input[str]
@@ -127,6 +149,7 @@ class StreamingApiArgs:
 
 class StreamingApi(pulumi.ComponentResource):
     rest_api_id: pulumi.Output[str]
+    stage_name: pulumi.Output[str]
     stage_arn: pulumi.Output[str]
     api_url: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
@@ -139,6 +162,8 @@ class StreamingApi(pulumi.ComponentResource):
         authorization, api_key_required = _method_authorization(args.auth_mode)
         if args.endpoint_type == "PRIVATE" and args.vpc_endpoint_id is None:
             raise ValueError("a PRIVATE API needs the execute-api VPC endpoint id")
+        if (args.auth_mode == "cognito") != (args.cognito_user_pool_arn is not None):
+            raise ValueError("cognito mode needs a user pool ARN, and only cognito mode takes one")
 
         api = aws.apigateway.RestApi(
             f"{name}-api",
@@ -170,6 +195,23 @@ class StreamingApi(pulumi.ComponentResource):
             path_part=ROUTE_PATH,
             opts=child,
         )
+        authorizer_id: Optional[pulumi.Output[str]] = None
+        if args.cognito_user_pool_arn is not None:
+            # No authorization scopes on the method: API Gateway then validates the ID token
+            # (audience = the pool's app client); access tokens would need scopes.
+            authorizer = aws.apigateway.Authorizer(
+                f"{name}-cognito-authorizer",
+                rest_api=api.id,
+                name="cognito",
+                type="COGNITO_USER_POOLS",
+                provider_arns=[args.cognito_user_pool_arn],
+                identity_source=COGNITO_IDENTITY_SOURCE,
+                opts=child,
+            )
+            authorizer_id = authorizer.id
+            definition.append(authorizer)
+            definition_inputs.append(args.cognito_user_pool_arn)
+
         model_schema = json.dumps(request_body_schema(), sort_keys=True)
         model = aws.apigateway.Model(
             f"{name}-invoke-model",
@@ -193,6 +235,7 @@ class StreamingApi(pulumi.ComponentResource):
             resource_id=route.id,
             http_method=ROUTE_METHOD,
             authorization=authorization,
+            authorizer_id=authorizer_id,
             api_key_required=api_key_required,
             request_validator_id=validator.id,
             request_models={"application/json": model.name},
@@ -274,7 +317,7 @@ class StreamingApi(pulumi.ComponentResource):
             xray_tracing_enabled=True,
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=access_logs.arn,
-                format=ACCESS_LOG_FORMAT,
+                format=access_log_format(waf_enabled=args.waf_enabled),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*stage_dependencies, execution_logs]),
         )
@@ -298,6 +341,7 @@ class StreamingApi(pulumi.ComponentResource):
         if api_key_required:
             self.api_key = self._api_key(name, args, api.id, stage.stage_name)
 
+        self.stage_name = stage.stage_name
         self.rest_api_id = api.id
         self.stage_arn = stage.arn
         self.api_url = stage.invoke_url

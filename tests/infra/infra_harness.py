@@ -42,6 +42,9 @@ MOCK_REPOSITORY_NAME = "agent-repository-0mock"
 MOCK_REPOSITORY_URL = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{MOCK_REPOSITORY_NAME}"
 MOCK_IMAGE_URI = f"{MOCK_REPOSITORY_URL}@sha256:{'ab' * 32}"
 MOCK_API_KEY_VALUE = "mock-generated-api-key-0123456789"
+MOCK_USER_POOL_ID = f"{REGION}_MockPool1"
+# AgentCore gives a memory the id "<name>-<10 random characters>".
+MOCK_MEMORY_ID_SUFFIX = "-Mock4Mem01"
 
 
 class UnmockedCallError(AssertionError):
@@ -121,6 +124,14 @@ def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mappi
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}-mock", "name": f"{name}-mock"}
     if type_token == "aws:apigateway/apiKey:ApiKey":
         return {"value": MOCK_API_KEY_VALUE}
+    if type_token == "aws:bedrock/agentcoreMemory:AgentcoreMemory":
+        return {"arn": _arn("bedrock-agentcore", f"memory/{resource_id}")}
+    if type_token == "aws:cognito/userPool:UserPool":
+        return {"arn": _arn("cognito-idp", f"userpool/{resource_id}")}
+    if type_token == "aws:kms/key:Key":
+        return {"arn": _arn("kms", f"key/{resource_id}"), "keyId": resource_id}
+    if type_token == "aws:sns/topic:Topic":
+        return {"arn": _arn("sns", inputs["name"])}
     if type_token == "aws:wafv2/webAcl:WebAcl":
         return {"arn": _arn("wafv2", f"regional/webacl/{inputs['name']}/{resource_id}")}
     service = type_token.split(":")[1].split("/")[0]
@@ -140,11 +151,20 @@ class InfraMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", {"imageUri": MOCK_IMAGE_URI}
         if not args.custom:
             return "", {}  # a local ComponentResource: it has no provider state
-        resource_id = f"{args.name}-id"
+        resource_id = self._resource_id(args)
         state = dict(args.inputs)
         for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs).items():
             state.setdefault(key, value)
         return resource_id, state
+
+    @staticmethod
+    def _resource_id(args: pulumi.runtime.MockResourceArgs) -> str:
+        # Ids shaped like the real ones where the program passes them on (memory id, pool id).
+        if args.typ == "aws:bedrock/agentcoreMemory:AgentcoreMemory":
+            return f"{args.inputs['name']}{MOCK_MEMORY_ID_SUFFIX}"
+        if args.typ == "aws:cognito/userPool:UserPool":
+            return MOCK_USER_POOL_ID
+        return f"{args.name}-id"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         self.calls.append(args.token)

@@ -1,0 +1,46 @@
+"""Durable conversation memory: an AgentCore Memory the agent's Strands session manager writes to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class AgentMemoryArgs:
+    # AgentCore Memory name; same rule as runtime names, [a-zA-Z][a-zA-Z0-9_]{0,47}
+    # (components/naming.agentcore_name), so never Pulumi's hyphenated auto-name.
+    memory_name: str
+    # Days the service keeps raw conversation events (7..365).
+    event_expiry_days: int
+    # Protect the memory from `pulumi destroy` and keep it when removed from the program (prod):
+    # it holds users' conversations.
+    protect_stateful_resources: bool
+
+
+class AgentMemory(pulumi.ComponentResource):
+    memory_id: pulumi.Output[str]
+    memory_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AgentMemoryArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("agentcore-streaming:agent_memory:AgentMemory", name, None, opts)
+        protect = args.protect_stateful_resources
+
+        # Short-term memory only (no strategies): the session manager stores and replays the
+        # conversation's events. Without strategies no model runs on the data, so the memory
+        # needs no execution role; encryption is the service's own key.
+        memory = aws.bedrock.AgentcoreMemory(
+            f"{name}-memory",
+            name=args.memory_name,
+            description=f"Conversation history of the streaming agent ({args.memory_name})",
+            event_expiry_duration=args.event_expiry_days,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+        )
+
+        # The resource id is the memory id the data-plane calls take (e.g. name-AbC123xyz).
+        self.memory_id = memory.id
+        self.memory_arn = memory.arn
+        self.register_outputs({"memoryId": self.memory_id, "memoryArn": self.memory_arn})
