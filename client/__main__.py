@@ -1,4 +1,4 @@
-"""python -m client "prompt" [--url URL] [--session-id ID] [--api-key KEY]
+"""python -m client "prompt" [--url URL] [--session-id ID] [--api-key KEY | --iam [--region R] | --token JWT]
 
 Prints the answer to stdout as it streams, then `session: <id>` on stderr so the conversation can
 go on with --session-id. Exit status: 0 done, 1 the agent reported an error, 2 HTTP error or the
@@ -13,6 +13,7 @@ import sys
 from typing import TextIO
 
 from client.api import DEFAULT_TIMEOUT_SECONDS, InvokeError, StreamBrokenError, stream_invoke
+from client.auth import AuthConfigurationError, default_aws_credentials
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 EXIT_DONE = 0
@@ -34,6 +35,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("AGENTCORE_STREAMING_API_KEY") or None,
         help="sent as x-api-key (env AGENTCORE_STREAMING_API_KEY)",
     )
+    authorization = parser.add_mutually_exclusive_group()
+    authorization.add_argument(
+        "--iam",
+        action="store_true",
+        help="sign with SigV4 (service execute-api) using the standard AWS credential chain",
+    )
+    authorization.add_argument(
+        "--token",
+        default=os.environ.get("AGENTCORE_STREAMING_TOKEN") or None,
+        help="Cognito ID token, sent as Authorization: Bearer (env AGENTCORE_STREAMING_TOKEN)",
+    )
+    parser.add_argument("--region", help="region for --iam when the URL is not an execute-api URL")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="socket timeout, seconds")
     return parser.parse_args(argv)
 
@@ -42,12 +55,20 @@ def run(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     session_id = arguments.session_id
     outcome = None
     try:
+        iam_credentials = default_aws_credentials() if arguments.iam else None
+    except AuthConfigurationError as error:
+        print(f"cannot sign the request: {error}", file=stderr)
+        return EXIT_REQUEST_FAILED
+    try:
         for event in stream_invoke(
             arguments.url,
             arguments.prompt,
             session_id=arguments.session_id,
             api_key=arguments.api_key,
             timeout=arguments.timeout,
+            iam_credentials=iam_credentials,
+            region=arguments.region,
+            bearer_token=arguments.token,
         ):
             data = event.data or {}
             session_id = data.get("sessionId") or session_id

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from client.auth import resolve_region, sigv4_headers
 from client.sse import SseComment, SseMessage, SseParser
 
 DEFAULT_TIMEOUT_SECONDS = 960.0  # above API Gateway's 15-minute stream limit: the server ends first
@@ -60,8 +61,16 @@ def stream_invoke(
     api_key: str | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     headers: Mapping[str, str] | None = None,
+    iam_credentials: Any = None,
+    region: str | None = None,
+    bearer_token: str | None = None,
 ) -> Iterator[Event]:
     """Yield the answer's events as they arrive.
+
+    Authentication, matching the API's auth mode: ``api_key`` (sent as x-api-key),
+    ``iam_credentials`` (botocore-style credentials; the request is SigV4-signed for execute-api in
+    ``region``, or the region of an execute-api URL), or ``bearer_token`` (a Cognito token, sent as
+    ``Authorization: Bearer``).
 
     The request is sent on the first ``next()``; a non-200 answer raises InvokeError there.
     Stopping early (``break`` out of a for loop, or ``close()``) closes the connection, which the
@@ -74,10 +83,19 @@ def stream_invoke(
     request_headers = {"Content-Type": "application/json", "Accept": "text/event-stream", **(headers or {})}
     if api_key is not None:
         request_headers["x-api-key"] = api_key
+    if bearer_token is not None:
+        request_headers["Authorization"] = f"Bearer {bearer_token}"
+    encoded_body = json.dumps(body).encode("utf-8")
+    if iam_credentials is not None:
+        # Signed last, over every header above, so nothing is added after the signature.
+        signed_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=path, query="", fragment=""))
+        request_headers = sigv4_headers(
+            "POST", signed_url, request_headers, encoded_body, iam_credentials, resolve_region(url, region)
+        )
 
     connection = connection_class(host, port, timeout=timeout)
     try:
-        connection.request("POST", path, body=json.dumps(body).encode("utf-8"), headers=request_headers)
+        connection.request("POST", path, body=encoded_body, headers=request_headers)
         response = connection.getresponse()
         if response.status != 200:
             raise error_from_response(response)

@@ -1,0 +1,135 @@
+"""Each auth mode against the local stack: the right credentials stream an answer, wrong ones are
+refused with the deployed API's error body before anything reaches the proxy."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.parse
+
+import pytest
+from botocore.credentials import Credentials
+from conftest import API_KEYS, IAM_CREDENTIALS, JWT_SECRET, proxy_log_records, standin_invocations
+
+from client import InvokeError, stream_invoke
+from client.auth import sigv4_headers
+from local.gateway import GATEWAY_ERRORS
+from local.gateway_auth import issue_local_token, local_user_arn
+from local.stack import LocalStack
+
+ALICE_KEY = next(iter(API_KEYS))
+ACCESS_KEY, SECRET = next(iter(IAM_CREDENTIALS.items()))
+
+
+def answer(events: list) -> str:
+    return "".join(event.data["text"] for event in events if event.name == "delta")
+
+
+def refused(url: str, **auth: object) -> InvokeError:
+    with pytest.raises(InvokeError) as caught:
+        list(stream_invoke(url, "hello", **auth))
+    return caught.value
+
+
+def test_api_key_mode_streams_for_a_known_key_and_refuses_others(apikey_stack: LocalStack) -> None:
+    events = list(stream_invoke(apikey_stack.url, "hello there", api_key=ALICE_KEY))
+    assert [events[0].name, events[-1].name] == ["start", "done"]
+    assert "hello there" in answer(events)
+    for error in (refused(apikey_stack.url), refused(apikey_stack.url, api_key="not-a-key")):
+        assert (error.status, error.code, error.message) == (403, "forbidden", "Forbidden")
+        assert error.request_id
+
+
+def test_iam_mode_streams_for_a_valid_signature(iam_stack: LocalStack) -> None:
+    events = list(stream_invoke(iam_stack.url, "signed hello", iam_credentials=Credentials(ACCESS_KEY, SECRET),
+                                region=iam_stack.region))
+    assert events[-1].name == "done" and "signed hello" in answer(events)
+    callers = {record.get("caller") for record in proxy_log_records(iam_stack)}
+    assert f"iam:{local_user_arn(ACCESS_KEY)}" in callers
+
+
+def test_iam_mode_refuses_missing_wrong_and_tampered_signatures(iam_stack: LocalStack) -> None:
+    missing = refused(iam_stack.url)
+    assert (missing.status, missing.code, missing.message) == (403, "forbidden", "Missing Authentication Token")
+    wrong = refused(iam_stack.url, iam_credentials=Credentials(ACCESS_KEY, "wrong-secret"), region=iam_stack.region)
+    assert (wrong.status, wrong.code) == (403, "forbidden") and "signature" in wrong.message
+
+    # Sign one body, send another: what API Gateway calls a signature mismatch.
+    parts = urllib.parse.urlsplit(iam_stack.url)
+    headers = sigv4_headers("POST", f"{iam_stack.url}/invoke", {"Content-Type": "application/json"},
+                            b'{"prompt": "signed"}', Credentials(ACCESS_KEY, SECRET), iam_stack.region)
+    sent = b'{"prompt": "swapped"}'
+    raw_headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(
+            f"POST /invoke HTTP/1.1\r\n{raw_headers}Content-Length: {len(sent)}\r\nConnection: close\r\n\r\n".encode()
+            + sent
+        )
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    status_line, _, rest = reply.partition(b"\r\n")
+    assert b" 403 " in status_line
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "forbidden"
+
+
+def test_cognito_mode_forwards_the_bearer_token_and_uses_its_subject(cognito_stack: LocalStack) -> None:
+    token = issue_local_token(JWT_SECRET, "sub-carol")
+    events = list(stream_invoke(cognito_stack.url, "token hello", bearer_token=token))
+    assert events[-1].name == "done" and "token hello" in answer(events)
+    records = proxy_log_records(cognito_stack)
+    assert "cognito:sub-carol" in {record.get("caller") for record in records}
+    # The identity is logged, the token never.
+    assert not any(token in line or token.split(".")[2] in line for line in cognito_stack.logs("proxy"))
+
+
+def test_cognito_mode_refuses_missing_expired_and_foreign_tokens(cognito_stack: LocalStack) -> None:
+    expired = issue_local_token(JWT_SECRET, "sub-carol", now=time.time() - 7200, expires_in=60)
+    foreign = issue_local_token("some-other-secret", "sub-carol")
+    for auth in ({}, {"bearer_token": expired}, {"bearer_token": foreign}):
+        error = refused(cognito_stack.url, **auth)
+        assert (error.status, error.code, error.message) == (401, "unauthorized", "Unauthorized"), auth
+
+
+def test_refusals_never_reach_the_agent(cognito_stack: LocalStack) -> None:
+    before = len(standin_invocations(cognito_stack))
+    refused(cognito_stack.url, bearer_token="garbage")
+    assert len(standin_invocations(cognito_stack)) == before
+
+
+def test_a_client_cannot_forge_its_identity_with_a_request_context_header(apikey_stack: LocalStack) -> None:
+    forged = json.dumps({"requestId": "forged", "authorizer": {"claims": {"sub": "victim"}}})
+    list(stream_invoke(apikey_stack.url, "forge", api_key=ALICE_KEY, session_id="forge-test",
+                       headers={"x-amzn-request-context": forged}))
+    callers = {r.get("caller") for r in proxy_log_records(apikey_stack) if r.get("sessionId") == "forge-test"}
+    assert callers == {"apikey:key-id-alice"}
+
+
+def test_routes_other_than_post_invoke_get_api_gateways_missing_token_answer(apikey_stack: LocalStack) -> None:
+    parts = urllib.parse.urlsplit(apikey_stack.url)
+    import http.client
+
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request("GET", "/invoke", headers={"x-api-key": ALICE_KEY})
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+    assert response.status == 403
+    assert body["error"] == {"code": "forbidden", "message": "Missing Authentication Token"}
+
+
+def test_local_gateway_errors_match_the_deployed_gateway_responses() -> None:
+    from components.streaming_api import _GATEWAY_ERRORS
+
+    for response_type, (status, code) in GATEWAY_ERRORS.items():
+        deployed_status, deployed_code = _GATEWAY_ERRORS[response_type]
+        assert deployed_code == code, response_type
+        # None keeps API Gateway's own status, which is 403 for a missing authentication token.
+        assert int(deployed_status or 403) == status, response_type
+
+
+def test_the_proxy_url_skips_the_gateway(apikey_stack: LocalStack) -> None:
+    assert apikey_stack.proxy_url != apikey_stack.url
+    events = list(stream_invoke(apikey_stack.proxy_url, "direct"))
+    assert events[-1].name == "done"
