@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
+from local.gateway_auth import issue_local_token
 from local.stack import REPO_ROOT, LocalStack, StackError
 
 
@@ -89,15 +90,39 @@ def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
         stack.stop()
 
 
+def auth_lines(stack: LocalStack) -> tuple[str, str, str]:
+    """(banner lines naming the generated local credentials, environment and client options that use them)."""
+    if stack.auth == "apiKey":
+        key = next(iter(stack.api_keys))
+        return f"  API key:            {key}\n", "", f" --api-key {shlex.quote(key)}"
+    if stack.auth == "iam":
+        access_key, secret = next(iter(stack.iam_credentials.items()))
+        environment = f"AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={shlex.quote(secret)} AWS_SESSION_TOKEN= "
+        return (
+            f"  IAM access key:     {access_key}  secret: {secret}  region: {stack.region}\n",
+            environment,
+            f" --iam --region {stack.region}",
+        )
+    if stack.auth == "cognito":
+        token = issue_local_token(stack.jwt_secret, "local-user", expires_in=12 * 3600)
+        return f"  ID token (sub local-user, valid 12 h):\n    {token}\n", "", f" --token {token}"
+    return "", "", ""
+
+
 def ready_banner(stack: LocalStack, model: str) -> str:
+    credentials, client_environment, client_auth = auth_lines(stack)
     client_command = (
-        f"PYTHONPATH={shlex.quote(str(REPO_ROOT))} {shlex.quote(sys.executable)} -m client 'Hello!' --url {stack.url}"
+        f"{client_environment}PYTHONPATH={shlex.quote(str(REPO_ROOT))} {shlex.quote(sys.executable)} -m client "
+        f"'Hello!' --url {stack.url}{client_auth}"
     )
+    if stack.auth != "none":
+        credentials = f"  proxy (behind it):  {stack.proxy_url}\n{credentials}"
     page_line = f"  chat page:          {stack.page_url}  (open it in a browser)\n" if stack.page_url else ""
     return (
         f"\nLocal stack ready.\n"
         f"{page_line}"
-        f"  API (proxy):        {stack.url}  (POST /invoke)\n"
+        f"  API ({'proxy' if stack.auth == 'none' else 'gateway, ' + stack.auth}): {stack.url}  (POST /invoke)\n"
+        f"{credentials}"
         f"  AgentCore stand-in: {stack.standin_url}\n"
         f"  agent:              {stack.agent_url}  (model: {model})\n"
         f"Try it:\n  {client_command}\n"
@@ -122,9 +147,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="proxy port (default 8000; 0 picks a free one)")
     parser.add_argument("--page-port", type=int, default=8001,
                         help="port of the chat page (default 8001; 0 picks a free one)")
+    parser.add_argument("--auth", choices=("none", "apiKey", "iam", "cognito"), default="none",
+                        help="put a local API Gateway in front that authenticates like the deployed API; "
+                             "credentials are generated and printed (default none: no gateway)")
     add_stack_options(parser)
     arguments = parser.parse_args(argv)
-    return serve(stack_options(arguments, parser), arguments.port, arguments.page_port)
+    return serve({**stack_options(arguments, parser), "auth": arguments.auth}, arguments.port, arguments.page_port)
 
 
 if __name__ == "__main__":
