@@ -1,0 +1,134 @@
+"""Each auth mode puts the right authorization on POST /invoke (issue 4, Done when)."""
+
+from __future__ import annotations
+
+import pytest
+from infra_harness import MOCK_USER_POOL_ID, ProgramRun, run_program, stack_config
+
+from components.settings import PROJECT, SettingsError, parse_settings
+
+METHOD = "aws:apigateway/method:Method"
+AUTHORIZER = "aws:apigateway/authorizer:Authorizer"
+USER_POOL = "aws:cognito/userPool:UserPool"
+USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+DEPLOYMENT = "aws:apigateway/deployment:Deployment"
+EXISTING_POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Existing1"
+
+
+def dev_with(**overrides: object) -> ProgramRun:
+    return run_program("dev", stack_config("dev", overrides={f"{PROJECT}:{k}": v for k, v in overrides.items()}))
+
+
+@pytest.fixture(scope="module")
+def runs(dev_run: ProgramRun) -> dict[str, ProgramRun]:
+    # dev itself is apiKey; the other modes are dev with authMode overridden, one run each.
+    return {
+        "apiKey": dev_run,
+        "none": dev_with(authMode="none"),
+        "iam": dev_with(authMode="iam"),
+        "cognito-new": dev_with(authMode="cognito"),
+        "cognito-existing": dev_with(authMode="cognito", cognitoUserPoolArn=EXISTING_POOL_ARN),
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "authorization", "api_key_required", "has_authorizer"),
+    [
+        ("none", "NONE", False, False),
+        ("apiKey", "NONE", True, False),
+        ("iam", "AWS_IAM", False, False),
+        ("cognito-new", "COGNITO_USER_POOLS", False, True),
+        ("cognito-existing", "COGNITO_USER_POOLS", False, True),
+    ],
+)
+def test_method_authorization_matches_the_mode(
+    runs: dict[str, ProgramRun], mode: str, authorization: str, api_key_required: bool, has_authorizer: bool
+) -> None:
+    run = runs[mode]
+    method = run.one(METHOD).inputs
+    assert method["authorization"] == authorization
+    assert method["apiKeyRequired"] is api_key_required
+    authorizers = run.of_type(AUTHORIZER)
+    if has_authorizer:
+        [authorizer] = authorizers
+        assert method["authorizerId"] == f"{authorizer.name}-id"
+        assert authorizer.inputs["type"] == "COGNITO_USER_POOLS"
+        assert authorizer.inputs["identitySource"] == "method.request.header.Authorization"
+        # A new authorizer must reach the stage: the deployment waits for it.
+        assert authorizer.urn in run.one(DEPLOYMENT).depends_on
+    else:
+        assert not authorizers and not method.get("authorizerId")
+    # Only apiKey mode makes a key and a usage plan, and only it exports a key.
+    assert bool(run.of_type("aws:apigateway/apiKey:ApiKey")) is api_key_required
+    assert ("apiKey" in run.outputs) is api_key_required
+
+
+def test_cognito_with_a_new_pool_trusts_that_pool_and_exports_its_ids(runs: dict[str, ProgramRun]) -> None:
+    run = runs["cognito-new"]
+    pool = run.one(USER_POOL)
+    assert run.one(AUTHORIZER).inputs["providerArns"] == [
+        f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{MOCK_USER_POOL_ID}"
+    ]
+    client = run.one(USER_POOL_CLIENT)
+    assert client.inputs["userPoolId"] == MOCK_USER_POOL_ID
+    assert run.outputs["userPoolId"] == MOCK_USER_POOL_ID
+    assert run.outputs["userPoolClientId"] == f"{client.name}-id"
+    assert pool.inputs["adminCreateUserConfig"]["allowAdminCreateUserOnly"] is True  # no self sign-up
+    policy = pool.inputs["passwordPolicy"]
+    assert policy["minimumLength"] >= 12
+    assert all(policy[k] is True for k in ("requireLowercase", "requireUppercase", "requireNumbers", "requireSymbols"))
+    assert pool.inputs["deletionProtection"] == "INACTIVE" and not pool.protect  # dev protects nothing
+
+
+def test_cognito_app_client_is_public_with_the_sign_in_flows_and_explicit_token_lifetimes(
+    runs: dict[str, ProgramRun],
+) -> None:
+    client = runs["cognito-new"].one(USER_POOL_CLIENT).inputs
+    assert client["generateSecret"] is False
+    assert {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"} <= set(client["explicitAuthFlows"])
+    assert client["idTokenValidity"] == 60 and client["accessTokenValidity"] == 60
+    assert client["refreshTokenValidity"] == 30
+    assert client["tokenValidityUnits"] == {"idToken": "minutes", "accessToken": "minutes", "refreshToken": "days"}
+    assert client["preventUserExistenceErrors"] == "ENABLED"
+
+
+def test_cognito_with_an_existing_pool_creates_no_pool(runs: dict[str, ProgramRun]) -> None:
+    run = runs["cognito-existing"]
+    assert not run.of_type(USER_POOL) and not run.of_type(USER_POOL_CLIENT)
+    assert run.one(AUTHORIZER).inputs["providerArns"] == [EXISTING_POOL_ARN]
+    assert "userPoolId" not in run.outputs and "userPoolClientId" not in run.outputs
+
+
+def test_a_protected_stack_turns_on_the_pools_deletion_protection() -> None:
+    run = dev_with(authMode="cognito", protectStatefulResources=True)
+    pool = run.one(USER_POOL)
+    assert pool.inputs["deletionProtection"] == "ACTIVE"
+    assert pool.protect and pool.retain_on_delete
+
+
+def test_self_sign_up_is_a_deliberate_choice() -> None:
+    settings = parse_settings(PROJECT, "dev", stack_config("dev", overrides={
+        f"{PROJECT}:authMode": "cognito", f"{PROJECT}:cognitoAllowSelfSignUp": True,
+    }))
+    assert settings.cognito_allow_self_sign_up
+
+
+def test_production_with_no_auth_fails_naming_the_key_and_the_real_modes() -> None:
+    with pytest.raises(SettingsError) as error:
+        run_program("prod", stack_config("prod", overrides={f"{PROJECT}:authMode": "none"}))
+    message = str(error.value)
+    assert "agentcore-streaming:authMode" in message and "production stack must authenticate" in message
+    assert all(mode in message for mode in ("'apiKey'", "'iam'", "'cognito'"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "fragment"),
+    [
+        ({"authMode": "cognito", "cognitoUserPoolArn": "us-east-1_abc"}, "cognitoUserPoolArn", "user pool ARN"),
+        ({"authMode": "iam", "cognitoUserPoolArn": EXISTING_POOL_ARN}, "cognitoUserPoolArn", "only used with authMode 'cognito'"),
+    ],
+)
+def test_bad_cognito_settings_name_their_key(overrides: dict[str, str], key: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        parse_settings(PROJECT, "dev", stack_config("dev", overrides={f"{PROJECT}:{k}": v for k, v in overrides.items()}))
+    assert f"agentcore-streaming:{key}" in str(error.value) and fragment in str(error.value)
