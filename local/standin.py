@@ -239,7 +239,14 @@ class StandIn:
         if self.http is None:
             # No read timeout: an agent may think for minutes; the proxy owns the stream limit.
             # trust_env=False: a developer's HTTP(S)_PROXY must not capture loopback traffic.
-            self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), trust_env=False)
+            # No connection cap: httpx's default of 100 made stream 101 wait for a free connection
+            # and fail after the 10 s pool timeout, while AgentCore runs each session on its own and
+            # the proxy already bounds how many streams are open (PROXY_MAX_CONCURRENT_STREAMS).
+            self.http = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0, read=None),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+                trust_env=False,
+            )
         return self.http
 
     async def invoke(self, request: Request) -> Response:
