@@ -22,6 +22,7 @@ from strands.agent.agent_result import AgentResult
 from strands.models import Model
 
 from .logs import log_event, session_hash
+from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionStore
 from .settings import AgentSettings
@@ -59,8 +60,19 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     """Build the app; the model is created here once and shared by every session's agent."""
     shared_model = model if model is not None else build_model(settings)
 
-    def new_agent() -> Agent:
-        return Agent(model=shared_model, system_prompt=settings.system_prompt, callback_handler=None)
+    def new_agent(session_id: str | None = None) -> Agent:
+        session_manager = None
+        if settings.memory_id is not None and session_id is not None:
+            # Reads the session's history from AgentCore Memory with blocking boto3 calls, once per
+            # session and microVM. AgentCore runs each session in its own microVM, so no other
+            # session's stream waits on it; later writes run off the event loop (async_mode).
+            session_manager = memory_session_manager(settings.memory_id, session_id, settings.aws_region)
+        return Agent(
+            model=shared_model,
+            system_prompt=settings.system_prompt,
+            callback_handler=None,
+            session_manager=session_manager,
+        )
 
     sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
     app = BedrockAgentCoreApp()

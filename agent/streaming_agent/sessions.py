@@ -30,7 +30,7 @@ class SessionStore(Generic[AgentT]):
     Not thread-safe: all calls come from the one event loop that runs the entrypoint.
     """
 
-    def __init__(self, max_sessions: int, create_agent: Callable[[], AgentT]) -> None:
+    def __init__(self, max_sessions: int, create_agent: Callable[[str], AgentT]) -> None:
         if max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
         self._max_sessions = max_sessions
@@ -47,7 +47,7 @@ class SessionStore(Generic[AgentT]):
         """The session's slot, created on first use and marked most recently used."""
         slot = self._slots.get(session_id)
         if slot is None:
-            slot = SessionSlot(agent=self._create_agent())
+            slot = SessionSlot(agent=self._create_agent(session_id))
             self._slots[session_id] = slot
         self._slots.move_to_end(session_id)
         self._evict_idle_beyond_limit()

@@ -7,6 +7,7 @@ it accepts, so a misconfigured runtime fails at start-up with a message an opera
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,12 @@ DEFAULT_HOST = "0.0.0.0"  # the AgentCore container contract: port 8080 on every
 DEFAULT_PORT = 8080
 DEFAULT_MAX_SESSIONS = 100
 DEFAULT_OFFLINE_DELAY_MS = 40
+# AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
+MEMORY_ID_PATTERN = re.compile(
+    r"^(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}$"
+)
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class AgentConfigurationError(ValueError):
@@ -34,6 +41,10 @@ class AgentSettings:
     offline_trace_file: str | None
     host: str
     port: int
+    # AgentCore Memory id (AGENT_MEMORY_ID): conversations are kept there and survive a new microVM.
+    memory_id: str | None = None
+    # AGENT_OBSERVABILITY_ENABLED: the runtime is started under opentelemetry-instrument (ADOT).
+    observability_enabled: bool = False
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:
@@ -69,6 +80,26 @@ def _model_provider(environ: Mapping[str, str]) -> ModelProvider:
     raise AgentConfigurationError(f"AGENT_MODEL_PROVIDER must be one of {allowed}, got {raw!r}")
 
 
+def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _optional(environ, name)
+    if raw is None:
+        return default
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise AgentConfigurationError(f"{name} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}, got {raw!r}")
+
+
+def _memory_id(environ: Mapping[str, str]) -> str | None:
+    memory_id = _optional(environ, "AGENT_MEMORY_ID")
+    if memory_id is not None and not MEMORY_ID_PATTERN.match(memory_id):
+        raise AgentConfigurationError(
+            f"AGENT_MEMORY_ID must be an AgentCore Memory id (<name>-<10 letters or digits>) or its ARN, got {memory_id!r}"
+        )
+    return memory_id
+
+
 def load_settings(environ: Mapping[str, str]) -> AgentSettings:
     """Parse and validate the agent's environment variables."""
     provider = _model_provider(environ)
@@ -89,4 +120,6 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
         offline_trace_file=_optional(environ, "OFFLINE_MODEL_TRACE_FILE"),
         host=_optional(environ, "AGENT_HOST") or DEFAULT_HOST,
         port=_integer(environ, "AGENT_PORT", DEFAULT_PORT, 1, 65535),
+        memory_id=_memory_id(environ),
+        observability_enabled=_boolean(environ, "AGENT_OBSERVABILITY_ENABLED", False),
     )

@@ -8,7 +8,7 @@ from streaming_agent.sessions import SessionStore
 
 def numbered_agents() -> SessionStore[int]:
     counter = itertools.count()
-    return SessionStore(max_sessions=2, create_agent=lambda: next(counter))
+    return SessionStore(max_sessions=2, create_agent=lambda session_id: next(counter))
 
 
 def test_same_session_gets_the_same_agent() -> None:
