@@ -1,0 +1,22 @@
+"""One headless Chromium for the whole run, or a skip (a failure under CI) when there is none."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from headless_chromium import Chromium, find_chromium
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    binary = find_chromium()
+    if binary is None:
+        message = ("Chromium not found: install it (Debian: apt-get install -y chromium chromium-driver) "
+                   "or set CHROMIUM_BINARY")
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}. CI must run the browser tests.", pytrace=False)
+        pytest.skip(message)
+    with Chromium(binary) as browser:
+        yield browser

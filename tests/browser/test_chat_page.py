@@ -1,0 +1,274 @@
+"""The chat page in headless Chromium against the local stack (offline model, real proxy, real CORS)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from headless_chromium import Chromium, Page, poll
+
+from local.stack import REPO_ROOT, LocalStack
+
+SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+# Slow enough that a person, and a poll every few tens of milliseconds, sees text arrive piece by piece.
+OFFLINE_DELAY_MS = 150
+MAX_PROMPT_CHARS = 500
+# Everything the page shows about its turns, read in one round trip.
+TURNS_SCRIPT = """
+[...document.querySelectorAll('#conversation .turn')].map((turn) => ({
+  state: turn.dataset.state,
+  answer: turn.querySelector('.answer').textContent,
+  error: turn.querySelector('.error').hidden ? null : turn.querySelector('.error').innerText,
+  firstTokenMs: turn.dataset.firstTokenMs || null,
+  meta: turn.querySelector('.meta').textContent,
+}))
+"""
+FINAL_STATES = ("done", "error", "stopped")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(serve_page=True, offline_delay_ms=OFFLINE_DELAY_MS, max_prompt_chars=MAX_PROMPT_CHARS) as running:
+        yield running
+
+
+@pytest.fixture
+def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
+    tab = chromium.new_page()
+    try:
+        assert stack.page_url is not None
+        tab.navigate(stack.page_url)
+        # Each test starts without saved settings, so config.js names the API.
+        tab.evaluate("localStorage.clear()")
+        tab.navigate(stack.page_url)
+        yield tab
+        exceptions = [event["exceptionDetails"] for event in tab.events("Runtime.exceptionThrown")]
+        assert not exceptions, f"the page threw: {exceptions}"
+    finally:
+        tab.close()
+
+
+def turns(page: Page) -> list[dict[str, Any]]:
+    return list(page.evaluate(TURNS_SCRIPT))
+
+
+def send(page: Page, prompt: str) -> int:
+    """Type the prompt and press Enter (the keyboard path); return the new turn's index."""
+    before = len(turns(page))
+    page.focus("#prompt")
+    page.type_text(prompt)
+    page.press_enter()
+    poll(lambda: len(turns(page)) > before, 10, "the page to show the new turn")
+    return before
+
+
+def wait_until_final(page: Page, index: int, timeout: float = 60) -> dict[str, Any]:
+    return poll(lambda: (lambda turn: turn if turn["state"] in FINAL_STATES else None)(turns(page)[index]),
+                timeout, f"turn {index} to finish", context=page.problems)
+
+
+def page_text(page: Page) -> str:
+    return str(page.evaluate("document.body.innerText"))
+
+
+def assert_no_raw_sse(page: Page) -> None:
+    text = page_text(page)
+    for marker in ("data:", "event:", '{"text"', "SECRET-INTERNAL-DETAIL"):
+        assert marker not in text, f"{marker!r} shown on the page: {text!r}"
+
+
+def standin_request(stack: LocalStack, method: str, path: str) -> Any:
+    address = urlsplit(stack.standin_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        body = response.read()
+        return json.loads(body) if body else None
+    finally:
+        connection.close()
+
+
+def trace_times(stack: LocalStack) -> list[float]:
+    path = Path(stack.trace_file)
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line)["t"] for line in lines if line.strip()]
+
+
+def test_the_page_shows_text_while_the_agent_is_still_producing_it(page: Page, stack: LocalStack):
+    pieces = 20  # 20 pieces, 150 ms apart: about 3 s of streaming
+    produced_before = len(trace_times(stack))
+    index = send(page, f"[[pieces:{pieces}]] stream slowly")
+
+    first_seen: tuple[float, str] | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        turn = turns(page)[index]
+        if first_seen is None and turn["answer"]:
+            first_seen = (time.monotonic(), turn["answer"])
+        if turn["state"] in FINAL_STATES:
+            break
+        time.sleep(0.02)
+    assert turn["state"] == "done", turn
+    assert turn["answer"] == "".join(f"w{i} " for i in range(pieces))
+
+    produced = trace_times(stack)[produced_before:]
+    assert len(produced) == pieces
+    assert first_seen is not None
+    seen_at, partial = first_seen
+    # time.monotonic() is the system-wide monotonic clock on Linux, the same one the agent's trace uses.
+    assert seen_at < produced[-1], "the first delta was only shown after the agent had produced the last one"
+    assert partial.startswith("w0 ") and f"w{pieces - 1} " not in partial
+    assert int(turn["firstTokenMs"]) >= 0
+    assert "first token" in turn["meta"] and "ms" in turn["meta"]
+    assert_no_raw_sse(page)
+
+
+def test_a_second_message_continues_the_conversation(page: Page):
+    first = send(page, "Remember the blue kite.")
+    assert wait_until_final(page, first)["state"] == "done"
+    session_id = page.evaluate("document.getElementById('session-id').textContent")
+    assert session_id and session_id != "new"
+
+    second = send(page, "What did I say first?")
+    answer = wait_until_final(page, second)
+    assert answer["state"] == "done", answer
+    assert "turn 2" in answer["answer"]
+    assert 'Earlier you said: "Remember the blue kite."' in answer["answer"]
+    assert page.evaluate("document.getElementById('session-id').textContent") == session_id
+    # The page sent the session id it was given, and the API answered for the same one.
+    posted = [json.loads(event["request"]["postData"]) for event in page.events("Network.requestWillBeSent")
+              if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
+    assert posted == [{"prompt": "Remember the blue kite."}, {"prompt": "What did I say first?", "sessionId": session_id}]
+    assert_no_raw_sse(page)
+
+    # The README's picture: a streamed two-turn conversation, as the page shows it.
+    png = page.screenshot()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (1100, 800)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.write_bytes(png)
+
+
+def test_new_conversation_forgets_the_session(page: Page):
+    first = send(page, "First conversation.")
+    assert wait_until_final(page, first)["state"] == "done"
+    page.click("#new-conversation")
+    assert turns(page) == []
+    assert page.evaluate("document.getElementById('session-id').textContent") == "new"
+    index = send(page, "A fresh start.")
+    answer = wait_until_final(page, index)
+    assert "turn 1" in answer["answer"] and "Earlier" not in answer["answer"]
+
+
+def test_stop_aborts_the_stream_and_the_proxy_closes_its_upstream(page: Page, stack: LocalStack):
+    standin_request(stack, "DELETE", "/_standin/events")
+    index = send(page, "[[pieces:400]] a very long answer")  # a minute of text unless stopped
+    poll(lambda: turns(page)[index]["answer"].startswith("w0 w1 "), 30, "the answer to start streaming")
+    assert page.evaluate("document.getElementById('stop').disabled") is False
+    page.click("#stop")
+
+    turn = wait_until_final(page, index, timeout=10)
+    assert turn["state"] == "stopped"
+    assert "stopped" in turn["meta"]
+    kinds = poll(
+        lambda: (lambda found: found if "client_disconnected" in found else None)(
+            [event["kind"] for event in standin_request(stack, "GET", "/_standin/events")]
+        ),
+        15,
+        "the stand-in to see the proxy close its upstream connection",
+    )
+    assert "completed" not in kinds
+    shown = turns(page)[index]["answer"]
+    time.sleep(1.0)  # six more pieces would have arrived by now had the stream gone on
+    assert turns(page)[index]["answer"] == shown
+    assert len(shown.split()) < 400
+    assert page.evaluate("[document.getElementById('send').disabled, document.getElementById('stop').disabled]") == [
+        False,
+        True,
+    ]
+
+
+def test_an_error_event_is_shown_readably(page: Page):
+    index = send(page, "[[fail-after:2]] please break")
+    turn = wait_until_final(page, index)
+    assert turn["state"] == "error"
+    assert "AGENT_ERROR" in turn["error"]
+    assert "The agent failed while answering." in turn["error"]
+    assert turn["answer"].startswith("Offline model, ")  # the text that arrived before the failure stays
+    assert page.evaluate("document.querySelector('.turn .error').getAttribute('role')") == "alert"
+    assert_no_raw_sse(page)
+
+
+def test_a_400_response_is_shown_readably(page: Page):
+    index = send(page, "x" * (MAX_PROMPT_CHARS + 100))
+    turn = wait_until_final(page, index)
+    assert turn["state"] == "error"
+    assert "400 PROMPT_TOO_LONG" in turn["error"]
+    assert f"may hold at most {MAX_PROMPT_CHARS} characters" in turn["error"]
+    assert "request " in turn["error"]  # the request id, to quote when asking for help
+    assert_no_raw_sse(page)
+
+
+def test_settings_persist_and_the_api_key_is_sent(page: Page, stack: LocalStack):
+    assert page.evaluate("document.getElementById('api-url').value") == stack.url
+    page.click("#settings-panel summary")
+    page.focus("#api-key")
+    page.type_text("local-test-key")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for("document.getElementById('settings-status').textContent === 'Saved.'", 5, "the settings to save")
+
+    assert stack.page_url is not None
+    page.navigate(stack.page_url)
+    assert page.evaluate("document.getElementById('api-key').value") == "local-test-key"
+    index = send(page, "Hello with a key")
+    # The proxy ignores the key, but the browser only sends it if the preflight allowed the header.
+    assert wait_until_final(page, index)["state"] == "done"
+    sent = [event["request"]["headers"] for event in page.events("Network.requestWillBeSent")
+            if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
+    assert sent and all(headers.get("x-api-key") == "local-test-key" for headers in sent)
+
+
+def test_the_sse_parser_handles_any_chunk_boundary(page: Page):
+    # Every split of a stream with CRLF and LF endings, a comment and a multi-byte character, fed through
+    # TextDecoder({stream: true}) as the page does, yields the same events as the whole stream at once.
+    result = page.evaluate(r"""
+(() => {
+  const stream = 'event: start\r\ndata: {"sessionId":"s-1"}\r\n\r\n: keep-alive\n\n'
+    + 'event: delta\ndata: {"text":"h\u00e9llo \u65e5\u672c \ud83c\udf89"}\n\n'
+    + 'event: delta\rdata: {"text":"two\\nlines"}\r\rdata: {"a":1}\ndata: {"b":2}\n\nevent: done\ndata: {}\n\n';
+  const bytes = new TextEncoder().encode(stream);
+  const parse = (chunks) => {
+    const parser = new SseParser();
+    const decoder = new TextDecoder('utf-8');
+    const events = [];
+    for (const chunk of chunks) events.push(...parser.feed(decoder.decode(chunk, {stream: true})));
+    events.push(...parser.feed(decoder.decode()));
+    return {events: JSON.stringify(events), comments: parser.comments, partial: parser.hasPartialEvent};
+  };
+  const whole = parse([bytes]);
+  const mismatches = [];
+  for (let cut = 1; cut < bytes.length; cut++) {
+    for (let second = cut; second <= Math.min(bytes.length - 1, cut + 3); second++) {
+      const split = parse([bytes.slice(0, cut), bytes.slice(cut, second), bytes.slice(second)]);
+      if (split.events !== whole.events || split.comments !== whole.comments || split.partial) mismatches.push([cut, second]);
+    }
+  }
+  return {whole, mismatches};
+})()
+""")
+    assert result["mismatches"] == []
+    events = json.loads(result["whole"]["events"])
+    assert [event["name"] for event in events] == ["start", "delta", "delta", "message", "done"]
+    assert json.loads(events[1]["data"]) == {"text": "h\u00e9llo \u65e5\u672c \U0001f389"}
+    assert json.loads(events[2]["data"]) == {"text": "two\nlines"}
+    assert events[3]["data"] == '{"a":1}\n{"b":2}'
+    assert result["whole"]["comments"] == 1
