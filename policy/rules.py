@@ -1,0 +1,328 @@
+"""The rules: pure functions from the stack's resources to findings.
+
+Each rule is named after the cdk-nag check it mirrors (AwsSolutions, Serverless and NIST packs)
+and reads only resource types, names, properties and dependencies, so the same function runs in
+the unit tests (resources recorded under mocks) and in `pulumi preview --policy-pack policy`.
+A property Pulumi cannot know during a preview never produces a finding on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from policy.resources import UNKNOWN, Finding, Resource, stack_of
+from policy.suppressions import SUPPRESSIONS, Suppression
+
+STAGE = "aws:apigateway/stage:Stage"
+METHOD = "aws:apigateway/method:Method"
+METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+FUNCTION = "aws:lambda/function:Function"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+
+# The Python runtime the project targets and tests (DESIGN.md); anything older is flagged.
+LATEST_PYTHON_RUNTIME = "python3.13"
+# Actions that support no resource-level permissions, so "Resource": "*" is the only choice.
+ACTIONS_WITHOUT_RESOURCES = frozenset({
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+    "xray:GetSamplingTargets", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+})
+_AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
+_OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    check: Callable[[Sequence[Resource]], Iterable[Finding]]
+
+
+RULES: list[Rule] = []
+
+
+def rule(rule_id: str, description: str) -> Callable[[Callable[[Sequence[Resource]], Iterable[Finding]]], Callable]:
+    def register(check: Callable[[Sequence[Resource]], Iterable[Finding]]) -> Callable:
+        RULES.append(Rule(rule_id, description, check))
+        return check
+    return register
+
+
+def _of_type(resources: Sequence[Resource], *types: str) -> list[Resource]:
+    return [r for r in resources if r.type in types]
+
+
+def _depending_on(resources: Sequence[Resource], target: Resource, type_token: str) -> list[Resource]:
+    return [r for r in resources if r.type == type_token and target.urn in r.depends_on]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _document(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+# --- API Gateway -------------------------------------------------------------------------------
+
+
+@rule("APIG1", "API Gateway stages write access logs.")
+def api_access_logging(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for stage in _of_type(resources, STAGE):
+        settings = stage.get("accessLogSettings")
+        if settings is None or not settings.get("destinationArn") or not settings.get("format"):
+            yield Finding("APIG1", stage.name, "stage has no access log destination and format")
+
+
+@rule("APIG2", "REST API methods validate requests.")
+def api_request_validation(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for method in _of_type(resources, METHOD):
+        if method.get("httpMethod") != "OPTIONS" and not method.inputs.get("requestValidatorId"):
+            yield Finding("APIG2", method.name, "method has no request validator")
+
+
+@rule("APIG3", "API Gateway stages are associated with a WAFv2 web ACL.")
+def api_waf(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for stage in _of_type(resources, STAGE):
+        if not _depending_on(resources, stage, WAF_ASSOCIATION):
+            yield Finding("APIG3", stage.name, "no WAFv2 web ACL is associated with the stage")
+
+
+@rule("APIG4", "API methods implement authorization (IAM, Cognito or a Lambda authorizer).")
+def api_authorization(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for method in _of_type(resources, METHOD):
+        if method.get("httpMethod") != "OPTIONS" and method.get("authorization", default="NONE") == "NONE":
+            yield Finding("APIG4", method.name, "method authorization is NONE")
+
+
+@rule("APIG6", "API Gateway stages write execution logs (INFO or ERROR) for every method.")
+def api_execution_logging(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for stage in _of_type(resources, STAGE):
+        logged = [
+            s for s in _depending_on(resources, stage, METHOD_SETTINGS)
+            if s.get("methodPath") == "*/*" and s.get("settings", "loggingLevel") in ("INFO", "ERROR")
+        ]
+        if not logged:
+            yield Finding("APIG6", stage.name, "no */* method settings with execution logging")
+
+
+@rule("Serverless-APIGWXrayEnabled", "API Gateway stages have X-Ray tracing on.")
+def api_tracing(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for stage in _of_type(resources, STAGE):
+        if stage.get("xrayTracingEnabled") is not True:
+            yield Finding("Serverless-APIGWXrayEnabled", stage.name, "X-Ray tracing is off")
+
+
+@rule("Serverless-APIGWDefaultThrottling", "API Gateway stages set explicit throttling limits.")
+def api_throttling(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for stage in _of_type(resources, STAGE):
+        throttled = [
+            s for s in _depending_on(resources, stage, METHOD_SETTINGS)
+            if (s.get("settings", "throttlingRateLimit") or 0) > 0 and (s.get("settings", "throttlingBurstLimit") or 0) > 0
+        ]
+        if not throttled:
+            yield Finding("Serverless-APIGWDefaultThrottling", stage.name, "no explicit rate and burst limits")
+
+
+@rule("Serverless-APIGWStructuredLogging", "API Gateway access logs are JSON.")
+def api_structured_logging(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for stage in _of_type(resources, STAGE):
+        log_format = stage.get("accessLogSettings", "format")
+        if isinstance(log_format, str):
+            try:
+                json.loads(log_format)
+            except json.JSONDecodeError:
+                yield Finding("Serverless-APIGWStructuredLogging", stage.name, "access log format is not JSON")
+
+
+# --- IAM ---------------------------------------------------------------------------------------
+
+
+@rule("IAM4", "No AWS-managed IAM policies; every grant names its own resources.")
+def no_managed_policies(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for attachment in _of_type(resources, ATTACHMENT):
+        arn = attachment.get("policyArn")
+        if isinstance(arn, str) and _AWS_MANAGED_POLICY.match(arn):
+            yield Finding("IAM4", attachment.name, f"attaches {arn}", detail=f"Policy:{arn}")
+    for role in _of_type(resources, ROLE):
+        for arn in _as_list(role.get("managedPolicyArns")):
+            if isinstance(arn, str) and _AWS_MANAGED_POLICY.match(arn):
+                yield Finding("IAM4", role.name, f"attaches {arn}", detail=f"Policy:{arn}")
+
+
+def _statement_wildcards(statement: dict[str, Any]) -> Iterator[str]:
+    actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+    for action in actions:
+        if "*" in action:
+            yield f"Action:{action}"
+    if statement.get("NotAction") is not None or statement.get("NotResource") is not None:
+        yield "NotAction/NotResource"
+    for resource in _as_list(statement.get("Resource")):
+        if not isinstance(resource, str) or "*" not in resource:
+            continue
+        # "*" is the only possible resource for these actions; PutMetricData must still be held
+        # to a namespace by a condition.
+        if resource == "*" and actions and all(a in ACTIONS_WITHOUT_RESOURCES for a in actions):
+            if "cloudwatch:PutMetricData" not in actions or "cloudwatch:namespace" in json.dumps(statement.get("Condition", {})):
+                continue
+        yield f"Resource:{resource}"
+
+
+@rule("IAM5", "No wildcard actions or resources in identity policies unless justified.")
+def no_unjustified_wildcards(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for policy in _of_type(resources, ROLE_POLICY, MANAGED_POLICY):
+        document = _document(policy.get("policy"))
+        if document is None:
+            continue  # unknown during a preview
+        for statement in _as_list(document.get("Statement")):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            for wildcard in _statement_wildcards(statement):
+                yield Finding("IAM5", policy.name, f"{statement.get('Sid', 'statement')}: {wildcard}", detail=wildcard)
+
+
+# --- Lambda ------------------------------------------------------------------------------------
+
+
+@rule("L1", f"Lambda functions use the latest runtime of their language ({LATEST_PYTHON_RUNTIME}).")
+def latest_runtime(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for function in _of_type(resources, FUNCTION):
+        runtime = function.get("runtime")
+        if isinstance(runtime, str) and runtime.startswith("python") and runtime != LATEST_PYTHON_RUNTIME:
+            yield Finding("L1", function.name, f"runtime {runtime} is not {LATEST_PYTHON_RUNTIME}")
+
+
+@rule("Serverless-LambdaTracing", "Lambda functions have active X-Ray tracing.")
+def lambda_tracing(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for function in _of_type(resources, FUNCTION):
+        if function.get("tracingConfig", "mode") != "Active":
+            yield Finding("Serverless-LambdaTracing", function.name, "tracing mode is not Active")
+
+
+# --- logs, network, storage --------------------------------------------------------------------
+
+
+@rule("CloudWatchLogGroupRetentionPeriod", "Every log group has a retention period.")
+def log_retention(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for group in _of_type(resources, LOG_GROUP):
+        if not group.get("retentionInDays"):
+            yield Finding("CloudWatchLogGroupRetentionPeriod", group.name, "log group keeps logs forever")
+
+
+def _open_ingress(rule_inputs: Any) -> bool:
+    if not isinstance(rule_inputs, dict):
+        return False
+    cidrs = _as_list(rule_inputs.get("cidrBlocks")) + _as_list(rule_inputs.get("ipv6CidrBlocks"))
+    cidrs += _as_list(rule_inputs.get("cidrIpv4")) + _as_list(rule_inputs.get("cidrIpv6"))
+    return any(cidr in _OPEN_CIDRS for cidr in cidrs)
+
+
+@rule("EC23", "Security groups allow no inbound traffic from 0.0.0.0/0 or ::/0.")
+def no_open_ingress(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for group in _of_type(resources, SECURITY_GROUP):
+        if any(_open_ingress(ingress) for ingress in _as_list(group.get("ingress"))):
+            yield Finding("EC23", group.name, "ingress open to the internet")
+    for group_rule in _of_type(resources, SECURITY_GROUP_RULE):
+        if group_rule.get("type") == "ingress" and _open_ingress(dict(group_rule.inputs)):
+            yield Finding("EC23", group_rule.name, "ingress open to the internet")
+    for ingress_rule in _of_type(resources, INGRESS_RULE):
+        if _open_ingress(dict(ingress_rule.inputs)):
+            yield Finding("EC23", ingress_rule.name, "ingress open to the internet")
+
+
+@rule("S2", "S3 buckets block all public access.")
+def bucket_public_access_block(resources: Sequence[Resource]) -> Iterator[Finding]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    for bucket in _of_type(resources, BUCKET):
+        blocks = _depending_on(resources, bucket, BUCKET_PUBLIC_ACCESS_BLOCK)
+        if not any(all(block.get(flag) is True for flag in flags) for block in blocks):
+            yield Finding("S2", bucket.name, "no public access block with all four settings on")
+
+
+def _denies_insecure_transport(policy: Resource) -> bool:
+    document = _document(policy.get("policy"))
+    if document is None:
+        return True  # unknown during a preview: cannot tell, so do not accuse
+    return any(
+        isinstance(s, dict) and s.get("Effect") == "Deny"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+        for s in _as_list(document.get("Statement"))
+    )
+
+
+@rule("S10", "S3 buckets refuse requests without TLS.")
+def bucket_tls_only(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for bucket in _of_type(resources, BUCKET):
+        policies = _depending_on(resources, bucket, BUCKET_POLICY)
+        if not any(_denies_insecure_transport(p) for p in policies):
+            yield Finding("S10", bucket.name, "no bucket policy denies aws:SecureTransport=false")
+
+
+@rule("S3BucketServerSideEncryptionEnabled", "S3 buckets encrypt objects by default.")
+def bucket_encryption(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for bucket in _of_type(resources, BUCKET):
+        configurations = _depending_on(resources, bucket, BUCKET_ENCRYPTION)
+        inline = bucket.get("serverSideEncryptionConfiguration")
+        if not configurations and not inline:
+            yield Finding("S3BucketServerSideEncryptionEnabled", bucket.name, "no default encryption")
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: list[Finding]
+    suppressed: list[tuple[Finding, Suppression]]
+
+
+def run_rule(check: Rule, resources: Sequence[Resource], stack: str,
+             suppressions: Sequence[Suppression] = SUPPRESSIONS) -> Report:
+    findings: list[Finding] = []
+    suppressed: list[tuple[Finding, Suppression]] = []
+    for finding in check.check(resources):
+        match = next((s for s in suppressions if s.matches(finding, stack)), None)
+        if match is None:
+            findings.append(finding)
+        else:
+            suppressed.append((finding, match))
+    return Report(findings, suppressed)
+
+
+def evaluate(resources: Sequence[Resource], stack: str | None = None,
+             suppressions: Sequence[Suppression] = SUPPRESSIONS) -> Report:
+    """Every rule over the stack's resources; the stack defaults to the one in their URNs."""
+    if stack is None:
+        stack = next((stack_of(r.urn) for r in resources if r.urn), "")
+    findings: list[Finding] = []
+    suppressed: list[tuple[Finding, Suppression]] = []
+    for check in RULES:
+        report = run_rule(check, resources, stack, suppressions)
+        findings += report.findings
+        suppressed += report.suppressed
+    return Report(findings, suppressed)
+
+
+__all__ = ["RULES", "Report", "Rule", "UNKNOWN", "evaluate", "run_rule"]

@@ -1,0 +1,254 @@
+"""The policy pack (policy/): both stacks under mocks, one bad resource per rule, and the
+pulumi_policy wiring."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from typing import Any
+
+import pytest
+from infra_harness import REPO_ROOT, ProgramRun
+
+from policy.adapters import from_policy_resource, from_recorded_run, plain
+from policy.resources import UNKNOWN, Finding, Resource, stack_of
+from policy.rules import RULES, evaluate, run_rule
+from policy.suppressions import SUPPRESSIONS, Suppression
+
+# dev's findings before suppression, as (rule, resource). A new finding in dev must be looked at,
+# then fixed or added here and to policy/suppressions.py with its reason.
+DEV_EXPECTED_FINDINGS = {
+    ("APIG3", "api-stage"),          # no WAF on the cheap stack
+    ("APIG4", "api-invoke-method"),  # API key instead of IAM/Cognito authorization
+}
+
+
+def raw_findings(run: ProgramRun) -> set[tuple[str, str]]:
+    report = evaluate(from_recorded_run(run.resources), run.stack)
+    return {(f.rule_id, f.resource_name) for f in report.findings} | {
+        (f.rule_id, f.resource_name) for f, _ in report.suppressed
+    }
+
+
+def test_prod_passes_every_rule(prod_run: ProgramRun) -> None:
+    report = evaluate(from_recorded_run(prod_run.resources))
+    assert report.findings == []
+    for finding, suppression in report.suppressed:
+        assert suppression.stack == "*", (finding, "prod must not lean on a dev-only exception")
+
+
+def test_dev_has_exactly_the_expected_findings_beyond_the_shared_iam_exceptions(dev_run: ProgramRun) -> None:
+    report = evaluate(from_recorded_run(dev_run.resources))
+    assert report.findings == []  # every dev finding is a reasoned suppression
+    dev_only = {(f.rule_id, f.resource_name) for f, s in report.suppressed if s.stack != "*"}
+    assert dev_only == DEV_EXPECTED_FINDINGS
+    assert {(r, n) for r, n in raw_findings(dev_run) if r != "IAM5"} == DEV_EXPECTED_FINDINGS
+
+
+def test_every_suppression_has_a_reason_and_is_still_needed(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    used = {
+        id(suppression)
+        for run in (dev_run, prod_run)
+        for _, suppression in evaluate(from_recorded_run(run.resources)).suppressed
+    }
+    for suppression in SUPPRESSIONS:
+        assert len(suppression.reason.split()) >= 8, suppression
+        assert id(suppression) in used, f"stale suppression: {suppression}"
+
+
+def test_rules_run_on_every_stack_resource_type_they_name(prod_run: ProgramRun) -> None:
+    # Guard against a rule passing because it never sees anything: prod has each checked type.
+    types = {r.type for r in prod_run.resources}
+    for token in ("aws:apigateway/stage:Stage", "aws:apigateway/method:Method", "aws:iam/rolePolicy:RolePolicy",
+                  "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup",
+                  "aws:ec2/securityGroup:SecurityGroup", "aws:s3/bucket:Bucket"):
+        assert token in types
+
+
+# --- each rule flags a bad resource ------------------------------------------------------------
+
+STAGE_URN = "urn:pulumi:t::p::aws:apigateway/stage:Stage::stage"
+BUCKET_URN = "urn:pulumi:t::p::aws:s3/bucket:Bucket::bucket"
+
+
+def res(type_token: str, name: str, inputs: dict[str, Any], depends_on: tuple[str, ...] = ()) -> Resource:
+    return Resource(type=type_token, name=name, urn=f"urn:pulumi:t::p::{type_token}::{name}",
+                    inputs=inputs, depends_on=depends_on)
+
+
+GOOD_STAGE = res("aws:apigateway/stage:Stage", "stage", {
+    "accessLogSettings": {"destinationArn": "arn:aws:logs:r:1:log-group:g", "format": '{"requestId":"$context.requestId"}'},
+    "xrayTracingEnabled": True,
+})
+GOOD_SETTINGS = res("aws:apigateway/methodSettings:MethodSettings", "settings", {
+    "methodPath": "*/*", "settings": {"loggingLevel": "INFO", "throttlingRateLimit": 5, "throttlingBurstLimit": 10},
+}, (STAGE_URN,))
+GOOD_ASSOCIATION = res("aws:wafv2/webAclAssociation:WebAclAssociation", "assoc", {}, (STAGE_URN,))
+GOOD_BUCKET = res("aws:s3/bucket:Bucket", "bucket", {})
+GOOD_BUCKET_PARTS = [
+    res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab", {
+        "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True,
+    }, (BUCKET_URN,)),
+    res("aws:s3/bucketPolicy:BucketPolicy", "bucket-policy", {"policy": json.dumps({"Statement": [{
+        "Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]})}, (BUCKET_URN,)),
+    res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "sse", {}, (BUCKET_URN,)),
+]
+GOOD_STACK = [GOOD_STAGE, GOOD_SETTINGS, GOOD_ASSOCIATION, GOOD_BUCKET, *GOOD_BUCKET_PARTS]
+
+
+def role_policy(statement: dict[str, Any]) -> Resource:
+    return res("aws:iam/rolePolicy:RolePolicy", "role-policy", {"policy": json.dumps({"Statement": [statement]})})
+
+
+def without(name: str) -> list[Resource]:
+    return [r for r in GOOD_STACK if r.name != name]
+
+
+BAD_CASES: list[tuple[str, list[Resource]]] = [
+    ("APIG1", [res("aws:apigateway/stage:Stage", "stage", {"xrayTracingEnabled": True}), GOOD_SETTINGS, GOOD_ASSOCIATION]),
+    ("APIG2", [res("aws:apigateway/method:Method", "m", {"httpMethod": "POST", "authorization": "AWS_IAM"})]),
+    ("APIG3", without("assoc")),
+    ("APIG4", [res("aws:apigateway/method:Method", "m", {"httpMethod": "POST", "authorization": "NONE", "requestValidatorId": "v"})]),
+    ("APIG6", [GOOD_STAGE, res("aws:apigateway/methodSettings:MethodSettings", "settings", {
+        "methodPath": "*/*", "settings": {"loggingLevel": "OFF", "throttlingRateLimit": 5, "throttlingBurstLimit": 10},
+    }, (STAGE_URN,)), GOOD_ASSOCIATION]),
+    ("Serverless-APIGWXrayEnabled", [res("aws:apigateway/stage:Stage", "stage", {
+        **GOOD_STAGE.inputs, "xrayTracingEnabled": False}), GOOD_SETTINGS, GOOD_ASSOCIATION]),
+    ("Serverless-APIGWDefaultThrottling", [GOOD_STAGE, res("aws:apigateway/methodSettings:MethodSettings", "settings", {
+        "methodPath": "*/*", "settings": {"loggingLevel": "INFO"}}, (STAGE_URN,)), GOOD_ASSOCIATION]),
+    ("Serverless-APIGWStructuredLogging", [res("aws:apigateway/stage:Stage", "stage", {
+        **GOOD_STAGE.inputs, "accessLogSettings": {"destinationArn": "arn", "format": "$context.requestId"}}),
+        GOOD_SETTINGS, GOOD_ASSOCIATION]),
+    ("IAM4", [res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "a", {
+        "policyArn": "arn:aws:iam::aws:policy/AmazonBedrockFullAccess"})]),
+    ("IAM5", [role_policy({"Effect": "Allow", "Action": "bedrock:*", "Resource": "arn:aws:bedrock:r::foundation-model/m"})]),
+    ("IAM5", [role_policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})]),
+    ("IAM5", [role_policy({"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"})]),
+    ("L1", [res("aws:lambda/function:Function", "f", {"runtime": "python3.11", "tracingConfig": {"mode": "Active"}})]),
+    ("Serverless-LambdaTracing", [res("aws:lambda/function:Function", "f", {"runtime": "python3.13"})]),
+    ("CloudWatchLogGroupRetentionPeriod", [res("aws:cloudwatch/logGroup:LogGroup", "g", {"name": "g"})]),
+    ("EC23", [res("aws:ec2/securityGroup:SecurityGroup", "sg", {"ingress": [
+        {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]})]),
+    ("EC23", [res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "r", {"cidrIpv6": "::/0"})]),
+    ("S2", without("pab")),
+    ("S10", without("bucket-policy")),
+    ("S3BucketServerSideEncryptionEnabled", without("sse")),
+]
+
+
+def test_the_good_stack_passes_every_rule() -> None:
+    assert evaluate(GOOD_STACK, "t", suppressions=()).findings == []
+
+
+@pytest.mark.parametrize(("rule_id", "resources"), BAD_CASES, ids=[f"{r}-{i}" for i, (r, _) in enumerate(BAD_CASES)])
+def test_each_rule_flags_a_bad_resource(rule_id: str, resources: list[Resource]) -> None:
+    findings = evaluate(resources, "t", suppressions=()).findings
+    assert rule_id in {f.rule_id for f in findings}, findings
+
+
+def test_every_rule_has_a_bad_case() -> None:
+    assert {r.id for r in RULES} == {rule_id for rule_id, _ in BAD_CASES}
+
+
+def test_allowed_wildcards_and_unknowns_do_not_produce_findings() -> None:
+    ok = [
+        role_policy({"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"}),
+        role_policy({"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+                     "Condition": {"StringEquals": {"cloudwatch:namespace": "x"}}}),
+        role_policy({"Effect": "Deny", "Action": "s3:*", "Resource": "*"}),
+        res("aws:iam/rolePolicy:RolePolicy", "unknown-policy", {"policy": UNKNOWN}),
+    ]
+    assert evaluate(ok, "t", suppressions=()).findings == []
+
+
+def test_a_suppression_is_scoped_to_its_rule_resource_stack_and_detail() -> None:
+    finding = Finding("IAM5", "agent-role-policy", "m", detail="Resource:arn:aws:s3:::b/agent/*")
+    suppression = Suppression("IAM5", "agent-*", "prod", "reason", applies_to="Resource:arn:*:s3:::*/agent/[*]")
+    assert suppression.matches(finding, "prod")
+    assert not suppression.matches(finding, "dev")
+    assert not suppression.matches(Finding("IAM4", "agent-role-policy", "m", finding.detail), "prod")
+    assert not suppression.matches(Finding("IAM5", "agent-role-policy", "m", "Resource:*"), "prod")
+
+
+def test_stack_comes_from_the_urn(dev_run: ProgramRun) -> None:
+    assert stack_of(dev_run.resources[0].urn) == "dev"
+    assert stack_of("not-a-urn") == ""
+
+
+# --- the Pulumi policy pack ----------------------------------------------------------------------
+
+
+def test_policy_pack_files_pin_pulumi_policy() -> None:
+    import yaml
+
+    pack = yaml.safe_load((REPO_ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["name"] == "python" and pack["version"]
+    requirements = (REPO_ROOT / "policy" / "requirements.txt").read_text().split()
+    assert "pulumi-policy==1.21.0" in requirements
+    assert "pulumi-policy==1.21.0" in (REPO_ROOT / "requirements-dev.txt").read_text().split()
+
+
+def test_policy_main_builds_a_pack_of_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PolicyPack(...) starts the analyzer's gRPC server and blocks until the engine stops it, so
+    # it cannot run in a test; record its arguments instead and check what __main__ passes.
+    import pulumi_policy
+
+    built: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: built.update(kwargs))
+    runpy.run_path(str(REPO_ROOT / "policy" / "__main__.py"), run_name="__main__")
+    policies = built["policies"]
+    assert all(isinstance(p, pulumi_policy.StackValidationPolicy) for p in policies)
+    assert {p.name for p in policies} == {r.id.lower() for r in RULES}
+    assert built["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
+
+
+def policy_resources(run: ProgramRun) -> list[Any]:
+    """The recorded run as pulumi_policy hands it to a stack validation (proxied props)."""
+    import pulumi_policy
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    by_urn: dict[str, Any] = {}
+    for recorded in run.resources:
+        by_urn[recorded.urn] = pulumi_policy.PolicyResource(
+            resource_type=recorded.type, props=unknown_checking_proxy(json.loads(json.dumps(recorded.inputs, default=str))),
+            urn=recorded.urn, name=recorded.name, opts=None, provider=None, parent=None,
+            dependencies=[], property_dependencies={},
+        )
+    for recorded in run.resources:
+        by_urn[recorded.urn].dependencies = [by_urn[u] for u in recorded.depends_on if u in by_urn]
+    return list(by_urn.values())
+
+
+def test_stack_validations_report_what_the_rules_find(dev_run: ProgramRun) -> None:
+    import pulumi_policy
+
+    from policy.pack import build_policies
+
+    resources = policy_resources(dev_run)
+    # Same resources through the pulumi_policy adapter and the harness adapter: same findings.
+    assert evaluate([from_policy_resource(r) for r in resources]).findings == evaluate(
+        from_recorded_run(dev_run.resources)).findings
+    # Without its dev suppressions, APIG4 reports the method through report_violation with its URN.
+    [apig4] = [p for p in build_policies() if p.name == "apig4"]
+    violations: list[tuple[str, Any]] = []
+    monkey_stack = [r for r in resources]
+    for resource in monkey_stack:  # rename the stack in the URNs so dev-only suppressions do not apply
+        resource.urn = resource.urn.replace("urn:pulumi:dev::", "urn:pulumi:other::")
+    apig4.validate(pulumi_policy.StackValidationArgs(monkey_stack), lambda message, urn=None: violations.append((message, urn)))
+    [(message, urn)] = violations
+    assert message.startswith("api-invoke-method:") and urn.endswith("::api-invoke-method")
+
+
+def test_unknown_values_are_unpacked_not_raised() -> None:
+    from pulumi.runtime.rpc import UNKNOWN as PULUMI_UNKNOWN
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    props = unknown_checking_proxy({"policy": PULUMI_UNKNOWN, "settings": {"list": [1, PULUMI_UNKNOWN]}})
+    assert plain(props) == {"policy": UNKNOWN, "settings": {"list": [1, UNKNOWN]}}
+
+
+def test_rule_ids_match_suppression_ids() -> None:
+    ids = {r.id for r in RULES}
+    assert {s.rule_id for s in SUPPRESSIONS} <= ids
+    assert run_rule(RULES[0], [], "t").findings == []
