@@ -1,0 +1,131 @@
+"""Helpers for the reliability tests: raw HTTP with hard time limits, and the public contract's checks."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from client.sse import SseMessage, SseParser
+from streaming_agent.offline_model import without_directives
+
+# Statuses the public contract documents for errors found before a stream starts.
+DOCUMENTED_CLIENT_ERRORS = {400, 404, 405, 413, 415, 429}
+DOCUMENTED_UPSTREAM_ERRORS = {502, 504}
+STREAM_ERROR_CODES = {"AGENT_ERROR", "UPSTREAM_INTERRUPTED", "UPSTREAM_PROTOCOL_ERROR", "STREAM_TIMEOUT"}
+# Words that only appear when a server leaks its internals.
+LEAK_MARKERS = ("Traceback", "SECRET-INTERNAL-DETAIL", 'File "', "arn:aws:")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    seconds: float  # from sending the request to the end of the body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def events(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """(name, data) of every event and keep-alive comment; data None for comments."""
+        parser = SseParser()
+        items = parser.feed(self.body) + parser.finish()
+        assert not parser.has_partial_event, f"stream ends inside an event: {self.body[-200:]!r}"
+        result: list[tuple[str, dict[str, Any] | None]] = []
+        for item in items:
+            if isinstance(item, SseMessage):
+                data = json.loads(item.data)
+                assert isinstance(data, dict), f"event {item.event} carries {item.data!r}"
+                result.append((item.event, data))
+            else:
+                result.append(("keep-alive", None))
+        return result
+
+
+def send(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    body: bytes | Iterable[bytes] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    chunked: bool = False,
+) -> Answer:
+    """One request on a new connection; raises TimeoutError if the server is silent for `timeout` s."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    started = time.monotonic()
+    try:
+        connection.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        response = connection.getresponse()
+        content = response.read()
+        return Answer(
+            response.status,
+            {name.lower(): value for name, value in response.getheaders()},
+            content,
+            time.monotonic() - started,
+        )
+    finally:
+        connection.close()
+
+
+def invoke(url: str, prompt: str, *, timeout: float = 30.0) -> Answer:
+    body = json.dumps({"prompt": prompt}).encode()
+    return send(url, "POST", "/invoke", body=body, headers={"Content-Type": "application/json"}, timeout=timeout)
+
+
+def assert_no_leak(body: bytes) -> None:
+    text = body.decode("utf-8", errors="replace")
+    for marker in LEAK_MARKERS:
+        assert marker not in text, f"body leaks {marker!r}: {text[:500]!r}"
+
+
+def assert_error_body(answer: Answer, allowed_statuses: set[int]) -> str:
+    """A documented JSON error: the status, {"error": {"code", "message"}}; returns the code."""
+    assert answer.status in allowed_statuses, f"HTTP {answer.status}: {answer.body[:300]!r}"
+    assert_no_leak(answer.body)
+    if answer.body == b"":  # HEAD answers carry headers only
+        return ""
+    assert answer.headers.get("content-type", "").startswith("application/json"), answer.headers
+    error = answer.json()["error"]
+    assert isinstance(error["code"], str) and error["code"].isupper(), error
+    assert isinstance(error["message"], str) and error["message"], error
+    return str(error["code"])
+
+
+def assert_complete_stream(answer: Answer) -> list[tuple[str, dict[str, Any] | None]]:
+    """200 text/event-stream: start first, exactly one done or error, last; returns the events."""
+    assert answer.status == 200, f"HTTP {answer.status}: {answer.body[:300]!r}"
+    assert answer.headers["content-type"].startswith("text/event-stream"), answer.headers
+    assert_no_leak(answer.body)
+    events = answer.events()
+    names = [name for name, _ in events if name != "keep-alive"]
+    assert names and names[0] == "start", names[:3]
+    assert names[-1] in ("done", "error"), f"stream ends with {names[-3:]}"
+    assert sum(name in ("done", "error") for name in names) == 1, names
+    assert set(names) <= {"start", "delta", "done", "error"}, set(names)
+    terminal = [data for name, data in events if name in ("done", "error")][0]
+    if names[-1] == "error":
+        assert terminal is not None and terminal["code"] in STREAM_ERROR_CODES, terminal
+    return events
+
+
+def stream_text(events: list[tuple[str, dict[str, Any] | None]]) -> str:
+    return "".join(data["text"] for name, data in events if name == "delta" and data is not None)
+
+
+def terminal_event(events: list[tuple[str, dict[str, Any] | None]]) -> tuple[str, dict[str, Any]]:
+    name, data = [(name, data) for name, data in events if name in ("done", "error")][0]
+    assert data is not None
+    return name, data
+
+
+def echo_answer(prompt: str) -> str:
+    """The offline model's answer to the first turn of a session (directives are not echoed)."""
+    return f'Offline model, turn 1. You said: "{without_directives(prompt)}".'
