@@ -272,3 +272,22 @@ def test_the_sse_parser_handles_any_chunk_boundary(page: Page):
     assert json.loads(events[2]["data"]) == {"text": "two\nlines"}
     assert events[3]["data"] == '{"a":1}\n{"b":2}'
     assert result["whole"]["comments"] == 1
+
+
+def test_the_invoke_url_follows_the_api_url_and_api_query_wins(page: Page, stack: LocalStack):
+    urls = page.evaluate("""[
+      'https://abc.execute-api.us-east-1.amazonaws.com/dev', 'https://abc.execute-api.us-east-1.amazonaws.com/dev/',
+      'https://abc.example.com/dev/invoke', 'http://127.0.0.1:8000', 'ftp://abc.example.com', 'not a url', ''
+    ].map(invokeUrl)""")
+    assert urls == [
+        "https://abc.execute-api.us-east-1.amazonaws.com/dev/invoke",
+        "https://abc.execute-api.us-east-1.amazonaws.com/dev/invoke",
+        "https://abc.example.com/dev/invoke",
+        "http://127.0.0.1:8000/invoke",
+        None,
+        None,
+        None,
+    ]
+    assert stack.page_url is not None
+    page.navigate(f"{stack.page_url}?api=https://abc.example.com/prod")
+    assert page.evaluate("document.getElementById('api-url').value") == "https://abc.example.com/prod"
