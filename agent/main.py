@@ -11,12 +11,15 @@ import sys
 
 from streaming_agent.app import create_app
 from streaming_agent.logs import log_event
+from streaming_agent.observability import start_observability
 from streaming_agent.settings import AgentConfigurationError, load_settings
 
 
 def main() -> int:
     try:
         settings = load_settings(os.environ)
+        # Before the app and its boto3 clients exist, so auto-instrumentation sees them created.
+        start_observability(settings.observability_enabled)
         app = create_app(settings)
     except AgentConfigurationError as error:
         print(f"agent configuration error: {error}", file=sys.stderr)
