@@ -46,7 +46,11 @@ def create_client(settings: ProxySettings) -> Any:
         region_name=settings.region,
         connect_timeout=settings.connect_timeout_seconds,
         # botocore's default 60 s read timeout would cut an agent that thinks quietly for a minute.
-        read_timeout=settings.stream_timeout_seconds + 30,
+        # Exactly the stream limit: it also bounds the wait for the response headers, which nothing
+        # else does (a longer value let a runtime that never answers hold the client, and the Lambda,
+        # beyond the limit). Once streaming, the relay's own deadline always comes first, because a
+        # read can only start after the request did.
+        read_timeout=settings.stream_timeout_seconds,
         # A retry could run the agent twice for one prompt once it has started work: never retry.
         retries={"total_max_attempts": 1, "mode": "standard"},
         max_pool_connections=settings.max_concurrent_streams,
