@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from auth_support import API_KEYS, IAM_CREDENTIALS, JWT_SECRET
 from local.stack import LocalStack
-
-# Two API keys with their own key ids: two distinct callers in apiKey mode.
-API_KEYS = {"local-key-alice-0123456789": "key-id-alice", "local-key-bob-0123456789": "key-id-bob"}
-IAM_CREDENTIALS = {"AKIALOCALALICE000001": "alice-secret-access-key-for-tests"}
-JWT_SECRET = "jwt-secret-for-tests-only-0123456789"
 
 
 def start(**options: Any) -> LocalStack:
@@ -40,22 +34,3 @@ def cognito_stack() -> Iterator[LocalStack]:
     stack = start(auth="cognito", jwt_secret=JWT_SECRET)
     yield stack
     stack.stop()
-
-
-def standin_invocations(stack: LocalStack) -> list[dict[str, Any]]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via HTTP_PROXY
-    with opener.open(f"{stack.standin_url}/_standin/events", timeout=10) as response:
-        events = json.loads(response.read())
-    return [event for event in events if event["kind"] == "invocation"]
-
-
-def proxy_log_records(stack: LocalStack) -> list[dict[str, Any]]:
-    records = []
-    for line in stack.logs("proxy"):
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            records.append(value)
-    return records

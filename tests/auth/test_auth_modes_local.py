@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 from botocore.credentials import Credentials
-from conftest import API_KEYS, IAM_CREDENTIALS, JWT_SECRET, proxy_log_records, standin_invocations
+from auth_support import API_KEYS, IAM_CREDENTIALS, JWT_SECRET, proxy_log_records, standin_invocations
 
 from client import InvokeError, stream_invoke
 from client.auth import sigv4_headers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import API_KEYS, JWT_SECRET, proxy_log_records, standin_invocations
+from auth_support import API_KEYS, JWT_SECRET, proxy_log_records, standin_invocations
 
 from client import stream_invoke
 from local.gateway_auth import issue_local_token

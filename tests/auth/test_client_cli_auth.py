@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import API_KEYS, IAM_CREDENTIALS, JWT_SECRET
+from auth_support import API_KEYS, IAM_CREDENTIALS, JWT_SECRET
 
 from client.__main__ import EXIT_DONE, EXIT_REQUEST_FAILED, parse_arguments, run
 from local.gateway_auth import issue_local_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import API_KEYS, proxy_log_records
+from auth_support import API_KEYS, proxy_log_records
 
 from client import stream_invoke
 from local.stack import LocalStack
