@@ -81,6 +81,8 @@ class Settings:
     cognito_user_pool_arn: str | None
     # cognito mode with a new pool: let anyone sign up (off: only administrators create users).
     cognito_allow_self_sign_up: bool
+    # Browser origins allowed to call the API (CORS), lower-cased, or ("*",); empty = no CORS at all.
+    cors_allowed_origins: tuple[str, ...]
 
     # Proxy
     stream_timeout_seconds: int
@@ -235,6 +237,52 @@ def _parse_cidr(value: Any) -> str:
     return value
 
 
+ANY_ORIGIN = "*"
+# An origin exactly as a browser serialises it: scheme://host[:port], no path, no trailing slash.
+_ORIGIN = re.compile(
+    r"^(?P<scheme>https?)://(?P<host>[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)"
+    r"(:(?P<port>[0-9]{1,5}))?$"
+)
+# Plain http only for a page on the developer's own machine; anything else must be https.
+_LOCAL_HTTP_HOSTS = ("localhost", "127.0.0.1")
+_DEFAULT_PORTS = {"https": "443", "http": "80"}
+CORS_ORIGIN_FORMS = (
+    "'*' alone, or origins written https://host[:port] (http://localhost[:port] and "
+    "http://127.0.0.1[:port] for a local page), without a path or trailing slash"
+)
+
+
+def _parse_origin(entry: str) -> str:
+    """One origin, lower-cased; ValueError with a hint when it is not one a browser would send."""
+    origin = entry.strip().lower()
+    match = _ORIGIN.match(origin)
+    if match is None:
+        hint = " (drop the trailing slash)" if origin.endswith("/") else ""
+        raise ValueError(f"{entry!r} is not an origin{hint}")
+    scheme, host, port = match["scheme"], match["host"], match["port"]
+    if scheme == "http" and host not in _LOCAL_HTTP_HOSTS:
+        raise ValueError(f"{entry!r} uses http; only localhost and 127.0.0.1 may (use https)")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{entry!r} has an invalid port")
+    # A browser leaves the default port out of Origin, so an entry with it would never match.
+    if port == _DEFAULT_PORTS[scheme]:
+        raise ValueError(f"{entry!r} names the default port; drop ':{port}'")
+    return origin
+
+
+def _parse_cors_origins(entries: Sequence[str]) -> tuple[str, ...]:
+    if ANY_ORIGIN in (entry.strip() for entry in entries):
+        if len(entries) != 1:
+            raise ValueError("'*' must be the only entry")
+        return (ANY_ORIGIN,)
+    origins: list[str] = []
+    for entry in entries:
+        origin = _parse_origin(entry)
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
+
+
 def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Settings:
     """Validate every setting; raise SettingsError naming the first bad key."""
     read = _Reader(project, values)
@@ -253,6 +301,14 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
     lifetime = read.integer("agentMaxLifetimeSeconds", minimum=60, maximum=28800)
     read.check("agentMaxLifetimeSeconds", lifetime >= idle,
                "must be at least agentIdleTimeoutSeconds")
+
+    cors_entries = read.string_list("corsAllowedOrigins")
+    try:
+        cors_allowed_origins = _parse_cors_origins(cors_entries)
+    except ValueError as error:
+        raise SettingsError(
+            f"{read.full_key('corsAllowedOrigins')}: {error}; allowed: {CORS_ORIGIN_FORMS}"
+        ) from None
 
     retention = read.integer("logRetentionDays", minimum=1, maximum=3653)
     read.check("logRetentionDays", retention in LOG_RETENTION_DAYS,
@@ -288,6 +344,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
             "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
         ),
         cognito_allow_self_sign_up=read.boolean("cognitoAllowSelfSignUp"),
+        cors_allowed_origins=cors_allowed_origins,
         stream_timeout_seconds=stream_timeout,
         keepalive_seconds=keepalive,
         max_prompt_chars=read.integer("maxPromptChars", minimum=1, maximum=200_000),
@@ -326,5 +383,5 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",
     "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
     "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
-    "observabilityEnabled", "alarmEmail",
+    "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
 )
