@@ -87,7 +87,7 @@ PART_NOTES = {
     "machine's cores (CPU busy shows each one's share of one core); the agent-alone row bounds what any "
     "path behind it can carry. The proxy-alone rows (fake upstream writing pre-built frames) are the "
     "proxy's own capacity, which is what the >= 5,000 events/s on one core target is about. The agent "
-    "alone gets slower as one answer grows (Strands keeps the whole growing message), which is what holds "
+    "alone gets slower as one answer grows (its cost per piece grows with the answer so far; not profiled further), which is what holds "
     "the full-stack MB/s of a 100 MB answer down; the proxy uses a few percent of a core there.",
     "concurrency": "Concurrency: the local agent is one process for all sessions; the AgentCore SDK "
     "bridges each stream through a worker thread from anyio's default pool of 40, so more than 40 long "
