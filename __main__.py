@@ -114,6 +114,7 @@ proxy = StreamingProxy("proxy", StreamingProxyArgs(
     partition=partition,
     region=settings.region,
     protect_stateful_resources=settings.protect_stateful_resources,
+    cors_allowed_origins=settings.cors_allowed_origins,
 ))
 
 private_access = None
@@ -157,6 +158,7 @@ api = StreamingApi("api", StreamingApiArgs(
     log_retention_days=settings.log_retention_days,
     manage_account_settings=settings.manage_api_gateway_account,
     protect_stateful_resources=settings.protect_stateful_resources,
+    cors_allowed_origins=settings.cors_allowed_origins,
 ))
 
 if web_acl_name is not None:

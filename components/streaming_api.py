@@ -85,6 +85,70 @@ def gateway_error_template(code: str) -> str:
     )
 
 
+# CORS (off unless the stack lists origins). The proxy answers the same preflight locally
+# (proxy/streaming_proxy/cors.py); tests/infra/test_infra_cors.py checks the two agree.
+ANY_ORIGIN = "*"
+PREFLIGHT_METHOD = "OPTIONS"
+PREFLIGHT_STATUS = "204"
+CORS_ALLOWED_METHODS = "POST, OPTIONS"
+# What the chat page sends (content-type, x-api-key) and what IAM-signed or Cognito callers add.
+CORS_ALLOWED_HEADERS = "content-type, x-api-key, authorization, x-amz-date, x-amz-security-token"
+CORS_EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
+CORS_MAX_AGE_SECONDS = 600
+ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+
+
+def preflight_static_headers(origins: tuple[str, ...]) -> dict[str, str]:
+    """Headers the OPTIONS /invoke MOCK answer carries as fixed values (header -> value)."""
+    headers = {
+        "Access-Control-Allow-Methods": CORS_ALLOWED_METHODS,
+        "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+        "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
+        # A cache in front must not hand one origin's preflight answer to another.
+        "Vary": "Origin",
+    }
+    # One origin (or "*") is a fixed value; several need the template below to pick one.
+    if len(origins) == 1:
+        headers[ALLOW_ORIGIN] = origins[0]
+    return headers
+
+
+def preflight_origin_template(origins: tuple[str, ...]) -> Optional[str]:
+    """VTL for the MOCK integration response that echoes the request's Origin only when listed.
+
+    None for one origin (a fixed header value does). Safe to embed: settings.py admits only
+    origins made of [a-z0-9.:/-], so no entry can close the string literal or start a reference.
+    """
+    if len(origins) < 2:
+        return None
+    allowed = ", ".join(f'"{origin}"' for origin in origins)
+    # $input.params looks the header up by name; HTTP/2 clients send it lower-cased.
+    return (
+        "#set($origin = $input.params('Origin'))\n"
+        "#if($origin == \"\")#set($origin = $input.params('origin'))#end\n"
+        f"#set($allowed = [{allowed}])\n"
+        "#if($allowed.contains($origin))"
+        f"#set($context.responseOverride.header.{ALLOW_ORIGIN} = $origin)"
+        "#end\n"
+    )
+
+
+def gateway_error_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
+    """CORS headers on API Gateway's own errors (missing key, throttled, WAF, timeouts...).
+
+    Without Access-Control-Allow-Origin a page cannot read why it was refused. A gateway response
+    can only map fixed values or request parameters, and has no condition: echoing
+    method.request.header.Origin would grant every site on the internet, not the listed ones. So
+    with one origin (or "*") that value is used; with several only the FIRST origin can read
+    gateway errors, and pages on the others see an opaque network error for those (their own
+    requests and the proxy's errors are unaffected: the proxy echoes any listed origin).
+    """
+    if not origins:
+        return {}
+    return {ALLOW_ORIGIN: origins[0], "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS}
+
+
 def request_body_schema() -> dict[str, Any]:
     """Shape-only checks; lengths stay with the proxy so that limits live in one place."""
     return {
@@ -145,6 +209,9 @@ class StreamingApiArgs:
     # turn off when another stack or the platform team already manages it).
     manage_account_settings: bool
     protect_stateful_resources: bool
+    # Browser origins allowed to call the API, or ("*",) (settings.py validates them). Empty: no
+    # OPTIONS /invoke route and no CORS headers on gateway errors.
+    cors_allowed_origins: tuple[str, ...] = ()
 
 
 class StreamingApi(pulumi.ComponentResource):
@@ -258,6 +325,15 @@ class StreamingApi(pulumi.ComponentResource):
         definition += [route, model, validator, method, integration]
         definition_inputs += [ROUTE_METHOD, ROUTE_PATH, model_schema, args.function_streaming_invoke_arn, timeout_ms]
 
+        origins = tuple(args.cors_allowed_origins)
+        if origins:
+            definition += self._preflight_route(name, api.id, route.id, origins)
+            definition_inputs += [PREFLIGHT_METHOD, list(origins)]
+
+        error_headers = {
+            f"gatewayresponse.header.{header}": f"'{value}'"
+            for header, value in gateway_error_cors_headers(origins).items()
+        }
         for response_type, (status, code) in _GATEWAY_ERRORS.items():
             gateway_response = aws.apigateway.Response(
                 f"{name}-error-{response_type.lower().replace('_', '-')}",
@@ -265,6 +341,7 @@ class StreamingApi(pulumi.ComponentResource):
                 response_type=response_type,
                 status_code=status,
                 response_templates={"application/json": gateway_error_template(code)},
+                response_parameters=error_headers or None,
                 opts=child,
             )
             definition.append(gateway_response)
@@ -355,6 +432,62 @@ class StreamingApi(pulumi.ComponentResource):
         if self.api_key is not None:
             outputs["apiKey"] = self.api_key
         self.register_outputs(outputs)
+
+    def _preflight_route(
+        self, name: str, api_id: pulumi.Output[str], resource_id: pulumi.Output[str], origins: tuple[str, ...]
+    ) -> list[pulumi.Resource]:
+        """OPTIONS /invoke answered by API Gateway itself (MOCK): 204 with the CORS headers.
+
+        No authorization and no API key: a browser never sends credentials on a preflight, so
+        requiring them would fail every cross-origin call. It reveals nothing and never reaches
+        the Lambda. VTL response mapping is allowed here; only the STREAM integration forbids it.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        static_headers = preflight_static_headers(origins)
+        declared = sorted({*static_headers, ALLOW_ORIGIN})
+        method = aws.apigateway.Method(
+            f"{name}-preflight-method",
+            rest_api=api_id,
+            resource_id=resource_id,
+            http_method=PREFLIGHT_METHOD,
+            authorization="NONE",
+            api_key_required=False,
+            opts=child,
+        )
+        integration = aws.apigateway.Integration(
+            f"{name}-preflight-integration",
+            rest_api=api_id,
+            resource_id=resource_id,
+            http_method=method.http_method,
+            type="MOCK",
+            # MOCK picks its integration response from this status code.
+            request_templates={"application/json": json.dumps({"statusCode": int(PREFLIGHT_STATUS)})},
+            opts=child,
+        )
+        method_response = aws.apigateway.MethodResponse(
+            f"{name}-preflight-method-response",
+            rest_api=api_id,
+            resource_id=resource_id,
+            http_method=method.http_method,
+            status_code=PREFLIGHT_STATUS,
+            response_parameters={f"method.response.header.{header}": True for header in declared},
+            opts=child,
+        )
+        template = preflight_origin_template(origins)
+        integration_response = aws.apigateway.IntegrationResponse(
+            f"{name}-preflight-integration-response",
+            rest_api=api_id,
+            resource_id=resource_id,
+            http_method=method.http_method,
+            status_code=method_response.status_code,
+            # Static values are quoted; the template (several origins) adds Allow-Origin itself.
+            response_parameters={
+                f"method.response.header.{header}": f"'{value}'" for header, value in static_headers.items()
+            },
+            response_templates={"application/json": template} if template else None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+        )
+        return [method, integration, method_response, integration_response]
 
     def _account_logging_role(self, name: str) -> aws.apigateway.Account:
         """API Gateway's account-level CloudWatch role, without which stage logging fails."""

@@ -46,6 +46,8 @@ class StreamingProxyArgs:
     region: str
     # Protect and retain the log group (prod).
     protect_stateful_resources: bool
+    # Browser origins the proxy adds CORS headers for (PROXY_CORS_ALLOWED_ORIGINS); empty: none.
+    cors_allowed_origins: tuple[str, ...] = ()
 
 
 class StreamingProxy(pulumi.ComponentResource):
@@ -95,6 +97,24 @@ class StreamingProxy(pulumi.ComponentResource):
             opts=child,
         )
 
+        environment: dict[str, pulumi.Input[str]] = {
+            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+            "AWS_LWA_INVOKE_MODE": "response_stream",
+            "AWS_LWA_PORT": str(PROXY_PORT),
+            # A dedicated path: LWA's default "/" would reach the app's own routes.
+            "AWS_LWA_READINESS_CHECK_PATH": READINESS_PATH,
+            "AGENT_RUNTIME_ARN": args.runtime_arn,
+            "AGENT_RUNTIME_QUALIFIER": "DEFAULT",
+            "PROXY_MAX_PROMPT_CHARS": str(args.max_prompt_chars),
+            "PROXY_KEEPALIVE_SECONDS": str(args.keepalive_seconds),
+            "PROXY_STREAM_TIMEOUT_SECONDS": str(args.stream_timeout_seconds),
+            "PROXY_LOG_LEVEL": args.log_level,
+            "PROXY_LOG_CONTENT": "false",
+        }
+        if args.cors_allowed_origins:
+            # Left out when off: the proxy then sends no CORS headers and answers no preflight.
+            environment["PROXY_CORS_ALLOWED_ORIGINS"] = ",".join(args.cors_allowed_origins)
+
         function = aws.lambda_.Function(
             f"{name}-function",
             name=args.function_name,
@@ -115,20 +135,7 @@ class StreamingProxy(pulumi.ComponentResource):
                 log_format="JSON",
                 log_group=log_group.name,
             ),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables={
-                "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
-                "AWS_LWA_INVOKE_MODE": "response_stream",
-                "AWS_LWA_PORT": str(PROXY_PORT),
-                # A dedicated path: LWA's default "/" would reach the app's own routes.
-                "AWS_LWA_READINESS_CHECK_PATH": READINESS_PATH,
-                "AGENT_RUNTIME_ARN": args.runtime_arn,
-                "AGENT_RUNTIME_QUALIFIER": "DEFAULT",
-                "PROXY_MAX_PROMPT_CHARS": str(args.max_prompt_chars),
-                "PROXY_KEEPALIVE_SECONDS": str(args.keepalive_seconds),
-                "PROXY_STREAM_TIMEOUT_SECONDS": str(args.stream_timeout_seconds),
-                "PROXY_LOG_LEVEL": args.log_level,
-                "PROXY_LOG_CONTENT": "false",
-            }),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[log_group, invoke_policy, logs_policy, tracing_policy],

@@ -99,6 +99,7 @@ def api_access_logging(resources: Sequence[Resource]) -> Iterator[Finding]:
 @rule("APIG2", "REST API methods validate requests.")
 def api_request_validation(resources: Sequence[Resource]) -> Iterator[Finding]:
     for method in _of_type(resources, METHOD):
+        # An OPTIONS preflight (the CORS MOCK route) has no body or parameters to validate.
         if method.get("httpMethod") != "OPTIONS" and not method.inputs.get("requestValidatorId"):
             yield Finding("APIG2", method.name, "method has no request validator")
 
@@ -113,6 +114,8 @@ def api_waf(resources: Sequence[Resource]) -> Iterator[Finding]:
 @rule("APIG4", "API methods implement authorization (IAM, Cognito or a Lambda authorizer).")
 def api_authorization(resources: Sequence[Resource]) -> Iterator[Finding]:
     for method in _of_type(resources, METHOD):
+        # OPTIONS is exempt: a browser never sends credentials on a CORS preflight, so the
+        # preflight route must be open (it is a MOCK answering headers; it never reaches the Lambda).
         if method.get("httpMethod") != "OPTIONS" and method.get("authorization", default="NONE") == "NONE":
             yield Finding("APIG4", method.name, "method authorization is NONE")
 
