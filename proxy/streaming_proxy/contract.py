@@ -16,9 +16,12 @@ SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 SESSION_ID_RULE = "1-128 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 
 KEEPALIVE_COMMENT = b": keep-alive\n\n"
+NOT_AN_OBJECT = 'The body must be a JSON object in UTF-8: {"prompt": "...", "sessionId": "..."}.'
 
 # Machine codes of errors answered before a stream starts (plain JSON responses).
-INVALID_JSON = "INVALID_JSON"
+# One code for "not a JSON object", whether the bytes are not JSON at all or JSON of another type:
+# on AWS, API Gateway's request validator answers both before the proxy runs, and cannot tell them
+# apart, so the contract does not either.
 INVALID_BODY = "INVALID_BODY"
 MISSING_FIELD = "MISSING_FIELD"
 INVALID_FIELD = "INVALID_FIELD"
@@ -81,9 +84,9 @@ def parse_invoke_request(body: bytes, max_prompt_chars: int) -> InvokeRequest:
     try:
         document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, INVALID_JSON, "The body must be valid JSON encoded as UTF-8.") from None
+        raise ApiError(400, INVALID_BODY, NOT_AN_OBJECT) from None
     if not isinstance(document, dict):
-        raise ApiError(400, INVALID_BODY, 'The body must be a JSON object: {"prompt": "...", "sessionId": "..."}.')
+        raise ApiError(400, INVALID_BODY, NOT_AN_OBJECT)
     unknown = sorted(key for key in document if key not in ALLOWED_FIELDS)
     if unknown:
         raise ApiError(

@@ -140,8 +140,8 @@ def test_the_runtime_session_id_is_derived_not_the_client_handle(stack: LocalSta
 
 BAD_REQUESTS = [
     # (body, content type, method, path, status, code)
-    (b"{nope", "application/json", "POST", "/invoke", 400, "INVALID_JSON"),
-    (b"\xff\xfe\x00", "application/json", "POST", "/invoke", 400, "INVALID_JSON"),
+    (b"{nope", "application/json", "POST", "/invoke", 400, "INVALID_BODY"),
+    (b"\xff\xfe\x00", "application/json", "POST", "/invoke", 400, "INVALID_BODY"),
     (b"[]", "application/json", "POST", "/invoke", 400, "INVALID_BODY"),
     (b"{}", "application/json", "POST", "/invoke", 400, "MISSING_FIELD"),
     (b'{"prompt": ""}', "application/json", "POST", "/invoke", 400, "INVALID_FIELD"),

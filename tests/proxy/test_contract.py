@@ -25,9 +25,9 @@ def test_valid_request_with_and_without_session():
 @pytest.mark.parametrize(
     "body, code",
     [
-        (b"{not json", contract.INVALID_JSON),
-        (b"\xff\xfe{}", contract.INVALID_JSON),
-        (b'{"prompt": NaN}', contract.INVALID_JSON),
+        (b"{not json", contract.INVALID_BODY),
+        (b"\xff\xfe{}", contract.INVALID_BODY),
+        (b'{"prompt": NaN}', contract.INVALID_BODY),
         (b"[1, 2]", contract.INVALID_BODY),
         (b'"prompt"', contract.INVALID_BODY),
         (b"{}", contract.MISSING_FIELD),
