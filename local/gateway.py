@@ -8,7 +8,10 @@ For each request it does what API Gateway and Lambda Web Adapter do together:
   way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
   dropped first, so no client can forge an identity;
 - the proxy's answer is relayed chunk by chunk as it arrives, and a client that leaves closes the
-  proxy connection at once.
+  proxy connection at once;
+- with CORS on (PROXY_CORS_ALLOWED_ORIGINS in its environment, the proxy's own setting), OPTIONS
+  /invoke goes to the proxy unauthenticated, as the deployed API's open MOCK preflight route does,
+  and its own errors carry Access-Control-Allow-Origin for an allowed Origin, so a page can read them.
 
     LOCAL_GATEWAY_AUTH='{"mode": "apiKey", "api_keys": {"secret-key": "key-id-1"}}' \
         python -m local.gateway --port 8000 --upstream http://127.0.0.1:8001
@@ -37,6 +40,12 @@ from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, a
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
 HEALTH_PATH = "/_gateway/health"
 ROUTE = ("POST", "/invoke")
+PREFLIGHT_ROUTE = ("OPTIONS", "/invoke")
+# The proxy's setting (proxy/streaming_proxy/cors.py), read here too: the deployed API is configured
+# from the same stack setting (corsAllowedOrigins) as the proxy Lambda.
+CORS_ORIGINS_ENV = "PROXY_CORS_ALLOWED_ORIGINS"
+ANY_ORIGIN = "*"
+CORS_EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"
@@ -85,7 +94,35 @@ def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> di
     }
 
 
-async def send_gateway_error(send: Send, response_type: str, message: str, request_id: str) -> None:
+def parse_cors_origins(raw: str) -> tuple[str, ...]:
+    """The comma-separated origins, lower-cased. The proxy validates them and refuses to start on a
+    bad one, so here only the parsing matters."""
+    return tuple(dict.fromkeys(entry.strip().lower() for entry in raw.split(",") if entry.strip()))
+
+
+def error_cors_headers(origins: tuple[str, ...], origin: str | None) -> list[tuple[bytes, bytes]]:
+    """CORS headers for a gateway error to a request from `origin` (none when CORS is off or the
+    origin is not allowed), so the page can show why it was refused.
+
+    The deployed API can only give its gateway errors one fixed origin (the first; see
+    components/streaming_api.py gateway_error_cors_headers); here every allowed origin is echoed,
+    which matters for the local page that is reachable as both localhost and 127.0.0.1.
+    """
+    if not origins:
+        return []
+    headers = [(b"vary", b"Origin")]
+    if origin and (ANY_ORIGIN in origins or origin.lower() in origins):
+        headers += [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-expose-headers", CORS_EXPOSED_HEADERS.encode()),
+        ]
+    return headers
+
+
+async def send_gateway_error(
+    send: Send, response_type: str, message: str, request_id: str,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     status, code = GATEWAY_ERRORS[response_type]
     body = json.dumps({"error": {"code": code, "message": message}, "requestId": request_id}).encode()
     headers = [
@@ -93,6 +130,7 @@ async def send_gateway_error(send: Send, response_type: str, message: str, reque
         (b"content-length", str(len(body)).encode()),
         (b"x-amzn-requestid", request_id.encode()),
         (b"x-amzn-errortype", ERROR_TYPES[response_type].encode()),
+        *(extra_headers or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -115,13 +153,16 @@ async def read_request_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def forwarded_headers(headers: Headers, context: Mapping[str, Any]) -> list[tuple[str, str]]:
+def forwarded_headers(headers: Headers, context: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The client's headers for the proxy, plus the gateway's request context when there is one."""
     kept = [
         (name, value)
         for name, value in headers.items()
         # The client's own x-amzn-request-context is dropped: identity comes only from the gateway.
         if name not in HOP_BY_HOP and name not in ("host", "content-length", REQUEST_CONTEXT_HEADER)
     ]
+    if context is None:
+        return kept
     return kept + [(REQUEST_CONTEXT_HEADER, json.dumps(context, separators=(",", ":")))]
 
 
@@ -133,9 +174,10 @@ async def wait_for_disconnect(receive: Receive) -> None:
 class LocalApiGateway:
     """The ASGI app. One httpx client to the proxy for the life of the process."""
 
-    def __init__(self, upstream_url: str, auth: AuthSettings) -> None:
+    def __init__(self, upstream_url: str, auth: AuthSettings, cors_origins: tuple[str, ...] = ()) -> None:
         self.upstream_url = upstream_url.rstrip("/")
         self.auth = auth
+        self.cors_origins = cors_origins
         # No read timeout: the proxy owns the stream limit. trust_env=False: never via HTTP_PROXY.
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0), trust_env=False)
 
@@ -152,17 +194,27 @@ class LocalApiGateway:
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
             await send({"type": "http.response.body", "body": body})
             return
-        if (method, path) != ROUTE:
-            await send_gateway_error(send, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
+        headers = Headers(scope=scope)
+        cors_headers = error_cors_headers(self.cors_origins, headers.get("origin"))
+        # Without configured origins the deployed API has no OPTIONS route: the 403 below, as there.
+        preflight = bool(self.cors_origins) and (method, path) == PREFLIGHT_ROUTE
+        if (method, path) != ROUTE and not preflight:
+            await send_gateway_error(
+                send, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id, cors_headers
+            )
             return
         try:
             body = await read_request_body(receive)
         except ConnectionResetError:
             return
         if body is None:
-            await send_gateway_error(send, "REQUEST_TOO_LARGE", "Request Too Long", request_id)
+            await send_gateway_error(send, "REQUEST_TOO_LARGE", "Request Too Long", request_id, cors_headers)
             return
-        headers = Headers(scope=scope)
+        if preflight:
+            # No authentication: a browser never sends credentials on a preflight (on AWS a MOCK
+            # route with authorization NONE answers it). No identity either: the proxy only answers.
+            await self.forward(scope, receive, send, body, forwarded_headers(headers, None), request_id, cors_headers)
+            return
         outcome = authenticate(
             self.auth,
             method=method,
@@ -173,13 +225,14 @@ class LocalApiGateway:
         )
         if isinstance(outcome, GatewayRejection):
             log("request refused", requestId=request_id, responseType=outcome.response_type)
-            await send_gateway_error(send, outcome.response_type, outcome.message, request_id)
+            await send_gateway_error(send, outcome.response_type, outcome.message, request_id, cors_headers)
             return
         context = request_context(request_id, outcome, scope)
-        await self.forward(scope, receive, send, body, forwarded_headers(headers, context), request_id)
+        await self.forward(scope, receive, send, body, forwarded_headers(headers, context), request_id, cors_headers)
 
     async def forward(
-        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[str, str]], request_id: str
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[str, str]],
+        request_id: str, cors_headers: list[tuple[bytes, bytes]],
     ) -> None:
         url = self.upstream_url + scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
@@ -188,7 +241,7 @@ class LocalApiGateway:
             upstream = await self.http.send(request, stream=True)
         except httpx.HTTPError as error:
             log("proxy unreachable", requestId=request_id, error=type(error).__name__)
-            await send_gateway_error(send, "INTEGRATION_FAILURE", "Internal server error", request_id)
+            await send_gateway_error(send, "INTEGRATION_FAILURE", "Internal server error", request_id, cors_headers)
             return
         relay = asyncio.ensure_future(self.relay(upstream, send, request_id))
         disconnect = asyncio.ensure_future(wait_for_disconnect(receive))
@@ -255,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         auth = auth_settings_from_json(os.environ.get(AUTH_SETTINGS_ENV, ""))
     except (TypeError, ValueError) as error:
         raise SystemExit(f"gateway configuration error in {AUTH_SETTINGS_ENV}: {error}") from None
-    app = LocalApiGateway(args.upstream, auth)
+    app = LocalApiGateway(args.upstream, auth, parse_cors_origins(os.environ.get(CORS_ORIGINS_ENV, "")))
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", http="h11", loop="asyncio")
 
 
