@@ -12,6 +12,25 @@ import pulumi_aws as aws
 import pulumi_awsx as awsx
 
 from components import policies
+from components.artifacts import AGENT_INSTRUMENTATION_COMMAND
+
+# AgentCore's documented entry point for a code zip with observability: the runtime starts main.py
+# under ADOT's opentelemetry-instrument (shipped in the zip by components/artifacts.py).
+CODE_ENTRY_POINTS = [AGENT_INSTRUMENTATION_COMMAND, "main.py"]
+
+# ADOT settings the runtime gets from us: the three switches AgentCore's observability docs list
+# for ADOT (AGENT_OBSERVABILITY_ENABLED is also what streaming_agent/observability.py reads; it then
+# finds ADOT already started by the entry point). Naming the distro and configurator keeps the
+# choice from depending on which distro a dependency brings along, and repeats the runtime's own
+# defaults at worst. The rest of ADOT's settings (exporter endpoints and protocol, resource
+# attributes with the service name and the runtime's log group, log headers) are left to the
+# runtime, which derives them from the runtime it created; overriding them here would send
+# telemetry where CloudWatch's GenAI Observability views do not look.
+ADOT_ENVIRONMENT: dict[str, str] = {
+    "AGENT_OBSERVABILITY_ENABLED": "true",
+    "OTEL_PYTHON_DISTRO": "aws_distro",
+    "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
+}
 
 
 @dataclass
@@ -74,7 +93,7 @@ class AgentRuntime(pulumi.ComponentResource):
             artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
                 code_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationArgs(
                     runtime="PYTHON_3_13",
-                    entry_points=["main.py"],
+                    entry_points=CODE_ENTRY_POINTS,
                     code=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeArgs(
                         s3=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeS3Args(
                             bucket=bucket.bucket,
@@ -201,6 +220,8 @@ class AgentRuntime(pulumi.ComponentResource):
             # Set explicitly: the agent's boto3 clients (Bedrock, Memory) need a region, and the
             # AgentCore samples set it themselves rather than rely on the microVM providing one.
             "AWS_REGION": args.region,
+            # Both artifacts start under opentelemetry-instrument (entry point or Dockerfile CMD).
+            **ADOT_ENVIRONMENT,
         }
         if args.memory_id is not None:
             environment["AGENT_MEMORY_ID"] = args.memory_id

@@ -41,6 +41,9 @@ TARGET_PLATFORM_ARGS: tuple[str, ...] = (
     "--only-binary=:all:",
 )
 
+# AgentCore's documented wrapper for ADOT auto-instrumentation (aws-opentelemetry-distro).
+AGENT_INSTRUMENTATION_COMMAND = "opentelemetry-instrument"
+
 # The earliest time a zip header can hold; any fixed value works, this one is conventional.
 FIXED_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 COMPRESSION_LEVEL = 9
@@ -190,9 +193,29 @@ def build_zip(
     )
 
 
+def requirement_files(requirements: Path) -> list[Path]:
+    """``requirements`` and every file it pulls in with ``-r``/``-c`` (recursively), in order.
+
+    The agent's deploy requirements include its runtime requirements with ``-r``; a change to the
+    included file must change the cache key just as a change to the including one does.
+    """
+    files: list[Path] = []
+    pending = [requirements]
+    while pending:
+        current = pending.pop(0)
+        if current in files:
+            continue  # included twice, or a cycle: pip would read it once too
+        files.append(current)
+        for line in current.read_text().splitlines():
+            option, _, argument = line.strip().partition(" ")
+            if option in {"-r", "--requirement", "-c", "--constraint"} and argument.strip():
+                pending.append(current.parent / argument.strip())
+    return files
+
+
 def dependency_cache_key(requirements: Path, constraints: Path) -> str:
     digest = hashlib.sha256()
-    for part in (requirements.read_bytes(), constraints.read_bytes()):
+    for part in (*(path.read_bytes() for path in requirement_files(requirements)), constraints.read_bytes()):
         # Length-prefix each part so that moving bytes from one file to the other changes the key.
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -266,37 +289,75 @@ def install_dependencies(requirements: Path, constraints: Path, cache_dir: Path)
 
 def exclude_from_dependency_tree(relative_path: PurePosixPath) -> bool:
     # Console scripts in bin/ carry the build machine's interpreter in their shebang and cannot run
-    # on the target; run.sh starts uvicorn with `python -m` instead.
+    # on the target; run.sh starts uvicorn with `python -m` instead. The few scripts a target does
+    # run are re-added by portable_console_scripts with a portable shebang.
     if relative_path.parts[:1] == ("bin",):
         return True
     return is_never_deployed(relative_path)
+
+
+PORTABLE_SHEBANG = "#!/usr/bin/env python3"
+
+
+def portable_console_scripts(
+    dependency_tree: Path, names: Collection[str], staging_dir: Path
+) -> list[ZipSource]:
+    """Copies of ``bin/<name>`` with the build machine's shebang replaced by a portable one.
+
+    pip writes its own interpreter path (e.g. /work/main/.venv/bin/python) into the first line,
+    which exists on no target and differs between a laptop and CI; the rest of the script only
+    imports the entry point, so swapping that one line keeps it working and reproducible.
+    Scripts that the requirements did not install are skipped.
+    """
+    sources: list[ZipSource] = []
+    for name in sorted(names):
+        installed = dependency_tree / "bin" / name
+        if not installed.is_file():
+            continue
+        first_line, separator, rest = installed.read_text().partition("\n")
+        if not first_line.startswith("#!"):
+            raise ValueError(f"console script {installed} has no shebang line")
+        portable = staging_dir / name
+        portable.write_text(f"{PORTABLE_SHEBANG}{separator}{rest}")
+        sources.append((portable, f"bin/{name}"))
+    return sources
 
 
 def _build_with_dependencies(
     component_dir: Path,
     own_sources: Sequence[ZipSource],
     zip_name: str,
-    repo_root: Path,
-    build_dir: Path | None,
+    requirements: Path,
+    constraints: Path,
+    build_dir: Path,
     deps_cache_dir: Path | None,
     executables: Collection[str] = (),
+    console_scripts: Collection[str] = (),
 ) -> BuiltArtifact:
-    output_dir = build_dir if build_dir is not None else repo_root / ".build"
-    cache_dir = deps_cache_dir if deps_cache_dir is not None else output_dir / "deps"
+    cache_dir = deps_cache_dir if deps_cache_dir is not None else build_dir / "deps"
     # Our own files are listed explicitly (an allow-list), so a Dockerfile, a README or a local
-    # test next to them never reaches the zip. They are collected first so that a missing file
-    # fails before a slow pip install. The dependency tree is filtered on its own paths so that
-    # our names are never mistaken for its bin/ folder.
+    # test next to them never reaches the zip. They are collected first (with the pip inputs) so
+    # that a missing file fails before a slow pip install. The dependency tree is filtered on its
+    # own paths so that our names are never mistaken for its bin/ folder.
     own_entries = _collect_entries(own_sources, is_never_deployed)
-    dependency_tree = install_dependencies(
-        component_dir / "requirements.txt", repo_root / "constraints.txt", cache_dir
-    )
+    for pip_input in (*requirement_files(requirements), constraints):
+        if not pip_input.is_file():
+            raise FileNotFoundError(f"artifact source is missing: {pip_input}")
+    dependency_tree = install_dependencies(requirements, constraints, cache_dir)
     dependency_entries = _collect_entries([(dependency_tree, "")], exclude_from_dependency_tree)
     clashes = sorted(set(own_entries) & set(dependency_entries))
     if clashes:
         raise ValueError(f"dependencies of {component_dir} overwrite project files: {clashes}")
-    merged_sources = [(path, name) for name, path in {**own_entries, **dependency_entries}.items()]
-    return build_zip(merged_sources, output_dir / zip_name, executables=executables)
+    with tempfile.TemporaryDirectory(prefix=".console-scripts.", dir=cache_dir) as staging:
+        scripts = portable_console_scripts(dependency_tree, console_scripts, Path(staging))
+        script_entries = _collect_entries(scripts, is_never_deployed)
+        merged = {**own_entries, **dependency_entries, **script_entries}
+        merged_sources = [(path, name) for name, path in merged.items()]
+        return build_zip(
+            merged_sources,
+            build_dir / zip_name,
+            executables={*executables, *script_entries},
+        )
 
 
 def build_proxy_zip(
@@ -311,9 +372,12 @@ def build_proxy_zip(
         proxy_dir,
         [(proxy_dir / "run.sh", "run.sh"), (proxy_dir / "streaming_proxy", "streaming_proxy")],
         "proxy.zip",
-        repo_root,
-        build_dir,
-        deps_cache_dir,
+        # The proxy's few dependencies all fit the repository-wide pin set, so it keeps using it:
+        # what the tests run against is what Lambda runs.
+        requirements=proxy_dir / "requirements.txt",
+        constraints=repo_root / "constraints.txt",
+        build_dir=build_dir if build_dir is not None else repo_root / ".build",
+        deps_cache_dir=deps_cache_dir,
         executables={"run.sh"},
     )
 
@@ -325,15 +389,21 @@ def build_agent_zip(
     deps_cache_dir: Path | None = None,
 ) -> BuiltArtifact:
     """The AgentCore code zip: main.py (the entry point) and streaming_agent/ at the root, plus
-    its wheels."""
+    its wheels and bin/opentelemetry-instrument (0755, portable shebang)."""
     agent_dir = repo_root / "agent"
     return _build_with_dependencies(
         agent_dir,
         [(agent_dir / "main.py", "main.py"), (agent_dir / "streaming_agent", "streaming_agent")],
         "agent.zip",
-        repo_root,
-        build_dir,
-        deps_cache_dir,
+        # requirements-deploy.txt is requirements.txt plus ADOT, locked by the agent's own
+        # constraints: ADOT's OpenTelemetry and protobuf pins cannot share the dev venv's pin set.
+        requirements=agent_dir / "requirements-deploy.txt",
+        constraints=agent_dir / "constraints.txt",
+        build_dir=build_dir if build_dir is not None else repo_root / ".build",
+        deps_cache_dir=deps_cache_dir,
+        # The runtime's entry point is ["opentelemetry-instrument", "main.py"], as AgentCore
+        # documents; AWS's own zip recipe ships pip's bin/ folder, so this script is kept too.
+        console_scripts={AGENT_INSTRUMENTATION_COMMAND},
     )
 
 

@@ -31,6 +31,7 @@ from components.artifacts import (
     dependency_cache_key,
     install_dependencies,
     is_never_deployed,
+    portable_console_scripts,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +85,9 @@ def make_synthetic_repo(root: Path) -> Path:
     """A miniature checkout with the layout the builders expect, plus files that must stay out."""
     write_file(root / "constraints.txt", SMALL_PINNED_REQUIREMENT)
     write_file(root / "agent/requirements.txt", SMALL_PINNED_REQUIREMENT)
+    # The agent zip is built from its deploy requirements and its own lock, like the real one.
+    write_file(root / "agent/requirements-deploy.txt", "-r requirements.txt\n")
+    write_file(root / "agent/constraints.txt", SMALL_PINNED_REQUIREMENT)
     write_file(root / "agent/main.py", "from streaming_agent.app import app\n")
     write_file(root / "agent/streaming_agent/__init__.py", "")
     write_file(root / "agent/streaming_agent/app.py", "app = object()\n")
@@ -331,6 +335,42 @@ def test_dependency_install_is_cached_and_rebuilt_when_requirements_change(
     assert (second / "six.py").is_file()
 
 
+def test_portable_console_scripts_swap_only_the_build_machines_shebang(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    body = "# -*- coding: utf-8 -*-\nimport sys\nfrom pkg import run\nsys.exit(run())\n"
+    write_file(tree / "bin/tool", f"#!{tmp_path}/venv/bin/python3.11\n{body}", 0o755)
+    write_file(tree / "bin/other", "#!/somewhere/python\nprint()\n", 0o755)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+
+    sources = portable_console_scripts(tree, ["tool", "not-installed"], staging)
+
+    assert [name for _, name in sources] == ["bin/tool"], "only requested, installed scripts"
+    [(path, _)] = sources
+    assert path.read_text() == f"#!/usr/bin/env python3\n{body}"
+    assert str(tmp_path) not in path.read_text()
+
+
+def test_portable_console_scripts_refuse_a_script_without_shebang(tmp_path: Path) -> None:
+    write_file(tmp_path / "tree/bin/tool", "import sys\n", 0o755)
+    with pytest.raises(ValueError, match="shebang"):
+        portable_console_scripts(tmp_path / "tree", ["tool"], tmp_path)
+
+
+def test_a_missing_agent_lock_fails_before_any_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    (repo / "agent/constraints.txt").unlink()
+
+    def pip_must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pip ran although the build could not succeed")
+
+    monkeypatch.setattr(artifacts.subprocess, "run", pip_must_not_run)
+    with pytest.raises(FileNotFoundError, match="constraints.txt"):
+        build_agent_zip(repo, build_dir=tmp_path / "build")
+
+
 # --- the builders on a synthetic checkout -----------------------------------------------------
 
 
@@ -485,7 +525,7 @@ def test_real_agent_zip_has_its_entry_point_at_the_root(
         assert archive.testzip() is None
         archive.extractall(tmp_path)
     names = set(zip_names(real_builds.agent.path))
-    assert not {"Dockerfile", ".dockerignore", "requirements.txt"} & names
+    assert not {"Dockerfile", ".dockerignore", "requirements.txt", "requirements-deploy.txt", "constraints.txt"} & names
     assert not any("__pycache__" in name for name in names)
     assert (tmp_path / "main.py").is_file()
 
@@ -506,6 +546,51 @@ def test_real_agent_zip_has_its_entry_point_at_the_root(
     assert distributions["strands-agents"].version == "1.62.0"
     assert distributions["bedrock-agentcore"].version == "1.25.0"
     assert distributions["opentelemetry-sdk"].entry_points, "opentelemetry finds its SDK this way"
+
+
+@slow_build
+def test_real_agent_zip_carries_adot_at_its_locked_versions(
+    real_builds: RealBuilds, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(real_builds.agent.path) as archive:
+        archive.extractall(tmp_path)
+    distributions = {
+        re.sub(r"[-_.]+", "-", distribution.metadata["Name"]).lower(): distribution
+        for distribution in importlib.metadata.distributions(path=[str(tmp_path)])
+    }
+    assert distributions["aws-opentelemetry-distro"].version == "0.21.0"
+    # Every installed distribution is exactly what agent/constraints.txt pins, and nothing is
+    # installed that the lock does not name.
+    lock = {}
+    for line in (REPO_ROOT / "agent/constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.strip().split("==")
+            lock[re.sub(r"[-_.]+", "-", name).lower()] = version
+    installed = {name: distribution.version for name, distribution in distributions.items()}
+    assert installed == lock
+
+    # The environment components/agent_runtime.py sets must name entry points that exist here,
+    # or opentelemetry-instrument would start without the AWS distro and configurator.
+    from components.agent_runtime import ADOT_ENVIRONMENT
+
+    distro = distributions["aws-opentelemetry-distro"]
+    entry_points = {(point.group, point.name) for point in distro.entry_points}
+    assert ("opentelemetry_distro", ADOT_ENVIRONMENT["OTEL_PYTHON_DISTRO"]) in entry_points
+    assert ("opentelemetry_configurator", ADOT_ENVIRONMENT["OTEL_PYTHON_CONFIGURATOR"]) in entry_points
+    spec = importlib.machinery.PathFinder.find_spec("amazon", [str(tmp_path)])
+    assert spec is not None
+
+    # The entry point's first element ships in the zip: executable, with a shebang that resolves
+    # on the target rather than the build machine's interpreter path, running ADOT's launcher.
+    script = tmp_path / "bin/opentelemetry-instrument"
+    assert zip_modes(real_builds.agent.path)["bin/opentelemetry-instrument"] == 0o755
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env python3\n")
+    assert "from opentelemetry.instrumentation.auto_instrumentation import run" in text
+    # No other console script slipped in with it.
+    assert [name for name in zip_names(real_builds.agent.path) if name.startswith("bin/")] == [
+        "bin/opentelemetry-instrument"
+    ]
 
 
 @slow_build

@@ -376,9 +376,15 @@ def test_proxy_code_is_the_built_zip_with_an_executable_run_sh(stack_run: Progra
 def test_runtime_is_a_code_zip_at_a_content_addressed_key(stack_run: ProgramRun) -> None:
     runtime = stack_run.one(RUNTIME).inputs
     code = runtime["agentRuntimeArtifact"]["codeConfiguration"]
-    assert code["runtime"] == "PYTHON_3_13" and code["entryPoints"] == ["main.py"]
+    # AgentCore's documented observability entry point: main.py under ADOT's wrapper, which the
+    # zip itself ships (with a shebang that works on the target, not the build machine's).
+    assert code["runtime"] == "PYTHON_3_13"
+    assert code["entryPoints"] == ["opentelemetry-instrument", "main.py"]
     code_object = stack_run.one(CODE_OBJECT)
     zip_path = Path(code_object.inputs["source"].path)
+    with zipfile.ZipFile(zip_path) as built:
+        assert built.read("bin/opentelemetry-instrument").startswith(b"#!/usr/bin/env python3\n")
+        assert stat.S_IMODE(built.getinfo("bin/opentelemetry-instrument").external_attr >> 16) == 0o755
     assert code_object.inputs["key"] == f"agent/{sha256_of_file(zip_path)}.zip"
     assert code["code"]["s3"]["prefix"] == code_object.inputs["key"]
     bucket = stack_run.one(BUCKET)
@@ -409,6 +415,13 @@ def test_runtime_environment_lifecycle_and_protocol(stack_run: ProgramRun) -> No
     assert env["AGENT_MODEL_PROVIDER"] == "bedrock"
     assert env["BEDROCK_MODEL_ID"].startswith("us.anthropic.claude-")
     assert env["AGENT_SYSTEM_PROMPT"] and int(env["AGENT_MAX_SESSIONS"]) > 0
+    # ADOT: on, with the AWS distro and configurator. Exporters, endpoints and resource attributes
+    # are the runtime's own defaults and must not be overridden.
+    assert env["AGENT_OBSERVABILITY_ENABLED"] == "true"
+    assert env["OTEL_PYTHON_DISTRO"] == "aws_distro"
+    assert env["OTEL_PYTHON_CONFIGURATOR"] == "aws_configurator"
+    overridden = {name for name in env if name.startswith("OTEL_")} - {"OTEL_PYTHON_DISTRO", "OTEL_PYTHON_CONFIGURATOR"}
+    assert not overridden, overridden
     [lifecycle] = runtime["lifecycleConfigurations"]
     assert lifecycle["idleRuntimeSessionTimeout"] <= lifecycle["maxLifetime"]
     assert runtime["protocolConfiguration"] == {"serverProtocol": "HTTP"}
@@ -456,6 +469,8 @@ def test_container_mode_builds_an_arm64_image_instead_of_a_zip() -> None:
     assert image["repositoryUrl"] == MOCK_REPOSITORY_URL
     artifact = run.one(RUNTIME).inputs["agentRuntimeArtifact"]
     assert artifact == {"containerConfiguration": {"containerUri": MOCK_IMAGE_URI}}
+    # The image starts under opentelemetry-instrument too (agent/Dockerfile), so ADOT is on here as well.
+    assert run.one(RUNTIME).inputs["environmentVariables"]["AGENT_OBSERVABILITY_ENABLED"] == "true"
     assert not run.of_type(BUCKET) and not run.of_type(CODE_OBJECT)
     role_name = run.one(RUNTIME).inputs["roleArn"].split("/")[-1].removesuffix("-mock")
     [pull] = [s for s in role_statements(run, role_name) if s.get("Sid") == "PullAgentImage"]
