@@ -319,6 +319,11 @@ class LocalStack:
         self.page_url = self.page_server.url if self.page_server is not None else None
         if self.page_server is not None and not (proxy_env or {}).get("PROXY_CORS_ALLOWED_ORIGINS"):
             proxy.env["PROXY_CORS_ALLOWED_ORIGINS"] = ",".join(self.page_server.origins)
+        cors_origins = proxy.env.get("PROXY_CORS_ALLOWED_ORIGINS")
+        if cors_origins and "gateway" in self.components:
+            # Like API Gateway's OPTIONS route, the gateway lets preflights through and puts CORS
+            # headers on its own refusals, so it needs the same list as the proxy.
+            self.components["gateway"].env.setdefault("PROXY_CORS_ALLOWED_ORIGINS", cors_origins)
 
     @property
     def processes(self) -> dict[str, subprocess.Popen[bytes]]:

@@ -130,3 +130,17 @@ def test_error_cors_headers() -> None:
     allowed = dict(error_cors_headers(origins, OTHER_ALLOWED_ORIGIN))
     assert allowed[b"access-control-allow-origin"] == OTHER_ALLOWED_ORIGIN.encode()
     assert dict(error_cors_headers(("*",), FOREIGN_ORIGIN))[b"access-control-allow-origin"] == FOREIGN_ORIGIN.encode()
+
+
+def test_the_served_page_can_reach_an_authenticating_gateway() -> None:
+    # serve_page picks the page's origins itself; the gateway in front must learn them too.
+    with LocalStack(offline_delay_ms=0, auth="apiKey", api_keys={API_KEY: "page-key-id"}, serve_page=True) as stack:
+        origin = stack.page_server.origins[0]
+        preflight = httpx.options(
+            f"{stack.url}/invoke", headers={**PREFLIGHT_REQUEST_HEADERS, "Origin": origin}, timeout=30
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == origin
+        refused = httpx.post(f"{stack.url}/invoke", json={"prompt": "hi"}, headers={"Origin": origin}, timeout=30)
+        assert refused.status_code == 403
+        assert refused.headers["access-control-allow-origin"] == origin
