@@ -1,0 +1,144 @@
+"""The agent as deployed: its locked dependency set, started under ADOT's opentelemetry-instrument.
+
+The dev venv cannot hold ADOT (its OpenTelemetry and protobuf pins conflict with the dev pins), so
+this test installs agent/requirements-deploy.txt with agent/constraints.txt for this machine into a
+temporary folder, runs a bare interpreter on it with the environment components/agent_runtime.py
+sets (plus a console exporter instead of AgentCore's OTLP endpoints), and checks that the agent
+still streams and that ADOT records its spans. Slow: pip downloads the set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from components.agent_runtime import ADOT_ENVIRONMENT, CODE_ENTRY_POINTS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+AGENT_DIR = REPO_ROOT / "agent"
+STARTUP_SECONDS = 120  # generous: a cold import of ADOT's instrumentors on a busy 2-core runner
+SESSION_ID = "adot-smoke-session-0123456789abcdef0123"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def deploy_site_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("agent-deploy-set")
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+            "--quiet", "--no-compile", "--only-binary=:all:", "--target", str(target),
+            "-r", str(AGENT_DIR / "requirements-deploy.txt"), "-c", str(AGENT_DIR / "constraints.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return target
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # A venv without the dev venv's site-packages, so only the deploy set is importable.
+    environment = tmp_path_factory.mktemp("bare-venv")
+    venv.create(environment, with_pip=False, symlinks=True)
+    return environment / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def instrumented_agent(deploy_site_packages: Path, bare_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    port = free_port()
+    logs = tmp_path_factory.mktemp("agent-logs")
+    stdout_path, stderr_path = logs / "stdout", logs / "stderr"
+    environment = {
+        "PATH": f"{bare_python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(logs),
+        "PYTHONPATH": str(deploy_site_packages),
+        **ADOT_ENVIRONMENT,
+        # Offline stand-ins for what AgentCore provides: no model, no OTLP endpoints.
+        "AGENT_MODEL_PROVIDER": "offline",
+        "AGENT_HOST": "127.0.0.1",
+        "AGENT_PORT": str(port),
+        "AWS_REGION": "us-east-1",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_TRACES_SAMPLER": "always_on",
+    }
+    launcher, entry_file = CODE_ENTRY_POINTS
+    # The console script's shebang points at the build interpreter, so run it with the bare one.
+    command = [str(bare_python), str(deploy_site_packages / "bin" / launcher), "python", entry_file]
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(command, cwd=AGENT_DIR, env=environment, stdout=stdout, stderr=stderr)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.poll() is None, stderr_path.read_text()[-3000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "agent did not answer /ping under opentelemetry-instrument"
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", stdout_path, stderr_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_agent_streams_under_adot_and_records_spans(instrumented_agent: tuple[str, Path, Path]) -> None:
+    base_url, stdout_path, stderr_path = instrumented_agent
+    events = []
+    with httpx.stream(
+        "POST",
+        f"{base_url}/invocations",
+        json={"prompt": "hello under adot"},
+        headers={"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": SESSION_ID},
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+    kinds = [event.get("type") for event in events if isinstance(event, dict)]
+    assert kinds.count("delta") > 1 and kinds[-1] == "done", events
+    assert "hello under adot" in "".join(event["text"] for event in events if event.get("type") == "delta")
+
+    # The agent saw that ADOT was already started by the entry point (it does not start it twice).
+    log_lines = [json.loads(line) for line in stderr_path.read_text().splitlines() + stdout_path.read_text().splitlines() if line.startswith('{"timestamp"')]
+    started = [line for line in log_lines if line.get("event") == "observability_started"]
+    assert [line["mode"] for line in started] == ["entry-point"], log_lines
+
+    # ADOT exported the request's spans, Strands' agent span among them (console exporter; the
+    # spans are flushed in batches, so allow the batch delay).
+    deadline = time.monotonic() + 60
+    wanted = {"POST /invocations", "invoke_agent Strands Agents"}
+    while True:
+        text = stdout_path.read_text()
+        if all(f'"name": "{name}"' in text for name in wanted):
+            break
+        assert time.monotonic() < deadline, f"spans missing from ADOT's output: {wanted}"
+        time.sleep(1)
