@@ -56,32 +56,35 @@ def access_log_format(*, waf_enabled: bool) -> str:
 # API Gateway's own errors (bad body, missing key, throttling, ...) rewritten into the project's
 # error shape, so clients parse one format whether the gateway or the proxy refused them.
 _GATEWAY_ERRORS: dict[str, tuple[Optional[str], str]] = {
-    # response type: (status override or None to keep the gateway's, machine code)
-    "BAD_REQUEST_BODY": ("400", "invalid_request"),
-    "BAD_REQUEST_PARAMETERS": ("400", "invalid_request"),
-    "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type"),
-    "REQUEST_TOO_LARGE": ("413", "request_too_large"),
-    "MISSING_AUTHENTICATION_TOKEN": (None, "forbidden"),
-    "INVALID_API_KEY": ("403", "forbidden"),
-    "ACCESS_DENIED": ("403", "forbidden"),
-    "INVALID_SIGNATURE": ("403", "forbidden"),
-    "EXPIRED_TOKEN": ("403", "forbidden"),
-    "UNAUTHORIZED": ("401", "unauthorized"),
-    "WAF_FILTERED": ("403", "forbidden"),
-    "THROTTLED": ("429", "throttled"),
-    "QUOTA_EXCEEDED": ("429", "quota_exceeded"),
-    "INTEGRATION_TIMEOUT": ("504", "upstream_timeout"),
-    "INTEGRATION_FAILURE": ("502", "upstream_error"),
-    "DEFAULT_4XX": (None, "client_error"),
-    "DEFAULT_5XX": (None, "server_error"),
+    # response type: (status override or None to keep the gateway's, machine code). The codes are
+    # the proxy's own (proxy/streaming_proxy/contract.py) wherever the two can refuse the same thing.
+    "BAD_REQUEST_BODY": ("400", "INVALID_BODY"),
+    "BAD_REQUEST_PARAMETERS": ("400", "INVALID_REQUEST"),
+    "UNSUPPORTED_MEDIA_TYPE": ("415", "UNSUPPORTED_MEDIA_TYPE"),
+    "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE"),
+    "MISSING_AUTHENTICATION_TOKEN": (None, "FORBIDDEN"),
+    "INVALID_API_KEY": ("403", "FORBIDDEN"),
+    "ACCESS_DENIED": ("403", "FORBIDDEN"),
+    "INVALID_SIGNATURE": ("403", "FORBIDDEN"),
+    "EXPIRED_TOKEN": ("403", "FORBIDDEN"),
+    "UNAUTHORIZED": ("401", "UNAUTHORIZED"),
+    "WAF_FILTERED": ("403", "FORBIDDEN"),
+    "THROTTLED": ("429", "THROTTLED"),
+    "QUOTA_EXCEEDED": ("429", "QUOTA_EXCEEDED"),
+    "INTEGRATION_TIMEOUT": ("504", "UPSTREAM_TIMEOUT"),
+    "INTEGRATION_FAILURE": ("502", "UPSTREAM_ERROR"),
+    "DEFAULT_4XX": (None, "CLIENT_ERROR"),
+    "DEFAULT_5XX": (None, "INTERNAL_ERROR"),
 }
+# The contract promises Retry-After with every 429 THROTTLED; a quota resets at the period's end.
+_GATEWAY_ERROR_HEADERS: dict[str, dict[str, str]] = {"THROTTLED": {"Retry-After": "1"}}
 
 
 def gateway_error_template(code: str) -> str:
     # $context.error.message is API Gateway's own text (e.g. "Forbidden"), never the proxy's.
     return (
-        '{"error":{"code":"' + code + '","message":$context.error.messageString},'
-        '"requestId":"$context.requestId"}'
+        '{"error":{"code":"' + code + '","message":$context.error.messageString,'
+        '"requestId":"$context.requestId"}}'
     )
 
 
@@ -150,17 +153,13 @@ def gateway_error_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
 
 
 def request_body_schema() -> dict[str, Any]:
-    """Shape-only checks; lengths stay with the proxy so that limits live in one place."""
-    return {
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "InvokeRequest",
-        "type": "object",
-        "required": ["prompt"],
-        "properties": {
-            "prompt": {"type": "string", "minLength": 1},
-            "sessionId": {"type": "string", "minLength": 1},
-        },
-    }
+    """The validator checks only that the body is a JSON object.
+
+    Field rules (required prompt, lengths, session id form, unknown fields) stay with the proxy, so
+    every field error has the same code and message locally and on AWS; API Gateway's validator could
+    only answer them all as one BAD_REQUEST_BODY.
+    """
+    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": "InvokeRequest", "type": "object"}
 
 
 def _method_authorization(auth_mode: str) -> tuple[str, bool]:
@@ -341,7 +340,14 @@ class StreamingApi(pulumi.ComponentResource):
                 response_type=response_type,
                 status_code=status,
                 response_templates={"application/json": gateway_error_template(code)},
-                response_parameters=error_headers or None,
+                response_parameters={
+                    **error_headers,
+                    **{
+                        f"gatewayresponse.header.{header}": f"'{value}'"
+                        for header, value in _GATEWAY_ERROR_HEADERS.get(response_type, {}).items()
+                    },
+                }
+                or None,
                 opts=child,
             )
             definition.append(gateway_response)

@@ -3,7 +3,7 @@
 For each request it does what API Gateway and Lambda Web Adapter do together:
 - only POST /invoke is routed; anything else gets API Gateway's "Missing Authentication Token" 403;
 - the caller is authenticated per auth mode (see gateway_auth.py) and refused with the deployed API's
-  rewritten error body, {"error": {"code", "message"}, "requestId"}, see components/streaming_api.py;
+  rewritten error body, {"error": {"code", "message", "requestId"}}, see components/streaming_api.py;
 - the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
   way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
   dropped first, so no client can forge an identity;
@@ -52,12 +52,12 @@ AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"
 # How the deployed API rewrites the gateway responses used here (components/streaming_api.py,
 # _GATEWAY_ERRORS); tests/auth checks that the two tables agree.
 GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
-    "MISSING_AUTHENTICATION_TOKEN": (403, "forbidden"),
-    "INVALID_API_KEY": (403, "forbidden"),
-    "INVALID_SIGNATURE": (403, "forbidden"),
-    "UNAUTHORIZED": (401, "unauthorized"),
-    "REQUEST_TOO_LARGE": (413, "request_too_large"),
-    "INTEGRATION_FAILURE": (502, "upstream_error"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "FORBIDDEN"),
+    "INVALID_API_KEY": (403, "FORBIDDEN"),
+    "INVALID_SIGNATURE": (403, "FORBIDDEN"),
+    "UNAUTHORIZED": (401, "UNAUTHORIZED"),
+    "REQUEST_TOO_LARGE": (413, "PAYLOAD_TOO_LARGE"),
+    "INTEGRATION_FAILURE": (502, "UPSTREAM_ERROR"),
 }
 # API Gateway's x-amzn-ErrorType for each, so clients that look at it see the same thing.
 ERROR_TYPES = {
@@ -124,7 +124,7 @@ async def send_gateway_error(
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     status, code = GATEWAY_ERRORS[response_type]
-    body = json.dumps({"error": {"code": code, "message": message}, "requestId": request_id}).encode()
+    body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

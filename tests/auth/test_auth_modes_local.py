@@ -37,7 +37,7 @@ def test_api_key_mode_streams_for_a_known_key_and_refuses_others(apikey_stack: L
     assert [events[0].name, events[-1].name] == ["start", "done"]
     assert "hello there" in answer(events)
     for error in (refused(apikey_stack.url), refused(apikey_stack.url, api_key="not-a-key")):
-        assert (error.status, error.code, error.message) == (403, "forbidden", "Forbidden")
+        assert (error.status, error.code, error.message) == (403, "FORBIDDEN", "Forbidden")
         assert error.request_id
 
 
@@ -51,9 +51,9 @@ def test_iam_mode_streams_for_a_valid_signature(iam_stack: LocalStack) -> None:
 
 def test_iam_mode_refuses_missing_wrong_and_tampered_signatures(iam_stack: LocalStack) -> None:
     missing = refused(iam_stack.url)
-    assert (missing.status, missing.code, missing.message) == (403, "forbidden", "Missing Authentication Token")
+    assert (missing.status, missing.code, missing.message) == (403, "FORBIDDEN", "Missing Authentication Token")
     wrong = refused(iam_stack.url, iam_credentials=Credentials(ACCESS_KEY, "wrong-secret"), region=iam_stack.region)
-    assert (wrong.status, wrong.code) == (403, "forbidden") and "signature" in wrong.message
+    assert (wrong.status, wrong.code) == (403, "FORBIDDEN") and "signature" in wrong.message
 
     # Sign one body, send another: what API Gateway calls a signature mismatch.
     parts = urllib.parse.urlsplit(iam_stack.url)
@@ -71,7 +71,7 @@ def test_iam_mode_refuses_missing_wrong_and_tampered_signatures(iam_stack: Local
             reply += chunk
     status_line, _, rest = reply.partition(b"\r\n")
     assert b" 403 " in status_line
-    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "forbidden"
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "FORBIDDEN"
 
 
 def test_cognito_mode_forwards_the_bearer_token_and_uses_its_subject(cognito_stack: LocalStack) -> None:
@@ -89,7 +89,7 @@ def test_cognito_mode_refuses_missing_expired_and_foreign_tokens(cognito_stack: 
     foreign = issue_local_token("some-other-secret", "sub-carol")
     for auth in ({}, {"bearer_token": expired}, {"bearer_token": foreign}):
         error = refused(cognito_stack.url, **auth)
-        assert (error.status, error.code, error.message) == (401, "unauthorized", "Unauthorized"), auth
+        assert (error.status, error.code, error.message) == (401, "UNAUTHORIZED", "Unauthorized"), auth
 
 
 def test_refusals_never_reach_the_agent(cognito_stack: LocalStack) -> None:
@@ -116,7 +116,9 @@ def test_routes_other_than_post_invoke_get_api_gateways_missing_token_answer(api
     body = json.loads(response.read())
     connection.close()
     assert response.status == 403
-    assert body["error"] == {"code": "forbidden", "message": "Missing Authentication Token"}
+    assert body["error"]["code"] == "FORBIDDEN"
+    assert body["error"]["message"] == "Missing Authentication Token"
+    assert body["error"]["requestId"]
 
 
 def test_local_gateway_errors_match_the_deployed_gateway_responses() -> None:

@@ -33,14 +33,14 @@ def test_iam_flag_signs_with_credentials_from_the_standard_chain(
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     code, _, err = run_cli(["cli iam", "--url", iam_stack.url, "--iam", "--region", iam_stack.region])
-    assert code == EXIT_REQUEST_FAILED and "HTTP 403 forbidden" in err
+    assert code == EXIT_REQUEST_FAILED and "HTTP 403 FORBIDDEN" in err
 
 
 def test_token_and_api_key_flags(cognito_stack: LocalStack, apikey_stack: LocalStack) -> None:
     token = issue_local_token(JWT_SECRET, "sub-cli")
     assert run_cli(["cli token", "--url", cognito_stack.url, "--token", token])[0] == EXIT_DONE
     code, _, err = run_cli(["cli token", "--url", cognito_stack.url])
-    assert code == EXIT_REQUEST_FAILED and "HTTP 401 unauthorized" in err
+    assert code == EXIT_REQUEST_FAILED and "HTTP 401 UNAUTHORIZED" in err
     assert run_cli(["cli key", "--url", apikey_stack.url, "--api-key", next(iter(API_KEYS))])[0] == EXIT_DONE
 
 

@@ -129,7 +129,27 @@ def test_requests_are_validated_against_a_model(stack_run: ProgramRun) -> None:
     assert validator.inputs["validateRequestBody"] is True
     model = stack_run.one("aws:apigateway/model:Model").inputs
     assert method["requestModels"] == {"application/json": model["name"]}
-    assert json.loads(model["schema"])["required"] == ["prompt"]
+    # Only "a JSON object": field rules stay in the proxy so their codes match the local stack's.
+    assert json.loads(model["schema"])["type"] == "object"
+    assert "required" not in json.loads(model["schema"])
+
+
+def test_gateway_errors_use_the_proxy_error_body(stack_run: ProgramRun) -> None:
+    responses = stack_run.of_type("aws:apigateway/response:Response")
+    by_type = {response.inputs["responseType"]: response.inputs for response in responses}
+    assert {"INVALID_API_KEY", "THROTTLED", "QUOTA_EXCEEDED", "BAD_REQUEST_BODY", "DEFAULT_5XX"} <= by_type.keys()
+    for response_type, inputs in by_type.items():
+        template = inputs["responseTemplates"]["application/json"]
+        # Fill in the two VTL references the way API Gateway does, then read it as the client would.
+        body = json.loads(template.replace("$context.error.messageString", '"Forbidden"')
+                          .replace("$context.requestId", "req-1"))
+        assert set(body) == {"error"}, response_type
+        assert body["error"]["requestId"] == "req-1"
+        assert re.fullmatch(r"[A-Z][A-Z_]+", body["error"]["code"]), response_type
+    assert by_type["BAD_REQUEST_BODY"]["responseTemplates"]["application/json"].count('"INVALID_BODY"') == 1
+    throttled = by_type["THROTTLED"]
+    assert throttled["statusCode"] == "429"
+    assert throttled["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
 
 
 def test_stage_logs_traces_and_throttles(stack_run: ProgramRun) -> None:

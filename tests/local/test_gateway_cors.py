@@ -70,7 +70,7 @@ def test_missing_key_is_refused_readably_for_an_allowed_origin(cors_stack: Local
     assert response.headers["x-amzn-errortype"] == "ForbiddenException"
     assert response.headers["access-control-allow-origin"] == origin
     assert "X-Request-Id" in response.headers["access-control-expose-headers"]
-    assert response.json()["error"]["code"] == "forbidden"
+    assert response.json()["error"]["code"] == "FORBIDDEN"
 
 
 def test_missing_key_from_a_foreign_origin_gets_no_cors_header(cors_stack: LocalStack) -> None:
