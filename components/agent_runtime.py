@@ -30,6 +30,9 @@ ADOT_ENVIRONMENT: dict[str, str] = {
     "AGENT_OBSERVABILITY_ENABLED": "true",
     "OTEL_PYTHON_DISTRO": "aws_distro",
     "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
+    # Strands records prompts and answers in its spans unless asked not to; the latest GenAI
+    # conventions as span attributes, all redacted, keep them out of CloudWatch like our logs.
+    "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental,gen_ai_span_attributes_only,gen_ai_unredacted_attributes=",
 }
 
 

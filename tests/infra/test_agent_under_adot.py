@@ -142,3 +142,6 @@ def test_agent_streams_under_adot_and_records_spans(instrumented_agent: tuple[st
             break
         assert time.monotonic() < deadline, f"spans missing from ADOT's output: {wanted}"
         time.sleep(1)
+    # Neither the prompt nor the answer (which echoes it) reaches the exported spans.
+    assert "hello under adot" not in text
+    assert "<REDACTED>" in text or "REDACTED" in text

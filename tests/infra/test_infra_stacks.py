@@ -440,7 +440,10 @@ def test_runtime_environment_lifecycle_and_protocol(stack_run: ProgramRun) -> No
     assert env["AGENT_OBSERVABILITY_ENABLED"] == "true"
     assert env["OTEL_PYTHON_DISTRO"] == "aws_distro"
     assert env["OTEL_PYTHON_CONFIGURATOR"] == "aws_configurator"
-    overridden = {name for name in env if name.startswith("OTEL_")} - {"OTEL_PYTHON_DISTRO", "OTEL_PYTHON_CONFIGURATOR"}
+    # Strands' prompt and answer content in spans: redacted (tests/infra/test_agent_under_adot.py).
+    assert "gen_ai_unredacted_attributes=" in env["OTEL_SEMCONV_STABILITY_OPT_IN"].split(",")
+    overridden = {name for name in env if name.startswith("OTEL_")} - {
+        "OTEL_PYTHON_DISTRO", "OTEL_PYTHON_CONFIGURATOR", "OTEL_SEMCONV_STABILITY_OPT_IN"}
     assert not overridden, overridden
     [lifecycle] = runtime["lifecycleConfigurations"]
     assert lifecycle["idleRuntimeSessionTimeout"] <= lifecycle["maxLifetime"]
