@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
+from starlette.middleware import Middleware
 from strands import Agent
 from strands.agent.agent_result import AgentResult
 from strands.models import Model
 
+from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
 from .logs import log_event, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
@@ -56,6 +59,11 @@ def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
     del agent.messages[history_length:]
 
 
+def was_cancelled(result: AgentResult | None, disconnected: threading.Event) -> bool:
+    """Whether the turn stopped because its caller left (an answer that was complete is kept)."""
+    return disconnected.is_set() and (result is None or result.stop_reason == "cancelled")
+
+
 def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
     """Build the app; the model is created here once and shared by every session's agent."""
     shared_model = model if model is not None else build_model(settings)
@@ -75,7 +83,8 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
         )
 
     sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
-    app = BedrockAgentCoreApp()
+    # The middleware reports a caller's disconnect to the turn it belongs to (see disconnect.py).
+    app = BedrockAgentCoreApp(middleware=[Middleware(DisconnectSignalMiddleware)])
 
     # /ping: the SDK reports HealthyBusy while any task added with add_async_task is open and
     # moves time_of_last_update only when the reported status changes. It records the first
@@ -87,6 +96,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
         session_id = context.session_id or None
+        disconnected = current_disconnect_signal()
         started = time.monotonic()
         pieces = 0
         result: AgentResult | None = None
@@ -104,17 +114,28 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 history_length = len(agent.messages)
                 completed = False
                 try:
-                    async for event in agent.stream_async(prompt):
-                        text = event.get("data")
-                        if isinstance(text, str) and text:
-                            pieces += 1
-                            yield {"type": "delta", "text": text}
-                        elif isinstance(event.get("result"), AgentResult):
-                            result = event["result"]
-                    completed = True
+                    # The caller may have left while this turn queued behind another of its session.
+                    if not disconnected.is_set():
+                        # Strands polls cancel_signal and stops the model stream (Bedrock's in-flight
+                        # request included), ending the turn with stop reason "cancelled". We do not
+                        # cancel the task instead: the SDK's bridge only finishes its response once
+                        # this generator returns, so it must end normally.
+                        async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                            text = event.get("data")
+                            if isinstance(text, str) and text:
+                                pieces += 1
+                                yield {"type": "delta", "text": text}
+                            elif isinstance(event.get("result"), AgentResult):
+                                result = event["result"]
+                    completed = not was_cancelled(result, disconnected)
                 finally:
                     if not completed:
                         forget_unfinished_turn(agent, history_length)
+            if not completed:
+                # Nobody reads the stream any more, so no done event: just end it.
+                log_event("turn_cancelled", sessionHash=session_hash(session_id), pieces=pieces,
+                          durationMs=int((time.monotonic() - started) * 1000))
+                return
             yield done_event(result)
             log_event("turn_finished", sessionHash=session_hash(session_id), pieces=pieces,
                       stopReason=result.stop_reason if result else None,

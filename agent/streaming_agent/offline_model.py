@@ -11,7 +11,8 @@ word with its trailing whitespace), each one after the configured delay, the fir
 
 Test directives, written anywhere in the latest prompt and removed from the echoed text:
 
-    [[pause:SECONDS]]    stay silent SECONDS (float) before the first piece
+    [[pause:SECONDS]]    stay silent SECONDS (float) before the first piece (a cancelled turn
+                         ends the pause at once, as a real provider aborts its request)
     [[pieces:N]]         reply with exactly N pieces "w0 ", "w1 ", ... instead of the echo
     [[bytes:N]]          reply with N bytes of ASCII text in all, in pieces of [[piece-size:K]]
                          bytes (default 1024)
@@ -31,6 +32,7 @@ import itertools
 import json
 import re
 import string
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
@@ -157,6 +159,24 @@ def plan_reply(messages: Messages) -> tuple[Directives, list[str]]:
     return directives, _echo_pieces(prompts)
 
 
+# Like Strands' own cancel watcher: a threading.Event has no async wait, so poll it on the loop.
+_CANCEL_POLL_SECONDS = 0.05
+
+
+async def _pause_unless_cancelled(seconds: float, cancel_signal: threading.Event | None) -> bool:
+    """Sleep `seconds`; return False early if cancel_signal is set meanwhile.
+
+    A real provider aborts a request that is still waiting for its first token when the turn is
+    cancelled (Strands' BedrockModel does), so a long [[pause]] must not outlive a cancelled turn.
+    """
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        if cancel_signal is not None and cancel_signal.is_set():
+            return False
+        await asyncio.sleep(min(remaining, _CANCEL_POLL_SECONDS))
+    return cancel_signal is None or not cancel_signal.is_set()
+
+
 class OfflineEchoModel(Model):
     """Deterministic streaming model for local runs and tests (see the module docstring)."""
 
@@ -191,8 +211,8 @@ class OfflineEchoModel(Model):
 
         yield {"messageStart": {"role": "assistant"}}
         yield {"contentBlockStart": {"start": {}}}
-        if directives.pause_seconds:
-            await asyncio.sleep(directives.pause_seconds)
+        if directives.pause_seconds and not await _pause_unless_cancelled(directives.pause_seconds, cancel_signal):
+            return
         for index, piece in enumerate(pieces):
             if directives.fail_after is not None and index >= directives.fail_after:
                 break
