@@ -216,7 +216,12 @@ def test_a_silent_agent_produces_keep_alive_comments(stack: LocalStack) -> None:
     assert names[-1] == "done"
 
 
+def cancelled_turns(stack: LocalStack) -> int:
+    return sum('"turn_cancelled"' in line for line in stack.logs("agent"))
+
+
 def test_a_disconnecting_client_makes_the_proxy_close_upstream_promptly(stack: LocalStack) -> None:
+    cancelled_before = cancelled_turns(stack)
     stream = stream_invoke(stack.url, "[[pieces:100]] a long answer", timeout=30)
     seen = []
     for event in stream:
@@ -225,6 +230,7 @@ def test_a_disconnecting_client_makes_the_proxy_close_upstream_promptly(stack: L
             break
     stream.close()
     left_at = time.monotonic()
+    produced_when_left = len(read_trace(stack))
 
     deadline = left_at + 5
     while time.monotonic() < deadline:
@@ -236,8 +242,19 @@ def test_a_disconnecting_client_makes_the_proxy_close_upstream_promptly(stack: L
         pytest.fail("the stand-in never saw the proxy close the upstream connection")
     # Promptly: well before the agent would have finished its 100 pieces (10 s).
     assert time.monotonic() - left_at < 5
-    # Whether the agent then stops early is up to bedrock_agentcore: 1.25 keeps producing into its
-    # bounded queue after its client left, so that is not asserted here.
+
+    # The agent then ends the turn too (bedrock_agentcore alone would keep producing until the
+    # answer ended; the agent's disconnect middleware cancels it): it logs turn_cancelled, and
+    # the model produces nothing more through a quiet second.
+    while time.monotonic() < deadline and cancelled_turns(stack) == cancelled_before:
+        time.sleep(0.05)
+    assert cancelled_turns(stack) == cancelled_before + 1, "the agent never cancelled the turn"
+    produced_when_cancelled = len(read_trace(stack))
+    time.sleep(1.0)
+    assert len(read_trace(stack)) == produced_when_cancelled, "the model kept producing after the turn was cancelled"
+    # The disconnect crossed two more hops than in tests/agent, so allow a few pieces in flight;
+    # without the cancellation the model produces ten pieces a second to the end.
+    assert produced_when_cancelled - produced_when_left <= 5
 
 
 def test_the_proxy_still_serves_after_faults(stack: LocalStack) -> None:
