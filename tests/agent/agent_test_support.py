@@ -26,10 +26,8 @@ def session_id(label: str) -> str:
 
 
 @contextmanager
-def running_agent(env: Mapping[str, str]) -> Iterator[str]:
-    """Serve create_app(load_settings(env)) on 127.0.0.1:<ephemeral>; yield its base URL."""
-    settings = load_settings({"AGENT_MODEL_PROVIDER": "offline", **env})
-    app = create_app(settings)
+def serving_in_thread(app: Any, name: str) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1:<ephemeral> in a thread; yield its base URL."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -39,7 +37,7 @@ def running_agent(env: Mapping[str, str]) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -47,6 +45,14 @@ def running_agent(env: Mapping[str, str]) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         listener.close()
+
+
+@contextmanager
+def running_agent(env: Mapping[str, str]) -> Iterator[str]:
+    """Serve create_app(load_settings(env)) on 127.0.0.1:<ephemeral>; yield its base URL."""
+    settings = load_settings({"AGENT_MODEL_PROVIDER": "offline", **env})
+    with serving_in_thread(create_app(settings), "agent") as base_url:
+        yield base_url
 
 
 @dataclass
