@@ -5,6 +5,7 @@
     python3 dev.py local [ARGS]    set up and run the local stack until Ctrl-C (python -m local ARGS)
     python3 dev.py test [ARGS]     set up everything the tests need and run pytest ARGS
     python3 dev.py bench [ARGS]    set up and run the benchmarks (python -m bench ARGS)
+    python3 dev.py setup           only set up .venv with everything (what Pulumi.yaml's runtime uses)
 
 It creates .venv/ beside this file, installs the pinned requirements into it (every version fixed by
 constraints.txt), and runs the command with that interpreter. Standard library only.
@@ -30,6 +31,7 @@ REQUIREMENTS = {
     "local": ROOT / "requirements-local.txt",
     "bench": ROOT / "requirements-local.txt",
     "test": ROOT / "requirements-dev.txt",
+    "setup": ROOT / "requirements-dev.txt",
 }
 MINIMUM_PYTHON = (3, 11)
 
@@ -78,6 +80,9 @@ def main(argv: list[str]) -> int:
         return 2
     command, arguments = argv[0], argv[1:]
     ensure_environment(REQUIREMENTS[command])
+    if command == "setup":
+        print(f"dev.py: {VENV.relative_to(ROOT)}/ is ready ({PYTHON.relative_to(ROOT)})")
+        return 0
     if command == "test":
         run = [str(PYTHON), "-m", "pytest", *arguments]
     elif command == "demo":
