@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -67,11 +68,40 @@ class StackError(RuntimeError):
     """A component died or did not become ready; the message names it and shows its last log lines."""
 
 
+# Ports already handed to a child by this process, so two children never get the same one.
+_PORTS_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_port_range() -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return low, high
+
+
 def find_free_port() -> int:
-    # The port is free when we look; a race with another program is possible but rare on loopback.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+    """A loopback port for a child to listen on, outside the kernel's ephemeral range.
+
+    A child binds its port a moment after we chose it. Asking the kernel for port 0 would hand out
+    an ephemeral port, which any outgoing connection on the machine may take as its source port in
+    that moment; ports below (or above) the ephemeral range are never taken that way.
+    """
+    low, high = _ephemeral_port_range()
+    candidates = range(20000, low) if low > 21000 else range(high + 1, 65536)
+    chooser = random.SystemRandom()
+    for _ in range(500):
+        port = chooser.choice(candidates)
+        if port in _PORTS_HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                continue
+        _PORTS_HANDED_OUT.add(port)
+        return port
+    raise StackError(f"no free loopback port found in {candidates.start}-{candidates.stop - 1}")
 
 
 def http_ok(url_host: str, port: int, path: str) -> bool:

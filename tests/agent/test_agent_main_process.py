@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 from agent_test_support import invoke, read_trace, session_id
-from streaming_agent.local_process import MAIN_PATH, start_agent_process
+from agent_process import MAIN_PATH, start_agent_process
 
 
 def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> None:

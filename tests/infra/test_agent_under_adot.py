@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,12 @@ import httpx
 import pytest
 
 from components.agent_runtime import ADOT_ENVIRONMENT, CODE_ENTRY_POINTS
+from local.stack import find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO_ROOT / "agent"
 STARTUP_SECONDS = 120  # generous: a cold import of ADOT's instrumentors on a busy 2-core runner
 SESSION_ID = "adot-smoke-session-0123456789abcdef0123"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +57,7 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def instrumented_agent(deploy_site_packages: Path, bare_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
-    port = free_port()
+    port = find_free_port()
     logs = tmp_path_factory.mktemp("agent-logs")
     stdout_path, stderr_path = logs / "stdout", logs / "stderr"
     environment = {

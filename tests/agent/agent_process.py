@@ -1,7 +1,4 @@
-"""Start agent/main.py as a child process on a loopback port: for the local stack and tests.
-
-Standard library only, and never imported by main.py; it ships in the zip only because it sits in
-the package. Usage:
+"""Start agent/main.py as a child process on a loopback port, for the agent tests. Usage:
 
     with start_agent_process(env={"OFFLINE_MODEL_DELAY_MS": "10"}) as agent:
         httpx.post(f"{agent.base_url}/invocations", ...)
@@ -10,7 +7,6 @@ the package. Usage:
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,13 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-MAIN_PATH = Path(__file__).resolve().parent.parent / "main.py"
+from local.stack import find_free_port
 
-
-def find_free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+MAIN_PATH = Path(__file__).resolve().parents[2] / "agent" / "main.py"
 
 
 @dataclass
@@ -96,7 +88,7 @@ def start_agent_process(
     env is merged over os.environ; AGENT_HOST and AGENT_PORT are always set from host and port
     (a free port when port is None).
     """
-    chosen_port = port if port is not None else find_free_port(host)
+    chosen_port = port if port is not None else find_free_port()
     if log_path is None:
         handle, name = tempfile.mkstemp(prefix="agent-", suffix=".log")
         os.close(handle)
