@@ -171,13 +171,15 @@ class StreamingProxy:
         try:
             yield sse_event("start", {"sessionId": session_id, "requestId": request_id})
             while True:
+                # Checked on every pass, not only when waiting: a slow reader can keep chunks
+                # always waiting, and the limit must still strike before Lambda's timeout does.
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    outcome = contract.STREAM_TIMEOUT
+                    yield self._stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
+                    return
                 item = stream.ready_item()
                 if item is None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        outcome = contract.STREAM_TIMEOUT
-                        yield self._stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
-                        return
                     try:
                         async with asyncio.timeout(min(settings.keepalive_seconds, remaining)):
                             item = await stream.next_item()
