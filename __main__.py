@@ -18,6 +18,7 @@ from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
+from components.regions import vpc_zone_ids
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.streaming_proxy import StreamingProxy, StreamingProxyArgs
@@ -62,6 +63,9 @@ if settings.needs_network:
         vpc_id=settings.vpc_id,
         subnet_ids=settings.subnet_ids,
         cidr_block=settings.vpc_cidr,
+        # settings.py has checked that the region has zone ids when the agent runs in the VPC.
+        agent_zone_ids=vpc_zone_ids(settings.region) if settings.agent_network_mode == "VPC" else None,
+        subnet_ids_key=f"{project}:subnetIds",
     ))
 
 memory = None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.regions import inference_profile_prefix
+
 PolicyDocument = dict[str, Any]
 
 # The data-plane calls the Strands/AgentCore memory session manager makes (events are the
@@ -22,10 +24,6 @@ MEMORY_DATA_PLANE_ACTIONS: tuple[str, ...] = (
     "bedrock-agentcore:ListMemoryRecords",
     "bedrock-agentcore:GetMemoryRecord",
 )
-
-# Geography prefixes of cross-region inference profile ids (e.g. "us.anthropic.claude-...").
-_INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov.", "global.")
-
 
 def _document(*statements: dict[str, Any]) -> PolicyDocument:
     return {"Version": "2012-10-17", "Statement": list(statements)}
@@ -86,15 +84,15 @@ def model_resource_arns(model_id: str, partition: str, region: str, account_id: 
     """ARNs a role needs to invoke `model_id`, which may be a model id or an inference profile id."""
     if model_id.startswith("arn:"):
         return [model_id]
-    for prefix in _INFERENCE_PROFILE_PREFIXES:
-        if model_id.startswith(prefix):
-            base_model = model_id[len(prefix):]
-            # A cross-region profile routes to the model in several regions, so the foundation
-            # model ARN is allowed in every region, but only for this one model.
-            return [
-                f"arn:{partition}:bedrock:{region}:{account_id}:inference-profile/{model_id}",
-                f"arn:{partition}:bedrock:*::foundation-model/{base_model}",
-            ]
+    prefix = inference_profile_prefix(model_id)
+    if prefix is not None:
+        base_model = model_id[len(prefix):]
+        # A cross-region profile routes to the model in several regions, so the foundation
+        # model ARN is allowed in every region, but only for this one model.
+        return [
+            f"arn:{partition}:bedrock:{region}:{account_id}:inference-profile/{model_id}",
+            f"arn:{partition}:bedrock:*::foundation-model/{base_model}",
+        ]
     return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
 
 
@@ -205,16 +203,33 @@ def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
     })
 
 
-def private_api_policy(execute_api_arn: str, vpc_endpoint_id: str) -> PolicyDocument:
-    """A PRIVATE REST API's resource policy: allow invoke, then deny every other VPC endpoint."""
+def account_root(partition: str, account_id: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def private_api_policy(
+    execute_api_arn: str, vpc_endpoint_id: str, *, account_root_arn: str | None = None
+) -> PolicyDocument:
+    """A PRIVATE REST API's resource policy: who may invoke, and never from another VPC endpoint.
+
+    With IAM authentication pass `account_root_arn`: the policy then allows the account itself,
+    which API Gateway treats as delegating to IAM, so a same-account caller needs an identity policy
+    that grants execute-api:Invoke. Allowing Principal "*" there would grant every principal of the
+    account by itself (a same-account call is allowed when the resource policy OR the identity
+    policy allows it). Without IAM authentication (API key, Cognito) callers are anonymous to IAM,
+    so only Principal "*" can admit them; the key or the token then decides.
+    """
+    principal: Any = "*" if account_root_arn is None else {"AWS": account_root_arn}
     return _document(
         {
+            "Sid": "InvokeFromThisVpcEndpoint",
             "Effect": "Allow",
-            "Principal": "*",
+            "Principal": principal,
             "Action": "execute-api:Invoke",
             "Resource": execute_api_arn,
         },
         {
+            "Sid": "DenyEveryOtherSource",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "execute-api:Invoke",
@@ -222,6 +237,23 @@ def private_api_policy(execute_api_arn: str, vpc_endpoint_id: str) -> PolicyDocu
             "Condition": {"StringNotEquals": {"aws:SourceVpce": vpc_endpoint_id}},
         },
     )
+
+
+def execute_api_endpoint_policy(execute_api_arn: str) -> PolicyDocument:
+    """The execute-api VPC endpoint's own policy: it carries calls to this API and to no other.
+
+    The endpoint's default policy allows everything, so any principal in the VPC could use it to
+    reach any private API of any account. The principal stays "*" here: who may call is decided by
+    the API's resource policy and the caller's IAM policy, and anonymous callers (API key, Cognito)
+    must still pass.
+    """
+    return _document({
+        "Sid": "InvokeThisApiOnly",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "execute-api:Invoke",
+        "Resource": execute_api_arn,
+    })
 
 
 def api_gateway_cloudwatch_policy(partition: str, region: str, account_id: str) -> PolicyDocument:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
+from components import regions
+
 PROJECT = "agentcore-streaming"
 
 # Authentication of callers at API Gateway; components/streaming_api.py maps each to the method's
@@ -314,10 +316,15 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
     read.check("logRetentionDays", retention in LOG_RETENTION_DAYS,
                "must be one of " + ", ".join(str(d) for d in LOG_RETENTION_DAYS))
 
+    region = read.string(REGION_KEY)
+    read.check(REGION_KEY, region in regions.AGENTCORE_RUNTIME_REGIONS,
+               f"AgentCore Runtime is not available in {region!r}; allowed regions: "
+               + ", ".join(regions.AGENTCORE_RUNTIME_REGIONS))
+
     settings = Settings(
         project=project,
         stack=stack,
-        region=read.string(REGION_KEY),
+        region=region,
         production=read.boolean("production"),
         model_id=read.string("modelId"),
         system_prompt=read.string("systemPrompt"),
@@ -371,7 +378,30 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
                "is only used with authMode 'cognito'; clear it or switch authMode")
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
+    _check_region_fits(read, settings)
     return settings
+
+
+def _check_region_fits(read: _Reader, settings: Settings) -> None:
+    """Refuse what AWS would refuse only at deploy time or at the first call, in this region."""
+    region = settings.region
+    read.check("memoryEnabled",
+               not settings.memory_enabled or region in regions.AGENTCORE_MEMORY_REGIONS,
+               f"AgentCore Memory is not available in {REGION_KEY} {region!r}; set memoryEnabled: false, "
+               "or use one of: " + ", ".join(regions.AGENTCORE_MEMORY_REGIONS))
+    read.check("agentNetworkMode",
+               settings.agent_network_mode != "VPC" or regions.vpc_zone_ids(region) is not None,
+               f"'VPC' needs the zone ids AgentCore VPC mode supports in {REGION_KEY} {region!r}, and "
+               "components/regions.py has none for it (add them from the AgentCore VPC guide); regions "
+               "with zone ids: " + ", ".join(regions.AGENTCORE_VPC_ZONE_IDS))
+    prefix = regions.inference_profile_prefix(settings.model_id)
+    allowed_regions = regions.profile_regions(prefix) if prefix else None
+    if allowed_regions is not None and region not in allowed_regions:
+        raise SettingsError(
+            f"{read.full_key('modelId')} {settings.model_id!r} is a {prefix!r} inference profile, which "
+            f"cannot be called from {REGION_KEY} {region!r} (its regions: {', '.join(allowed_regions)}); "
+            f"profiles callable from {region!r}: " + ", ".join(regions.profiles_callable_from(region))
+        )
 
 
 # Every project key parse_settings reads; tests check Pulumi.yaml declares exactly these.

@@ -245,14 +245,22 @@ class StreamingApi(pulumi.ComponentResource):
         definition_inputs: list[Any] = [args.endpoint_type, authorization, api_key_required]
 
         if args.endpoint_type == "PRIVATE":
-            policy_document = pulumi.Output.all(api.execution_arn, args.vpc_endpoint_id).apply(
-                lambda v: json.dumps(policies.private_api_policy(f"{v[0]}/*", v[1]))
-            )
+            policy_document = self._private_policy(args, api.execution_arn)
             policy = aws.apigateway.RestApiPolicy(
                 f"{name}-policy", rest_api_id=api.id, policy=policy_document, opts=child,
             )
             definition.append(policy)
             definition_inputs.append(policy_document)
+            # The endpoint's policy refers to the API and the API's policy to the endpoint, so it
+            # is a resource of its own (an inline policy on the endpoint would make a cycle).
+            aws.ec2.VpcEndpointPolicy(
+                f"{name}-endpoint-policy",
+                vpc_endpoint_id=args.vpc_endpoint_id,
+                policy=api.execution_arn.apply(
+                    lambda arn: json.dumps(policies.execute_api_endpoint_policy(f"{arn}/*"))
+                ),
+                opts=child,
+            )
 
         route = aws.apigateway.Resource(
             f"{name}-invoke-resource",
@@ -494,6 +502,19 @@ class StreamingApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
         )
         return [method, integration, method_response, integration_response]
+
+    def _private_policy(self, args: StreamingApiArgs, execution_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The PRIVATE API's resource policy; with IAM auth it allows the account root, not everyone."""
+        account_root: pulumi.Input[Optional[str]] = None
+        if args.auth_mode == "iam":
+            caller = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
+            partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
+            account_root = pulumi.Output.all(partition.partition, caller.account_id).apply(
+                lambda v: policies.account_root(v[0], v[1])
+            )
+        return pulumi.Output.all(execution_arn, args.vpc_endpoint_id, account_root).apply(
+            lambda v: json.dumps(policies.private_api_policy(f"{v[0]}/*", v[1], account_root_arn=v[2]))
+        )
 
     def _account_logging_role(self, name: str) -> aws.apigateway.Account:
         """API Gateway's account-level CloudWatch role, without which stage logging fails."""

@@ -14,6 +14,15 @@ MANAGED_RULE_GROUPS: tuple[tuple[str, str], ...] = (
     ("AWSManagedRulesCommonRuleSet", "OWASP-style common exploits"),
     ("AWSManagedRulesKnownBadInputsRuleSet", "payloads such as Log4Shell probes"),
 )
+# The common rule set's SizeRestrictions_BODY blocks every body over 8 KB (8,192 bytes), but a
+# valid prompt of maxPromptChars (8,000) characters can take far more once JSON-encoded (quotes,
+# newlines and control characters become escapes; non-ASCII text is 2-4 bytes a character, or a
+# 6-12 byte \u escape). The proxy enforces its own documented limits (PROMPT_TOO_LONG,
+# PAYLOAD_TOO_LARGE), so this one rule only counts.
+WAF_SIZE_RESTRICTION_BODY_BYTES = 8 * 1024
+RULES_SET_TO_COUNT: dict[str, tuple[str, ...]] = {
+    "AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",),
+}
 # Headers that carry credentials; WAF logs them otherwise.
 REDACTED_HEADERS: tuple[str, ...] = ("authorization", "x-api-key", "x-amz-security-token")
 
@@ -22,13 +31,23 @@ def _visibility(metric_name: str) -> dict[str, Any]:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric_name, "sampled_requests_enabled": True}
 
 
+def _managed_group_statement(group: str) -> dict[str, Any]:
+    statement: dict[str, Any] = {"vendor_name": "AWS", "name": group}
+    counted = RULES_SET_TO_COUNT.get(group, ())
+    if counted:
+        statement["rule_action_overrides"] = [
+            {"name": rule, "action_to_use": {"count": {}}} for rule in counted
+        ]
+    return {"managed_rule_group_statement": statement}
+
+
 def web_acl_rules(rate_limit: int) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = [
         {
             "name": group,
             "priority": priority,
-            "override_action": {"none": {}},  # keep each group's own block actions
-            "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+            "override_action": {"none": {}},  # keep each group's own block actions (but see RULES_SET_TO_COUNT)
+            "statement": _managed_group_statement(group),
             "visibility_config": _visibility(group),
         }
         for priority, (group, _why) in enumerate(MANAGED_RULE_GROUPS)

@@ -47,8 +47,110 @@ MOCK_USER_POOL_ID = f"{REGION}_MockPool1"
 MOCK_MEMORY_ID_SUFFIX = "-Mock4Mem01"
 
 
+# The mocked account's zones behave like a real account's: zone *names* map to zone *ids* in an
+# order of the account's own (here the first two names are in zones AgentCore VPC mode refuses),
+# so code that takes "the first two names" lands in the wrong zones, as it would on AWS.
+ACCOUNT_ZONES: tuple[tuple[str, str], ...] = (
+    ("us-east-1a", "use1-az6"),
+    ("us-east-1b", "use1-az3"),
+    ("us-east-1c", "use1-az5"),
+    ("us-east-1d", "use1-az2"),
+    ("us-east-1e", "use1-az1"),
+    ("us-east-1f", "use1-az4"),
+)
+ZONE_ID_BY_NAME = dict(ACCOUNT_ZONES)
+
+# Existing networks of the mocked account: subnets (id -> vpc, zone name) and route tables. A
+# subnet without an explicit association uses its VPC's main table, as in EC2.
+EXISTING_VPC_ID = "vpc-0existing"
+EXISTING_SUBNETS: dict[str, tuple[str, str]] = {
+    "subnet-0x": (EXISTING_VPC_ID, "us-east-1e"),  # use1-az1, NAT route
+    "subnet-0y": (EXISTING_VPC_ID, "us-east-1d"),  # use1-az2, NAT route
+    "subnet-0isolated": (EXISTING_VPC_ID, "us-east-1f"),  # use1-az4, main table: local route only
+    "subnet-0public": (EXISTING_VPC_ID, "us-east-1f"),  # use1-az4, default route to an internet gateway
+    "subnet-0s3only": (EXISTING_VPC_ID, "us-east-1e"),  # use1-az1, S3 gateway endpoint, no NAT
+    "subnet-0wrongzone": (EXISTING_VPC_ID, "us-east-1a"),  # use1-az6: AgentCore refuses it
+    "subnet-0othervpc": ("vpc-0other", "us-east-1e"),
+}
+_LOCAL_ROUTE: dict[str, Any] = {"cidrBlock": "10.99.0.0/16", "gatewayId": "local"}
+EXISTING_ROUTE_TABLES: tuple[dict[str, Any], ...] = (
+    {"routeTableId": "rtb-0main", "vpcId": EXISTING_VPC_ID, "main": True, "subnets": [],
+     "routes": [_LOCAL_ROUTE]},
+    {"routeTableId": "rtb-0private", "vpcId": EXISTING_VPC_ID, "main": False,
+     "subnets": ["subnet-0x", "subnet-0y", "subnet-0wrongzone"],
+     "routes": [_LOCAL_ROUTE, {"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0mock"}]},
+    {"routeTableId": "rtb-0public", "vpcId": EXISTING_VPC_ID, "main": False, "subnets": ["subnet-0public"],
+     "routes": [_LOCAL_ROUTE, {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0mock"}]},
+    {"routeTableId": "rtb-0s3only", "vpcId": EXISTING_VPC_ID, "main": False, "subnets": ["subnet-0s3only"],
+     "routes": [_LOCAL_ROUTE, {"destinationPrefixListId": "pl-63a5400a", "gatewayId": "vpce-0s3mock"}]},
+)
+
+
 class UnmockedCallError(AssertionError):
     pass
+
+
+class NotFoundError(RuntimeError):
+    """What the AWS provider raises when a data source matches nothing."""
+
+
+def _filter_values(args: Mapping[str, Any], name: str) -> Optional[list[str]]:
+    for entry in args.get("filters") or []:
+        if entry["name"] == name:
+            return list(entry["values"])
+    return None
+
+
+def availability_zones(args: Mapping[str, Any]) -> dict[str, Any]:
+    """ec2:DescribeAvailabilityZones over ACCOUNT_ZONES, with the filters the program may pass."""
+    zones = list(ACCOUNT_ZONES)
+    for filter_name, position in (("zone-name", 0), ("zone-id", 1)):
+        wanted = _filter_values(args, filter_name)
+        if wanted is not None:
+            zones = [zone for zone in zones if zone[position] in wanted]
+    state = _filter_values(args, "state") or ([args["state"]] if args.get("state") else None)
+    if state is not None and "available" not in state:
+        zones = []
+    opt_in = _filter_values(args, "opt-in-status")
+    if opt_in is not None and "opt-in-not-required" not in opt_in:
+        zones = []
+    return {"id": REGION, "names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones],
+            "groupNames": [REGION for _ in zones]}
+
+
+def existing_subnet(args: Mapping[str, Any]) -> dict[str, Any]:
+    subnet_id = args.get("id")
+    if subnet_id not in EXISTING_SUBNETS:
+        raise NotFoundError(f"no matching EC2 Subnet found ({subnet_id})")
+    vpc_id, zone_name = EXISTING_SUBNETS[subnet_id]
+    return {"id": subnet_id, "vpcId": vpc_id, "availabilityZone": zone_name,
+            "availabilityZoneId": ZONE_ID_BY_NAME[zone_name], "cidrBlock": "10.99.1.0/24", "state": "available"}
+
+
+def _route_table_state(table: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": table["routeTableId"], "routeTableId": table["routeTableId"], "vpcId": table["vpcId"],
+            "routes": [dict(route) for route in table["routes"]]}
+
+
+def existing_route_tables(args: Mapping[str, Any]) -> dict[str, Any]:
+    tables = [t for t in EXISTING_ROUTE_TABLES if args.get("vpcId") in (None, t["vpcId"])]
+    subnet_ids = _filter_values(args, "association.subnet-id")
+    if subnet_ids is not None:
+        tables = [t for t in tables if set(t["subnets"]) & set(subnet_ids)]
+    return {"id": REGION, "ids": [t["routeTableId"] for t in tables]}
+
+
+def existing_route_table(args: Mapping[str, Any]) -> dict[str, Any]:
+    tables = [t for t in EXISTING_ROUTE_TABLES if args.get("vpcId") in (None, t["vpcId"])]
+    if args.get("routeTableId"):
+        tables = [t for t in tables if t["routeTableId"] == args["routeTableId"]]
+    if args.get("subnetId"):
+        tables = [t for t in tables if args["subnetId"] in t["subnets"]]
+    if _filter_values(args, "association.main") == ["true"]:
+        tables = [t for t in tables if t["main"]]
+    if len(tables) != 1:
+        raise NotFoundError(f"query returned {len(tables)} route tables, expected one ({dict(args)})")
+    return _route_table_state(tables[0])
 
 
 @dataclass
@@ -138,13 +240,56 @@ def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mappi
     return {"arn": _arn(service, f"{name}/{resource_id}")}
 
 
+# AgentCore's own list for us-east-1, as its CreateAgentRuntime error states it ("Supported
+# availability zones are: use1-az4, use1-az1, use1-az2"); kept apart from components/regions.py on
+# purpose, so the program's table is checked against AWS's behaviour, not against itself.
+AGENTCORE_ACCEPTED_ZONE_IDS = ("use1-az4", "use1-az1", "use1-az2")
+
+
+class AwsRefusal(RuntimeError):
+    """What a create call would fail with on AWS."""
+
+
 class InfraMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.calls: list[str] = []
+        # Zone name of every subnet the account has (existing ones, and a new VPC's once created).
+        self.subnet_zones: dict[str, str] = {sid: zone for sid, (_vpc, zone) in EXISTING_SUBNETS.items()}
+
+    def _new_vpc(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        # awsx puts one private subnet in each named zone, or in the account's first N zone names.
+        names = args.inputs.get("availabilityZoneNames")
+        if names is None:
+            names = [name for name, _id in ACCOUNT_ZONES][: int(args.inputs.get("numberOfAvailabilityZones", 3))]
+        unknown = [n for n in names if n not in ZONE_ID_BY_NAME]
+        if unknown:
+            raise AwsRefusal(f"awsx.ec2.Vpc: unknown availability zones {unknown}")
+        outputs = dict(MOCK_VPC_OUTPUTS)
+        outputs["privateSubnetIds"] = outputs["privateSubnetIds"][: len(names)]
+        outputs["publicSubnetIds"] = outputs["publicSubnetIds"][: len(names)]
+        for subnet_ids in (outputs["privateSubnetIds"], outputs["publicSubnetIds"]):
+            self.subnet_zones.update(zip(subnet_ids, names))
+        return outputs
+
+    def _check_agent_subnets(self, inputs: Mapping[str, Any]) -> None:
+        """CreateAgentRuntime refuses subnets outside AgentCore's zones, naming them like AWS does."""
+        network = inputs.get("networkConfiguration") or {}
+        subnets = (network.get("networkModeConfig") or {}).get("subnets") or []
+        refused = [
+            f"{sid} in {self.subnet_zones[sid]} (ID: {ZONE_ID_BY_NAME[self.subnet_zones[sid]]})"
+            for sid in subnets if ZONE_ID_BY_NAME[self.subnet_zones[sid]] not in AGENTCORE_ACCEPTED_ZONE_IDS
+        ]
+        if refused:
+            raise AwsRefusal(
+                f"The following subnets are in unsupported availability zones in region {REGION}: "
+                f"{', '.join(refused)}. Supported availability zones are: {', '.join(AGENTCORE_ACCEPTED_ZONE_IDS)}"
+            )
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         if args.typ == "awsx:ec2:Vpc":
-            return f"{args.name}-id", dict(MOCK_VPC_OUTPUTS)
+            return f"{args.name}-id", self._new_vpc(args)
+        if args.typ == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":
+            self._check_agent_subnets(args.inputs)
         if args.typ == "awsx:ecr:Repository":
             return f"{args.name}-id", {"url": MOCK_REPOSITORY_URL}
         if args.typ == "awsx:ecr:Image":
@@ -178,6 +323,14 @@ class InfraMocks(pulumi.runtime.Mocks):
                     "endpoint": f"ec2.{REGION}.amazonaws.com"}
         if args.token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args["id"], "cidrBlock": EXISTING_VPC_CIDR}
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return availability_zones(args.args)
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return existing_subnet(args.args)
+        if args.token == "aws:ec2/getRouteTables:getRouteTables":
+            return existing_route_tables(args.args)
+        if args.token == "aws:ec2/getRouteTable:getRouteTable":
+            return existing_route_table(args.args)
         # A forgotten data source must fail the test, not resolve to None.
         raise UnmockedCallError(f"unmocked provider call {args.token}")
 
