@@ -89,6 +89,11 @@ def test_program_calls_only_mocked_data_sources(stack_run: ProgramRun) -> None:
         "aws:index/getPartition:getPartition",
         "aws:index/getRegion:getRegion",
         "aws:ec2/getVpc:getVpc",
+        # Zones chosen by zone id, existing subnets' zones and route tables (issue 9).
+        "aws:index/getAvailabilityZones:getAvailabilityZones",
+        "aws:ec2/getSubnet:getSubnet",
+        "aws:ec2/getRouteTables:getRouteTables",
+        "aws:ec2/getRouteTable:getRouteTable",
     }
 
 

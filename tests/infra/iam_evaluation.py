@@ -1,0 +1,89 @@
+"""A small, pure model of how API Gateway decides a same-account IAM-authenticated call.
+
+Written from AWS's documents, not from our code:
+- API Gateway, "How API Gateway resource policies affect authorization workflow" (IAM
+  authentication and resource policy; policy evaluation outcome table): for a caller in the API's
+  own account, the call is allowed when the resource policy OR the caller's identity policy
+  allows it, and denied when either explicitly denies it.
+- IAM, "AWS JSON policy elements: Principal": an account principal (arn:...:iam::<account>:root
+  or the account id) delegates to the account; an identity there still needs an identity policy
+  that grants the action. It does not name any one role or user.
+Only what the stack's policies use is modelled: Allow/Deny, Principal "*" / {"AWS": ...}, Action
+and Resource with * wildcards, and String(Not)Equals conditions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Mapping, Sequence
+
+Policy = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    principal_arn: str  # e.g. arn:aws:iam::123456789012:role/reader
+    account_id: str
+    action: str
+    resource: str
+    context: Mapping[str, str] = field(default_factory=dict)  # e.g. {"aws:SourceVpce": "vpce-1"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _principal_is_named(principal: Any, request: Request) -> bool:
+    """Does a resource policy's Principal name this caller itself (not merely its account)?"""
+    if principal == "*":
+        return True
+    for arn in _as_list(principal.get("AWS", [])) if isinstance(principal, Mapping) else []:
+        if arn == "*" or arn == request.principal_arn:
+            return True
+        # The account principal names the account; only the root user *is* the account.
+        if arn in (request.account_id, f"arn:aws:iam::{request.account_id}:root"):
+            if request.principal_arn == f"arn:aws:iam::{request.account_id}:root":
+                return True
+    return False
+
+
+def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], request: Request) -> bool:
+    for operator, tests in conditions.items():
+        for key, expected in tests.items():
+            actual = request.context.get(key)
+            matches = actual is not None and actual in _as_list(expected)
+            if operator == "StringEquals" and not matches:
+                return False
+            if operator == "StringNotEquals" and matches:
+                return False
+            if operator not in ("StringEquals", "StringNotEquals"):
+                raise NotImplementedError(operator)
+    return True
+
+
+def _applies(statement: Mapping[str, Any], request: Request, *, resource_policy: bool) -> bool:
+    if resource_policy and not _principal_is_named(statement.get("Principal"), request):
+        return False
+    if not any(fnmatchcase(request.action, a) for a in _as_list(statement.get("Action", []))):
+        return False
+    if not any(fnmatchcase(request.resource, r) for r in _as_list(statement.get("Resource", []))):
+        return False
+    return _conditions_hold(statement.get("Condition", {}), request)
+
+
+def _effects(policy: Policy, request: Request, *, resource_policy: bool) -> set[str]:
+    return {s["Effect"] for s in policy["Statement"] if _applies(s, request, resource_policy=resource_policy)}
+
+
+def same_account_api_call_allowed(
+    resource_policy: Policy, identity_policies: Sequence[Policy], request: Request
+) -> bool:
+    """API Gateway's decision for an IAM-authenticated caller in the API's own account."""
+    resource_effects = _effects(resource_policy, request, resource_policy=True)
+    identity_effects: set[str] = set()
+    for policy in identity_policies:
+        identity_effects |= _effects(policy, request, resource_policy=False)
+    if "Deny" in resource_effects or "Deny" in identity_effects:
+        return False
+    return "Allow" in resource_effects or "Allow" in identity_effects
