@@ -30,6 +30,9 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 BUCKET = "aws:s3/bucket:Bucket"
+REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+VPC_ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
 BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -118,6 +121,36 @@ def api_authorization(resources: Sequence[Resource]) -> Iterator[Finding]:
         # preflight route must be open (it is a MOCK answering headers; it never reaches the Lambda).
         if method.get("httpMethod") != "OPTIONS" and method.get("authorization", default="NONE") == "NONE":
             yield Finding("APIG4", method.name, "method authorization is NONE")
+
+
+def _allows_everyone(statement: Any) -> bool:
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow" or statement.get("Condition"):
+        return False
+    principal = statement.get("Principal")
+    return principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))
+
+
+@rule("APIGIamResourcePolicy",
+      "An IAM-authorized API's resource policy does not allow Principal \"*\" (it would grant every "
+      "principal of the account without an identity policy).")
+def api_iam_resource_policy(resources: Sequence[Resource]) -> Iterator[Finding]:
+    iam_apis = {m.get("restApi") for m in _of_type(resources, METHOD) if m.get("authorization") == "AWS_IAM"}
+    for policy in _of_type(resources, REST_API_POLICY):
+        api_id, document = policy.get("restApiId"), _document(policy.get("policy"))
+        if api_id is None or api_id not in iam_apis or document is None:
+            continue  # unknown during a preview, or callers are not IAM principals
+        if any(_allows_everyone(s) for s in _as_list(document.get("Statement"))):
+            yield Finding("APIGIamResourcePolicy", policy.name,
+                          "allows Principal \"*\" on an AWS_IAM API; allow the account root instead")
+
+
+@rule("VPCEndpointPolicy", "Interface VPC endpoints carry a policy scoped to what they serve, not the default full access.")
+def vpc_endpoint_policy(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for endpoint in _of_type(resources, VPC_ENDPOINT):
+        if endpoint.get("vpcEndpointType") != "Interface" or endpoint.inputs.get("policy"):
+            continue
+        if not _depending_on(resources, endpoint, VPC_ENDPOINT_POLICY):
+            yield Finding("VPCEndpointPolicy", endpoint.name, "endpoint keeps the default full-access policy")
 
 
 @rule("APIG6", "API Gateway stages write execution logs (INFO or ERROR) for every method.")

@@ -61,7 +61,8 @@ def test_rules_run_on_every_stack_resource_type_they_name(prod_run: ProgramRun) 
     types = {r.type for r in prod_run.resources}
     for token in ("aws:apigateway/stage:Stage", "aws:apigateway/method:Method", "aws:iam/rolePolicy:RolePolicy",
                   "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup",
-                  "aws:ec2/securityGroup:SecurityGroup", "aws:s3/bucket:Bucket"):
+                  "aws:ec2/securityGroup:SecurityGroup", "aws:s3/bucket:Bucket",
+                  "aws:apigateway/restApiPolicy:RestApiPolicy", "aws:ec2/vpcEndpoint:VpcEndpoint"):
         assert token in types
 
 
@@ -131,6 +132,13 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
     ("EC23", [res("aws:ec2/securityGroup:SecurityGroup", "sg", {"ingress": [
         {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]})]),
     ("EC23", [res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "r", {"cidrIpv6": "::/0"})]),
+    ("APIGIamResourcePolicy", [
+        res("aws:apigateway/method:Method", "m", {"restApi": "api-1", "httpMethod": "POST",
+                                                  "authorization": "AWS_IAM", "requestValidatorId": "v"}),
+        res("aws:apigateway/restApiPolicy:RestApiPolicy", "p", {"restApiId": "api-1", "policy": json.dumps({
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}]})}),
+    ]),
+    ("VPCEndpointPolicy", [res("aws:ec2/vpcEndpoint:VpcEndpoint", "e", {"vpcEndpointType": "Interface"})]),
     ("S2", without("pab")),
     ("S10", without("bucket-policy")),
     ("S3BucketServerSideEncryptionEnabled", without("sse")),
@@ -160,6 +168,22 @@ def test_allowed_wildcards_and_unknowns_do_not_produce_findings() -> None:
         res("aws:iam/rolePolicy:RolePolicy", "unknown-policy", {"policy": UNKNOWN}),
     ]
     assert evaluate(ok, "t", suppressions=()).findings == []
+
+
+def test_private_policies_for_anonymous_callers_and_scoped_endpoints_pass() -> None:
+    # Principal "*" is right for an API-key or Cognito API (callers are anonymous to IAM); an
+    # endpoint with its own policy resource (or an inline one) is scoped.
+    endpoint = res("aws:ec2/vpcEndpoint:VpcEndpoint", "e", {"vpcEndpointType": "Interface"})
+    ok = [
+        res("aws:apigateway/method:Method", "m", {"restApi": "api-1", "httpMethod": "POST",
+                                                  "authorization": "NONE", "requestValidatorId": "v"}),
+        res("aws:apigateway/restApiPolicy:RestApiPolicy", "p", {"restApiId": "api-1", "policy": json.dumps({
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}]})}),
+        endpoint,
+        res("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "ep", {"policy": "{}"}, (endpoint.urn,)),
+        res("aws:ec2/vpcEndpoint:VpcEndpoint", "inline", {"vpcEndpointType": "Interface", "policy": "{}"}),
+    ]
+    assert {f.rule_id for f in evaluate(ok, "t", suppressions=()).findings} == {"APIG4"}
 
 
 def test_a_suppression_is_scoped_to_its_rule_resource_stack_and_detail() -> None:
