@@ -87,3 +87,13 @@ def same_account_api_call_allowed(
     if "Deny" in resource_effects or "Deny" in identity_effects:
         return False
     return "Allow" in resource_effects or "Allow" in identity_effects
+
+
+def vpc_endpoint_allows(endpoint_policy: Policy, request: Request) -> bool:
+    """An interface endpoint's policy, evaluated before API Gateway's own decision.
+
+    API Gateway, "Use VPC endpoint policies for private APIs": a caller without a SigV4 signature
+    (API key, bearer token) is evaluated as an anonymous principal, so only Principal "*" matches it.
+    """
+    effects = _effects(endpoint_policy, request, resource_policy=True)
+    return "Allow" in effects and "Deny" not in effects

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import pytest
-from iam_evaluation import Request, same_account_api_call_allowed
+from iam_evaluation import Request, same_account_api_call_allowed, vpc_endpoint_allows
 from infra_harness import (
     ACCOUNT_ID,
     ACCOUNT_ZONES,
@@ -125,6 +125,13 @@ def test_execute_api_endpoint_policy_is_scoped_to_this_api(prod_run: ProgramRun)
     assert statement["Resource"] == f"{api_arn}/*"
     # No inline policy on the endpoint itself: that would need the API id, which needs the endpoint.
     assert "policy" not in prod_run.one(VPC_ENDPOINT).inputs
+    policy = json.loads(endpoint_policy["policy"])
+    anonymous = "arn:aws:sts::anonymous"  # how API Gateway sees a caller without a SigV4 signature
+    for principal in (ROLE_WITH_GRANT, anonymous):
+        assert vpc_endpoint_allows(policy, _invoke(api_arn, principal, vpce))
+        other_api = f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:someoneselse"
+        assert not vpc_endpoint_allows(policy, _invoke(other_api, principal, vpce))
+        assert not vpc_endpoint_allows(policy, _invoke("arn:aws:execute-api:us-east-1:210987654321:x", principal, vpce))
 
 
 # --- defect 1: agent zones by zone id ----------------------------------------------------------
