@@ -34,6 +34,9 @@ AGENTCORE_MEMORY_REGIONS: tuple[str, ...] = (
 # Availability Zones", docs.aws.amazon.com/bedrock-agentcore/latest/devguide/agentcore-vpc.html).
 # Zone *names* (us-east-1a) map to different ids in each account, so zones are chosen by id. A
 # region missing here cannot take a VPC-mode agent until its ids are added from that page.
+# us-east-1's ids are also exactly what CreateAgentRuntime names when it refuses a subnet; the
+# others were read from the guide's table as of November 2025: re-check them there before relying
+# on a new region (a wrong entry fails at deploy time with AWS naming the supported ids).
 AGENTCORE_VPC_ZONE_IDS: Mapping[str, tuple[str, ...]] = {
     "us-east-1": ("use1-az1", "use1-az2", "use1-az4"),
     "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
