@@ -111,7 +111,9 @@ class Network(pulumi.ComponentResource):
         filters = [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
         if args.agent_zone_ids is not None:
             filters.append({"name": "zone-id", "values": list(args.agent_zone_ids)})
-        found = aws.get_availability_zones(state="available", filters=filters, opts=invoke)
+        # No filter on the zones' state: a zone impaired during a later preview must not change the
+        # choice (awsx would replace the subnets); the choice follows the table's order of ids.
+        found = aws.get_availability_zones(all_availability_zones=False, filters=filters, opts=invoke)
         zones = [Zone(name=zone_name, zone_id=zone_id) for zone_name, zone_id in zip(found.names, found.zone_ids)]
         if args.agent_zone_ids is None:
             return [zone.name for zone in zones[:ZONE_COUNT]]

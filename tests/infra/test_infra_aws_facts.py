@@ -183,6 +183,15 @@ def test_zones_do_not_matter_when_only_the_api_endpoint_uses_the_vpc() -> None:
     assert regions.subnet_problems([placement], "vpc-1", ("use1-az1",))
 
 
+def test_zone_choice_follows_the_table_not_the_account_s_order() -> None:
+    # The same ids whatever order EC2 lists the zones in, so a later preview never moves the subnets.
+    zones = [regions.Zone(name, zone_id) for name, zone_id in ACCOUNT_ZONES]
+    supported = ("use1-az1", "use1-az2", "use1-az4")
+    chosen = regions.choose_agent_zones(zones, supported, 2)
+    assert [z.zone_id for z in chosen] == ["use1-az1", "use1-az2"]
+    assert regions.choose_agent_zones(list(reversed(zones)), supported, 2) == chosen
+
+
 def test_too_few_supported_zones_is_a_clear_error() -> None:
     zones = [regions.Zone("us-east-1a", "use1-az6"), regions.Zone("us-east-1b", "use1-az1")]
     with pytest.raises(ValueError, match=r"needs 2 available zones.*use1-az1, use1-az2, use1-az4.*us-east-1a \(use1-az6\)"):
