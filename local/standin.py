@@ -290,6 +290,8 @@ class StandIn:
             qualifier=qualifier,
             contentType=request.headers.get("content-type"),
             payloadBytes=len(payload),
+            # The caller's TCP source port: one port for many calls means the caller reused its connection.
+            clientPort=request.client.port if request.client else None,
         )
         fault = self.faults.take()
         if fault is not None:
