@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import http.client
 import json
 import time
@@ -38,6 +40,25 @@ class InvokeError(Exception):
         self.message = message
         self.request_id = request_id
         self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> float | None:
+        """Seconds to wait before sending the prompt again (Retry-After as seconds or an HTTP date), or None.
+
+        The client never retries by itself: a second POST runs the agent again, so the caller decides.
+        """
+        if self.retry_after is None:
+            return None
+        value = self.retry_after.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
 
 class StreamBrokenError(Exception):

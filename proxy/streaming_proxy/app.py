@@ -232,7 +232,9 @@ class StreamingProxy:
                 if terminal:
                     return
         finally:
-            stream.close()
+            complete = outcome in ("done", contract.AGENT_ERROR)
+            if not complete:
+                stream.close()
             self.active_streams -= 1
             summary: dict[str, Any] = {
                 "outcome": outcome,
@@ -244,6 +246,8 @@ class StreamingProxy:
             if answer is not None:
                 summary["answer"] = "".join(answer)
             self.logger.info("stream finished", **fields, **summary)
+            if complete:
+                await stream.drain()  # the answer is complete: keep the connection for the next stream
 
     def _stream_error(self, code: str, message: str) -> bytes:
         return sse_event("error", {"code": code, "message": message})

@@ -15,7 +15,11 @@ ALLOWED_FIELDS = ("prompt", "sessionId")
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 SESSION_ID_RULE = "1-128 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 
-KEEPALIVE_COMMENT = b": keep-alive\n\n"
+# A comment line alone, with no blank line after it. Every Server-Sent Events parser ignores a comment
+# line, but a blank line dispatches whatever came before it: @microsoft/fetch-event-source hands even
+# an empty message to onmessage (where JSON.parse throws). The proxy only sends this between complete
+# events, so the comment always starts a line and never joins or ends an event.
+KEEPALIVE_COMMENT = b": keep-alive\n"
 NOT_AN_OBJECT = 'The body must be a JSON object in UTF-8: {"prompt": "...", "sessionId": "..."}.'
 
 # Machine codes of errors answered before a stream starts (plain JSON responses).
