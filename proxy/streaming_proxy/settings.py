@@ -10,9 +10,9 @@ from .cors import CorsConfigError, parse_allowed_origins
 
 # arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_agent-AbCdEf1234
 RUNTIME_ARN_PATTERN = re.compile(
-    r"^arn:aws[a-z-]*:bedrock-agentcore:(?P<region>[a-z0-9-]+):\d{12}:runtime/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}$"
+    r"arn:aws[a-z-]*:bedrock-agentcore:(?P<region>[a-z0-9-]+):\d{12}:runtime/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}"
 )
-QUALIFIER_PATTERN = re.compile(r"^[a-zA-Z0-9_]{1,100}$")
+QUALIFIER_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,100}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
@@ -90,7 +90,7 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
     runtime_arn = environ.get("AGENT_RUNTIME_ARN", "").strip()
     if not runtime_arn:
         raise SettingsError("AGENT_RUNTIME_ARN is required: the ARN of the AgentCore runtime to invoke")
-    arn_match = RUNTIME_ARN_PATTERN.match(runtime_arn)
+    arn_match = RUNTIME_ARN_PATTERN.fullmatch(runtime_arn)
     if not arn_match:
         raise SettingsError(
             "AGENT_RUNTIME_ARN must look like "
@@ -98,7 +98,7 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
             f"got {runtime_arn!r}"
         )
     qualifier = environ.get("AGENT_RUNTIME_QUALIFIER", "").strip() or "DEFAULT"
-    if not QUALIFIER_PATTERN.match(qualifier):
+    if not QUALIFIER_PATTERN.fullmatch(qualifier):
         raise SettingsError(f"AGENT_RUNTIME_QUALIFIER must be letters, digits or _ (1-100), got {qualifier!r}")
     region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
     region = region or arn_match.group("region")
