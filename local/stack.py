@@ -390,6 +390,31 @@ class LocalStack:
             if waiting:
                 time.sleep(0.1)
 
+    def restart_agent_if_exited(self) -> bool:
+        """Start a new agent process if the agent has ended (as AgentCore starts a new microVM).
+
+        Same port, so the stand-in keeps forwarding to it; its conversations are gone, as on a new
+        microVM. Returns whether it restarted; StackError if the new one does not become ready.
+        """
+        agent = self.components["agent"]
+        code = agent.exit_code()
+        if code is None:
+            return False
+        self._announce(f"agent exited with code {code}; starting a new agent process, as AgentCore starts a new microVM")
+        agent.stop(self.stop_grace_seconds)  # reaps it and anything left in its process group
+        agent.start(self.log_sink)
+        deadline = time.monotonic() + self.ready_timeout
+        while not agent.is_ready():
+            if agent.exit_code() is not None or time.monotonic() > deadline:
+                raise StackError(f"the restarted agent did not become ready. Its last log lines:\n{agent.last_log_lines()}")
+            time.sleep(0.1)
+        self._announce(f"agent restarted at {agent.url}")
+        return True
+
+    def _announce(self, message: str) -> None:
+        if self.log_sink is not None:
+            self.log_sink("stack", json.dumps({"component": "stack", "message": message}))
+
     def raise_if_exited(self) -> None:
         """Raise StackError naming the first component whose process has ended."""
         for name in self.component_order:

@@ -17,6 +17,9 @@ from streaming_agent.offline_model import without_directives
 DOCUMENTED_CLIENT_ERRORS = {400, 404, 405, 413, 415, 429}
 DOCUMENTED_UPSTREAM_ERRORS = {502, 504}
 STREAM_ERROR_CODES = {"AGENT_ERROR", "UPSTREAM_INTERRUPTED", "UPSTREAM_PROTOCOL_ERROR", "STREAM_TIMEOUT"}
+# Opening the agent's call failed after `start` went out: the codes of the former 429/502/504 answers.
+OPEN_ERROR_CODES = {"THROTTLED", "UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"}
+STREAM_ERROR_CODES |= OPEN_ERROR_CODES
 # Words that only appear when a server leaks its internals.
 LEAK_MARKERS = ("Traceback", "SECRET-INTERNAL-DETAIL", 'File "', "arn:aws:")
 
