@@ -212,7 +212,7 @@ def optional_settings(pairs: Mapping[str, object | None]) -> dict[str, str]:
 class LocalStack:
     """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
 
-    Environment given in agent_env, proxy_env and standin_env is applied last, over the defaults.
+    Environment given in agent_env, proxy_env, standin_env and gateway_env is applied last, over the defaults.
     Ports are ephemeral unless ``port`` names the public one (the gateway's with auth, else the
     proxy's). The offline model's trace file lives in a temporary directory that is removed when
     the stack stops.
@@ -239,6 +239,7 @@ class LocalStack:
         agent_env: Mapping[str, str] | None = None,
         proxy_env: Mapping[str, str] | None = None,
         standin_env: Mapping[str, str] | None = None,
+        gateway_env: Mapping[str, str] | None = None,
         ready_timeout: float = 90.0,
         stop_grace_seconds: float = 10.0,
         log_sink: LogSink | None = None,
@@ -335,7 +336,8 @@ class LocalStack:
                     "gateway",
                     [sys.executable, "-m", "local.gateway", "--port", str(gateway_port), "--upstream", proxy.url],
                     # Secrets travel in the environment, not on the command line where `ps` shows them.
-                    {**os.environ, "PYTHONUNBUFFERED": "1", "LOCAL_GATEWAY_AUTH": json.dumps(gateway_settings)},
+                    {**os.environ, "PYTHONUNBUFFERED": "1", "LOCAL_GATEWAY_AUTH": json.dumps(gateway_settings),
+                     **(gateway_env or {})},
                     gateway_port,
                 )
             )

@@ -469,8 +469,9 @@ class StreamingProxy:
     # -- everything else ----------------------------------------------------------------------------
 
     async def ready(self, request: Request) -> Response:
-        # Lambda Web Adapter polls this until the app is up; it never touches the agent.
-        return JSONResponse({"status": "ready"})
+        # Lambda Web Adapter polls this until the app is up; it never touches the agent. API Gateway
+        # routes only POST /invoke, so only the adapter (and local tests) can read the stream count.
+        return JSONResponse({"status": "ready", "activeStreams": self.slots.active})
 
     async def http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
