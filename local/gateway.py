@@ -161,17 +161,20 @@ async def read_request_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def forwarded_headers(headers: Headers, context: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The client's headers for the proxy, plus the gateway's request context when there is one."""
+def forwarded_headers(scope: Scope, context: Mapping[str, Any] | None) -> list[tuple[bytes, bytes]]:
+    """The client's headers for the proxy, as the bytes they arrived as, plus the gateway's request
+    context when there is one. Bytes, not text: a value with obs-text (bytes 0x80-0xFF) is valid HTTP
+    but not ASCII, which httpx would refuse to encode."""
     kept = [
         (name, value)
-        for name, value in headers.items()
+        for name, value in scope["headers"]
         # The client's own x-amzn-request-context is dropped: identity comes only from the gateway.
-        if name not in HOP_BY_HOP and name not in ("host", "content-length", REQUEST_CONTEXT_HEADER)
+        if name.decode("latin-1") not in HOP_BY_HOP
+        and name not in (b"host", b"content-length", REQUEST_CONTEXT_HEADER.encode())
     ]
     if context is None:
         return kept
-    return kept + [(REQUEST_CONTEXT_HEADER, json.dumps(context, separators=(",", ":")))]
+    return kept + [(REQUEST_CONTEXT_HEADER.encode(), json.dumps(context, separators=(",", ":")).encode())]
 
 
 async def wait_for_disconnect(receive: Receive) -> None:
@@ -229,7 +232,7 @@ class LocalApiGateway:
         if preflight:
             # No authentication: a browser never sends credentials on a preflight (on AWS a MOCK
             # route with authorization NONE answers it). No identity either: the proxy only answers.
-            await self.forward(scope, receive, send, body, forwarded_headers(headers, None), request_id, cors_headers)
+            await self.forward(scope, receive, send, body, forwarded_headers(scope, None), request_id, cors_headers)
             return
         outcome = authenticate(
             self.auth,
@@ -244,10 +247,10 @@ class LocalApiGateway:
             await send_gateway_error(send, outcome.response_type, outcome.message, request_id, cors_headers)
             return
         context = request_context(request_id, outcome, scope)
-        await self.forward(scope, receive, send, body, forwarded_headers(headers, context), request_id, cors_headers)
+        await self.forward(scope, receive, send, body, forwarded_headers(scope, context), request_id, cors_headers)
 
     async def forward(
-        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[str, str]],
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[bytes, bytes]],
         request_id: str, cors_headers: list[tuple[bytes, bytes]],
     ) -> None:
         url = self.upstream_url + scope["path"]

@@ -212,3 +212,26 @@ def open_fds(pid: int) -> int:
 
 def threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def describe_fds(pid: int) -> list[str]:
+    """Each open fd of `pid`; sockets as local -> remote port and TCP state, for failure messages."""
+    sockets: dict[str, str] = {}
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            sockets[inode] = f"{int(local.split(':')[1], 16)}->{int(remote.split(':')[1], 16)} state {state}"
+    described = []
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        inode = target[len("socket:["):-1] if target.startswith("socket:[") else None
+        described.append(f"{fd}: {target}" + (f" {sockets.get(inode, '(not TCP)')}" if inode else ""))
+    return described
