@@ -22,12 +22,13 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import contract
 from .caller import read_request_context
@@ -235,6 +236,28 @@ class EventStreamResponse:
             self.proxy.logger.info("stream finished", **plan.fields, **summary)
 
 
+class AmbiguousFramingGuard:
+    """Refuses a request with both Content-Length and Transfer-Encoding, on any route, and closes the
+    connection after the answer (RFC 9112 section 6.3: a request smuggling attempt until proven
+    otherwise). h11 alone would frame it by Transfer-Encoding and keep the connection open."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            names = {name for name, _ in scope["headers"]}
+            if b"content-length" in names and b"transfer-encoding" in names:
+                request_id = read_request_context(Headers(scope=scope)).request_id or str(uuid.uuid4())
+                error = ApiError(
+                    400, contract.AMBIGUOUS_FRAMING, "Send Content-Length or Transfer-Encoding, not both.",
+                    {"Connection": "close"},  # h11 closes the connection after a response that says so
+                )
+                await error_response(error, request_id)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class StreamingProxy:
     def __init__(self, settings: ProxySettings, client: Any, logger: JsonLogger) -> None:
         self.settings = settings
@@ -256,14 +279,6 @@ class StreamingProxy:
         context = read_request_context(request.headers)
         request_id = context.request_id or str(uuid.uuid4())
         try:
-            if "content-length" in request.headers and "transfer-encoding" in request.headers:
-                raise ApiError(
-                    400,
-                    contract.AMBIGUOUS_FRAMING,
-                    "Send Content-Length or Transfer-Encoding, not both.",
-                    # RFC 9112 section 6.3: the server must close the connection after answering.
-                    {"Connection": "close"},
-                )
             contract.check_content_type(request.headers.getlist("content-type"))
             body = await read_body(request, self.settings.max_body_bytes)
             invoke_request = contract.parse_invoke_request(body, self.settings.max_prompt_chars)
@@ -504,7 +519,11 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},
         # Only with origins configured: otherwise OPTIONS /invoke stays a 405 like any other method.
-        middleware=[Middleware(CorsMiddleware, policy=proxy.cors)] if proxy.cors.enabled else [],
+        # CORS outermost, so that even a refusal of the framing carries its headers.
+        middleware=[
+            *([Middleware(CorsMiddleware, policy=proxy.cors)] if proxy.cors.enabled else []),
+            Middleware(AmbiguousFramingGuard),
+        ],
     )
     # POST /invoke/ is a 404 like any other path, never a redirect to a URL built from the client's Host.
     app.router.redirect_slashes = False

@@ -292,9 +292,10 @@ def test_a_prompt_at_the_limit_in_escaped_emoji_is_accepted() -> None:
     assert b"event: done" in response.content
 
 
-def test_both_content_length_and_transfer_encoding_are_refused_with_connection_close() -> None:
+@pytest.mark.parametrize("path", ["/invoke", "/elsewhere", "/_ready"])
+def test_both_content_length_and_transfer_encoding_are_refused_with_connection_close(path: str) -> None:
     response = client_for().post(
-        "/invoke", content=REQUEST,
+        path, content=REQUEST,
         headers={"content-type": "application/json", "transfer-encoding": "chunked", "content-length": "10"},
     )
     assert response.status_code == 400
