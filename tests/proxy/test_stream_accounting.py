@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -100,6 +101,13 @@ def body_then(body: bytes, disconnect: asyncio.Event) -> Any:
 
 
 REQUEST = json.dumps({"prompt": "hello"}).encode()
+
+
+def wait_for(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.01)
+    assert condition()
 
 
 async def eventually(condition: Any, seconds: float = 5.0) -> None:
@@ -196,7 +204,7 @@ def test_a_client_that_leaves_mid_stream_closes_the_upstream_stream() -> None:
         assert app.state.proxy.active_streams == 0
 
     asyncio.run(main())
-    assert len(agentcore.closed) == len(agentcore.opened)
+    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened))
 
 
 def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit() -> None:
@@ -222,7 +230,8 @@ def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit()
         assert app.state.proxy.active_streams == 0
 
     asyncio.run(main())
-    assert len(agentcore.closed) == len(agentcore.opened) == 2
+    # The reader thread closes the body once it sees the stream closed (it polls every 0.5 s).
+    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
 
 
 # -- the HTTP edges, through Starlette's test client ----------------------------------------------

@@ -1,6 +1,6 @@
 """No request can leak a stream slot or an upstream stream, and the HTTP edges hold, on the real stack.
 
-The stack runs with few stream slots (8), so a single leaked slot per kind of failure would show as
+The stack runs with few stream slots (4), so a single leaked slot per kind of failure would show as
 429s within a few requests. After each kind of failure the proxy's open-stream count must be zero,
 the stand-in must have seen every upstream stream end, and the agent's /ping must say Healthy.
 """
@@ -24,7 +24,7 @@ from reliability_support import (
 
 from local.stack import LocalStack
 
-SLOTS = 8
+SLOTS = 4
 HEADER_TIMEOUT_SECONDS = 1.0
 BODY_TIMEOUT_SECONDS = 2.0
 SETTLED = (0, 0, "Healthy")
