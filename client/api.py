@@ -106,7 +106,9 @@ def stream_invoke(
         request_headers["x-api-key"] = api_key
     if bearer_token is not None:
         request_headers["Authorization"] = f"Bearer {bearer_token}"
-    encoded_body = json.dumps(body).encode("utf-8")
+    # UTF-8 as it is: escaping every non-ASCII character (\uXXXX, 6 or 12 bytes) would make a prompt
+    # within the character limit take far more bytes than it needs.
+    encoded_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
     if iam_credentials is not None:
         # Signed last, over every header above, so nothing is added after the signature.
         signed_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=path, query="", fragment=""))

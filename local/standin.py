@@ -44,8 +44,8 @@ SESSION_ID_MAX_CHARS = 256
 # Only the shape of a SigV4 header is checked: there are no real credentials to verify locally,
 # but a request that was not signed for this service is still refused like AWS would.
 SIGV4_AUTHORIZATION = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/bedrock-agentcore/aws4_request,"
-    r"\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$"
+    r"AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/bedrock-agentcore/aws4_request,"
+    r"\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}"
 )
 
 SLOW_HEADERS = "slow-headers"
@@ -272,7 +272,7 @@ class StandIn:
             return aws_error(code, message, request_id)
 
         # AWS authenticates before it looks at the resource, so check in the same order.
-        if not SIGV4_AUTHORIZATION.match(request.headers.get("authorization", "")):
+        if not SIGV4_AUTHORIZATION.fullmatch(request.headers.get("authorization", "")):
             return refuse("AccessDeniedException", "Missing or malformed SigV4 Authorization header.")
         if request.path_params["agent_runtime_arn"] != self.runtime_arn:
             return refuse("ResourceNotFoundException", "No agent runtime with this ARN exists.")

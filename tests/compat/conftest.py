@@ -30,6 +30,13 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def capped_stack() -> Iterator[LocalStack]:
+    """A stack whose proxy allows one stream at a time: the only way the proxy itself answers 429."""
+    with LocalStack(proxy_env={"PROXY_MAX_CONCURRENT_STREAMS": "1"}) as running:
+        yield running
+
+
 def _lock_digest() -> str:
     return hashlib.sha256((NODE_PROJECT / "package-lock.json").read_bytes()).hexdigest()[:16]
 

@@ -6,7 +6,7 @@ import json
 import time
 
 import httpx
-from compat_support import MAX_PROMPT_CHARS, PIECE_DELAY_MS, inject_fault, invocations
+from compat_support import MAX_PROMPT_CHARS, PIECE_DELAY_MS, holding_the_only_slot, inject_fault, invocations
 from httpx_sse import connect_sse
 
 from local.stack import LocalStack
@@ -52,12 +52,21 @@ def test_error_event(stack: LocalStack) -> None:
     assert received[-1][1]["code"] == "AGENT_ERROR"
 
 
-def test_errors_before_the_stream_are_json_with_retry_after_on_429(stack: LocalStack) -> None:
+def test_errors_before_the_stream_are_json_with_retry_after_on_429(stack: LocalStack, capped_stack: LocalStack) -> None:
     response, received = read(stack, {"prompt": "x" * (MAX_PROMPT_CHARS + 1)})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "PROMPT_TOO_LONG")
+    with holding_the_only_slot(capped_stack):
+        response, received = read(capped_stack, {"prompt": "hello"})
+    assert (response.status_code, response.json()["error"]["code"]) == (429, "THROTTLED")
+    assert int(response.headers["retry-after"]) > 0
+    assert received == []
+
+
+def test_agentcore_throttling_is_an_error_event_with_retry_after(stack: LocalStack) -> None:
     inject_fault(stack, "ThrottlingException")
     before = invocations(stack)
     response, received = read(stack, {"prompt": "hello"})
-    assert (response.status_code, response.json()["error"]["code"]) == (429, "THROTTLED")
-    assert int(response.headers["retry-after"]) > 0
-    assert received == [] and invocations(stack) == before + 1
+    assert response.status_code == 200
+    assert [name for name, _, _ in received] == ["start", "error"]
+    assert received[-1][1]["code"] == "THROTTLED" and received[-1][1]["retryAfterSeconds"] > 0
+    assert invocations(stack) == before + 1

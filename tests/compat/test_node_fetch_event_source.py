@@ -12,7 +12,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from compat_support import KEEPALIVE_SECONDS, MAX_PROMPT_CHARS, PIECE_DELAY_MS, inject_fault, invocations, raw_stream
+from compat_support import (
+    KEEPALIVE_SECONDS,
+    MAX_PROMPT_CHARS,
+    PIECE_DELAY_MS,
+    holding_the_only_slot,
+    inject_fault,
+    invocations,
+    raw_stream,
+)
 
 from local.stack import LocalStack
 
@@ -82,12 +90,21 @@ def test_a_refused_request_is_not_sent_again(node_project: Path, stack: LocalSta
     assert invocations(stack) == before
 
 
-def test_throttling_is_reported_with_retry_after_and_not_retried(node_project: Path, stack: LocalStack) -> None:
-    inject_fault(stack, "ThrottlingException")
-    before = invocations(stack)
-    records = read_with_node(node_project, stack, {"prompt": "hello"})
+def test_throttling_is_reported_with_retry_after_and_not_retried(node_project: Path, capped_stack: LocalStack) -> None:
+    with holding_the_only_slot(capped_stack):
+        records = read_with_node(node_project, capped_stack, {"prompt": "hello"})
     fatal = [record for record in records if record["type"] == "fatal"]
     assert fatal and (fatal[0]["status"], fatal[0]["code"]) == (429, "THROTTLED")
     assert int(fatal[0]["retryAfter"]) > 0
+    assert records[-1]["attempts"] == 1
+
+
+def test_agentcore_throttling_arrives_as_an_error_message_and_is_not_retried(node_project: Path, stack: LocalStack) -> None:
+    inject_fault(stack, "ThrottlingException")
+    before = invocations(stack)
+    records = read_with_node(node_project, stack, {"prompt": "hello"})
+    delivered = messages(records)
+    assert [message["event"] for message in delivered] == ["start", "error"]
+    assert delivered[-1]["data"]["code"] == "THROTTLED" and delivered[-1]["data"]["retryAfterSeconds"] > 0
     assert records[-1]["attempts"] == 1
     assert invocations(stack) == before + 1
