@@ -28,7 +28,7 @@ auto_loop_factory()
 server_loaded = time.perf_counter()
 import streaming_proxy.app as proxy_app
 imported = time.perf_counter()
-from streaming_proxy.settings import load_settings
+from streaming_proxy.edge import load_settings
 settings = load_settings(os.environ)
 proxy_app.create_app(settings, client=object())  # app only, no AWS client
 app_built = time.perf_counter()

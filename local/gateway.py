@@ -3,7 +3,7 @@
 For each request it does what API Gateway and Lambda Web Adapter do together:
 - only POST /invoke is routed; anything else gets API Gateway's "Missing Authentication Token" 403;
 - the caller is authenticated per auth mode (see gateway_auth.py) and refused with the deployed API's
-  rewritten error body, {"error": {"code", "message", "requestId"}}, see components/streaming_api.py;
+  rewritten gateway responses (GATEWAY_RESPONSES in proxy/streaming_proxy/edge.py);
 - the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
   way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
   dropped first, so no client can forge an identity;
@@ -35,41 +35,26 @@ import httpx
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from proxy.streaming_proxy.edge import (
+    AMBIGUOUS_FRAMING,
+    CORS_VARIABLE,
+    GATEWAY_RESPONSES,
+    INVOKE_PATH,
+    PREFLIGHT_PATH,
+    REQUEST_CONTEXT_HEADER,
+    CorsPolicy,
+    error_body,
+    parse_allowed_origins,
+)
+
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 
-REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
 HEALTH_PATH = "/_gateway/health"
-ROUTE = ("POST", "/invoke")
-PREFLIGHT_ROUTE = ("OPTIONS", "/invoke")
-# The proxy's setting (proxy/streaming_proxy/cors.py), read here too: the deployed API is configured
-# from the same stack setting (corsAllowedOrigins) as the proxy Lambda.
-CORS_ORIGINS_ENV = "PROXY_CORS_ALLOWED_ORIGINS"
-ANY_ORIGIN = "*"
-CORS_EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
+ROUTE = ("POST", INVOKE_PATH)
+PREFLIGHT_ROUTE = ("OPTIONS", PREFLIGHT_PATH)
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"
-# How the deployed API rewrites the gateway responses used here (components/streaming_api.py,
-# _GATEWAY_ERRORS); tests/auth checks that the two tables agree.
-GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
-    "MISSING_AUTHENTICATION_TOKEN": (403, "FORBIDDEN"),
-    "INVALID_API_KEY": (403, "FORBIDDEN"),
-    "INVALID_SIGNATURE": (403, "FORBIDDEN"),
-    "UNAUTHORIZED": (401, "UNAUTHORIZED"),
-    "REQUEST_TOO_LARGE": (413, "PAYLOAD_TOO_LARGE"),
-    "INTEGRATION_FAILURE": (502, "UPSTREAM_ERROR"),
-}
-# API Gateway's x-amzn-ErrorType for each, so clients that look at it see the same thing.
-ERROR_TYPES = {
-    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
-    "INVALID_API_KEY": "ForbiddenException",
-    "INVALID_SIGNATURE": "InvalidSignatureException",
-    "UNAUTHORIZED": "UnauthorizedException",
-    "REQUEST_TOO_LARGE": "RequestTooLargeException",
-    "INTEGRATION_FAILURE": "InternalServerErrorException",
-}
-# The proxy's code for a request with both Content-Length and Transfer-Encoding (streaming_proxy.contract).
-AMBIGUOUS_FRAMING = "AMBIGUOUS_FRAMING"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 
 logger = logging.getLogger("local.gateway")
@@ -96,12 +81,6 @@ def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> di
     }
 
 
-def parse_cors_origins(raw: str) -> tuple[str, ...]:
-    """The comma-separated origins, lower-cased. The proxy validates them and refuses to start on a
-    bad one, so here only the parsing matters."""
-    return tuple(dict.fromkeys(entry.strip().lower() for entry in raw.split(",") if entry.strip()))
-
-
 def error_cors_headers(origins: tuple[str, ...], origin: str | None) -> list[tuple[bytes, bytes]]:
     """CORS headers for a gateway error to a request from `origin` (none when CORS is off or the
     origin is not allowed), so the page can show why it was refused.
@@ -110,30 +89,27 @@ def error_cors_headers(origins: tuple[str, ...], origin: str | None) -> list[tup
     components/streaming_api.py gateway_error_cors_headers); here every allowed origin is echoed,
     which matters for the local page that is reachable as both localhost and 127.0.0.1.
     """
-    if not origins:
-        return []
-    headers = [(b"vary", b"Origin")]
-    if origin and (ANY_ORIGIN in origins or origin.lower() in origins):
-        headers += [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-expose-headers", CORS_EXPOSED_HEADERS.encode()),
-        ]
-    return headers
+    headers = CorsPolicy(origins).response_headers(origin)
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 async def send_gateway_error(
     send: Send, response_type: str, message: str, request_id: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    status, code = GATEWAY_ERRORS[response_type]
-    extra = [(b"x-amzn-errortype", ERROR_TYPES[response_type].encode()), *(extra_headers or [])]
-    await send_json_error(send, status, code, message, request_id, extra)
+    response = GATEWAY_RESPONSES[response_type]
+    extra = [
+        *([(b"x-amzn-errortype", response.error_type.encode())] if response.error_type else []),
+        *((name.lower().encode(), value.encode()) for name, value in response.headers.items()),
+        *(extra_headers or []),
+    ]
+    await send_json_error(send, response.status, response.code, message, request_id, extra)
 
 
 async def send_json_error(
     send: Send, status: int, code: str, message: str, request_id: str, extra_headers: list[tuple[bytes, bytes]]
 ) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}}).encode()
+    body = json.dumps(error_body(code, message, request_id)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -327,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         auth = auth_settings_from_json(os.environ.get(AUTH_SETTINGS_ENV, ""))
     except (TypeError, ValueError) as error:
         raise SystemExit(f"gateway configuration error in {AUTH_SETTINGS_ENV}: {error}") from None
-    app = LocalApiGateway(args.upstream, auth, parse_cors_origins(os.environ.get(CORS_ORIGINS_ENV, "")))
+    app = LocalApiGateway(args.upstream, auth, parse_allowed_origins(os.environ.get(CORS_VARIABLE, "")))
     # The proxy's guarded h11 protocol: clients that send headers or a body too slowly are dropped.
     from proxy.streaming_proxy.http_guard import GuardedH11Protocol
 

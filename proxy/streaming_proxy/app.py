@@ -33,9 +33,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import contract
 from .caller import read_request_context
 from .contract import ApiError, sse_event
-from .cors import CorsMiddleware, CorsPolicy
+from .cors import CorsMiddleware
+from .edge import INVOKE_PATH, READY_PATH, CorsPolicy, ProxySettings, SettingsError, load_settings
 from .logs import JsonLogger
-from .settings import ProxySettings, SettingsError, load_settings
 from .sse import SseDecoder, SseProtocolError
 from .upstream import (
     Finished,
@@ -47,7 +47,6 @@ from .upstream import (
     upstream_payload,
 )
 
-READY_PATH = "/_ready"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR})
@@ -525,7 +524,7 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
     proxy = StreamingProxy(settings, client if client is not None else create_client(settings), logger)
     app = Starlette(
         routes=[
-            Route("/invoke", proxy.invoke, methods=["POST"]),
+            Route(INVOKE_PATH, proxy.invoke, methods=["POST"]),
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},

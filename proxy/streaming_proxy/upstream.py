@@ -26,7 +26,7 @@ from botocore.exceptions import (
 
 from . import contract
 from .contract import ApiError
-from .settings import ProxySettings
+from .edge import ProxySettings
 
 # Error codes that mean "slow down" rather than "broken".
 _THROTTLING_CODES = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from local.gateway import LocalApiGateway, error_cors_headers, parse_cors_origins
+from local.gateway import LocalApiGateway, error_cors_headers
+from proxy.streaming_proxy.edge import parse_allowed_origins
 from local.gateway_auth import AuthSettings
 from local.stack import LocalStack
 
@@ -122,7 +123,7 @@ def test_without_origins_a_preflight_is_refused_like_a_missing_route() -> None:
 
 
 def test_error_cors_headers() -> None:
-    origins = parse_cors_origins(f" {PAGE_ORIGIN} ,, HTTPS://Chat.Example.com,{PAGE_ORIGIN}")
+    origins = parse_allowed_origins(f" {PAGE_ORIGIN} ,, HTTPS://Chat.Example.com,{PAGE_ORIGIN}")
     assert origins == (PAGE_ORIGIN, OTHER_ALLOWED_ORIGIN)
     assert error_cors_headers((), PAGE_ORIGIN) == []
     assert dict(error_cors_headers(origins, FOREIGN_ORIGIN)) == {b"vary": b"Origin"}
