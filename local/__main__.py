@@ -18,8 +18,8 @@ from types import FrameType
 from typing import Any
 
 from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
-from local.gateway_auth import issue_local_token
-from local.stack import HOST, REPO_ROOT, LocalStack, StackError
+from local.gateway_auth import AUTH_MODES, issue_local_token
+from local.stack import HOST, REPO_ROOT, LocalStack, StackError, StackSettings
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +90,8 @@ def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
         print(f"local stack failed: {busy}", file=sys.stderr)
         return 1
     lock = threading.Lock()
-    stack = LocalStack(port=port, log_sink=print_log_line(lock), serve_page=True, page_port=page_port, **options)
+    settings = StackSettings(port=port, serve_page=True, page_port=page_port, **options)
+    stack = LocalStack(settings, log_sink=print_log_line(lock))
     stop_on_sigterm()
     try:
         stack.start()
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="proxy port (default 8000; 0 picks a free one)")
     parser.add_argument("--page-port", type=int, default=8001,
                         help="port of the chat page (default 8001; 0 picks a free one)")
-    parser.add_argument("--auth", choices=("none", "apiKey", "iam", "cognito"), default="none",
+    parser.add_argument("--auth", choices=AUTH_MODES, default="none",
                         help="put a local API Gateway in front that authenticates like the deployed API; "
                              "credentials are generated and printed (default none: no gateway)")
     add_stack_options(parser)
