@@ -47,6 +47,7 @@ from proxy.streaming_proxy.edge import (
     parse_allowed_origins,
 )
 
+from proxy.streaming_proxy.jsonlog import log_context, log_fields, write_json_lines
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 
 HEALTH_PATH = "/_gateway/health"
@@ -61,7 +62,7 @@ logger = logging.getLogger("local.gateway")
 
 
 def log(message: str, **fields: Any) -> None:
-    logger.info(json.dumps({"component": "gateway", "message": message, **fields}, separators=(",", ":")))
+    log_fields(logger, logging.INFO, message, **fields)
 
 
 def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> dict[str, Any]:
@@ -175,6 +176,10 @@ class LocalApiGateway:
         if scope["type"] != "http":
             return
         request_id = str(uuid.uuid4())
+        with log_context(requestId=request_id):
+            await self.handle(scope, receive, send, request_id)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         method, path = scope["method"], scope["path"]
         if (method, path) == ("GET", HEALTH_PATH):
             body = b'{"status":"ready"}'
@@ -219,7 +224,7 @@ class LocalApiGateway:
             body=body,
         )
         if isinstance(outcome, GatewayRejection):
-            log("request refused", requestId=request_id, responseType=outcome.response_type)
+            log("request refused", responseType=outcome.response_type)
             await send_gateway_error(send, outcome.response_type, outcome.message, request_id, cors_headers)
             return
         context = request_context(request_id, outcome, scope)
@@ -235,7 +240,7 @@ class LocalApiGateway:
         try:
             upstream = await self.http.send(request, stream=True)
         except httpx.HTTPError as error:
-            log("proxy unreachable", requestId=request_id, error=type(error).__name__)
+            log("proxy unreachable", error=type(error).__name__)
             await send_gateway_error(send, "INTEGRATION_FAILURE", "Internal server error", request_id, cors_headers)
             return
         relay = asyncio.ensure_future(self.relay(upstream, send, request_id))
@@ -253,7 +258,7 @@ class LocalApiGateway:
                     await relay
             # Closing the upstream response closes its connection: the proxy sees its client leave.
             await upstream.aclose()
-        log("request relayed", requestId=request_id, status=upstream.status_code, outcome=outcome)
+        log("request relayed", status=upstream.status_code, outcome=outcome)
 
     async def relay(self, upstream: httpx.Response, send: Send, request_id: str) -> str:
         headers = [
@@ -296,8 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the proxy's base URL, e.g. http://127.0.0.1:8001")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    write_json_lines(logger, "gateway", sys.stderr)
     # Secrets come from the environment, not the command line, where `ps` would show them.
     try:
         auth = auth_settings_from_json(os.environ.get(AUTH_SETTINGS_ENV, ""))

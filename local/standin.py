@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import json
 import logging
 import re
@@ -34,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from proxy.streaming_proxy.jsonlog import log_fields, write_json_lines
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 AGENT_REQUEST_ID_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id"
@@ -124,9 +125,7 @@ class EventLog:
 
 def log_invocation(**fields: Any) -> None:
     # One line per invocation; identifiers and sizes only, never the payload or the answer.
-    timestamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-    line = {"timestamp": timestamp, "level": "INFO", "service": "standin", "message": "invocation", **fields}
-    logger.info(json.dumps(line))
+    log_fields(logger, logging.INFO, "invocation", **fields)
 
 
 def parse_fault(body: Any) -> tuple[Fault, int]:
@@ -401,9 +400,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runtime-arn", required=True, help="the only runtime ARN this stand-in answers for")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(message)s")
-    # httpx logs every request line at INFO; the stand-in writes its own structured line instead.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Only the stand-in's own logger writes (httpx's request lines stay off): its structured line.
+    write_json_lines(logger, "standin", sys.stderr, logging.getLevelName(args.log_level.upper()))
     app = create_app(args.agent_url, args.runtime_arn)
     # The proxy keeps its upstream connection for the next stream. With uvicorn's default keep-alive of
     # 5 s the stand-in closed idle pooled connections between bursts of streams, and a request that

@@ -35,7 +35,7 @@ from .caller import read_request_context
 from .contract import ApiError, sse_event
 from .cors import CorsMiddleware
 from .edge import INVOKE_PATH, READY_PATH, CorsPolicy, ProxySettings, SettingsError, load_settings
-from .logs import JsonLogger
+from .jsonlog import JsonLogger, log_context, session_hash
 from .sse import SseDecoder, SseProtocolError
 from .upstream import (
     Finished,
@@ -72,11 +72,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large
         parts.append(part)
     return b"".join(parts)
-
-
-def session_hash(session_id: str) -> str:
-    """What the logs say instead of a session id: a conversation handle is not for log readers."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +230,8 @@ class StreamPlan:
     """A validated request, ready to stream."""
 
     request_id: str
+    # Who is calling (caller.py); with the request id, in every log line of the stream.
+    caller: str
     session_id: str
     runtime_session_id: str
     prompt: str
@@ -256,6 +253,10 @@ class EventStreamResponse:
         self.plan = plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with log_context(requestId=self.plan.request_id, caller=self.plan.caller):
+            await self._stream(receive, send)
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
         plan = self.plan
         record = StreamRecord(plan.started, answer=[] if self.proxy.settings.log_content else None)
         lease = self.proxy.slots.acquire()
@@ -338,6 +339,11 @@ class ProxyApp:
         started = time.monotonic()
         context = read_request_context(request.headers)
         request_id = context.request_id or str(uuid.uuid4())
+        with log_context(requestId=request_id, caller=context.caller):
+            return await self._accept(request, request_id, context.caller, started)
+
+    async def _accept(self, request: Request, request_id: str, caller: str, started: float) -> Response:
+        """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
         try:
             contract.check_content_type(request.headers.getlist("content-type"))
             body = await read_body(request, self.settings.max_body_bytes)
@@ -350,16 +356,14 @@ class ProxyApp:
                     {"Retry-After": str(self.settings.retry_after_seconds)},
                 )
         except ApiError as error:
-            self.logger.info(
-                "request rejected", requestId=request_id, caller=context.caller, status=error.status, code=error.code
-            )
+            self.logger.info("request rejected", status=error.status, code=error.code)
             return error_response(error, request_id)
         except ClientDisconnect:
-            self.logger.info("client left before sending its body", requestId=request_id)
+            self.logger.info("client left before sending its body")
             return Response(status_code=400)
 
         session_id = invoke_request.session_id or str(uuid.uuid4())
-        fields: dict[str, Any] = {"requestId": request_id, "caller": context.caller, "sessionHash": session_hash(session_id)}
+        fields: dict[str, Any] = {"sessionHash": session_hash(session_id)}
         if self.settings.log_content:
             fields["prompt"] = invoke_request.prompt
         self.logger.info("invoking agent", promptChars=len(invoke_request.prompt), **fields)
@@ -368,8 +372,9 @@ class ProxyApp:
             self,
             StreamPlan(
                 request_id=request_id,
+                caller=caller,
                 session_id=session_id,
-                runtime_session_id=derive_runtime_session_id(context.caller, session_id),
+                runtime_session_id=derive_runtime_session_id(caller, session_id),
                 prompt=invoke_request.prompt,
                 started=started,
                 fields=fields,
@@ -517,7 +522,8 @@ class ProxyApp:
 
     async def unexpected_error(self, request: Request, error: Exception) -> Response:
         request_id = read_request_context(request.headers).request_id or str(uuid.uuid4())
-        self.logger.error("unexpected error", requestId=request_id, errorType=type(error).__name__)
+        with log_context(requestId=request_id):
+            self.logger.error("unexpected error", errorType=type(error).__name__)
         response = error_response(ApiError(500, contract.INTERNAL_ERROR, "Something went wrong on our side."), request_id)
         # Starlette answers this outside all middleware, so CorsMiddleware never sees this response.
         response.headers.update(self.cors.response_headers(request.headers.get("origin")))

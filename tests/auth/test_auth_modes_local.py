@@ -16,7 +16,7 @@ from client import InvokeError, stream_invoke
 from client.auth import sigv4_headers
 from local.gateway_auth import issue_local_token, local_user_arn
 from local.stack import LocalStack
-from streaming_proxy.app import session_hash
+from streaming_proxy.jsonlog import session_hash
 
 ALICE_KEY = next(iter(API_KEYS))
 ACCESS_KEY, SECRET = next(iter(IAM_CREDENTIALS.items()))

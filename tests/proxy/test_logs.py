@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 
-from streaming_proxy.logs import JsonLogger
+from streaming_proxy.jsonlog import JsonLogger
 
 
 class CountingStream(io.StringIO):

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
-from streaming_proxy.logs import JsonLogger
+from streaming_proxy.jsonlog import JsonLogger
 from streaming_proxy.edge import load_settings
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
