@@ -152,15 +152,9 @@ def check_sigv4(
     if "host" not in signed_names or "x-amz-date" not in signed_names:
         return GatewayRejection("INVALID_SIGNATURE", "SignedHeaders must include host and x-amz-date.")
     amz_date = headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.datetime.strptime(amz_date, SIGV4_TIMESTAMP_FORMAT).replace(tzinfo=datetime.UTC)
-    except ValueError:
-        return GatewayRejection("INVALID_SIGNATURE", "X-Amz-Date is missing or malformed.")
-    if amz_date[:8] != match["date"]:
-        return GatewayRejection("INVALID_SIGNATURE", "The credential scope date does not match X-Amz-Date.")
-    current = time.time() if now is None else now
-    if abs(current - signed_at.timestamp()) > SIGV4_MAX_SKEW_SECONDS:
-        return GatewayRejection("INVALID_SIGNATURE", "Signature expired: the request time is too far from now.")
+    stale = check_signing_time(amz_date, match["date"], time.time() if now is None else now)
+    if stale is not None:
+        return stale
 
     expected = expected_signature(
         access_key_id=match["access_key"],
@@ -183,6 +177,19 @@ def check_sigv4(
     return CallerIdentity(
         identity={"accessKey": match["access_key"], "accountId": LOCAL_ACCOUNT_ID, "caller": user_arn, "userArn": user_arn}
     )
+
+
+def check_signing_time(amz_date: str, scope_date: str, now: float) -> GatewayRejection | None:
+    """X-Amz-Date well formed, on the credential scope's day, and within the allowed skew of now."""
+    try:
+        signed_at = datetime.datetime.strptime(amz_date, SIGV4_TIMESTAMP_FORMAT).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return GatewayRejection("INVALID_SIGNATURE", "X-Amz-Date is missing or malformed.")
+    if amz_date[:8] != scope_date:
+        return GatewayRejection("INVALID_SIGNATURE", "The credential scope date does not match X-Amz-Date.")
+    if abs(now - signed_at.timestamp()) > SIGV4_MAX_SKEW_SECONDS:
+        return GatewayRejection("INVALID_SIGNATURE", "Signature expired: the request time is too far from now.")
+    return None
 
 
 def expected_signature(
