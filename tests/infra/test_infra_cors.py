@@ -7,7 +7,7 @@ import json
 
 import pytest
 from infra_harness import ProgramRun, run_program, stack_config
-from streaming_proxy import cors as proxy_cors
+from streaming_proxy import edge as proxy_edge
 
 from components import streaming_api
 from components.settings import PROJECT, SettingsError, parse_settings
@@ -146,7 +146,7 @@ def test_proxy_lambda_gets_the_origins(one_origin_run: ProgramRun) -> None:
     variables = proxy_environment(one_origin_run)
     assert variables[CORS_ENV] == PAGE_ORIGIN
     # The proxy accepts what the stack writes (it refuses to start on a bad value).
-    assert proxy_cors.parse_allowed_origins(variables[CORS_ENV]) == (PAGE_ORIGIN,)
+    assert proxy_edge.parse_allowed_origins(variables[CORS_ENV]) == (PAGE_ORIGIN,)
 
 
 def test_gateway_errors_carry_the_origin(one_origin_run: ProgramRun) -> None:
@@ -197,7 +197,7 @@ def test_any_origin() -> None:
 
 
 def test_infra_and_proxy_send_the_same_preflight_headers() -> None:
-    policy = proxy_cors.CorsPolicy((PAGE_ORIGIN,))
+    policy = proxy_edge.CorsPolicy((PAGE_ORIGIN,))
     from_proxy = policy.preflight_headers(PAGE_ORIGIN)
     from_api = streaming_api.preflight_static_headers((PAGE_ORIGIN,))
     assert from_api == from_proxy
