@@ -63,7 +63,7 @@ def test_a_failing_turn_logs_neither_the_prompt_nor_the_exception_text() -> None
 
 def test_every_abandoned_turn_logs_exactly_one_turn_end() -> None:
     # Before: a caller that left mid-answer closed the entrypoint's generator at a `yield`, and the
-    # turn logged no end at all (19 of 100 in the run).
+    # turn logged no end at all (19 of 100 abandoned turns, when this was found).
     turns = 30
     with start_agent_process(env={"OFFLINE_MODEL_DELAY_MS": "20"}) as agent:
         for number in range(turns):

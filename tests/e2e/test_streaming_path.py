@@ -1,4 +1,4 @@
-"""Issue 2's acceptance tests: the whole streaming path on loopback, with real servers.
+"""The whole streaming path on loopback, with real servers: the public contract end to end.
 
 client -> proxy (uvicorn, run.sh) -> AgentCore stand-in (real boto3 client, SigV4) -> agent
 (BedrockAgentCoreApp + Strands + the offline model). Nothing is mocked.
