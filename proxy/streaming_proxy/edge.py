@@ -277,6 +277,8 @@ NUMBER_VARIABLES = (
     Variable("PROXY_STREAM_TIMEOUT_SECONDS", "stream_timeout_seconds", 880.0, 1.0, 900.0),
     Variable("PROXY_CONNECT_TIMEOUT_SECONDS", "connect_timeout_seconds", 5.0, 0.1, 60.0),
 )
+# Written by to_environ even at their defaults: the limits an operator looks for on the function.
+ALWAYS_WRITTEN = ("max_prompt_chars", "keepalive_seconds", "stream_timeout_seconds")
 RUNTIME_ARN_VARIABLE = "AGENT_RUNTIME_ARN"
 QUALIFIER_VARIABLE = "AGENT_RUNTIME_QUALIFIER"
 MAX_BODY_BYTES_VARIABLE = "PROXY_MAX_BODY_BYTES"
@@ -333,19 +335,13 @@ class ProxySettings:
         Values that equal their default are still written where an operator looks for them (the
         runtime, limits and log switches); the optional ones (body limit, CORS) only when set.
         """
-        environ: dict[str, Any] = {
-            RUNTIME_ARN_VARIABLE: self.runtime_arn,
-            QUALIFIER_VARIABLE: self.qualifier,
-            "PROXY_MAX_PROMPT_CHARS": _format(self.max_prompt_chars),
-            "PROXY_KEEPALIVE_SECONDS": _format(self.keepalive_seconds),
-            "PROXY_STREAM_TIMEOUT_SECONDS": _format(self.stream_timeout_seconds),
-            LOG_LEVEL_VARIABLE: self.log_level,
-            LOG_CONTENT_VARIABLE: "true" if self.log_content else "false",
-        }
+        environ: dict[str, Any] = {RUNTIME_ARN_VARIABLE: self.runtime_arn, QUALIFIER_VARIABLE: self.qualifier}
         for variable in (*INTEGER_VARIABLES, *NUMBER_VARIABLES):
             value = getattr(self, variable.field)
-            if variable.name not in environ and value != variable.default:
+            if variable.field in ALWAYS_WRITTEN or value != variable.default:
                 environ[variable.name] = _format(value)
+        environ[LOG_LEVEL_VARIABLE] = self.log_level
+        environ[LOG_CONTENT_VARIABLE] = "true" if self.log_content else "false"
         if self.max_body_bytes is not None and self.max_body_bytes != default_max_body_bytes(self.max_prompt_chars):
             environ[MAX_BODY_BYTES_VARIABLE] = str(self.max_body_bytes)
         if self.cors_allowed_origins:
