@@ -43,6 +43,19 @@ MOCK_REPOSITORY_URL = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{MOCK_REPOSI
 MOCK_IMAGE_URI = f"{MOCK_REPOSITORY_URL}@sha256:{'ab' * 32}"
 MOCK_API_KEY_VALUE = "mock-generated-api-key-0123456789"
 MOCK_USER_POOL_ID = f"{REGION}_MockPool1"
+# What the providers generate: Terraform's unique suffix after a name_prefix, pulumi_random's hex.
+# These are the first deployment's; a later one (run_program(generation=N)) draws others, as AWS and
+# pulumi_random would after the stack was destroyed and deployed again.
+MOCK_NAME_PREFIX_SUFFIX = "20260101000000000000000001"
+MOCK_RANDOM_HEX = "0a2094c6"
+
+
+def generated_suffix(generation: int) -> str:
+    return MOCK_NAME_PREFIX_SUFFIX if generation == 1 else f"{20260101000000000000000000 + generation:026d}"
+
+
+def generated_hex(generation: int) -> str:
+    return MOCK_RANDOM_HEX if generation == 1 else f"{0x0A2094C6 + generation:08x}"
 # AgentCore gives a memory the id "<name>-<10 random characters>".
 MOCK_MEMORY_ID_SUFFIX = "-Mock4Mem01"
 
@@ -63,6 +76,8 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     depends_on: list[str]
+    # What the provider (mock) returned: inputs plus computed outputs such as generated names.
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,11 +105,18 @@ class ProgramRun:
         return next(r for r in self.resources if r.urn == urn)
 
 
+def log_group_name(group: "RecordedResource") -> str:
+    """The name AWS gives a recorded log group: its fixed name, or its prefix plus the unique suffix."""
+    return group.inputs.get("name") or f"{group.inputs['namePrefix']}{MOCK_NAME_PREFIX_SUFFIX}"
+
+
 def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
-def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def computed_outputs(
+    type_token: str, name: str, resource_id: str, inputs: Mapping[str, Any], generation: int = 1
+) -> dict[str, Any]:
     """What the AWS provider would add to a resource's state, derived like AWS derives it."""
     if type_token == "aws:lambda/function:Function":
         arn = _arn("lambda", f"function:{inputs['name']}")
@@ -116,10 +138,14 @@ def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mappi
             "invokeUrl": f"https://{api}.execute-api.{REGION}.amazonaws.com/{stage}",
         }
     if type_token == "aws:s3/bucket:Bucket":
-        bucket = f"{inputs.get('bucketPrefix', name)}20250101000000000000000001"
+        bucket = f"{inputs.get('bucketPrefix', name)}{generated_suffix(generation)}"
         return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
     if type_token == "aws:cloudwatch/logGroup:LogGroup":
-        return {"arn": _arn("logs", f"log-group:{inputs['name']}")}
+        # A name_prefix gets the provider's 26-character unique suffix, as Terraform's does.
+        group = inputs.get("name") or f"{inputs['namePrefix']}{generated_suffix(generation)}"
+        return {"name": group, "arn": _arn("logs", f"log-group:{group}")}
+    if type_token == "random:index/randomId:RandomId":
+        return {"hex": generated_hex(generation)}
     if type_token == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}-mock", "name": f"{name}-mock"}
     if type_token == "aws:apigateway/apiKey:ApiKey":
@@ -139,8 +165,9 @@ def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mappi
 
 
 class InfraMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    def __init__(self, generation: int = 1) -> None:
         self.calls: list[str] = []
+        self.generation = generation
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         if args.typ == "awsx:ec2:Vpc":
@@ -153,18 +180,19 @@ class InfraMocks(pulumi.runtime.Mocks):
             return "", {}  # a local ComponentResource: it has no provider state
         resource_id = self._resource_id(args)
         state = dict(args.inputs)
-        for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs).items():
+        for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs, self.generation).items():
             state.setdefault(key, value)
         return resource_id, state
 
-    @staticmethod
-    def _resource_id(args: pulumi.runtime.MockResourceArgs) -> str:
+    def _resource_id(self, args: pulumi.runtime.MockResourceArgs) -> str:
         # Ids shaped like the real ones where the program passes them on (memory id, pool id).
         if args.typ == "aws:bedrock/agentcoreMemory:AgentcoreMemory":
             return f"{args.inputs['name']}{MOCK_MEMORY_ID_SUFFIX}"
         if args.typ == "aws:cognito/userPool:UserPool":
             return MOCK_USER_POOL_ID
-        return f"{args.name}-id"
+        # AWS draws a new id for every resource it creates (a REST API's id, ...), so a later
+        # deployment of the same stack gets other ids.
+        return f"{args.name}-id" if self.generation == 1 else f"{args.name}-id{self.generation}"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         self.calls.append(args.token)
@@ -205,6 +233,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             depends_on=list(request.dependencies),
+            state=rpc.deserialize_properties(response.object) if response.object else {},
         )
         with self._lock:
             self.recorded.append(recorded)
@@ -240,14 +269,19 @@ def run_program(
     stack: str,
     config: Mapping[str, str],
     main_path: Path = REPO_ROOT / "__main__.py",
+    generation: int = 1,
 ) -> ProgramRun:
-    """Run __main__.py once as stack `stack`; raise whatever the program raises."""
+    """Run __main__.py once as stack `stack`; raise whatever the program raises.
+
+    `generation` numbers deployments of the same stack: a later one gets other generated names
+    (name prefixes' suffixes, random ids), as a stack destroyed and deployed again does.
+    """
     # Fresh loop and fresh global state, so one run never sees another's resources or outputs.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     reset_options(project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(dict(config), [])
-    mocks = InfraMocks()
+    mocks = InfraMocks(generation)
     monitor = RecordingMonitor(mocks)
     # preview=False: with a preview, apply callbacks never run and assertions on them pass vacuously.
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
