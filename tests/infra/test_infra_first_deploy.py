@@ -14,7 +14,9 @@ import pulumi
 import pytest
 from infra_harness import ACCOUNT_ID, ProgramRun, RecordedResource, run_program, stack_config
 
-from components.naming import AGENTCORE_NAME_PATTERN
+from components.agent_memory import NAME_SUFFIX_LENGTH
+from components.naming import AGENTCORE_NAME_MAX, AGENTCORE_NAME_PATTERN, agentcore_name
+from components.settings import parse_settings, settings_warnings
 
 ACCOUNT = "aws:apigateway/account:Account"
 ROLE = "aws:iam/role:Role"
@@ -141,10 +143,17 @@ def test_a_production_stack_without_alarm_email_warns_at_preview(monkeypatch: py
     assert "pulumi config set alarmEmail" in warnings[0]
 
 
-def test_alarm_email_or_no_alarms_means_no_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run_capturing_warnings(monkeypatch, "prod", {"agentcore-streaming:alarmEmail": "ops@example.com"}) == []
+def test_alarm_email_or_no_alarms_means_no_warning() -> None:
+    # The same rule as above, without running the program again: parse_settings + settings_warnings.
+    def warnings_for(stack: str, overrides: dict) -> list[str]:
+        values = stack_config(stack, overrides=overrides)
+        return settings_warnings(parse_settings("agentcore-streaming", stack, values))
+
+    assert len(warnings_for("prod", {})) == 1
+    assert warnings_for("prod", {"agentcore-streaming:alarmEmail": "ops@example.com"}) == []
+    assert warnings_for("prod", {"agentcore-streaming:observabilityEnabled": False}) == []
     # dev has no alarms at all, so nothing is missing there.
-    assert run_capturing_warnings(monkeypatch, "dev", {}) == []
+    assert warnings_for("dev", {}) == []
 
 
 # --- defect 7: deploy again after destroy ----------------------------------------------------
@@ -176,10 +185,11 @@ def test_memory_name_keeps_agentcore_rules_with_its_suffix(prod_run: ProgramRun)
     suffix = prod_run.one("random:index/randomId:RandomId")
     assert memory.inputs["name"].endswith(f"_{suffix.state['hex']}")
     assert suffix.parent == next(r.urn for r in prod_run.resources if r.type.endswith(":AgentMemory"))
-    long_stack = "a-very-long-stack-name-for-a-feature-branch-of-someone"
-    run = run_program(long_stack, stack_config("prod"))
-    name = run.one(MEMORY).inputs["name"]
-    assert AGENTCORE_NAME_PATTERN.fullmatch(name) and len(name) <= 48
+    # A long stack name still leaves room for the suffix (the base is cut and hashed).
+    base = agentcore_name("agentcore-streaming", "a-very-long-stack-name-for-a-feature-branch", "memory",
+                          max_length=AGENTCORE_NAME_MAX - NAME_SUFFIX_LENGTH)
+    assert AGENTCORE_NAME_PATTERN.fullmatch(f"{base}_{suffix.state['hex']}")
+    assert len(f"{base}_{suffix.state['hex']}") == AGENTCORE_NAME_MAX
 
 
 # --- defect 4: the first model call, and where the agent's logs are ------------------------

@@ -229,7 +229,11 @@ def test_dev_has_no_waf_no_vpc_and_nothing_protected(dev_run: ProgramRun) -> Non
     assert not dev_run.of_type("awsx:ec2:Vpc") and not dev_run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert not dev_run.of_type("aws:apigateway/restApiPolicy:RestApiPolicy")
     assert dev_run.one(RUNTIME).inputs["networkConfiguration"] == {"networkMode": "PUBLIC"}
-    assert not any(r.protect or r.retain_on_delete for r in dev_run.resources)
+    assert not any(r.protect for r in dev_run.resources)
+    # Only API Gateway's account-level logging setting and its role outlive dev, so that other
+    # stacks in the account keep logging (tests/infra/test_infra_first_deploy.py, issue 9).
+    retained = {r.name for r in dev_run.resources if r.retain_on_delete}
+    assert retained == {"api-account", "api-cloudwatch-role", "api-cloudwatch-role-policy"}
     assert {g.inputs["retentionInDays"] for g in dev_run.of_type(LOG_GROUP)} == {7}
 
 
