@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import runpy
 import threading
 from dataclasses import dataclass, field
@@ -87,6 +88,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     calls: list[str] = field(default_factory=list)
+    # What the program told the engine with pulumi.log.warn (shown at preview and up).
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -210,6 +213,16 @@ class InfraMocks(pulumi.runtime.Mocks):
         raise UnmockedCallError(f"unmocked provider call {args.token}")
 
 
+class _RecordingLogHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.warnings.append(record.getMessage())
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The stock mock monitor, plus a record of each registration's inputs and options."""
 
@@ -283,8 +296,13 @@ def run_program(
     pulumi.runtime.set_all_config(dict(config), [])
     mocks = InfraMocks(generation)
     monitor = RecordingMonitor(mocks)
+    # The mock engine hands pulumi.log messages to this logger, as the real engine shows them.
+    engine_log = logging.getLogger(f"infra_harness.engine.{stack}.{id(mocks)}")
+    engine_log.propagate = False
+    log_handler = _RecordingLogHandler()
+    engine_log.addHandler(log_handler)
     # preview=False: with a preview, apply callbacks never run and assertions on them pass vacuously.
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=engine_log, monitor=monitor)
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main_path), run_name="__main__")))
         root = get_root_resource()
@@ -297,7 +315,7 @@ def run_program(
             if _sync_await(output.is_secret()):
                 secret.add(key)
         return ProgramRun(stack=stack, resources=list(monitor.recorded), outputs=outputs,
-                          secret_outputs=secret, calls=list(mocks.calls))
+                          secret_outputs=secret, calls=list(mocks.calls), warnings=list(log_handler.warnings))
     finally:
         reset_options(project=PROJECT, stack=stack, preview=False)
         asyncio.set_event_loop(None)

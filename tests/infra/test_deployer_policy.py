@@ -1,7 +1,7 @@
 """The deployer's IAM policy (deploy/deployer-policy.json) covers what the program creates (issue 9).
 
 The program runs under mocks in every shape a user can configure (dev, prod, cognito with CORS and
-alarm mail, the container artifact, an existing VPC); every resource type it registers must appear
+alarm mail in an existing VPC, the container artifact); every resource type it registers must appear
 in REQUIRED below (a new type fails until someone decides what it needs), and every action listed
 for it must be allowed by the policy on that resource's ARN, evaluated like IAM evaluates an
 identity policy: an Allow statement whose Action and Resource patterns both match ('*' and '?'
@@ -202,6 +202,11 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": [(a, any_resource) for a in (
         "ec2:CreateVpcEndpoint", "ec2:DescribeVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints",
         "ec2:DescribeVpcEndpointServices", "ec2:DescribePrefixLists")],
+    # An endpoint policy or route-table association of a VPC endpoint (an S3 gateway endpoint, say).
+    "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy": [(a, any_resource) for a in (
+        "ec2:ModifyVpcEndpoint", "ec2:DescribeVpcEndpoints")],
+    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": [(a, any_resource) for a in (
+        "ec2:ModifyVpcEndpoint", "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables")],
     "awsx:ec2:Vpc": [(a, any_resource) for a in (
         "ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:CreateSubnet",
         "ec2:DescribeSubnets", "ec2:CreateRouteTable", "ec2:AssociateRouteTable", "ec2:CreateRoute",
@@ -230,13 +235,18 @@ CALLS: dict[str, list[str]] = {
     "aws:ec2/getSubnets:getSubnets": ["ec2:DescribeSubnets"],
     "aws:ec2/getRouteTable:getRouteTable": ["ec2:DescribeRouteTables"],
     "aws:ec2/getRouteTables:getRouteTables": ["ec2:DescribeRouteTables"],
+    "aws:ec2/getNatGateways:getNatGateways": ["ec2:DescribeNatGateways"],
+    "aws:ec2/getVpcEndpoint:getVpcEndpoint": ["ec2:DescribeVpcEndpoints"],
+    "aws:ec2/getPrefixList:getPrefixList": ["ec2:DescribePrefixLists"],
 }
 
+# Everything dev and prod leave out, in two more runs (each run costs seconds).
 VARIANTS = {
-    "cognito-cors-mail": ("prod", {f"{PROJECT}authMode": "cognito", f"{PROJECT}alarmEmail": "ops@example.com",
-                                   f"{PROJECT}corsAllowedOrigins": ["https://chat.example.com"]}),
-    "container": ("dev", {f"{PROJECT}agentArtifact": "container"}),
-    "existing-vpc": ("prod", {f"{PROJECT}vpcId": "vpc-0abc", f"{PROJECT}subnetIds": ["subnet-01", "subnet-02"]}),
+    "prod-cognito-cors-mail-existing-vpc": ("prod", {
+        f"{PROJECT}authMode": "cognito", f"{PROJECT}alarmEmail": "ops@example.com",
+        f"{PROJECT}corsAllowedOrigins": ["https://chat.example.com"], f"{PROJECT}manageApiGatewayAccount": True,
+        f"{PROJECT}vpcId": "vpc-0abc", f"{PROJECT}subnetIds": ["subnet-01", "subnet-02"]}),
+    "dev-container": ("dev", {f"{PROJECT}agentArtifact": "container"}),
 }
 
 
