@@ -11,11 +11,11 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.agent_memory import NAME_SUFFIX_LENGTH as MEMORY_NAME_SUFFIX_LENGTH
+from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.artifacts import build_agent_zip, build_proxy_zip
-from components.naming import AGENTCORE_NAME_MAX, agentcore_name, physical_name
+from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
@@ -70,7 +70,7 @@ if settings.needs_network:
 memory = None
 if settings.memory_enabled:
     memory = AgentMemory("memory", AgentMemoryArgs(
-        memory_name_base=agentcore_name(project, stack, "memory", max_length=AGENTCORE_NAME_MAX - MEMORY_NAME_SUFFIX_LENGTH),
+        memory_name_base=agentcore_name(project, stack, "memory", max_length=MEMORY_NAME_BASE_MAX_LENGTH),
         event_expiry_days=settings.memory_event_expiry_days,
         protect_stateful_resources=settings.protect_stateful_resources,
     ))

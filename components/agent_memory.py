@@ -15,13 +15,14 @@ from components.naming import AGENTCORE_NAME_MAX
 NAME_SUFFIX_BYTES = 4
 # "_" plus the hex suffix; the base name must leave this much room under AgentCore's 48 characters.
 NAME_SUFFIX_LENGTH = 1 + 2 * NAME_SUFFIX_BYTES
+NAME_BASE_MAX_LENGTH = AGENTCORE_NAME_MAX - NAME_SUFFIX_LENGTH
 
 
 @dataclass
 class AgentMemoryArgs:
     # Base of the AgentCore Memory name; same rule as runtime names, [a-zA-Z][a-zA-Z0-9_]{0,47}
     # (components/naming.agentcore_name), so never Pulumi's hyphenated auto-name. The component
-    # appends "_<8 hex>", so at most 48 - NAME_SUFFIX_LENGTH characters.
+    # appends "_<8 hex>", so at most NAME_BASE_MAX_LENGTH (39) characters.
     memory_name_base: str
     # Days the service keeps raw conversation events (7..365).
     event_expiry_days: int
@@ -38,7 +39,7 @@ class AgentMemory(pulumi.ComponentResource):
         super().__init__("agentcore-streaming:agent_memory:AgentMemory", name, None, opts)
         protect = args.protect_stateful_resources
 
-        if len(args.memory_name_base) > AGENTCORE_NAME_MAX - NAME_SUFFIX_LENGTH:
+        if len(args.memory_name_base) > NAME_BASE_MAX_LENGTH:
             raise ValueError(f"memory name base {args.memory_name_base!r} leaves no room for the suffix")
 
         # A random suffix, drawn once per life of the stack: a protected memory is retained by

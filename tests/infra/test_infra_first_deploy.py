@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from infra_harness import ACCOUNT_ID, ProgramRun, RecordedResource, run_program, stack_config
 
-from components.agent_memory import NAME_SUFFIX_LENGTH
+from components.agent_memory import NAME_BASE_MAX_LENGTH
 from components.naming import AGENTCORE_NAME_MAX, AGENTCORE_NAME_PATTERN, agentcore_name
 from components.settings import parse_settings, settings_warnings
 
@@ -180,7 +180,7 @@ def test_memory_name_keeps_agentcore_rules_with_its_suffix(prod_run: ProgramRun)
     assert suffix.parent == next(r.urn for r in prod_run.resources if r.type.endswith(":AgentMemory"))
     # A long stack name still leaves room for the suffix (the base is cut and hashed).
     base = agentcore_name("agentcore-streaming", "a-very-long-stack-name-for-a-feature-branch", "memory",
-                          max_length=AGENTCORE_NAME_MAX - NAME_SUFFIX_LENGTH)
+                          max_length=NAME_BASE_MAX_LENGTH)
     assert AGENTCORE_NAME_PATTERN.fullmatch(f"{base}_{suffix.state['hex']}")
     assert len(f"{base}_{suffix.state['hex']}") == AGENTCORE_NAME_MAX
 
