@@ -6,6 +6,7 @@ codes from the proxy's contract module and the API's gateway responses.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -74,7 +75,8 @@ FIRST_DEPLOY_STEPS = [
     ("the Marketplace permissions", "aws-marketplace:Subscribe"),
     ("the Anthropic use-case form", "aws bedrock put-use-case-for-model-access"),
     ("the model subscription", "aws bedrock create-foundation-model-agreement"),
-    ("CloudWatch Transaction Search", "aws xray update-trace-segment-destination --destination CloudWatchLogs"),
+    ("CloudWatch Transaction Search", "--destination CloudWatchLogs"),
+    ("X-Ray's right to write spans", "deploy/transaction-search-logs-policy.json"),
     ("logging in to a backend", "pulumi login"),
     ("the secrets passphrase", "PULUMI_CONFIG_PASSPHRASE"),
     ("the environment", "python3 dev.py setup"),
@@ -99,5 +101,8 @@ def test_the_first_deploy_steps_are_numbered_in_order() -> None:
 
 
 def test_the_files_the_readme_sends_users_to_exist() -> None:
-    for path in re.findall(r"\(?`?(deploy/[\w.-]+\.json)`?", README):
-        assert (REPO_ROOT / path).is_file(), path
+    paths = set(re.findall(r"\(?`?(deploy/[\w.-]+\.json)`?", README))
+    assert len(paths) >= 5
+    for path in paths:
+        document = json.loads((REPO_ROOT / path).read_text())
+        assert document["Version"] == "2012-10-17" and document["Statement"], path
