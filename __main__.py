@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.artifacts import build_agent_zip, build_proxy_zip
@@ -19,7 +20,7 @@ from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.regions import vpc_zone_ids
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
+from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings, settings_warnings
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.streaming_proxy import StreamingProxy, StreamingProxyArgs
 from components.user_pool import UserPool, UserPoolArgs
@@ -42,6 +43,8 @@ def read_config_values(project: str) -> dict[str, object]:
 project = pulumi.get_project()
 stack = pulumi.get_stack()
 settings = parse_settings(project, stack, read_config_values(project))
+for warning in settings_warnings(settings):
+    pulumi.log.warn(warning)
 
 caller = aws.get_caller_identity_output()
 partition = aws.get_partition_output().partition
@@ -71,7 +74,7 @@ if settings.needs_network:
 memory = None
 if settings.memory_enabled:
     memory = AgentMemory("memory", AgentMemoryArgs(
-        memory_name=agentcore_name(project, stack, "memory"),
+        memory_name_base=agentcore_name(project, stack, "memory", max_length=MEMORY_NAME_BASE_MAX_LENGTH),
         event_expiry_days=settings.memory_event_expiry_days,
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
@@ -174,6 +177,7 @@ if web_acl_name is not None:
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
     pulumi.export("webAclArn", waf.web_acl_arn)
+    pulumi.export("wafLogGroup", waf.log_group_name)
 
 if settings.observability_enabled:
     observability = Observability("observability", ObservabilityArgs(
@@ -203,6 +207,8 @@ pulumi.export("authMode", settings.auth_mode)
 pulumi.export("endpointType", settings.endpoint_type)
 pulumi.export("proxyFunctionName", proxy.function_name)
 pulumi.export("proxyLogGroup", proxy.log_group_name)
+pulumi.export("apiAccessLogGroup", api.access_log_group_name)
+pulumi.export("agentLogGroup", agent.log_group_name)
 pulumi.export("agentArtifact", agent.artifact_location)
 if api.api_key is not None:
     pulumi.export("apiKey", api.api_key)

@@ -204,8 +204,9 @@ class StreamingApiArgs:
     quota_limit: int
     quota_period: str
     log_retention_days: int
-    # Create the account-wide API Gateway CloudWatch role setting (one per account and region;
-    # turn off when another stack or the platform team already manages it).
+    # Create the account-wide API Gateway CloudWatch role setting (one per account and region:
+    # exactly one stack may own it; turn off when another stack or the platform team manages it).
+    # Kept in AWS when the stack is destroyed, so the other stacks' logging keeps working.
     manage_account_settings: bool
     protect_stateful_resources: bool
     # Browser origins allowed to call the API, or ("*",) (settings.py validates them). Empty: no
@@ -220,6 +221,7 @@ class StreamingApi(pulumi.ComponentResource):
     api_url: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
     api_key: Optional[pulumi.Output[str]]
+    access_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: StreamingApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:streaming_api:StreamingApi", name, None, opts)
@@ -389,7 +391,9 @@ class StreamingApi(pulumi.ComponentResource):
 
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{args.api_name}/access",
+            # A generated suffix: a retained group (protect_stateful_resources) must not block
+            # the next deployment of this stack with a name already in use.
+            name_prefix=f"/aws/apigateway/{args.api_name}/access-",
             retention_in_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )
@@ -433,6 +437,7 @@ class StreamingApi(pulumi.ComponentResource):
             self.api_key = self._api_key(name, args, api.id, stage.stage_name)
 
         self.stage_name = stage.stage_name
+        self.access_log_group_name = access_logs.name
         self.rest_api_id = api.id
         self.stage_arn = stage.arn
         self.api_url = stage.invoke_url
@@ -442,6 +447,7 @@ class StreamingApi(pulumi.ComponentResource):
             "stageArn": self.stage_arn,
             "apiUrl": self.api_url,
             "invokeUrl": self.invoke_url,
+            "accessLogGroupName": self.access_log_group_name,
         }
         if self.api_key is not None:
             outputs["apiKey"] = self.api_key
@@ -517,14 +523,22 @@ class StreamingApi(pulumi.ComponentResource):
         )
 
     def _account_logging_role(self, name: str) -> aws.apigateway.Account:
-        """API Gateway's account-level CloudWatch role, without which stage logging fails."""
+        """API Gateway's account-level CloudWatch role, without which stage logging fails.
+
+        The setting is one per account and region and every stack's stages depend on it, so it and
+        its role are retained when this stack is destroyed: pulumi_aws 7 (Terraform provider 6)
+        otherwise resets the setting on delete, and deleting the role would leave the setting
+        pointing at nothing. Either way every other stack's stage logging would break.
+        """
         caller = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
         partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self))
+        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         role = aws.iam.Role(
             f"{name}-cloudwatch-role",
+            description="API Gateway account setting: writes access and execution logs (kept on destroy)",
             assume_role_policy=json.dumps(policies.assume_role_policy("apigateway.amazonaws.com")),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=retained,
         )
         role_policy = aws.iam.RolePolicy(
             f"{name}-cloudwatch-role-policy",
@@ -532,12 +546,12 @@ class StreamingApi(pulumi.ComponentResource):
             policy=pulumi.Output.all(partition.partition, region.region, caller.account_id).apply(
                 lambda v: json.dumps(policies.api_gateway_cloudwatch_policy(v[0], v[1], v[2]))
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=retained,
         )
         return aws.apigateway.Account(
             f"{name}-account",
             cloudwatch_role_arn=role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy], retain_on_delete=True),
         )
 
     def _api_key(
