@@ -9,7 +9,7 @@ import pytest
 from infra_harness import ProgramRun, run_program, stack_config
 from streaming_proxy import cors as proxy_cors
 
-from components import streaming_api
+from components import api_builders
 from components.settings import PROJECT, SettingsError, parse_settings
 from policy.adapters import from_recorded_run
 from policy.rules import RULES, evaluate, run_rule
@@ -199,7 +199,7 @@ def test_any_origin() -> None:
 def test_infra_and_proxy_send_the_same_preflight_headers() -> None:
     policy = proxy_cors.CorsPolicy((PAGE_ORIGIN,))
     from_proxy = policy.preflight_headers(PAGE_ORIGIN)
-    from_api = streaming_api.preflight_static_headers((PAGE_ORIGIN,))
+    from_api = api_builders.preflight_static_headers((PAGE_ORIGIN,))
     assert from_api == from_proxy
 
 
