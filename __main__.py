@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
-from components.auth import Cognito, NewUserPool
+from components.auth import user_pool_to_create
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
@@ -131,11 +131,12 @@ if settings.endpoint_type == "PRIVATE":
     pulumi.export("vpcEndpointId", vpc_endpoint_id)
 
 created_user_pool_arn = None
-if isinstance(settings.auth, Cognito) and isinstance(settings.auth.pool, NewUserPool):
+new_pool = user_pool_to_create(settings.auth)
+if new_pool is not None:
     user_pool = UserPool("users", UserPoolArgs(
         pool_name=name("users", max_length=128),
         client_name=name("client", max_length=128),
-        allow_self_sign_up=settings.auth.pool.allow_self_sign_up,
+        allow_self_sign_up=new_pool.allow_self_sign_up,
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
     created_user_pool_arn = user_pool.user_pool_arn

@@ -79,5 +79,12 @@ class Cognito:
 
 Auth = Union[NoAuth, ApiKey, Iam, Cognito]
 
+def user_pool_to_create(auth: Auth) -> NewUserPool | None:
+    """The user pool the stack must create: only Cognito without an existing pool has one."""
+    if isinstance(auth, Cognito) and isinstance(auth.pool, NewUserPool):
+        return auth.pool
+    return None
+
+
 # The config values of authMode, in the order the README and errors list them.
 AUTH_MODES: tuple[str, ...] = tuple(kind.mode for kind in (NoAuth, ApiKey, Iam, Cognito))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from components import regions
-from packager.artifacts import AGENT_ARTIFACT_KINDS
 from components.auth import (
     AUTH_MODES,
     QUOTA_PERIODS,
@@ -27,6 +26,7 @@ from components.auth import (
     Quota,
     Throttle,
 )
+from packager.artifacts import AGENT_ARTIFACT_KINDS
 
 PROJECT = "agentcore-streaming"
 

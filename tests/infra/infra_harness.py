@@ -165,6 +165,8 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     depends_on: list[str]
+    # Former types this resource answers to (its aliases' type tokens), e.g. after a rename.
+    alias_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -358,6 +360,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             depends_on=list(request.dependencies),
+            alias_types=[spec.type for spec in request.aliasSpecs if spec.type],
         )
         with self._lock:
             self.recorded.append(recorded)
