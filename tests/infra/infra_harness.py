@@ -360,7 +360,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             depends_on=list(request.dependencies),
-            alias_types=[spec.type for spec in request.aliasSpecs if spec.type],
+            alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
         )
         with self._lock:
             self.recorded.append(recorded)
