@@ -36,8 +36,9 @@ class StackProperties:
 
 
 def _positive(value: object) -> bool:
-    # Unknown during a preview reads as None here: no property is assumed that is not shown.
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    # Numbers arrive as floats (protobuf's Struct has no integers). Unknown during a preview reads
+    # as None here: no property is assumed that the resources do not show.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 @dataclass(frozen=True)
