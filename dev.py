@@ -92,10 +92,25 @@ def main(argv: list[str]) -> int:
     else:
         run = [str(PYTHON), "-m", "bench", *arguments]
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    try:
-        return subprocess.run(run, cwd=ROOT, env=environment).returncode
-    except KeyboardInterrupt:
-        return 130
+    if os.name == "posix":
+        # Become the command: Ctrl-C and SIGTERM then reach it directly and it stops its own children.
+        # (subprocess.run would kill the child 0.25 s after Ctrl-C and orphan the local stack's processes.)
+        os.chdir(ROOT)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(run[0], run, environment)
+    return run_and_forward_signals(run, environment)
+
+
+def run_and_forward_signals(run: list[str], environment: dict[str, str]) -> int:
+    """Where exec is not available: run the command, pass Ctrl-C on, and wait for it to finish."""
+    child = subprocess.Popen(run, cwd=ROOT, env=environment)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            # The console sent Ctrl-C to the child as well; keep waiting while it shuts down.
+            continue
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
-"""python -m bench [--only PART,...] [--quick] [--output FILE]
+"""python -m bench [--only PART,...] [--quick] [--runs N]
 
-Runs every benchmark of the streaming path on loopback, prints one table and writes it to
-bench/results/latest.md (with the machine it ran on). Targets are marked PASS or MISS; a miss never
-fails the run. Parts: latency, throughput, memory, concurrency, cold-start.
+Runs the benchmarks on loopback and prints one table: each figure is the median of several runs
+(alternating between the things it compares) with their min..max, and each target is printed beside
+its figure, marked PASS or MISS (a miss never fails the run). Parts: proxy (the proxy alone against a
+fake upstream: every target), latency, throughput and concurrency (the whole local stack), cold-start.
+
+Only a full run (every part, full sizes, at least the default number of runs) replaces the committed
+results: bench/results/latest.md and the table in README.md. A --quick or --only run writes
+.build/bench/<kind>.md instead, so a smoke run never overwrites published figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
 import sys
 import time
@@ -15,29 +21,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import cold_start, concurrency, latency, memory, throughput
+from bench import cold_start, concurrency, latency, proxy_alone, throughput
 from bench.fake_stack import stack_with_fake_upstream
-from bench.report import Figure, render_report, write_report
-from local.stack import LocalStack
+from bench.report import Figure, render_report, update_readme, write_report
+from local.stack import REPO_ROOT, LocalStack
 
-PARTS = ("latency", "throughput", "memory", "concurrency", "cold-start")
-DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
+PARTS = ("proxy", "latency", "throughput", "concurrency", "cold-start")
+RESULTS = REPO_ROOT / "bench" / "results" / "latest.md"
+README = REPO_ROOT / "README.md"
+SCRATCH = REPO_ROOT / ".build" / "bench"
+DEFAULT_RUNS = 5
 
 
 @dataclass(frozen=True)
 class Sizes:
-    latency_rounds: int
+    token_events: int  # one stream of tokens 1 ms apart
+    burst_events: int
+    large_answer_bytes: int
+    stall_seconds: float
+    first_token_pairs: int
+    warm_streams: int
+    cap: int  # the proxy's PROXY_MAX_CONCURRENT_STREAMS
+    cap_hold_seconds: float
     latency_pieces: int
     latency_delay_ms: int
     small_events: int
-    large_answer_bytes: int
-    memory_answer_bytes: int
-    concurrent_streams: int
+    concurrent_streams: tuple[int, ...]
     import_runs: int
 
 
-FULL = Sizes(6, 200, 5, 20_000, 100_000_000, 100_000_000, 200, 5)
-QUICK = Sizes(2, 50, 5, 2_000, 5_000_000, 10_000_000, 20, 1)
+FULL = Sizes(3000, 20_000, 100_000_000, 3.0, 20, 20, 256, 3.0, 200, 5, 10_000, (50, 200), 5)
+QUICK = Sizes(300, 2_000, 5_000_000, 0.5, 3, 3, 16, 1.0, 50, 5, 1_000, (10,), 2)
 
 
 def parse_parts(raw: str) -> list[str]:
@@ -48,68 +62,138 @@ def parse_parts(raw: str) -> list[str]:
     return parts
 
 
-def run(parts: list[str], sizes: Sizes, progress: Callable[[str], None]) -> list[Figure]:
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
+
+
+def measure_proxy_alone(sizes: Sizes, runs: int, progress: Callable[[str], None]) -> list[Figure]:
     figures: list[Figure] = []
-    needs_stack = any(part in parts for part in ("latency", "throughput", "memory", "concurrency"))
-    stack = LocalStack().start() if needs_stack else None
-    try:
-        if "latency" in parts and stack:
-            progress("latency: direct vs proxied")
-            figures += latency.measure(stack, sizes.latency_rounds, sizes.latency_pieces, sizes.latency_delay_ms)
-        if "throughput" in parts and stack:
-            progress("throughput: agent alone, full stack, proxy against a fake upstream")
-            with stack_with_fake_upstream() as fake:
-                paths = throughput.paths(stack, fake)
-                figures += throughput.measure_small_events(paths, sizes.small_events)
-                figures += throughput.measure_large_answer(paths, sizes.large_answer_bytes)
-        if "memory" in parts and stack:
-            progress("memory: proxy RSS during a large answer")
-            figures += memory.measure(stack, sizes.memory_answer_bytes)
-        if "concurrency" in parts and stack:
-            progress(f"concurrency: {sizes.concurrent_streams} simultaneous streams")
-            figures += concurrency.measure(stack.url, sizes.concurrent_streams)
-    finally:
-        if stack is not None:
+    cap_env = {"PROXY_MAX_CONCURRENT_STREAMS": str(sizes.cap)}
+    # uvicorn reads UVICORN_LOOP; run.sh leaves the loop on "auto" (uvloop, which the proxy ships)
+    # and the comparison forces asyncio's own loop. Both use h11 (run.sh says why).
+    variants = {"asyncio + h11": {"UVICORN_LOOP": "asyncio"}}
+    if uvloop_installed():
+        variants = {"uvloop + h11 (deployed)": {}, **variants}
+    with stack_with_fake_upstream(cap_env) as (main_stack, upstream_url):
+        main = proxy_alone.FakeProxy(next(iter(variants)), main_stack, upstream_url)
+        proxies = [main]
+        with ExtraProxies(variants, upstream_url, cap_env) as others:
+            proxies += others
+            progress(f"proxy alone: CPU per event ({', '.join(proxy.label for proxy in proxies)})")
+            for proxy in proxies:
+                proxy.read("warm-up [[pieces:50]]")
+            figures += proxy_alone.measure_cpu(proxies, runs, sizes.burst_events, sizes.token_events)
+        progress("proxy alone: time to first token, per-event delay, connections")
+        figures += proxy_alone.measure_first_token(main, runs, sizes.first_token_pairs)
+        figures += proxy_alone.measure_event_delay(main, runs, sizes.token_events)
+        figures += proxy_alone.measure_connections(main, runs, sizes.warm_streams)
+        progress("proxy alone: large answer and memory (fast and stalled reader)")
+        figures += proxy_alone.measure_large_answer(main, runs, sizes.large_answer_bytes)
+        figures += proxy_alone.measure_memory(main, runs, sizes.large_answer_bytes, sizes.stall_seconds)
+        progress(f"proxy alone: {sizes.cap + 1} requests against the cap of {sizes.cap}")
+        figures += proxy_alone.measure_cap(main, runs, sizes.cap, sizes.cap_hold_seconds)
+    return figures
+
+
+class ExtraProxies:
+    """Extra proxies in front of the same fake upstream, one per server variant after the first."""
+
+    def __init__(self, variants: dict[str, dict[str, str]], upstream_url: str, env: dict[str, str]) -> None:
+        self.variants = list(variants.items())[1:]
+        self.upstream_url = upstream_url
+        self.env = env
+        self.stacks: list[LocalStack] = []
+
+    def __enter__(self) -> list[proxy_alone.FakeProxy]:
+        proxies = []
+        for label, env in self.variants:
+            stack = LocalStack(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.upstream_url, **self.env, **env})
+            self.stacks.append(stack.start())
+            proxies.append(proxy_alone.FakeProxy(label, stack, self.upstream_url))
+        return proxies
+
+    def __exit__(self, *exc: object) -> None:
+        for stack in self.stacks:
             stack.stop()
+
+
+def run(parts: list[str], sizes: Sizes, runs: int, progress: Callable[[str], None]) -> list[Figure]:
+    figures: list[Figure] = []
+    if "proxy" in parts:
+        figures += measure_proxy_alone(sizes, runs, progress)
+    if any(part in parts for part in ("latency", "throughput", "concurrency")):
+        with LocalStack() as stack:
+            if "latency" in parts:
+                progress("full stack: latency, agent direct vs proxied")
+                figures += latency.measure(stack, runs, sizes.latency_pieces, sizes.latency_delay_ms)
+            if "throughput" in parts:
+                progress("full stack: small events per second, agent alone vs proxied")
+                figures += throughput.measure_small_events(throughput.paths(stack), sizes.small_events, runs)
+            if "concurrency" in parts:
+                progress(f"full stack: {' and '.join(map(str, sizes.concurrent_streams))} simultaneous streams")
+                figures += concurrency.measure(stack.url, sizes.concurrent_streams, runs)
     if "cold-start" in parts:
-        progress("cold start: imports and zip sizes (the first zip build needs PyPI)")
-        figures += cold_start.measure_imports(sizes.import_runs)
+        progress("cold start: init and zip sizes (the first zip build needs PyPI)")
+        figures += cold_start.measure_imports(max(runs, sizes.import_runs))
         figures += cold_start.measure_zips()
     return figures
 
 
 # What a reader needs to read the table right; printed only for the parts that ran.
 PART_NOTES = {
-    "latency": "Latency: 'proxied' is client -> proxy -> stand-in -> agent, 'direct' is client -> agent; "
-    "per-event delay is receive time minus the offline model's production time of that piece (trace file, "
-    "same CLOCK_MONOTONIC), so the difference is what proxy and stand-in add together.",
-    "throughput": "Throughput: in the full-stack rows the client, proxy, stand-in and agent share this "
-    "machine's cores (CPU busy shows each one's share of one core); the agent-alone row bounds what any "
-    "path behind it can carry. The proxy-alone rows (fake upstream writing pre-built frames) are the "
-    "proxy's own capacity, which is what the >= 5,000 events/s on one core target is about. The agent "
-    "alone gets slower as one answer grows (its cost per piece grows with the answer so far; not profiled further), which is what holds "
-    "the full-stack MB/s of a 100 MB answer down; the proxy uses a few percent of a core there.",
-    "concurrency": "Concurrency: the local agent is one process for all sessions; the AgentCore SDK "
-    "bridges each stream through a worker thread from anyio's default pool of 40, so more than 40 long "
-    "streams queue inside the agent locally. On AgentCore every session has its own microVM.",
+    "proxy": "Proxy alone: the proxy (uvicorn, run.sh) in front of bench/fake_upstream.py, which costs next to "
+    "nothing, so these rows are the proxy's own cost and carry the targets. CPU per event is the proxy "
+    "process's user + system time over one stream divided by its events (/proc, 10 ms ticks: the token "
+    "streams are long enough for that to be ~5%); it includes opening and closing the stream. The per-event "
+    "delay is paired per event: the fake writes its write time into each token and the client subtracts it "
+    "from that event's arrival, so it covers two loopback hops, the proxy and the client's parsing (read "
+    "directly from the fake, one hop and the parsing, for comparison). Time to first token is the first "
+    "delta through the proxy minus straight from the fake, paired request by request.",
+    "latency": "Full stack: proxy + AgentCore stand-in (an httpx relay) + the agent (bedrock-agentcore + "
+    "Strands + the offline model), all on this machine. Their figures show what the local stand-in and "
+    "Strands cost, not the proxy: the stand-in roughly doubles the hops, and Strands appends each delta "
+    "to the answer so far (state[\"text\"] += delta in strands/event_loop/streaming.py), which grows "
+    "with the answer. The per-piece delay pairs each piece with the moment the offline model produced it "
+    "(its trace file, same CLOCK_MONOTONIC).",
+    "concurrency": "Concurrency: the local agent is one process for all sessions, and bedrock-agentcore "
+    "bridges each stream through a worker thread from anyio's default pool of 40, so beyond 40 streams "
+    "they queue inside the local agent (first-event times grow); on AgentCore every session has its own "
+    "microVM. The proxy's own cap is the 'requests against the cap' row.",
+    "cold-start": "Cold start is measured on this machine (x86_64, Python of the venv), not on Lambda's arm64 "
+    "with Python 3.13: read it as a comparison between versions of this code, not as Lambda's init time.",
 }
+
+
+def output_for(arguments: argparse.Namespace) -> Path:
+    """Where this run's report goes: only a full run may replace the committed results."""
+    if arguments.quick:
+        return SCRATCH / "quick.md"
+    if set(arguments.only) != set(PARTS) or arguments.runs < DEFAULT_RUNS:
+        return SCRATCH / "partial.md"
+    return RESULTS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
     parser.add_argument("--only", type=parse_parts, default=list(PARTS), help=f"comma-separated: {','.join(PARTS)}")
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures to publish")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"default {DEFAULT_OUTPUT}")
+    parser.add_argument("--quick", action="store_true", help="small sizes and 2 runs: a smoke run, not figures to publish")
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="runs per figure (default %(default)s)")
     arguments = parser.parse_args(argv)
+    runs = 2 if arguments.quick else arguments.runs
     started = time.monotonic()
-    figures = run(arguments.only, QUICK if arguments.quick else FULL, lambda line: print(f"... {line}", flush=True))
+    figures = run(arguments.only, QUICK if arguments.quick else FULL, runs, lambda line: print(f"... {line}", flush=True))
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     notes = [PART_NOTES[part] for part in arguments.only if part in PART_NOTES]
     notes.append(f"Run took {time.monotonic() - started:.0f} s." + (" Quick sizes: smoke run only." if arguments.quick else ""))
     report = render_report(figures, notes, command.strip())
     print(report)
-    write_report(arguments.output, report)
-    print(f"written to {arguments.output}")
+    output = output_for(arguments)
+    write_report(output, report)
+    if output == RESULTS:
+        update_readme(README, report)
+        print(f"written to {output} and the Performance table of {README.name}")
+    else:
+        print(f"written to {output} (a partial or quick run never replaces {RESULTS.relative_to(REPO_ROOT)})")
     return 0
 
 

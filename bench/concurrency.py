@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.report import Figure
-from bench.stats import median
+from bench.stats import alternate, median, percentile, spread
 from client import InvokeError, StreamBrokenError, stream_invoke
 
 # Slow enough that every stream is still open when the last one starts.
@@ -28,6 +28,9 @@ class StreamOutcome:
     problem: str = ""
     # When its start and its last event arrived (monotonic); None if it never started.
     open_interval: tuple[float, float] | None = None
+    ttfb: float = 0.0  # seconds from sending the request to its first event
+    # Seconds between consecutive deltas beyond the model's own PIECE_DELAY_MS.
+    extra_gaps: tuple[float, ...] = ()
 
 
 def peak_open(intervals: list[tuple[float, float]]) -> int:
@@ -52,6 +55,7 @@ def one_stream(url: str, index: int, start_together: threading.Barrier) -> Strea
     text: list[str] = []
     session_ids: set[str] = set()
     first_at = last_at = 0.0
+    delta_times: list[float] = []
     try:
         for event in stream_invoke(url, f"{marker} [[delay-ms:{PIECE_DELAY_MS}]]", timeout=STREAM_TIMEOUT_SECONDS):
             first_at = first_at or event.received_at
@@ -59,6 +63,7 @@ def one_stream(url: str, index: int, start_together: threading.Barrier) -> Strea
             names.append(event.name)
             if event.name == "delta" and event.data is not None:
                 text.append(event.data["text"])
+                delta_times.append(event.received_at)
             if event.name in ("start", "done") and event.data is not None:
                 session_ids.add(str(event.data.get("sessionId")))
     except (InvokeError, StreamBrokenError, OSError) as error:
@@ -70,7 +75,8 @@ def one_stream(url: str, index: int, start_together: threading.Barrier) -> Strea
         return StreamOutcome(False, seconds, "text differs from its own prompt's answer")
     if len(session_ids) != 1:
         return StreamOutcome(False, seconds, f"start and done name different sessions: {session_ids}")
-    return StreamOutcome(True, seconds, open_interval=(first_at, last_at))
+    gaps = tuple(later - earlier - PIECE_DELAY_MS / 1000 for earlier, later in zip(delta_times, delta_times[1:]))
+    return StreamOutcome(True, seconds, open_interval=(first_at, last_at), ttfb=first_at - started, extra_gaps=gaps)
 
 
 def run_streams(url: str, count: int) -> tuple[list[StreamOutcome], float]:
@@ -85,16 +91,33 @@ def run_streams(url: str, count: int) -> tuple[list[StreamOutcome], float]:
     return outcomes, wall
 
 
-def measure(url: str, count: int) -> list[Figure]:
-    outcomes, wall = run_streams(url, count)
-    succeeded = sum(outcome.ok for outcome in outcomes)
-    problems = sorted({outcome.problem for outcome in outcomes if not outcome.ok})
-    durations = [outcome.seconds for outcome in outcomes]
-    intervals = [outcome.open_interval for outcome in outcomes if outcome.open_interval is not None]
-    value = (
-        f"{succeeded}/{count} complete with exactly their own text; up to {peak_open(intervals)} open at once; "
-        f"wall {wall:.2f} s, stream median {median(durations):.2f} s, slowest {max(durations):.2f} s"
-    )
-    if problems:
-        value += f"; problems: {'; '.join(problems[:3])}"
-    return [Figure("concurrency", f"{count} simultaneous streams", value, "all complete, none mixed", succeeded == count)]
+def measure(url: str, counts: tuple[int, ...], runs: int) -> list[Figure]:
+    results = alternate({str(count): (lambda c=count: run_streams(url, c)) for count in counts}, runs)
+    figures = []
+    for count in counts:
+        count_runs = results[str(count)]
+        complete = [sum(outcome.ok for outcome in outcomes) for outcomes, _ in count_runs]
+        problems = sorted({outcome.problem for outcomes, _ in count_runs for outcome in outcomes if not outcome.ok})
+        ttfb_p50 = [median([o.ttfb for o in outcomes if o.ok]) * 1000 for outcomes, _ in count_runs]
+        ttfb_p99 = [percentile([o.ttfb for o in outcomes if o.ok], 0.99) * 1000 for outcomes, _ in count_runs]
+        gap_p99 = [
+            percentile([gap for o in outcomes if o.ok for gap in o.extra_gaps], 0.99) * 1000 for outcomes, _ in count_runs
+        ]
+        peak = [peak_open([o.open_interval for o in outcomes if o.open_interval is not None]) for outcomes, _ in count_runs]
+        value = (
+            f"complete with exactly their own text {'/'.join(map(str, complete))}; up to {min(peak)}..{max(peak)} open at once; "
+            f"first event p50 {spread(ttfb_p50, lambda v: f'{v:.0f} ms')}, p99 {spread(ttfb_p99, lambda v: f'{v:.0f} ms')}; "
+            f"gap beyond the model's {PIECE_DELAY_MS} ms, p99 {spread(gap_p99, lambda v: f'{v:.1f} ms')}"
+        )
+        if problems:
+            value += f"; problems: {'; '.join(problems[:3])}"
+        figures.append(
+            Figure(
+                "full stack",
+                f"{count} simultaneous streams",
+                value,
+                "all complete, none mixed",
+                all(done == count for done in complete),
+            )
+        )
+    return figures

@@ -40,8 +40,8 @@ def fake_upstream() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def stack_with_fake_upstream() -> Iterator[LocalStack]:
-    """A LocalStack whose proxy calls the fake upstream (its stand-in and agent stay idle)."""
+def stack_with_fake_upstream(proxy_env: dict[str, str] | None = None) -> Iterator[tuple[LocalStack, str]]:
+    """A LocalStack whose proxy calls the fake upstream (its stand-in and agent stay idle), and the fake's URL."""
     with fake_upstream() as upstream_url:
-        with LocalStack(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": upstream_url}) as stack:
-            yield stack
+        with LocalStack(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": upstream_url, **(proxy_env or {})}) as stack:
+            yield stack, upstream_url

@@ -1,9 +1,13 @@
 """A fast fake AgentCore data plane: answers InvokeAgentRuntime with pre-built SSE frames at full speed.
 
 Used to measure the proxy on its own, without the stand-in (which relays through httpx) and the
-agent (Strands and the offline model) setting the pace. It understands two of the offline model's
+agent (Strands and the offline model) setting the pace. It understands some of the offline model's
 directives in the prompt, with the same meaning: [[pieces:N]], [[bytes:N]] [[piece-size:K]] and
-[[pause:SECONDS]] (silence after the response headers, before the first frame).
+[[pause:SECONDS]] (silence after the response headers, before the first frame), and one of its own:
+[[gap-ms:N]] writes the pieces one at a time, N ms apart, each piece's text being the moment it was
+written (time.monotonic(), the system-wide CLOCK_MONOTONIC on Linux), so a reader on the same machine
+can pair every event with its own write time. `GET /_fake/connections` answers how many TCP
+connections have carried an invocation so far.
 Each frame is written as its own HTTP chunk, as the agent would write it.
 
     python -m bench.fake_upstream --port 9100
@@ -17,10 +21,11 @@ import itertools
 import json
 import re
 import string
+import time
 import uuid
 
 SESSION_HEADER = b"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
-DIRECTIVE = re.compile(r"\[\[(pieces|bytes|piece-size):(\d+)\]\]")
+DIRECTIVE = re.compile(r"\[\[(pieces|bytes|piece-size|gap-ms):(\d+)\]\]")
 PAUSE = re.compile(r"\[\[pause:(\d+(?:\.\d+)?)\]\]")
 FILLER = string.ascii_lowercase + string.digits
 DONE_FRAME = b'data: {"type": "done", "stopReason": "end_turn"}\n\n'
@@ -48,7 +53,20 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
+# Connections that carried at least one invocation (a /_fake/connections query does not count).
+invoking_connections = 0
+
+
+async def write_paced(writer: asyncio.StreamWriter, pieces: int, gap_seconds: float) -> None:
+    for _ in range(pieces):
+        await asyncio.sleep(gap_seconds)
+        writer.write(chunk(delta_frame(f"{time.monotonic():.7f}")))
+        await writer.drain()
+
+
 async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    global invoking_connections
+    invoked = False
     try:
         while True:  # keep-alive: botocore reuses its pooled connections
             head = await reader.readuntil(b"\r\n\r\n")
@@ -57,6 +75,14 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
                 name, _, value = line.partition(b":")
                 headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+            if head.startswith(b"GET /_fake/connections "):
+                answer = json.dumps({"invoking": invoking_connections}).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(answer) + answer)
+                await writer.drain()
+                continue
+            if not invoked:
+                invoked = True
+                invoking_connections += 1
             prompt = json.loads(body or b"{}").get("prompt", "")
             session = headers.get(SESSION_HEADER.lower(), b"")
             writer.write(
@@ -68,9 +94,13 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
             if pause:
                 await writer.drain()
                 await asyncio.sleep(float(pause.group(1)))
-            for frame in plan_frames(prompt):
-                writer.write(chunk(frame))
-                await writer.drain()  # returns at once until the socket buffer is full
+            values = {name: int(value) for name, value in DIRECTIVE.findall(prompt)}
+            if "gap-ms" in values:
+                await write_paced(writer, values.get("pieces", 10), values["gap-ms"] / 1000)
+            else:
+                for frame in plan_frames(prompt):
+                    writer.write(chunk(frame))
+                    await writer.drain()  # returns at once until the socket buffer is full
             writer.write(chunk(DONE_FRAME) + b"0\r\n\r\n")
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):

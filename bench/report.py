@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,29 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def lscpu_fields() -> dict[str, str]:
+    """lscpu's "Name: value" lines, or nothing where lscpu is missing."""
+    try:
+        output = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    fields = {}
+    for line in output.splitlines():
+        name, colon, value = line.partition(":")
+        if colon:
+            fields[name.strip()] = value.strip()
+    return fields
+
+
 def machine_description() -> str:
+    cpu = lscpu_fields()
+    hardware = f"{cpu.get('Model name') or cpu_model()}, {cpu.get('CPU(s)') or os.cpu_count()} logical CPUs"
+    if cpu.get("Thread(s) per core"):
+        hardware += f" ({cpu['Thread(s) per core']} thread(s) per core"
+        hardware += f", {cpu['Hypervisor vendor']} guest)" if cpu.get("Hypervisor vendor") else ")"
     return (
-        f"{cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()} "
-        f"{platform.machine()}, Python {platform.python_version()} ({sys.implementation.name})"
+        f"{hardware} (lscpu), {platform.system()} {platform.release()} {platform.machine()}, "
+        f"Python {platform.python_version()} ({sys.implementation.name})"
     )
 
 
@@ -71,3 +91,17 @@ def write_report(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
+
+
+README_START = "<!-- bench results: written by `python3 dev.py bench` (a full run); do not edit by hand -->"
+README_END = "<!-- end of bench results -->"
+
+
+def update_readme(readme: Path, report: str) -> None:
+    """Replace the README's results block with this report (its heading dropped, its lines kept)."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme} has no results block ({README_START!r} ... {README_END!r})")
+    body = report.split("\n", 2)[2].strip()  # drop "# Benchmark results" and the blank line after it
+    readme.write_text(text[: start + len(README_START)] + "\n\n" + body + "\n\n" + text[end:], encoding="utf-8")

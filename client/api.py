@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import http.client
 import json
 import time
@@ -38,6 +40,25 @@ class InvokeError(Exception):
         self.message = message
         self.request_id = request_id
         self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> float | None:
+        """Seconds to wait before sending the prompt again (Retry-After as seconds or an HTTP date), or None.
+
+        The client never retries by itself: a second POST runs the agent again, so the caller decides.
+        """
+        if self.retry_after is None:
+            return None
+        value = self.retry_after.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
 
 class StreamBrokenError(Exception):
@@ -85,7 +106,9 @@ def stream_invoke(
         request_headers["x-api-key"] = api_key
     if bearer_token is not None:
         request_headers["Authorization"] = f"Bearer {bearer_token}"
-    encoded_body = json.dumps(body).encode("utf-8")
+    # UTF-8 as it is: escaping every non-ASCII character (\uXXXX, 6 or 12 bytes) would make a prompt
+    # within the character limit take far more bytes than it needs.
+    encoded_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
     if iam_credentials is not None:
         # Signed last, over every header above, so nothing is added after the signature.
         signed_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=path, query="", fragment=""))

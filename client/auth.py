@@ -14,7 +14,7 @@ from typing import Any
 SIGV4_SERVICE = "execute-api"
 # https://<api id>.execute-api.<region>.amazonaws.com and the private form
 # https://<api id>-<vpce id>.execute-api.<region>.vpce.amazonaws.com
-EXECUTE_API_HOST = re.compile(r"\.execute-api\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$")
+EXECUTE_API_HOST = re.compile(r"\.execute-api\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?\Z")
 
 
 class AuthConfigurationError(ValueError):

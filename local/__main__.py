@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import signal
+import socket
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
 from local.gateway_auth import issue_local_token
-from local.stack import REPO_ROOT, LocalStack, StackError
+from local.stack import HOST, REPO_ROOT, LocalStack, StackError
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +67,28 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGHUP, interrupt)
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def busy_port_message(port: int, page_port: int) -> str | None:
+    """One line naming a port that is taken and the option that changes it, or None."""
+    for number, option in ((port, "--port"), (page_port, "--page-port")):
+        if number and port_in_use(number):
+            return f"port {number} on {HOST} is already in use; choose another with {option} (0 picks a free one)"
+    return None
+
+
 def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
+    busy = busy_port_message(port, page_port)
+    if busy is not None:
+        print(f"local stack failed: {busy}", file=sys.stderr)
+        return 1
     lock = threading.Lock()
     stack = LocalStack(port=port, log_sink=print_log_line(lock), serve_page=True, page_port=page_port, **options)
     stop_on_sigterm()
@@ -75,6 +97,9 @@ def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
         with lock:
             print(ready_banner(stack, options["model"]), flush=True)
         while True:
+            # A crashed agent comes back, as AgentCore would start a new microVM; any other
+            # component ending ends the stack.
+            stack.restart_agent_if_exited()
             stack.raise_if_exited()
             time.sleep(0.5)
     except StackError as error:

@@ -68,6 +68,8 @@ ERROR_TYPES = {
     "REQUEST_TOO_LARGE": "RequestTooLargeException",
     "INTEGRATION_FAILURE": "InternalServerErrorException",
 }
+# The proxy's code for a request with both Content-Length and Transfer-Encoding (streaming_proxy.contract).
+AMBIGUOUS_FRAMING = "AMBIGUOUS_FRAMING"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 
 logger = logging.getLogger("local.gateway")
@@ -124,13 +126,19 @@ async def send_gateway_error(
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     status, code = GATEWAY_ERRORS[response_type]
+    extra = [(b"x-amzn-errortype", ERROR_TYPES[response_type].encode()), *(extra_headers or [])]
+    await send_json_error(send, status, code, message, request_id, extra)
+
+
+async def send_json_error(
+    send: Send, status: int, code: str, message: str, request_id: str, extra_headers: list[tuple[bytes, bytes]]
+) -> None:
     body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"x-amzn-requestid", request_id.encode()),
-        (b"x-amzn-errortype", ERROR_TYPES[response_type].encode()),
-        *(extra_headers or []),
+        *extra_headers,
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -153,17 +161,20 @@ async def read_request_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def forwarded_headers(headers: Headers, context: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The client's headers for the proxy, plus the gateway's request context when there is one."""
+def forwarded_headers(scope: Scope, context: Mapping[str, Any] | None) -> list[tuple[bytes, bytes]]:
+    """The client's headers for the proxy, as the bytes they arrived as, plus the gateway's request
+    context when there is one. Bytes, not text: a value with obs-text (bytes 0x80-0xFF) is valid HTTP
+    but not ASCII, which httpx would refuse to encode."""
     kept = [
         (name, value)
-        for name, value in headers.items()
+        for name, value in scope["headers"]
         # The client's own x-amzn-request-context is dropped: identity comes only from the gateway.
-        if name not in HOP_BY_HOP and name not in ("host", "content-length", REQUEST_CONTEXT_HEADER)
+        if name.decode("latin-1") not in HOP_BY_HOP
+        and name not in (b"host", b"content-length", REQUEST_CONTEXT_HEADER.encode())
     ]
     if context is None:
         return kept
-    return kept + [(REQUEST_CONTEXT_HEADER, json.dumps(context, separators=(",", ":")))]
+    return kept + [(REQUEST_CONTEXT_HEADER.encode(), json.dumps(context, separators=(",", ":")).encode())]
 
 
 async def wait_for_disconnect(receive: Receive) -> None:
@@ -196,6 +207,14 @@ class LocalApiGateway:
             return
         headers = Headers(scope=scope)
         cors_headers = error_cors_headers(self.cors_origins, headers.get("origin"))
+        if "content-length" in headers and "transfer-encoding" in headers:
+            # RFC 9112 section 6.3: a request smuggling attempt until proven otherwise; refuse it and
+            # close the connection (Connection: close makes the server do so after the answer).
+            await send_json_error(
+                send, 400, AMBIGUOUS_FRAMING, "Send Content-Length or Transfer-Encoding, not both.", request_id,
+                [(b"connection", b"close"), *cors_headers],
+            )
+            return
         # Without configured origins the deployed API has no OPTIONS route: the 403 below, as there.
         preflight = bool(self.cors_origins) and (method, path) == PREFLIGHT_ROUTE
         if (method, path) != ROUTE and not preflight:
@@ -213,7 +232,7 @@ class LocalApiGateway:
         if preflight:
             # No authentication: a browser never sends credentials on a preflight (on AWS a MOCK
             # route with authorization NONE answers it). No identity either: the proxy only answers.
-            await self.forward(scope, receive, send, body, forwarded_headers(headers, None), request_id, cors_headers)
+            await self.forward(scope, receive, send, body, forwarded_headers(scope, None), request_id, cors_headers)
             return
         outcome = authenticate(
             self.auth,
@@ -228,10 +247,10 @@ class LocalApiGateway:
             await send_gateway_error(send, outcome.response_type, outcome.message, request_id, cors_headers)
             return
         context = request_context(request_id, outcome, scope)
-        await self.forward(scope, receive, send, body, forwarded_headers(headers, context), request_id, cors_headers)
+        await self.forward(scope, receive, send, body, forwarded_headers(scope, context), request_id, cors_headers)
 
     async def forward(
-        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[str, str]],
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, headers: list[tuple[bytes, bytes]],
         request_id: str, cors_headers: list[tuple[bytes, bytes]],
     ) -> None:
         url = self.upstream_url + scope["path"]
@@ -309,7 +328,13 @@ def main(argv: list[str] | None = None) -> None:
     except (TypeError, ValueError) as error:
         raise SystemExit(f"gateway configuration error in {AUTH_SETTINGS_ENV}: {error}") from None
     app = LocalApiGateway(args.upstream, auth, parse_cors_origins(os.environ.get(CORS_ORIGINS_ENV, "")))
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", http="h11", loop="asyncio")
+    # The proxy's guarded h11 protocol: clients that send headers or a body too slowly are dropped.
+    from proxy.streaming_proxy.http_guard import GuardedH11Protocol
+
+    uvicorn.run(
+        app, host=args.host, port=args.port, access_log=False, log_level="warning", http=GuardedH11Protocol,
+        loop="asyncio",
+    )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ SIGV4_TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # expired"); the local gateway uses the same window.
 SIGV4_MAX_SKEW_SECONDS = 300
 SIGV4_AUTHORIZATION = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=(?P<access_key>[^/\s,]+)/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/"
+    r"AWS4-HMAC-SHA256 Credential=(?P<access_key>[^/\s,]+)/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/"
     r"(?P<service>[a-z0-9-]+)/aws4_request,\s*SignedHeaders=(?P<signed_headers>[a-z0-9;-]+),"
-    r"\s*Signature=(?P<signature>[0-9a-f]{64})$"
+    r"\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
 # A Cognito user-pool authorizer without OAuth scopes on the method accepts ID tokens only.
 COGNITO_TOKEN_USE = "id"
@@ -134,7 +134,7 @@ def check_sigv4(
     authorization = headers.get("authorization")
     if not authorization:
         return GatewayRejection("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
-    match = SIGV4_AUTHORIZATION.match(authorization.strip())
+    match = SIGV4_AUTHORIZATION.fullmatch(authorization.strip())
     if not match:
         return GatewayRejection(
             "INVALID_SIGNATURE",

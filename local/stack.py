@@ -212,7 +212,7 @@ def optional_settings(pairs: Mapping[str, object | None]) -> dict[str, str]:
 class LocalStack:
     """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
 
-    Environment given in agent_env, proxy_env and standin_env is applied last, over the defaults.
+    Environment given in agent_env, proxy_env, standin_env and gateway_env is applied last, over the defaults.
     Ports are ephemeral unless ``port`` names the public one (the gateway's with auth, else the
     proxy's). The offline model's trace file lives in a temporary directory that is removed when
     the stack stops.
@@ -239,6 +239,7 @@ class LocalStack:
         agent_env: Mapping[str, str] | None = None,
         proxy_env: Mapping[str, str] | None = None,
         standin_env: Mapping[str, str] | None = None,
+        gateway_env: Mapping[str, str] | None = None,
         ready_timeout: float = 90.0,
         stop_grace_seconds: float = 10.0,
         log_sink: LogSink | None = None,
@@ -335,7 +336,8 @@ class LocalStack:
                     "gateway",
                     [sys.executable, "-m", "local.gateway", "--port", str(gateway_port), "--upstream", proxy.url],
                     # Secrets travel in the environment, not on the command line where `ps` shows them.
-                    {**os.environ, "PYTHONUNBUFFERED": "1", "LOCAL_GATEWAY_AUTH": json.dumps(gateway_settings)},
+                    {**os.environ, "PYTHONUNBUFFERED": "1", "LOCAL_GATEWAY_AUTH": json.dumps(gateway_settings),
+                     **(gateway_env or {})},
                     gateway_port,
                 )
             )
@@ -389,6 +391,31 @@ class LocalStack:
                 )
             if waiting:
                 time.sleep(0.1)
+
+    def restart_agent_if_exited(self) -> bool:
+        """Start a new agent process if the agent has ended (as AgentCore starts a new microVM).
+
+        Same port, so the stand-in keeps forwarding to it; its conversations are gone, as on a new
+        microVM. Returns whether it restarted; StackError if the new one does not become ready.
+        """
+        agent = self.components["agent"]
+        code = agent.exit_code()
+        if code is None:
+            return False
+        self._announce(f"agent exited with code {code}; starting a new agent process, as AgentCore starts a new microVM")
+        agent.stop(self.stop_grace_seconds)  # reaps it and anything left in its process group
+        agent.start(self.log_sink)
+        deadline = time.monotonic() + self.ready_timeout
+        while not agent.is_ready():
+            if agent.exit_code() is not None or time.monotonic() > deadline:
+                raise StackError(f"the restarted agent did not become ready. Its last log lines:\n{agent.last_log_lines()}")
+            time.sleep(0.1)
+        self._announce(f"agent restarted at {agent.url}")
+        return True
+
+    def _announce(self, message: str) -> None:
+        if self.log_sink is not None:
+            self.log_sink("stack", json.dumps({"component": "stack", "message": message}))
 
     def raise_if_exited(self) -> None:
         """Raise StackError naming the first component whose process has ended."""

@@ -44,8 +44,8 @@ SESSION_ID_MAX_CHARS = 256
 # Only the shape of a SigV4 header is checked: there are no real credentials to verify locally,
 # but a request that was not signed for this service is still refused like AWS would.
 SIGV4_AUTHORIZATION = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/bedrock-agentcore/aws4_request,"
-    r"\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$"
+    r"AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/bedrock-agentcore/aws4_request,"
+    r"\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}"
 )
 
 SLOW_HEADERS = "slow-headers"
@@ -272,7 +272,7 @@ class StandIn:
             return aws_error(code, message, request_id)
 
         # AWS authenticates before it looks at the resource, so check in the same order.
-        if not SIGV4_AUTHORIZATION.match(request.headers.get("authorization", "")):
+        if not SIGV4_AUTHORIZATION.fullmatch(request.headers.get("authorization", "")):
             return refuse("AccessDeniedException", "Missing or malformed SigV4 Authorization header.")
         if request.path_params["agent_runtime_arn"] != self.runtime_arn:
             return refuse("ResourceNotFoundException", "No agent runtime with this ARN exists.")
@@ -290,6 +290,8 @@ class StandIn:
             qualifier=qualifier,
             contentType=request.headers.get("content-type"),
             payloadBytes=len(payload),
+            # The caller's TCP source port: one port for many calls means the caller reused its connection.
+            clientPort=request.client.port if request.client else None,
         )
         fault = self.faults.take()
         if fault is not None:
@@ -386,6 +388,9 @@ def create_app(agent_url: str, runtime_arn: str) -> Starlette:
     return app
 
 
+STANDIN_KEEP_ALIVE_SECONDS = 60
+
+
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
@@ -400,7 +405,20 @@ def main(argv: list[str] | None = None) -> None:
     # httpx logs every request line at INFO; the stand-in writes its own structured line instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(args.agent_url, args.runtime_arn)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", http="h11", loop="asyncio")
+    # The proxy keeps its upstream connection for the next stream. With uvicorn's default keep-alive of
+    # 5 s the stand-in closed idle pooled connections between bursts of streams, and a request that
+    # raced such a close failed (ConnectionClosedError, 502). AWS does not document the data plane's
+    # idle timeout; 60 s keeps that uvicorn default out of local figures (README, Known limits).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level="warning",
+        http="h11",
+        loop="asyncio",
+        timeout_keep_alive=STANDIN_KEEP_ALIVE_SECONDS,
+    )
 
 
 if __name__ == "__main__":

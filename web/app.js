@@ -127,6 +127,8 @@ const page = {
 const state = {
   sessionId: null,
   controller: null, // AbortController of the answer in flight
+  retryAt: 0, // performance.now() before which Send stays off: the API asked us to wait (Retry-After)
+  retryTimer: null,
 };
 
 function element(tag, className, text) {
@@ -188,11 +190,32 @@ class Turn {
   }
 }
 
+// Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or null.
+function retryAfterSeconds(value) {
+  if (!value) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const when = Date.parse(text);
+  return Number.isNaN(when) ? null : Math.max(0, (when - Date.now()) / 1000);
+}
+
+function waitingForRetry() {
+  return performance.now() < state.retryAt;
+}
+
+// The page never sends a prompt again by itself (that would run the agent again); it keeps Send off
+// until the time the API named has passed, and the person decides whether to send again.
+function holdSendingFor(seconds) {
+  state.retryAt = performance.now() + seconds * 1000;
+  window.clearTimeout(state.retryTimer);
+  state.retryTimer = window.setTimeout(() => setStreaming(Boolean(state.controller)), seconds * 1000);
+}
+
 function setStreaming(streaming) {
-  page.send.disabled = streaming;
+  page.send.disabled = streaming || waitingForRetry();
   page.stop.disabled = !streaming;
   page.conversation.setAttribute("aria-busy", streaming ? "true" : "false");
-  page.status.textContent = streaming ? "Answering…" : "";
+  page.status.textContent = streaming ? "Answering…" : waitingForRetry() ? "Busy: Send is back shortly." : "";
 }
 
 function showSession(sessionId) {
@@ -313,6 +336,8 @@ async function ask(prompt) {
       );
     }
     if (!response.ok) {
+      const wait = retryAfterSeconds(response.headers.get("Retry-After"));
+      if (wait !== null && wait > 0) holdSendingFor(wait);
       const problem = await describeHttpError(response);
       return turn.fail(problem.title, problem.message, problem.requestId);
     }
@@ -358,7 +383,7 @@ function fillSettingsForm() {
 page.chatForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const prompt = page.prompt.value;
-  if (!prompt.trim() || state.controller) return;
+  if (!prompt.trim() || state.controller || waitingForRetry()) return;
   page.prompt.value = "";
   ask(prompt);
 });

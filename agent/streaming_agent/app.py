@@ -24,7 +24,7 @@ from strands.agent.agent_result import AgentResult
 from strands.models import Model
 
 from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
-from .logs import log_event, session_hash
+from .logs import log_event, route_library_logs, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionStore
@@ -84,6 +84,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
 
     sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
     # The middleware reports a caller's disconnect to the turn it belongs to (see disconnect.py).
+    route_library_logs()  # before the app: the SDK's logger must find our handler, not add its own
     app = BedrockAgentCoreApp(middleware=[Middleware(DisconnectSignalMiddleware)])
 
     # /ping: the SDK reports HealthyBusy while any task added with add_async_task is open and
@@ -101,6 +102,10 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
         pieces = 0
         result: AgentResult | None = None
         task_id = app.add_async_task("agent_turn")
+        # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
+        # caller that leaves closes this generator (GeneratorExit) or cancels its task, and neither
+        # reaches code after the `yield` it was waiting at.
+        outcome: str | None = None
         try:
             if session_id is None:
                 # Nothing to resume it by, so the agent lives for this turn only.
@@ -133,18 +138,23 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                         forget_unfinished_turn(agent, history_length)
             if not completed:
                 # Nobody reads the stream any more, so no done event: just end it.
-                log_event("turn_cancelled", sessionHash=session_hash(session_id), pieces=pieces,
-                          durationMs=int((time.monotonic() - started) * 1000))
+                outcome = "turn_cancelled"
                 return
+            # The answer is complete and kept in the session, whether or not the caller reads `done`.
+            outcome = "turn_finished"
             yield done_event(result)
-            log_event("turn_finished", sessionHash=session_hash(session_id), pieces=pieces,
-                      stopReason=result.stop_reason if result else None,
-                      durationMs=int((time.monotonic() - started) * 1000))
         except Exception:
-            log_event("turn_failed", logging.ERROR, exc_info=True, sessionHash=session_hash(session_id),
+            outcome = "turn_failed"
+            log_event(outcome, logging.ERROR, exc_info=True, sessionHash=session_hash(session_id),
                       pieces=pieces, durationMs=int((time.monotonic() - started) * 1000))
             raise
         finally:
+            if outcome is None:
+                outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
+            if outcome != "turn_failed":
+                log_event(outcome, sessionHash=session_hash(session_id), pieces=pieces,
+                          stopReason=result.stop_reason if result and outcome == "turn_finished" else None,
+                          durationMs=int((time.monotonic() - started) * 1000))
             app.complete_async_task(task_id)
 
     return app

@@ -2,6 +2,11 @@
 
 Only ids, counts and timings are logged: never prompts, answers, keys or tokens. The raw session
 id is a conversation handle, so it is logged as a short hash that still lets lines be grouped.
+
+Other libraries' loggers (bedrock-agentcore's `bedrock_agentcore.app`, OpenTelemetry's, Strands')
+are routed through the same formatter by `route_library_logs()`: their lines keep the message
+template but not its arguments, and an exception's type but not its text or stack trace, since
+either may quote the prompt (the SDK logs `Invocation failed` with the exception and traceback).
 """
 
 from __future__ import annotations
@@ -16,6 +21,14 @@ from typing import Any
 from bedrock_agentcore.runtime.context import BedrockAgentCoreContext
 
 LOGGER_NAME = "streaming_agent"
+# Loggers of the libraries the agent runs on, and the least severe level each may write. The SDK's
+# "bedrock_agentcore.app" is named itself: the SDK gives it a plain handler of its own unless it has one.
+LIBRARY_LOGGERS = {
+    "bedrock_agentcore": logging.INFO,
+    "bedrock_agentcore.app": logging.INFO,
+    "opentelemetry": logging.WARNING,
+    "strands": logging.WARNING,
+}
 
 
 def session_hash(session_id: str | None) -> str | None:
@@ -31,7 +44,7 @@ class JsonLineFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": self.event_text(record),
         }
         request_id = BedrockAgentCoreContext.get_request_id()
         if request_id:
@@ -41,6 +54,29 @@ class JsonLineFormatter(logging.Formatter):
             # The type only: exception text may quote user input or internal details.
             entry["errorType"] = record.exc_info[0].__name__
         return json.dumps(entry, ensure_ascii=False)
+
+    @staticmethod
+    def event_text(record: logging.LogRecord) -> str:
+        if record.name == LOGGER_NAME or record.name.startswith(LOGGER_NAME + "."):
+            return record.getMessage()  # our own events: names, with fields kept apart
+        # A library's line: the template only ("Invocation failed (%.3fs)"); its arguments may quote
+        # the prompt or an exception's text. A message that is not a string (an exception) gives its type.
+        return record.msg if isinstance(record.msg, str) else type(record.msg).__name__
+
+
+def route_library_logs() -> None:
+    """Send the libraries' log lines through the JSON formatter, without their arguments or tracebacks.
+
+    Called before BedrockAgentCoreApp exists: the SDK adds its own plain handler (which prints the
+    exception text and stack trace) only to a logger that has none yet.
+    """
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonLineFormatter())
+    for name, level in LIBRARY_LOGGERS.items():
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
 
 
 def get_logger() -> logging.Logger:

@@ -14,7 +14,7 @@ from typing import Any
 
 # AgentCore Memory's CreateEvent/ListEvents limits (botocore service model): sessionId is at most
 # 100 characters of [a-zA-Z0-9][a-zA-Z0-9-_]*, while runtime session ids may be 256 of anything.
-MEMORY_SESSION_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$")
+MEMORY_SESSION_ID = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}")
 
 
 def _digest(text: str) -> str:
@@ -23,7 +23,7 @@ def _digest(text: str) -> str:
 
 def memory_session_id(runtime_session_id: str) -> str:
     """The Memory session id for a runtime session: the id itself when Memory accepts it, else a hash."""
-    if MEMORY_SESSION_ID.match(runtime_session_id):
+    if MEMORY_SESSION_ID.fullmatch(runtime_session_id):
         return runtime_session_id
     return f"s-{_digest(runtime_session_id)}"
 

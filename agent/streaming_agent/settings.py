@@ -20,7 +20,7 @@ DEFAULT_MAX_SESSIONS = 100
 DEFAULT_OFFLINE_DELAY_MS = 40
 # AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
 MEMORY_ID_PATTERN = re.compile(
-    r"^(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}$"
+    r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"
 )
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -93,7 +93,7 @@ def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _memory_id(environ: Mapping[str, str]) -> str | None:
     memory_id = _optional(environ, "AGENT_MEMORY_ID")
-    if memory_id is not None and not MEMORY_ID_PATTERN.match(memory_id):
+    if memory_id is not None and not MEMORY_ID_PATTERN.fullmatch(memory_id):
         raise AgentConfigurationError(
             f"AGENT_MEMORY_ID must be an AgentCore Memory id (<name>-<10 letters or digits>) or its ARN, got {memory_id!r}"
         )

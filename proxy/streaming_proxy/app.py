@@ -2,27 +2,33 @@
 
 Run by `run.sh` under uvicorn (`--factory streaming_proxy.app:create_app_from_environment`);
 Lambda Web Adapter turns the streamed HTTP response into Lambda's streaming format for API Gateway.
-The request path reads top to bottom in `invoke`: validate, open the upstream stream, relay, close.
+The request path reads top to bottom: `invoke` validates; `EventStreamResponse` holds the stream's
+lease while `events` sends `start`, opens the upstream stream, relays it, and the lease closes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import contract
 from .caller import read_request_context
@@ -43,6 +49,8 @@ from .upstream import (
 
 READY_PATH = "/_ready"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# Outcomes after which the agent has sent its last event, so the upstream body is about to end.
+ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR})
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -66,6 +74,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def session_hash(session_id: str) -> str:
+    """What the logs say instead of a session id: a conversation handle is not for log readers."""
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class AgentEvent:
     """One upstream event translated for the client: the bytes to send and whether it ends the stream."""
@@ -76,15 +89,199 @@ class AgentEvent:
     text: str | None = None
 
 
+class StreamSlots:
+    """How many streams this process has open, against its limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+
+    @property
+    def full(self) -> bool:
+        return self.active >= self.limit
+
+    def acquire(self) -> StreamLease:
+        self.active += 1
+        return StreamLease(self)
+
+
+class StreamLease:
+    """One stream's hold on the proxy: its slot in the count and, once opened, the upstream stream.
+
+    `release()` gives both back, exactly once. `EventStreamResponse` calls it in a `finally` around
+    everything it does, so no path keeps either: not a response that never starts, a failure while
+    sending headers, a client that leaves before the first byte, nor a cancelled task. The call that
+    opens the upstream stream runs in a worker thread that may finish after the request is gone; it
+    hands its result over with `adopt()`, which refuses it once the lease is released.
+    """
+
+    def __init__(self, slots: StreamSlots) -> None:
+        self._slots = slots
+        self._lock = threading.Lock()
+        self._released = False
+        self._response: dict[str, Any] | None = None
+        self.stream: UpstreamStream | None = None
+
+    def adopt(self, response: dict[str, Any]) -> bool:
+        """Called by the opening thread; False means nobody wants the response any more."""
+        with self._lock:
+            if self._released:
+                return False
+            self._response = response
+            return True
+
+    def start_stream(self, loop: asyncio.AbstractEventLoop) -> UpstreamStream:
+        assert self._response is not None
+        self.stream = UpstreamStream(self._response, loop)
+        self.stream.start()
+        return self.stream
+
+    def release(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._slots.active -= 1
+        if self.stream is not None:
+            self.stream.close()  # a no-op after drain()
+        elif self._response is not None:
+            close_response(self._response)
+
+    async def drain(self) -> None:
+        """After the agent's last event: take the body's end so urllib3 keeps the connection."""
+        if self.stream is not None:
+            await self.stream.drain()
+
+
+def close_response(response: dict[str, Any]) -> None:
+    """Drop an upstream response nobody will read (its connection is not worth reusing)."""
+    try:
+        response["response"].close()
+    except Exception:
+        pass
+
+
+@dataclass
+class StreamRecord:
+    """What the `stream finished` log line reports; filled in as the stream goes."""
+
+    outcome: str = "client_disconnected"  # replaced unless the client leaves first
+    deltas: int = 0
+    bytes_sent: int = 0
+    first_delta_ms: float | None = None
+    answer: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """A validated request, ready to stream."""
+
+    request_id: str
+    session_id: str
+    runtime_session_id: str
+    prompt: str
+    started: float
+    fields: dict[str, Any]
+
+
+class EventStreamResponse:
+    """The 200 event stream, as a plain ASGI callable that owns the stream's lease from start to end.
+
+    Starlette's StreamingResponse runs an async generator's `finally` only once the generator has
+    started, so a response that fails before its first chunk (an unsendable header, a client gone
+    before the first byte) would keep its slot and its upstream connection for ever. Here the lease
+    is taken and released in one `try`/`finally` that every path leaves through.
+    """
+
+    def __init__(self, proxy: StreamingProxy, plan: StreamPlan) -> None:
+        self.proxy = proxy
+        self.plan = plan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        plan = self.plan
+        record = StreamRecord(answer=[] if self.proxy.settings.log_content else None)
+        lease = self.proxy.slots.acquire()
+        try:
+            headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]
+                    + [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
+                }
+            )
+            async with anyio.create_task_group() as group:
+
+                async def stop_when_client_leaves() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stop_when_client_leaves)
+                events = self.proxy.events(lease, plan, record)
+                async with aclosing(events):
+                    async for chunk in events:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if record.outcome in ANSWER_COMPLETE:
+                    # Before the response ends, so the client's next request finds the connection
+                    # back in the pool; the body's last bytes are already on their way.
+                    await lease.drain()
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                group.cancel_scope.cancel()
+        except Exception as error:
+            # The client is gone or the server refused what we sent; nothing more can reach the client.
+            record.outcome = "send_failed"
+            self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
+        finally:
+            lease.release()
+            summary: dict[str, Any] = {
+                "outcome": record.outcome,
+                "deltas": record.deltas,
+                "bytesSent": record.bytes_sent,
+                "firstDeltaMs": record.first_delta_ms,
+                "durationMs": round((time.monotonic() - plan.started) * 1000, 1),
+            }
+            if record.answer is not None:
+                summary["answer"] = "".join(record.answer)
+            self.proxy.logger.info("stream finished", **plan.fields, **summary)
+
+
+class AmbiguousFramingGuard:
+    """Refuses a request with both Content-Length and Transfer-Encoding, on any route, and closes the
+    connection after the answer (RFC 9112 section 6.3: a request smuggling attempt until proven
+    otherwise). h11 alone would frame it by Transfer-Encoding and keep the connection open."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            names = {name for name, _ in scope["headers"]}
+            if b"content-length" in names and b"transfer-encoding" in names:
+                request_id = read_request_context(Headers(scope=scope)).request_id or str(uuid.uuid4())
+                error = ApiError(
+                    400, contract.AMBIGUOUS_FRAMING, "Send Content-Length or Transfer-Encoding, not both.",
+                    {"Connection": "close"},  # h11 closes the connection after a response that says so
+                )
+                await error_response(error, request_id)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class StreamingProxy:
     def __init__(self, settings: ProxySettings, client: Any, logger: JsonLogger) -> None:
         self.settings = settings
         self.client = client
         self.logger = logger
         self.cors = CorsPolicy(settings.cors_allowed_origins)
-        self.active_streams = 0
+        self.slots = StreamSlots(settings.max_concurrent_streams)
         # Threads that open upstream calls; anyio's default of 40 would queue streams behind each other.
         self.open_limiter = anyio.CapacityLimiter(settings.max_concurrent_streams)
+
+    @property
+    def active_streams(self) -> int:
+        return self.slots.active
 
     # -- the request path -------------------------------------------------------------------------
 
@@ -93,10 +290,10 @@ class StreamingProxy:
         context = read_request_context(request.headers)
         request_id = context.request_id or str(uuid.uuid4())
         try:
-            contract.check_content_type(request.headers.get("content-type"))
+            contract.check_content_type(request.headers.getlist("content-type"))
             body = await read_body(request, self.settings.max_body_bytes)
             invoke_request = contract.parse_invoke_request(body, self.settings.max_prompt_chars)
-            if self.active_streams >= self.settings.max_concurrent_streams:
+            if self.slots.full:
                 raise ApiError(
                     429,
                     contract.THROTTLED,
@@ -113,42 +310,25 @@ class StreamingProxy:
             return Response(status_code=400)
 
         session_id = invoke_request.session_id or str(uuid.uuid4())
-        runtime_session_id = derive_runtime_session_id(context.caller, session_id)
-        fields = {"requestId": request_id, "caller": context.caller, "sessionId": session_id}
+        fields: dict[str, Any] = {"requestId": request_id, "caller": context.caller, "sessionHash": session_hash(session_id)}
         if self.settings.log_content:
             fields["prompt"] = invoke_request.prompt
         self.logger.info("invoking agent", promptChars=len(invoke_request.prompt), **fields)
-
-        self.active_streams += 1
-        try:
-            response = await anyio.to_thread.run_sync(
-                self._open_upstream, runtime_session_id, invoke_request.prompt, limiter=self.open_limiter
-            )
-        except Exception as error:
-            self.active_streams -= 1
-            api_error = map_open_error(error)
-            if api_error.status == 429:
-                api_error.headers["Retry-After"] = str(self.settings.retry_after_seconds)
-            self.logger.warning(
-                "agent call failed before streaming",
-                upstreamError=upstream_error_code(error),
-                status=api_error.status,
-                code=api_error.code,
-                **fields,
-            )
-            return error_response(api_error, request_id)
-
-        stream = UpstreamStream(response, asyncio.get_running_loop())
-        stream.start()
-        headers = {**STREAM_HEADERS, "X-Session-Id": session_id, "X-Request-Id": request_id}
-        return StreamingResponse(
-            self._relay(stream, session_id, request_id, started, fields),
-            media_type="text/event-stream",
-            headers=headers,
+        # No await between the capacity check above and the slot the response takes: the check is exact.
+        return EventStreamResponse(
+            self,
+            StreamPlan(
+                request_id=request_id,
+                session_id=session_id,
+                runtime_session_id=derive_runtime_session_id(context.caller, session_id),
+                prompt=invoke_request.prompt,
+                started=started,
+                fields=fields,
+            ),
         )
 
-    def _open_upstream(self, runtime_session_id: str, prompt: str) -> dict[str, Any]:
-        return self.client.invoke_agent_runtime(
+    def _open_upstream(self, lease: StreamLease, runtime_session_id: str, prompt: str) -> None:
+        response = self.client.invoke_agent_runtime(
             agentRuntimeArn=self.settings.runtime_arn,
             qualifier=self.settings.qualifier,
             runtimeSessionId=runtime_session_id,
@@ -156,94 +336,123 @@ class StreamingProxy:
             accept="text/event-stream",
             payload=upstream_payload(prompt),
         )
+        if not lease.adopt(response):
+            close_response(response)  # the request ended while AgentCore was answering
+
+    async def events(self, lease: StreamLease, plan: StreamPlan, record: StreamRecord) -> AsyncIterator[bytes]:
+        """The stream's bytes: `start` at once, keep-alives while AgentCore opens, then the relayed events."""
+        settings = self.settings
+        deadline = plan.started + settings.stream_timeout_seconds
+        yield sse_event("start", {"sessionId": plan.session_id, "requestId": plan.request_id})
+
+        # Open the upstream call in a worker thread; a slow cold start must not leave the client in silence.
+        opening = asyncio.ensure_future(
+            anyio.to_thread.run_sync(
+                self._open_upstream, lease, plan.runtime_session_id, plan.prompt,
+                limiter=self.open_limiter, abandon_on_cancel=True,
+            )
+        )
+        try:
+            while not opening.done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    record.outcome = contract.UPSTREAM_TIMEOUT
+                    plan.fields["upstreamError"] = "StreamLimitWhileOpening"
+                    yield self._stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+                    return
+                await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
+                if not opening.done():
+                    yield contract.KEEPALIVE_COMMENT
+            error = opening.exception()
+        finally:
+            opening.cancel()  # a no-op once done; otherwise the thread is abandoned and adopt() refuses
+        if error is not None:
+            api_error = map_open_error(error)
+            record.outcome = api_error.code
+            plan.fields["upstreamError"] = upstream_error_code(error)
+            self.logger.warning("agent call failed", status=api_error.status, code=api_error.code, **plan.fields)
+            data: dict[str, Any] = {"code": api_error.code, "message": api_error.message}
+            if api_error.code == contract.THROTTLED:
+                data["retryAfterSeconds"] = settings.retry_after_seconds
+            yield sse_event("error", data)
+            return
+
+        try:
+            stream = lease.start_stream(asyncio.get_running_loop())
+            async for chunk in self._relay(stream, plan, record, deadline):
+                yield chunk
+        except Exception as unexpected:  # a bug, or an upstream response of a shape we do not know
+            record.outcome = contract.INTERNAL_ERROR
+            self.logger.error("unexpected error while streaming", errorType=type(unexpected).__name__, **plan.fields)
+            yield self._stream_error(contract.INTERNAL_ERROR, "Something went wrong on our side.")
 
     async def _relay(
-        self, stream: UpstreamStream, session_id: str, request_id: str, started: float, fields: dict[str, Any]
+        self, stream: UpstreamStream, plan: StreamPlan, record: StreamRecord, deadline: float
     ) -> AsyncIterator[bytes]:
         settings = self.settings
         decoder = SseDecoder()
-        deadline = started + settings.stream_timeout_seconds
-        outcome = "client_disconnected"  # replaced below unless the client leaves first
-        deltas = 0
-        bytes_sent = 0
-        first_delta_ms: float | None = None
-        answer: list[str] | None = [] if settings.log_content else None
-        try:
-            yield sse_event("start", {"sessionId": session_id, "requestId": request_id})
-            while True:
-                # Checked on every pass, not only when waiting: a slow reader can keep chunks
-                # always waiting, and the limit must still strike before Lambda's timeout does.
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    outcome = contract.STREAM_TIMEOUT
-                    yield self._stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
-                    return
-                item = stream.ready_item()
-                if item is None:
-                    try:
-                        async with asyncio.timeout(min(settings.keepalive_seconds, remaining)):
-                            item = await stream.next_item()
-                    except TimeoutError:
-                        yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
-                        continue
-
-                if isinstance(item, Finished):
-                    if item.failure is not None:
-                        outcome = contract.UPSTREAM_INTERRUPTED
-                        fields["upstreamError"] = item.failure
-                        yield self._stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
-                    elif decoder.has_partial_event:
-                        outcome = contract.UPSTREAM_PROTOCOL_ERROR
-                        yield self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent's answer was cut short.")
-                    else:
-                        # The agent ended its answer without a final event; the answer is complete.
-                        outcome = "done"
-                        yield sse_event("done", {"sessionId": session_id})
-                    return
-
+        fields = plan.fields
+        while True:
+            # Checked on every pass, not only when waiting: a slow reader can keep chunks
+            # always waiting, and the limit must still strike before Lambda's timeout does.
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                record.outcome = contract.STREAM_TIMEOUT
+                yield self._stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
+                return
+            item = stream.ready_item()
+            if item is None:
                 try:
-                    payloads = decoder.feed(item.data)
-                except SseProtocolError:
-                    outcome = contract.UPSTREAM_PROTOCOL_ERROR
-                    yield self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
-                    return
-                if not payloads:
+                    async with asyncio.timeout(min(settings.keepalive_seconds, remaining)):
+                        item = await stream.next_item()
+                except TimeoutError:
+                    yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
                     continue
-                out: list[bytes] = []
-                terminal = False
-                for payload in payloads:
-                    event = self._translate(payload, session_id, fields)
-                    if event.kind == "delta":
-                        deltas += 1
-                        if first_delta_ms is None:
-                            first_delta_ms = round((time.monotonic() - started) * 1000, 1)
-                        if answer is not None and event.text is not None:
-                            answer.append(event.text)
-                    if event.payload is not None:
-                        out.append(event.payload)
-                    if event.terminal:
-                        outcome = event.kind
-                        terminal = True
-                        break
-                if out:
-                    chunk = b"".join(out)
-                    bytes_sent += len(chunk)
-                    yield chunk
-                if terminal:
-                    return
-        finally:
-            stream.close()
-            self.active_streams -= 1
-            summary: dict[str, Any] = {
-                "outcome": outcome,
-                "deltas": deltas,
-                "bytesSent": bytes_sent,
-                "firstDeltaMs": first_delta_ms,
-                "durationMs": round((time.monotonic() - started) * 1000, 1),
-            }
-            if answer is not None:
-                summary["answer"] = "".join(answer)
-            self.logger.info("stream finished", **fields, **summary)
+
+            if isinstance(item, Finished):
+                if item.failure is not None:
+                    record.outcome = contract.UPSTREAM_INTERRUPTED
+                    fields["upstreamError"] = item.failure
+                    yield self._stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
+                elif decoder.has_partial_event:
+                    record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
+                    yield self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent's answer was cut short.")
+                else:
+                    # The agent ended its answer without a final event; the answer is complete.
+                    record.outcome = "done"
+                    yield sse_event("done", {"sessionId": plan.session_id})
+                return
+
+            try:
+                payloads = decoder.feed(item.data)
+            except SseProtocolError:
+                record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
+                yield self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
+                return
+            if not payloads:
+                continue
+            out: list[bytes] = []
+            terminal = False
+            for payload in payloads:
+                event = self._translate(payload, plan.session_id, fields)
+                if event.kind == "delta":
+                    record.deltas += 1
+                    if record.first_delta_ms is None:
+                        record.first_delta_ms = round((time.monotonic() - plan.started) * 1000, 1)
+                    if record.answer is not None and event.text is not None:
+                        record.answer.append(event.text)
+                if event.payload is not None:
+                    out.append(event.payload)
+                if event.terminal:
+                    record.outcome = event.kind
+                    terminal = True
+                    break
+            if out:
+                chunk = b"".join(out)
+                record.bytes_sent += len(chunk)
+                yield chunk
+            if terminal:
+                return
 
     def _stream_error(self, code: str, message: str) -> bytes:
         return sse_event("error", {"code": code, "message": message})
@@ -286,8 +495,9 @@ class StreamingProxy:
     # -- everything else ----------------------------------------------------------------------------
 
     async def ready(self, request: Request) -> Response:
-        # Lambda Web Adapter polls this until the app is up; it never touches the agent.
-        return JSONResponse({"status": "ready"})
+        # Lambda Web Adapter polls this until the app is up; it never touches the agent. API Gateway
+        # routes only POST /invoke, so only the adapter (and local tests) can read the stream count.
+        return JSONResponse({"status": "ready", "activeStreams": self.slots.active})
 
     async def http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -320,8 +530,14 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},
         # Only with origins configured: otherwise OPTIONS /invoke stays a 405 like any other method.
-        middleware=[Middleware(CorsMiddleware, policy=proxy.cors)] if proxy.cors.enabled else [],
+        # CORS outermost, so that even a refusal of the framing carries its headers.
+        middleware=[
+            *([Middleware(CorsMiddleware, policy=proxy.cors)] if proxy.cors.enabled else []),
+            Middleware(AmbiguousFramingGuard),
+        ],
     )
+    # POST /invoke/ is a 404 like any other path, never a redirect to a URL built from the client's Host.
+    app.router.redirect_slashes = False
     app.state.proxy = proxy
     return app
 

@@ -4,6 +4,12 @@ Lambda Web Adapter passes the API Gateway request context to the app as the JSON
 `x-amzn-request-context`. Its identity fields are filled by API Gateway after authentication
 (API key, IAM signature or Cognito token), so they name the caller; the token itself never reaches
 the proxy's logs.
+
+On AWS, Lambda Web Adapter sets this header itself and replaces any value a client sent, so it
+cannot be forged. Run without API Gateway in front (the local stack with `--auth none`), the proxy
+takes the header as given: there is no authentication then, and a client may name any caller.
+Either way the text is untrusted input: size-bounded, parsed without raising, and only
+header-safe request ids are kept.
 """
 
 from __future__ import annotations
@@ -13,8 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .contract import is_valid_request_id
+
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
 ANONYMOUS = "anonymous"
+# API Gateway's request context with Cognito claims is a few KiB; anything far larger is not one.
+MAX_REQUEST_CONTEXT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,14 +41,14 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def read_request_context(headers: Mapping[str, str]) -> RequestContext:
     raw = headers.get(REQUEST_CONTEXT_HEADER)
-    if not raw:
+    if not raw or len(raw) > MAX_REQUEST_CONTEXT_BYTES:
         return RequestContext(request_id=None, caller=ANONYMOUS)
     try:
         context = _as_dict(json.loads(raw))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested arrays or objects
         return RequestContext(request_id=None, caller=ANONYMOUS)
     request_id = context.get("requestId")
-    request_id = request_id if isinstance(request_id, str) and request_id else None
+    request_id = request_id if is_valid_request_id(request_id) else None
 
     claims = _as_dict(_as_dict(context.get("authorizer")).get("claims"))
     identity = _as_dict(context.get("identity"))

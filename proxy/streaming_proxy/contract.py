@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ALLOWED_FIELDS = ("prompt", "sessionId")
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 SESSION_ID_RULE = "1-128 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
+# A request id taken from API Gateway's request context goes into a response header and the logs, so
+# it must be header-safe; API Gateway's own are UUIDs. Anything else is replaced by a fresh UUID.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
-KEEPALIVE_COMMENT = b": keep-alive\n\n"
+# A comment line alone, with no blank line after it. Every Server-Sent Events parser ignores a comment
+# line, but a blank line dispatches whatever came before it: @microsoft/fetch-event-source hands even
+# an empty message to onmessage (where JSON.parse throws). The proxy only sends this between complete
+# events, so the comment always starts a line and never joins or ends an event.
+KEEPALIVE_COMMENT = b": keep-alive\n"
 NOT_AN_OBJECT = 'The body must be a JSON object in UTF-8: {"prompt": "...", "sessionId": "..."}.'
 
 # Machine codes of errors answered before a stream starts (plain JSON responses).
@@ -35,11 +42,16 @@ THROTTLED = "THROTTLED"
 UPSTREAM_ERROR = "UPSTREAM_ERROR"
 UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+# A request with both Content-Length and Transfer-Encoding (RFC 9112 section 6.3): refused, connection closed.
+AMBIGUOUS_FRAMING = "AMBIGUOUS_FRAMING"
 # Machine codes of `error` events sent after a stream started.
 AGENT_ERROR = "AGENT_ERROR"
 UPSTREAM_INTERRUPTED = "UPSTREAM_INTERRUPTED"
 UPSTREAM_PROTOCOL_ERROR = "UPSTREAM_PROTOCOL_ERROR"
 STREAM_TIMEOUT = "STREAM_TIMEOUT"
+# Opening the agent's stream failed after `start` went out: the same codes as the HTTP errors they
+# used to be (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT), now as `error` events.
+OPEN_ERROR_CODES = (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT)
 
 
 @dataclass
@@ -65,8 +77,16 @@ class InvokeRequest:
     session_id: str | None
 
 
-def check_content_type(content_type: str | None) -> None:
-    media_type, _, parameters = (content_type or "").partition(";")
+def is_valid_request_id(value: object) -> bool:
+    return isinstance(value, str) and REQUEST_ID_PATTERN.fullmatch(value) is not None
+
+
+def check_content_type(content_types: list[str]) -> None:
+    """Exactly one Content-Type header, application/json in UTF-8 (415 otherwise)."""
+    if len(content_types) > 1:
+        # Servers and proxies disagree on which copy wins; refuse rather than guess.
+        raise ApiError(415, UNSUPPORTED_MEDIA_TYPE, "Send exactly one Content-Type header: application/json.")
+    media_type, _, parameters = (content_types[0] if content_types else "").partition(";")
     if media_type.strip().lower() != "application/json":
         raise ApiError(415, UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json.")
     for parameter in parameters.split(";"):
@@ -114,7 +134,7 @@ def parse_invoke_request(body: bytes, max_prompt_chars: int) -> InvokeRequest:
         raise ApiError(400, INVALID_FIELD, "The field 'prompt' must be valid Unicode text.") from None
 
     session_id = document.get("sessionId")
-    if session_id is not None and (not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id)):
+    if session_id is not None and (not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id)):
         raise ApiError(400, INVALID_FIELD, f"The field 'sessionId' must be {SESSION_ID_RULE}.")
     return InvokeRequest(prompt=prompt, session_id=session_id)
 

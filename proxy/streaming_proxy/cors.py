@@ -28,7 +28,7 @@ EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
 # Browsers cap this (Chromium at 2 h); 10 minutes keeps a changed policy from lingering long.
 PREFLIGHT_MAX_AGE_SECONDS = 600
 # scheme://host[:port] exactly as a browser serialises an Origin header: no path, no trailing slash.
-_ORIGIN_PATTERN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$")
+_ORIGIN_PATTERN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?")
 
 
 class CorsConfigError(ValueError):
@@ -44,7 +44,7 @@ def parse_allowed_origins(raw: str) -> tuple[str, ...]:
             continue
         if origin != ANY_ORIGIN:
             origin = origin.lower()
-            if not _ORIGIN_PATTERN.match(origin):
+            if not _ORIGIN_PATTERN.fullmatch(origin):
                 hint = " (drop the trailing slash)" if origin.endswith("/") else ""
                 raise CorsConfigError(
                     f"{origin!r} is not an origin: write scheme://host[:port], e.g. https://chat.example.com{hint}"

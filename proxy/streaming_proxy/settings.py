@@ -10,9 +10,10 @@ from .cors import CorsConfigError, parse_allowed_origins
 
 # arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_agent-AbCdEf1234
 RUNTIME_ARN_PATTERN = re.compile(
-    r"^arn:aws[a-z-]*:bedrock-agentcore:(?P<region>[a-z0-9-]+):\d{12}:runtime/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}$"
+    r"arn:aws[a-z-]*:bedrock-agentcore:(?P<region>[a-z0-9-]+):\d{12}:runtime/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}"
 )
-QUALIFIER_PATTERN = re.compile(r"^[a-zA-Z0-9_]{1,100}$")
+QUALIFIER_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,100}")
+MAX_JSON_BYTES_PER_CHARACTER = 12
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
@@ -90,7 +91,7 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
     runtime_arn = environ.get("AGENT_RUNTIME_ARN", "").strip()
     if not runtime_arn:
         raise SettingsError("AGENT_RUNTIME_ARN is required: the ARN of the AgentCore runtime to invoke")
-    arn_match = RUNTIME_ARN_PATTERN.match(runtime_arn)
+    arn_match = RUNTIME_ARN_PATTERN.fullmatch(runtime_arn)
     if not arn_match:
         raise SettingsError(
             "AGENT_RUNTIME_ARN must look like "
@@ -98,14 +99,17 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
             f"got {runtime_arn!r}"
         )
     qualifier = environ.get("AGENT_RUNTIME_QUALIFIER", "").strip() or "DEFAULT"
-    if not QUALIFIER_PATTERN.match(qualifier):
+    if not QUALIFIER_PATTERN.fullmatch(qualifier):
         raise SettingsError(f"AGENT_RUNTIME_QUALIFIER must be letters, digits or _ (1-100), got {qualifier!r}")
     region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
     region = region or arn_match.group("region")
 
     max_prompt_chars = _integer(environ, "PROXY_MAX_PROMPT_CHARS", 8000, 1, 1_000_000)
-    # JSON may spell one character as a six-byte \uXXXX escape; leave room for the rest of the body.
-    default_body_bytes = max_prompt_chars * 6 + 2048
+    # The worst legal JSON spelling of a character outside the BMP is a surrogate pair of escapes,
+    # \ud83d\ude00: 12 bytes for one code point. A prompt within the character limit is never refused
+    # as too large, however the client encodes it; the rest of the body (keys, an escaped session id) fits
+    # in the 2 KiB beyond it.
+    default_body_bytes = max_prompt_chars * MAX_JSON_BYTES_PER_CHARACTER + 2048
     max_body_bytes = _integer(environ, "PROXY_MAX_BODY_BYTES", default_body_bytes, 64, 6 * 1024 * 1024)
     keepalive_seconds = _number(environ, "PROXY_KEEPALIVE_SECONDS", 15.0, 0.05, 300.0)
     stream_timeout_seconds = _number(environ, "PROXY_STREAM_TIMEOUT_SECONDS", 880.0, 1.0, 900.0)

@@ -35,6 +35,11 @@ READ_SIZE = 64 * 1024
 # Chunks the reader may hand over before the client has taken them: bounds memory when the client
 # reads slower than the agent writes (at most READ_SIZE * this many bytes per stream).
 MAX_CHUNKS_IN_FLIGHT = 16
+# After the answer's last event, the body's end (the final empty chunk) is normally already on its way.
+# Reading it returns the connection to urllib3's pool, so the next stream skips a TCP (and on AWS a
+# TLS) handshake. A body that has not ended within this time or this many bytes is cut instead.
+DRAIN_SECONDS = 1.0
+DRAIN_MAX_BYTES = 256 * 1024
 
 
 def create_client(settings: ProxySettings) -> Any:
@@ -111,6 +116,10 @@ class UpstreamStream:
         self._queue: asyncio.Queue[Chunk | Finished] = asyncio.Queue()
         self._slots = threading.Semaphore(MAX_CHUNKS_IN_FLIGHT)
         self._closed = threading.Event()
+        # Set by drain(): read the rest of the body (bounded) instead of cutting the connection.
+        self._drain = False
+        # Done when the reader thread has finished with the body (and released or dropped the connection).
+        self._reader_done: asyncio.Future[None] = loop.create_future()
         self._thread = threading.Thread(target=self._pump, name="upstream-reader", daemon=True)
 
     def start(self) -> None:
@@ -121,22 +130,34 @@ class UpstreamStream:
 
     def _pump(self) -> None:
         failure: str | None = None
+        at_end = False
         try:
             while not self._closed.is_set():
                 # Wait for the consumer to take chunks before reading more (bounded memory).
                 while not self._slots.acquire(timeout=0.5):
                     if self._closed.is_set():
-                        return
+                        break
+                if self._closed.is_set():
+                    break
                 data = self._raw.read1(READ_SIZE)
                 if not data:
+                    at_end = True
                     break
                 self._hand_over(Chunk(data))
+            if not at_end and self._drain:
+                at_end = self._read_to_end()
         except Exception as error:  # the connection broke or was shut down by close()
             failure = type(error).__name__
         finally:
+            # At the end of the body urllib3 has already put the connection back in the pool, and
+            # close() only marks the body closed; anywhere else close() drops the connection.
             try:
                 self._body.close()
             except Exception:
+                pass
+            try:
+                self._loop.call_soon_threadsafe(self._mark_reader_done)
+            except RuntimeError:  # the event loop is gone (process shutting down)
                 pass
             if not self._closed.is_set():
                 try:
@@ -160,15 +181,53 @@ class UpstreamStream:
             self._slots.release()
         return item
 
+    def _read_to_end(self) -> bool:
+        """Read and drop what is left of the body; True when it ended within DRAIN_MAX_BYTES."""
+        dropped = 0
+        while dropped <= DRAIN_MAX_BYTES:
+            data = self._raw.read1(READ_SIZE)
+            if not data:
+                return True
+            dropped += len(data)
+        return False
+
+    def _mark_reader_done(self) -> None:
+        if not self._reader_done.done():
+            self._reader_done.set_result(None)
+
+    async def drain(self) -> None:
+        """End a stream whose answer is complete: take the body's end so the connection is reused.
+
+        The agent's last event has arrived, so the rest of the body (its final empty chunk) is on its
+        way. Reading it lets urllib3 put the connection back in the pool before the next stream asks
+        for one. A body that does not end within DRAIN_SECONDS (or DRAIN_MAX_BYTES) is cut instead.
+        """
+        if self._closed.is_set():
+            return
+        self._drain = True
+        self._closed.set()
+        self._slots.release()
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await asyncio.shield(self._reader_done)
+        except TimeoutError:  # the body did not end: cut it rather than wait
+            self._cut()
+        except BaseException:  # cancelled while waiting: never leave the connection to a stray read
+            self._cut()
+            raise
+
     def close(self) -> None:
         """Stop reading and drop the upstream connection now (the client left, or time ran out)."""
         if self._closed.is_set():
             return
         self._closed.set()
         self._slots.release()
+        # The AgentCore data plane sees the closed connection as the caller going away.
+        self._cut()
+
+    def _cut(self) -> None:
         try:
-            # Wakes a reader blocked in recv(); the reader then closes the connection, which the
-            # AgentCore data plane sees as the caller going away.
+            # Wakes a reader blocked in recv(); the reader then closes the connection.
             self._raw.shutdown()
         except Exception:
             try:

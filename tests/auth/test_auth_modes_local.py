@@ -17,6 +17,7 @@ from client.auth import sigv4_headers
 from local.gateway import GATEWAY_ERRORS
 from local.gateway_auth import issue_local_token, local_user_arn
 from local.stack import LocalStack
+from streaming_proxy.app import session_hash
 
 ALICE_KEY = next(iter(API_KEYS))
 ACCESS_KEY, SECRET = next(iter(IAM_CREDENTIALS.items()))
@@ -102,7 +103,7 @@ def test_a_client_cannot_forge_its_identity_with_a_request_context_header(apikey
     forged = json.dumps({"requestId": "forged", "authorizer": {"claims": {"sub": "victim"}}})
     list(stream_invoke(apikey_stack.url, "forge", api_key=ALICE_KEY, session_id="forge-test",
                        headers={"x-amzn-request-context": forged}))
-    callers = {r.get("caller") for r in proxy_log_records(apikey_stack) if r.get("sessionId") == "forge-test"}
+    callers = {r.get("caller") for r in proxy_log_records(apikey_stack) if r.get("sessionHash") == session_hash("forge-test")}
     assert callers == {"apikey:key-id-alice"}
 
 

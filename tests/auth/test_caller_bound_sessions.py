@@ -9,6 +9,7 @@ from auth_support import API_KEYS, JWT_SECRET, proxy_log_records, standin_invoca
 from client import stream_invoke
 from local.gateway_auth import issue_local_token
 from local.stack import LocalStack
+from streaming_proxy.app import session_hash
 
 ALICE_KEY, BOB_KEY = list(API_KEYS)
 EARLIER = "Earlier you said"
@@ -37,7 +38,7 @@ def test_two_api_keys_with_one_session_id_get_separate_conversations(apikey_stac
     # Alice's own conversation went on.
     assert EARLIER in alice_again and "alice secret plan" in alice_again
 
-    callers = {r.get("caller") for r in proxy_log_records(apikey_stack) if r.get("sessionId") == session_id}
+    callers = {r.get("caller") for r in proxy_log_records(apikey_stack) if r.get("sessionHash") == session_hash(session_id)}
     assert callers == {"apikey:key-id-alice", "apikey:key-id-bob"}
     # Identities are logged; the key values never are.
     assert not any(key in line for line in apikey_stack.logs("proxy") for key in API_KEYS)

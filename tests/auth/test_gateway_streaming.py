@@ -9,6 +9,7 @@ from auth_support import API_KEYS, proxy_log_records
 
 from client import stream_invoke
 from local.stack import LocalStack
+from streaming_proxy.app import session_hash
 
 ALICE_KEY = next(iter(API_KEYS))
 
@@ -36,7 +37,7 @@ def test_a_client_leaving_mid_stream_closes_the_proxy_stream(apikey_stack: Local
         outcomes = [
             r["outcome"]
             for r in proxy_log_records(apikey_stack)
-            if r.get("sessionId") == session_id and r.get("message") == "stream finished"
+            if r.get("sessionHash") == session_hash(session_id) and r.get("message") == "stream finished"
         ]
         time.sleep(0.1)
     assert outcomes == ["client_disconnected"]

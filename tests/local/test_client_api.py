@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -339,3 +341,18 @@ def test_cli_runs_as_a_module(sse_server: SseServer) -> None:
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == "Hello\n"
     assert "session: sess-1" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(None, None), ("2", 2.0), ("0", 0.0), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(header: str | None, expected: float | None) -> None:
+    error = InvokeError(429, "THROTTLED", "busy", retry_after=header)
+    assert error.retry_after_seconds == expected
+
+
+def test_retry_after_as_a_future_http_date_counts_down() -> None:
+    header = email.utils.formatdate(time.time() + 30, usegmt=True)
+    seconds = InvokeError(429, "THROTTLED", "busy", retry_after=header).retry_after_seconds
+    assert seconds is not None and 25 <= seconds <= 30

@@ -60,13 +60,43 @@ def test_prompt_limit_counts_characters_not_bytes():
 @pytest.mark.parametrize("value", [None, "", "text/plain", "application/json; charset=latin-1", "multipart/form-data"])
 def test_content_type_other_than_json_is_415(value):
     with pytest.raises(ApiError) as caught:
-        check_content_type(value)
+        check_content_type([] if value is None else [value])
     assert (caught.value.status, caught.value.code) == (415, contract.UNSUPPORTED_MEDIA_TYPE)
 
 
 @pytest.mark.parametrize("value", ["application/json", "Application/JSON", "application/json; charset=UTF-8"])
 def test_json_content_types_are_accepted(value):
-    check_content_type(value)
+    check_content_type([value])
+
+
+def test_duplicate_content_type_headers_are_refused_even_when_both_are_json():
+    with pytest.raises(ApiError) as caught:
+        check_content_type(["application/json", "application/json"])
+    assert (caught.value.status, caught.value.code) == (415, contract.UNSUPPORTED_MEDIA_TYPE)
+    with pytest.raises(ApiError):
+        check_content_type(["application/json", "text/plain"])
+
+
+CONTROL_CHARACTERS = [chr(code) for code in [*range(0x20), 0x7F, 0x85, 0x2028, 0x2029]]
+
+
+@pytest.mark.parametrize("character", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_session_id_with_a_control_character_anywhere_is_refused(character):
+    # A trailing newline passed `^...$` (re's `$` matches before a final newline), then broke the
+    # X-Session-Id header after the agent had run; every position of every control character is refused.
+    valid = "session-0123456789"
+    for position in range(len(valid) + 1):
+        session_id = valid[:position] + character + valid[position:]
+        error = rejected(json.dumps({"prompt": "hi", "sessionId": session_id}).encode())
+        assert error.code == contract.INVALID_FIELD, (position, session_id)
+
+
+@pytest.mark.parametrize("character", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_request_id_with_a_control_character_anywhere_is_not_used(character):
+    valid = "c0ffee00-1234-4abc-8def-0123456789ab"
+    assert contract.is_valid_request_id(valid)
+    for position in range(len(valid) + 1):
+        assert not contract.is_valid_request_id(valid[:position] + character + valid[position:])
 
 
 def test_error_body_shape():

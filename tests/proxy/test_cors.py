@@ -202,12 +202,27 @@ def test_error_responses_carry_cors_headers(method, path, body, status):
     assert_allowed(response, PAGE)
 
 
-def test_unexpected_error_carries_cors_headers():
-    # A response without a body makes the request path raise: Starlette answers outside the middleware.
-    response = invoke(client_for(PAGE, FakeAgentCore(response={})), PAGE)
+def test_unexpected_error_carries_cors_headers(monkeypatch):
+    # A bug in validation makes the request path raise: Starlette answers outside the middleware.
+    def broken_parser(body: bytes, max_prompt_chars: int) -> Any:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(contract, "parse_invoke_request", broken_parser)
+    response = invoke(client_for(PAGE), PAGE)
     assert response.status_code == 500
     assert response.json()["error"]["code"] == contract.INTERNAL_ERROR
     assert_allowed(response, PAGE)
+
+
+def test_unexpected_error_after_start_is_an_error_event_with_cors_headers():
+    # A response without a body breaks the relay after `start` went out: an error event, not a 500.
+    response = invoke(client_for(PAGE, FakeAgentCore(response={})), PAGE)
+    assert response.status_code == 200
+    assert_allowed(response, PAGE)
+    assert b"event: start" in response.content
+    assert response.content.endswith(b"event: error\ndata: " + json.dumps(
+        {"code": contract.INTERNAL_ERROR, "message": "Something went wrong on our side."}, separators=(",", ":")
+    ).encode() + b"\n\n")
 
 
 def test_preflight_for_an_allowed_origin():

@@ -10,7 +10,7 @@ def test_defaults_and_region_from_the_arn():
     assert settings.qualifier == "DEFAULT"
     assert settings.region == "eu-west-1"
     assert settings.max_prompt_chars == 8000
-    assert settings.max_body_bytes >= settings.max_prompt_chars * 6
+    assert settings.max_body_bytes >= settings.max_prompt_chars * 12
     assert settings.stream_timeout_seconds < 900
     assert settings.log_content is False
 

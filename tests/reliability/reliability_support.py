@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import socket
 import time
 import urllib.parse
 from collections.abc import Iterable
@@ -17,6 +19,9 @@ from streaming_agent.offline_model import without_directives
 DOCUMENTED_CLIENT_ERRORS = {400, 404, 405, 413, 415, 429}
 DOCUMENTED_UPSTREAM_ERRORS = {502, 504}
 STREAM_ERROR_CODES = {"AGENT_ERROR", "UPSTREAM_INTERRUPTED", "UPSTREAM_PROTOCOL_ERROR", "STREAM_TIMEOUT"}
+# Opening the agent's call failed after `start` went out: the codes of the former 429/502/504 answers.
+OPEN_ERROR_CODES = {"THROTTLED", "UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"}
+STREAM_ERROR_CODES |= OPEN_ERROR_CODES
 # Words that only appear when a server leaks its internals.
 LEAK_MARKERS = ("Traceback", "SECRET-INTERNAL-DETAIL", 'File "', "arn:aws:")
 
@@ -129,3 +134,104 @@ def terminal_event(events: list[tuple[str, dict[str, Any] | None]]) -> tuple[str
 def echo_answer(prompt: str) -> str:
     """The offline model's answer to the first turn of a session (directives are not echoed)."""
     return f'Offline model, turn 1. You said: "{without_directives(prompt)}".'
+
+
+# -- raw HTTP and process accounting, for the hostile-input and accounting tests ------------------
+
+
+class NoResponse(AssertionError):
+    """The server closed the connection, or stayed silent, without answering the request."""
+
+
+def raw_exchange(url: str, data: bytes, *, timeout: float = 30.0) -> Answer:
+    """Send `data` as-is on a new connection and read one HTTP response; NoResponse if none comes."""
+    parts = urllib.parse.urlsplit(url)
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as connection:
+        try:
+            connection.sendall(data)
+        except OSError:
+            pass  # the server may refuse early and close; its answer is still readable
+        response = http.client.HTTPResponse(connection, method=data.split(b" ", 1)[0].decode("latin-1"))
+        try:
+            response.begin()
+            body = response.read()
+        except (http.client.HTTPException, OSError) as error:
+            raise NoResponse(f"no complete response to {data[:120]!r}: {error!r}") from None
+        return Answer(
+            response.status,
+            {name.lower(): value for name, value in response.getheaders()},
+            body,
+            time.monotonic() - started,
+        )
+
+
+def proxy_ready(stack: Any) -> dict[str, Any]:
+    """The proxy's readiness document, which carries its count of open streams."""
+    answer = send(stack.proxy_url, "GET", "/_ready", timeout=5)
+    assert answer.status == 200
+    return answer.json()
+
+
+def open_upstream_streams(stack: Any) -> int:
+    """Invocations the stand-in accepted and has not yet finished (completed, dropped or abandoned)."""
+    events = send(stack.standin_url, "GET", "/_standin/events", timeout=5).json()
+    started = {event["requestId"] for event in events if event["kind"] == "invocation"}
+    ended_kinds = {"completed", "client_disconnected", "dropped", "agent_failed", "agent_unreachable", "agent_error"}
+    ended = {event["requestId"] for event in events if event["kind"] in ended_kinds or event["kind"] == "fault"
+             and event.get("fault") not in (None, "slow-headers", "drop-mid-stream", "stall-mid-stream")}
+    return len(started - ended)
+
+
+def agent_ping(stack: Any) -> str:
+    return str(send(stack.agent_url, "GET", "/ping", timeout=5).json()["status"])
+
+
+def wait_until_settled(stack: Any, seconds: float = 20.0, steady_seconds: float = 1.0) -> tuple[int, int, str]:
+    """(open streams in the proxy, open streams at the stand-in, agent /ping) once all have been idle
+    for `steady_seconds` (requests still on their way must not pass for settled), or at the deadline."""
+    deadline = time.monotonic() + seconds
+    idle_since: float | None = None
+    while True:
+        state = (proxy_ready(stack)["activeStreams"], open_upstream_streams(stack), agent_ping(stack))
+        now = time.monotonic()
+        if state == (0, 0, "Healthy"):
+            idle_since = idle_since if idle_since is not None else now
+            if now - idle_since >= steady_seconds:
+                return state
+        else:
+            idle_since = None
+        if now > deadline:
+            return state
+        time.sleep(0.1)
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def describe_fds(pid: int) -> list[str]:
+    """Each open fd of `pid`; sockets as local -> remote port and TCP state, for failure messages."""
+    sockets: dict[str, str] = {}
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            sockets[inode] = f"{int(local.split(':')[1], 16)}->{int(remote.split(':')[1], 16)} state {state}"
+    described = []
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        inode = target[len("socket:["):-1] if target.startswith("socket:[") else None
+        described.append(f"{fd}: {target}" + (f" {sockets.get(inode, '(not TCP)')}" if inode else ""))
+    return described

@@ -30,7 +30,7 @@ from reliability_support import (
 from local.stack import LocalStack
 
 MAX_PROMPT_CHARS = 300
-MAX_BODY_BYTES = MAX_PROMPT_CHARS * 6 + 2048  # the proxy's default for this prompt limit
+MAX_BODY_BYTES = MAX_PROMPT_CHARS * 12 + 2048  # the proxy's default for this prompt limit
 REQUEST_TIMEOUT_SECONDS = 20.0  # a hang fails the example instead of blocking the suite
 FUZZ = settings(
     max_examples=150,

@@ -1,0 +1,141 @@
+"""The browser's fetch reader against the local stack: keep-alives, incremental events, Retry-After.
+
+The first test reads POST /invoke with a plain fetch() and ReadableStream reader in headless Chromium,
+through the page's own SseParser, as any browser client would. The others drive the chat page.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from headless_chromium import Chromium, Page, poll
+
+from local.stack import LocalStack
+
+PIECE_DELAY_MS = 40
+KEEPALIVE_SECONDS = 0.25
+RETRY_AFTER_SECONDS = 2
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(
+        serve_page=True,
+        offline_delay_ms=PIECE_DELAY_MS,
+        keepalive_seconds=KEEPALIVE_SECONDS,
+        proxy_env={"PROXY_RETRY_AFTER_SECONDS": str(RETRY_AFTER_SECONDS)},
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
+    tab = chromium.new_page()
+    try:
+        assert stack.page_url is not None
+        tab.navigate(stack.page_url)
+        tab.evaluate("localStorage.clear()")
+        tab.navigate(stack.page_url)
+        yield tab
+        exceptions = [event["exceptionDetails"] for event in tab.events("Runtime.exceptionThrown")]
+        assert not exceptions, f"the page threw: {exceptions}"
+    finally:
+        tab.close()
+
+
+def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> Any:
+    address = urlsplit(stack.standin_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
+        raw = connection.getresponse().read()
+        return json.loads(raw) if raw else None
+    finally:
+        connection.close()
+
+
+def invocations(stack: LocalStack) -> int:
+    return sum(event["kind"] == "invocation" for event in standin(stack, "GET", "/_standin/events"))
+
+
+READ_SCRIPT = """
+(async () => {
+  const started = performance.now();
+  const response = await fetch(%(url)s, {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(%(body)s),
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder("utf-8");
+  const parser = new SseParser();
+  const events = [];
+  for (;;) {
+    const {value, done} = await reader.read();
+    const at = performance.now() - started;
+    for (const event of parser.feed(done ? decoder.decode() : decoder.decode(value, {stream: true}))) {
+      events.push({name: event.name, data: JSON.parse(event.data), at});
+    }
+    if (done) break;
+  }
+  return {status: response.status, sessionHeader: response.headers.get("X-Session-Id"), events,
+          comments: parser.comments, partial: parser.hasPartialEvent};
+})()
+"""
+
+
+def read_in_browser(page: Page, stack: LocalStack, prompt: str) -> dict[str, Any]:
+    script = READ_SCRIPT % {"url": json.dumps(f"{stack.url}/invoke"), "body": json.dumps({"prompt": prompt})}
+    return dict(page.evaluate(script))
+
+
+def test_the_fetch_reader_gets_events_one_by_one_and_no_keep_alive_as_an_event(page: Page, stack: LocalStack) -> None:
+    quiet = read_in_browser(page, stack, "[[pause:1.2]] [[pieces:1]] a quiet one")
+    assert quiet["status"] == 200 and not quiet["partial"]
+    assert [event["name"] for event in quiet["events"]] == ["start", "delta", "done"]
+    assert quiet["comments"] >= 2  # keep-alives did arrive, as comments only
+    assert quiet["sessionHeader"] == quiet["events"][0]["data"]["sessionId"]
+
+    pieces = 8
+    counted = read_in_browser(page, stack, f"[[pieces:{pieces}]] count")
+    names = [event["name"] for event in counted["events"]]
+    assert names == ["start"] + ["delta"] * pieces + ["done"]
+    deltas = [event["at"] for event in counted["events"] if event["name"] == "delta"]
+    assert deltas[-1] - deltas[0] >= (pieces - 1) * PIECE_DELAY_MS * 0.5, deltas
+
+
+def page_state(page: Page) -> dict[str, Any]:
+    return page.evaluate("""({
+      state: document.querySelector('#conversation .turn:last-child')?.dataset.state,
+      error: document.querySelector('#conversation .turn:last-child .error')?.innerText,
+      sendDisabled: document.getElementById('send').disabled,
+    })""")
+
+
+def test_the_page_honours_retry_after_and_never_sends_the_prompt_again(page: Page, stack: LocalStack) -> None:
+    standin(stack, "POST", "/_standin/faults", {"fault": "ThrottlingException"})
+    before = invocations(stack)
+    page.focus("#prompt")
+    page.type_text("hello")
+    page.press_enter()
+    failed = poll(lambda: (lambda state: state if state["state"] == "error" else None)(page_state(page)),
+                  20, "the turn to fail", context=page.problems)
+    failed_at = time.monotonic()
+    assert "429 THROTTLED" in failed["error"] and f"Retry after {RETRY_AFTER_SECONDS} s" in failed["error"]
+    assert failed["sendDisabled"], "Send must stay off until Retry-After has passed"
+    # Enter does nothing while waiting.
+    page.focus("#prompt")
+    page.type_text("again")
+    page.press_enter()
+    poll(lambda: not page_state(page)["sendDisabled"] or None, RETRY_AFTER_SECONDS + 5, "Send to come back")
+    assert time.monotonic() - failed_at >= RETRY_AFTER_SECONDS - 0.5
+    posts = [event for event in page.events("Network.requestWillBeSent")
+             if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
+    assert len(posts) == 1, "the page sent the prompt more than once"
+    assert invocations(stack) == before + 1
+    assert page.evaluate("document.querySelectorAll('#conversation .turn').length") == 1

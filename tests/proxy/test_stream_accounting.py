@@ -1,0 +1,312 @@
+"""Every stream gives back its slot and closes its upstream stream, whatever path it leaves by.
+
+The app is called as ASGI directly, so each failure can be placed exactly: headers that cannot be
+sent, a client gone before the first byte, a task cancelled while AgentCore is still opening the
+call, and a response that AgentCore hands over only after the client left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from streaming_proxy import contract
+from streaming_proxy.app import create_app
+from streaming_proxy.logs import JsonLogger
+from streaming_proxy.settings import load_settings
+
+ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
+FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
+FAILURES_PER_KIND = 20
+
+
+class RecordingRaw(io.BytesIO):
+    """urllib3's raw stream, enough of it: read1 and shutdown."""
+
+    def shutdown(self) -> None:
+        pass
+
+
+class RecordingBody:
+    def __init__(self, data: bytes, closed: list[RecordingBody]) -> None:
+        self._raw_stream = RecordingRaw(data)
+        self._closed_list = closed
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._closed_list.append(self)
+
+
+class FakeAgentCore:
+    """Opens after `gate` is set (at once by default); records every body it hands out."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.opened: list[RecordingBody] = []
+        self.closed: list[RecordingBody] = []
+        self.lock = threading.Lock()
+
+    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
+        assert self.gate.wait(10)
+        body = RecordingBody(FRAMES, self.closed)
+        with self.lock:
+            self.opened.append(body)
+        return {"response": body}
+
+
+def make_app(agentcore: FakeAgentCore, **environment: str) -> Any:
+    settings = load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_KEEPALIVE_SECONDS": "0.05", **environment})
+    return create_app(settings, agentcore, JsonLogger("proxy-test", "ERROR"))
+
+
+def scope_for(body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/invoke",
+        "raw_path": b"/invoke",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers or [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1234),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def body_then(body: bytes, disconnect: asyncio.Event) -> Any:
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+REQUEST = json.dumps({"prompt": "hello"}).encode()
+
+
+def wait_for(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.01)
+    assert condition()
+
+
+async def eventually(condition: Any, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    assert condition()
+
+
+def test_headers_that_cannot_be_sent_release_the_slot_and_the_upstream_stream() -> None:
+    # Before: Starlette's StreamingResponse never started its generator, so neither was released.
+    agentcore = FakeAgentCore()
+    app = make_app(agentcore)
+
+    async def main() -> None:
+        for _ in range(FAILURES_PER_KIND):
+            async def refusing_send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start" and message["status"] == 200:
+                    raise RuntimeError("header value refused by the server")
+
+            await app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), refusing_send)
+        assert app.state.proxy.active_streams == 0
+
+    asyncio.run(main())
+    # Nothing was opened at all: the stream failed before it asked AgentCore.
+    assert len(agentcore.opened) == len(agentcore.closed)
+
+
+def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> None:
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()  # AgentCore is slow to open the call
+    app = make_app(agentcore)
+
+    async def main() -> None:
+        for _ in range(FAILURES_PER_KIND):
+            gone = asyncio.Event()
+            gone.set()  # the disconnect is waiting as soon as the body has been read
+
+            async def send(message: dict[str, Any]) -> None:
+                pass
+
+            await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, gone), send), 5)
+        assert app.state.proxy.active_streams == 0
+        agentcore.gate.set()  # AgentCore answers now, for nobody: each response must be closed at once
+        await asyncio.sleep(0.5)
+        await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_request_task_releases_everything() -> None:
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()
+    app = make_app(agentcore)
+
+    async def main() -> None:
+        tasks = []
+        chunks: list[bytes] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        for _ in range(FAILURES_PER_KIND):
+            tasks.append(asyncio.ensure_future(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send)))
+        await eventually(lambda: app.state.proxy.active_streams == FAILURES_PER_KIND)
+        # `start` went out while AgentCore was still opening the call.
+        assert sum(chunk.startswith(b"event: start") for chunk in chunks) == FAILURES_PER_KIND
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert app.state.proxy.active_streams == 0
+        agentcore.gate.set()
+        await asyncio.sleep(0.5)
+        await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
+
+    asyncio.run(main())
+
+
+def test_a_client_that_leaves_mid_stream_closes_the_upstream_stream() -> None:
+    agentcore = FakeAgentCore()
+    app = make_app(agentcore)
+
+    async def main() -> None:
+        for _ in range(FAILURES_PER_KIND):
+            gone = asyncio.Event()
+
+            async def send(message: dict[str, Any]) -> None:
+                if message.get("body", b"").startswith(b"event: start"):
+                    gone.set()
+                    await asyncio.sleep(0.01)
+
+            await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, gone), send), 5)
+        assert app.state.proxy.active_streams == 0
+
+    asyncio.run(main())
+    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened))
+
+
+def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit() -> None:
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()
+    app = make_app(agentcore, PROXY_MAX_CONCURRENT_STREAMS="2")
+
+    async def main() -> None:
+        statuses: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        tasks = [
+            asyncio.ensure_future(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send)) for _ in range(2)
+        ]
+        await eventually(lambda: app.state.proxy.active_streams == 2)
+        await app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send)
+        assert statuses == [200, 200, 429]
+        agentcore.gate.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert app.state.proxy.active_streams == 0
+
+    asyncio.run(main())
+    # The reader thread closes the body once it sees the stream closed (it polls every 0.5 s).
+    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
+
+
+# -- the HTTP edges, through Starlette's test client ----------------------------------------------
+
+
+def client_for(agentcore: FakeAgentCore | None = None, **environment: str) -> TestClient:
+    return TestClient(make_app(agentcore or FakeAgentCore(), **environment), raise_server_exceptions=False)
+
+
+def test_trailing_slash_is_a_404_json_error_not_a_redirect() -> None:
+    response = client_for().post(
+        "/invoke/", content=REQUEST, headers={"content-type": "application/json", "host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == contract.NOT_FOUND
+    assert "location" not in response.headers
+
+
+def test_duplicate_content_type_headers_are_refused() -> None:
+    client = client_for()
+    response = client.post(
+        "/invoke", content=REQUEST, headers=[("content-type", "application/json"), ("content-type", "text/plain")]
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == contract.UNSUPPORTED_MEDIA_TYPE
+
+
+def test_deeply_nested_request_context_is_anonymous_not_a_500() -> None:
+    # Before: json.loads raised RecursionError and the proxy answered a text/plain 500.
+    nested = "[" * 100_000 + "]" * 100_000
+    for context in (nested, '{"requestId": ' + nested + "}", "x" * (1024 * 1024)):
+        response = client_for().post(
+            "/invoke", content=REQUEST,
+            headers={"content-type": "application/json", contract_header(): context},
+        )
+        assert response.status_code == 200, response.text[:200]
+        assert response.content.startswith(b"event: start")
+
+
+def contract_header() -> str:
+    from streaming_proxy.caller import REQUEST_CONTEXT_HEADER
+
+    return REQUEST_CONTEXT_HEADER
+
+
+@pytest.mark.parametrize("code", [*range(0x20), 0x7F])
+def test_a_request_id_with_a_control_character_is_replaced(code: int) -> None:
+    context = json.dumps({"requestId": f"abc{chr(code)}def"})
+    response = client_for().post(
+        "/invoke", content=REQUEST, headers={"content-type": "application/json", contract_header(): context}
+    )
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] != f"abc{chr(code)}def"
+    assert contract.is_valid_request_id(response.headers["x-request-id"])
+
+
+def test_a_prompt_at_the_limit_in_escaped_emoji_is_accepted() -> None:
+    # Each 😀 is \ud83d\ude00 with ensure_ascii: 12 bytes per character. Before: 413 at 6 bytes each.
+    limit = 500
+    body = json.dumps({"prompt": "😀" * limit}, ensure_ascii=True).encode()
+    assert len(body) > limit * 6 + 2048
+    response = client_for(PROXY_MAX_PROMPT_CHARS=str(limit)).post(
+        "/invoke", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert b"event: done" in response.content
+
+
+@pytest.mark.parametrize("path", ["/invoke", "/elsewhere", "/_ready"])
+def test_both_content_length_and_transfer_encoding_are_refused_with_connection_close(path: str) -> None:
+    response = client_for().post(
+        path, content=REQUEST,
+        headers={"content-type": "application/json", "transfer-encoding": "chunked", "content-length": "10"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == contract.AMBIGUOUS_FRAMING
+    assert response.headers["connection"] == "close"
