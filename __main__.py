@@ -122,8 +122,7 @@ vpc_endpoint_id = None
 if settings.endpoint_type == "PRIVATE":
     assert network is not None  # settings.needs_network is true for PRIVATE
     private_access = PrivateAccess("private-access", PrivateAccessArgs(
-        vpc_id=network.vpc_id,
-        subnet_ids=network.private_subnet_ids,
+        subnets=network.private_subnets,
         vpc_cidr=network.cidr_block,
         region=settings.region,
     ))
@@ -153,8 +152,7 @@ api = StreamingApi("api", StreamingApiArgs(
     function_name=proxy.function_name,
     function_streaming_invoke_arn=proxy.streaming_invoke_arn,
     function_timeout_seconds=settings.stream_timeout_seconds,
-    throttle_rate_limit=settings.throttle.rate_limit,
-    throttle_burst_limit=settings.throttle.burst_limit,
+    throttle=settings.throttle,
     log_retention_days=settings.log_retention_days,
     manage_account_settings=settings.manage_api_gateway_account,
     protect_stateful_resources=settings.protect_stateful_resources,

@@ -37,7 +37,7 @@ from components.api_builders import (
     preflight_static_headers,
     request_body_schema,
 )
-from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam
+from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
 
 __all__ = ["STAGE_NAME", "StreamingApi", "StreamingApiArgs"]
 
@@ -64,8 +64,7 @@ class StreamingApiArgs:
     # The function's timeout; the integration may wait as long, but never longer than 900 s.
     function_timeout_seconds: int
     # Stage-wide steady rate (requests/s) and burst.
-    throttle_rate_limit: int
-    throttle_burst_limit: int
+    throttle: Throttle
     log_retention_days: int
     # Create the account-wide API Gateway CloudWatch role setting (one per account and region;
     # turn off when another stack or the platform team already manages it).
@@ -395,8 +394,8 @@ def _deployed_stage(
             metrics_enabled=True,
             # Data tracing would write request and response bodies (prompts, answers) to logs.
             data_trace_enabled=False,
-            throttling_rate_limit=args.throttle_rate_limit,
-            throttling_burst_limit=args.throttle_burst_limit,
+            throttling_rate_limit=args.throttle.rate_limit,
+            throttling_burst_limit=args.throttle.burst_limit,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
