@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import user_pool_to_create
@@ -19,7 +20,7 @@ from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.proxy_function import ProxyFunction, ProxyFunctionArgs
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
+from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings, settings_warnings
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.user_pool import UserPool, UserPoolArgs
 from components.waf import Waf, WafArgs
@@ -42,6 +43,8 @@ def read_config_values(project: str) -> dict[str, object]:
 project = pulumi.get_project()
 stack = pulumi.get_stack()
 settings = parse_settings(project, stack, read_config_values(project))
+for warning in settings_warnings(settings):
+    pulumi.log.warn(warning)
 
 caller = aws.get_caller_identity_output()
 partition = aws.get_partition_output().partition
@@ -75,7 +78,7 @@ if settings.agent_in_vpc:
 memory_store = None
 if settings.memory_enabled:
     memory = AgentMemory("memory", AgentMemoryArgs(
-        memory_name=agentcore_name(project, stack, "memory"),
+        memory_name_base=agentcore_name(project, stack, "memory", max_length=MEMORY_NAME_BASE_MAX_LENGTH),
         event_expiry_days=settings.memory_event_expiry_days,
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
@@ -168,6 +171,7 @@ if web_acl_name is not None:
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
     pulumi.export("webAclArn", waf.web_acl_arn)
+    pulumi.export("wafLogGroup", waf.log_group_name)
 
 if settings.observability_enabled:
     observability = Observability("observability", ObservabilityArgs(
@@ -197,6 +201,8 @@ pulumi.export("authMode", settings.auth_mode)
 pulumi.export("endpointType", settings.endpoint_type)
 pulumi.export("proxyFunctionName", proxy.function_name)
 pulumi.export("proxyLogGroup", proxy.log_group_name)
+pulumi.export("apiAccessLogGroup", api.access_log_group_name)
+pulumi.export("agentLogGroup", agent.log_group_name)
 pulumi.export("agentArtifact", agent.artifact_location)
 if api.api_key is not None:
     pulumi.export("apiKey", api.api_key)

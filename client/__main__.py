@@ -27,7 +27,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--url",
         default=os.environ.get("AGENTCORE_STREAMING_URL") or DEFAULT_URL,
-        help="API base URL (env AGENTCORE_STREAMING_URL, default %(default)s)",
+        help="the stack output apiUrl (base) or invokeUrl (ending in /invoke); env AGENTCORE_STREAMING_URL, default %(default)s",
     )
     parser.add_argument("--session-id", help="continue this conversation")
     parser.add_argument(

@@ -65,13 +65,25 @@ class StreamBrokenError(Exception):
     """The stream started but ended without a done or error event, or carried data that is not JSON."""
 
 
+INVOKE_PATH = "/invoke"
+
+
 def invoke_target(url: str) -> tuple[type[http.client.HTTPConnection], str, int | None, str]:
-    """Connection class, host, port and request path of ``<url>/invoke``."""
+    """Connection class, host, port and request path of the API's POST /invoke.
+
+    ``url`` may be either stack output: the base ``apiUrl`` (``https://host/v1``, the route is
+    appended) or the full ``invokeUrl`` (``https://host/v1/invoke``, used as it is).
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"API URL must be http(s)://host[:port][/stage], got {url!r}")
+        raise ValueError(f"API URL must be http(s)://host[:port][/stage][/invoke], got {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"API URL must not carry a query or fragment, got {url!r}")
     connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    return connection, parts.hostname, parts.port, parts.path.rstrip("/") + "/invoke"
+    path = parts.path.rstrip("/")
+    if not path.endswith(INVOKE_PATH):
+        path += INVOKE_PATH
+    return connection, parts.hostname, parts.port, path
 
 
 def stream_invoke(

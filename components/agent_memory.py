@@ -7,6 +7,15 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
+
+from components.naming import AGENTCORE_NAME_MAX
+
+# Bytes of randomness in the memory name's suffix: 4 bytes, 8 hex characters.
+NAME_SUFFIX_BYTES = 4
+# "_" plus the hex suffix; the base name must leave this much room under AgentCore's 48 characters.
+NAME_SUFFIX_LENGTH = 1 + 2 * NAME_SUFFIX_BYTES
+NAME_BASE_MAX_LENGTH = AGENTCORE_NAME_MAX - NAME_SUFFIX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -19,9 +28,10 @@ class MemoryStore:
 
 @dataclass
 class AgentMemoryArgs:
-    # AgentCore Memory name; same rule as runtime names, [a-zA-Z][a-zA-Z0-9_]{0,47}
-    # (components/naming.agentcore_name), so never Pulumi's hyphenated auto-name.
-    memory_name: str
+    # Base of the AgentCore Memory name; same rule as runtime names, [a-zA-Z][a-zA-Z0-9_]{0,47}
+    # (components/naming.agentcore_name), so never Pulumi's hyphenated auto-name. The component
+    # appends "_<8 hex>", so at most NAME_BASE_MAX_LENGTH (39) characters.
+    memory_name_base: str
     # Days the service keeps raw conversation events (7..365).
     event_expiry_days: int
     # Protect the memory from `pulumi destroy` and keep it when removed from the program (prod):
@@ -39,13 +49,28 @@ class AgentMemory(pulumi.ComponentResource):
         super().__init__("agentcore-streaming:agent_memory:AgentMemory", name, None, opts)
         protect = args.protect_stateful_resources
 
+        if len(args.memory_name_base) > NAME_BASE_MAX_LENGTH:
+            raise ValueError(f"memory name base {args.memory_name_base!r} leaves no room for the suffix")
+
+        # A random suffix, drawn once per life of the stack: a protected memory is retained by
+        # `pulumi destroy` (it holds users' conversations), so with a fixed name the next
+        # `pulumi up` of the same stack would fail on a name in use. The suffix lives in the
+        # stack's state: updates keep it, only a new stack (or one destroyed and re-created) draws
+        # another.
+        suffix = random.RandomId(
+            f"{name}-name-suffix",
+            byte_length=NAME_SUFFIX_BYTES,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        memory_name = suffix.hex.apply(lambda hex_suffix: f"{args.memory_name_base}_{hex_suffix}")
+
         # Short-term memory only (no strategies): the session manager stores and replays the
         # conversation's events. Without strategies no model runs on the data, so the memory
         # needs no execution role; encryption is the service's own key.
         memory = aws.bedrock.AgentcoreMemory(
             f"{name}-memory",
-            name=args.memory_name,
-            description=f"Conversation history of the streaming agent ({args.memory_name})",
+            name=memory_name,
+            description=f"Conversation history of the streaming agent ({args.memory_name_base})",
             event_expiry_duration=args.event_expiry_days,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )

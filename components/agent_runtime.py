@@ -81,9 +81,15 @@ class _StoredArtifact:
     dependencies: list[pulumi.Resource] = field(default_factory=list)
 
 
+def runtime_log_group_name(runtime_id: str, endpoint: str = "DEFAULT") -> str:
+    """The log group AgentCore writes a runtime endpoint's logs to."""
+    return f"/aws/bedrock-agentcore/runtimes/{runtime_id}-{endpoint}"
+
+
 class AgentRuntime(pulumi.ComponentResource):
     runtime_arn: pulumi.Output[str]
     runtime_id: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     artifact_location: pulumi.Output[str]
 
@@ -117,10 +123,14 @@ class AgentRuntime(pulumi.ComponentResource):
 
         self.runtime_arn = runtime.agent_runtime_arn
         self.runtime_id = runtime.agent_runtime_id
+        # AgentCore creates this group itself and writes the agent's stdout/stderr there (the
+        # runtime role's log statements cover /aws/bedrock-agentcore/runtimes/*).
+        self.log_group_name = runtime.agent_runtime_id.apply(runtime_log_group_name)
         self.role_arn = role.arn
         self.register_outputs({
             "runtimeArn": self.runtime_arn,
             "runtimeId": self.runtime_id,
+            "logGroupName": self.log_group_name,
             "roleArn": self.role_arn,
             "artifactLocation": self.artifact_location,
         })

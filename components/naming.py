@@ -24,14 +24,14 @@ def _fit(name: str, source: str, max_length: int, separator: str) -> str:
     return f"{name[:keep].rstrip(separator)}{separator}{_short_hash(source)}"
 
 
-def agentcore_name(project: str, stack: str, role: str = "agent") -> str:
-    """A valid AgentCore name such as `agentcore_streaming_dev_agent`."""
+def agentcore_name(project: str, stack: str, role: str = "agent", max_length: int = AGENTCORE_NAME_MAX) -> str:
+    """A valid AgentCore name such as `agentcore_streaming_dev_agent` (shorter to leave room for a suffix)."""
     source = f"{project}-{stack}-{role}"
     name = re.sub(r"[^a-zA-Z0-9_]", "_", source)
     name = re.sub(r"_+", "_", name).strip("_")
     if not name or not name[0].isalpha():
         name = f"a_{name}"
-    return _fit(name, source, AGENTCORE_NAME_MAX, "_")
+    return _fit(name, source, min(max_length, AGENTCORE_NAME_MAX), "_")
 
 
 def physical_name(project: str, stack: str, role: str, max_length: int = 64) -> str:

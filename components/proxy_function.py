@@ -66,10 +66,13 @@ class ProxyFunction(pulumi.ComponentResource):
         super().__init__("agentcore-streaming:proxy_function:ProxyFunction", name, None,
                          pulumi.ResourceOptions.merge(opts, renamed))
         protect = args.protect_stateful_resources
-        # Created before the function so Lambda never auto-creates it without a retention.
+        # Created before the function so Lambda never auto-creates it without a retention. A name
+        # prefix, not a fixed name: a protected group is retained by `pulumi destroy`, and the
+        # next `pulumi up` would fail on a fixed name still in use (the function's logging_config
+        # names its group, so it need not be /aws/lambda/<function>).
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{args.function_name}",
+            name_prefix=f"/aws/lambda/{args.function_name}-",
             retention_in_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )

@@ -464,6 +464,23 @@ def _check_region_fits(read: _Reader, settings: Settings) -> None:
         )
 
 
+def settings_warnings(settings: Settings) -> list[str]:
+    """Choices AWS accepts but that are probably a mistake; __main__ shows each with pulumi.log.warn.
+
+    Kept apart from parse_settings's errors because each has a legitimate use: refusing them would
+    make the stack undeployable until the user has, say, a mailbox for alarms.
+    """
+    warnings: list[str] = []
+    if settings.production and settings.observability_enabled and settings.alarm_email is None:
+        warnings.append(
+            f"{settings.project}:alarmEmail is empty: the alarms of this production stack notify an SNS "
+            f"topic with no subscriber, so they reach no one. Set an address with "
+            f"`pulumi config set alarmEmail ops@example.com` (it must confirm the subscription) or "
+            f"subscribe something else to the alarmTopicArn output."
+        )
+    return warnings
+
+
 # Every project key parse_settings reads; tests check Pulumi.yaml declares exactly these.
 PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "production", "modelId", "systemPrompt", "agentArtifact", "agentNetworkMode",

@@ -66,8 +66,9 @@ class StreamingApiArgs:
     # Stage-wide steady rate (requests/s) and burst.
     throttle: Throttle
     log_retention_days: int
-    # Create the account-wide API Gateway CloudWatch role setting (one per account and region;
-    # turn off when another stack or the platform team already manages it).
+    # Create the account-wide API Gateway CloudWatch role setting (one per account and region:
+    # exactly one stack may own it; turn off when another stack or the platform team manages it).
+    # Kept in AWS when the stack is destroyed, so the other stacks' logging keeps working.
     manage_account_settings: bool
     protect_stateful_resources: bool
     # Browser origins allowed to call the API, or ("*",) (settings.py validates them). Empty: no
@@ -114,6 +115,7 @@ class StreamingApi(pulumi.ComponentResource):
     api_url: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
     api_key: Optional[pulumi.Output[str]]
+    access_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: StreamingApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:streaming_api:StreamingApi", name, None, opts)
@@ -147,12 +149,13 @@ class StreamingApi(pulumi.ComponentResource):
             source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{ROUTE_METHOD}/{ROUTE_PATH}"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        stage = _deployed_stage(self, name, args, api, definition)
+        stage, access_logs = _deployed_stage(self, name, args, api, definition)
 
         self.api_key = None
         if isinstance(args.auth, ApiKey):
             self.api_key = _api_key(self, name, args.auth, api.id, stage.stage_name)
         self.stage_name = stage.stage_name
+        self.access_log_group_name = access_logs.name
         self.rest_api_id = api.id
         self.stage_arn = stage.arn
         self.api_url = stage.invoke_url
@@ -162,6 +165,7 @@ class StreamingApi(pulumi.ComponentResource):
             "stageArn": self.stage_arn,
             "apiUrl": self.api_url,
             "invokeUrl": self.invoke_url,
+            "accessLogGroupName": self.access_log_group_name,
         }
         if self.api_key is not None:
             outputs["apiKey"] = self.api_key
@@ -357,8 +361,9 @@ def _private_policy(
 
 def _deployed_stage(
     parent: pulumi.Resource, name: str, args: StreamingApiArgs, api: aws.apigateway.RestApi, definition: _Definition
-) -> aws.apigateway.Stage:
-    """A deployment of the definition, the stage serving it, its logs, tracing and throttling."""
+) -> tuple[aws.apigateway.Stage, aws.cloudwatch.LogGroup]:
+    """A deployment of the definition, the stage serving it, its logs, tracing and throttling;
+    returns the stage and its access log group."""
     deployment = aws.apigateway.Deployment(
         f"{name}-deployment",
         rest_api=api.id,
@@ -399,7 +404,7 @@ def _deployed_stage(
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return stage
+    return stage, access_logs
 
 
 def _stage_log_groups(
@@ -410,7 +415,9 @@ def _stage_log_groups(
     options = pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect)
     access_logs = aws.cloudwatch.LogGroup(
         f"{name}-access-logs",
-        name=f"/aws/apigateway/{args.api_name}/access",
+        # A generated suffix: a retained group (protect_stateful_resources) must not block
+        # the next deployment of this stack with a name already in use.
+        name_prefix=f"/aws/apigateway/{args.api_name}/access-",
         retention_in_days=args.log_retention_days,
         opts=options,
     )
@@ -425,14 +432,22 @@ def _stage_log_groups(
 
 
 def _account_logging_role(parent: pulumi.Resource, name: str) -> aws.apigateway.Account:
-    """API Gateway's account-level CloudWatch role, without which stage logging fails."""
+    """API Gateway's account-level CloudWatch role, without which stage logging fails.
+
+    The setting is one per account and region and every stack's stages depend on it, so it and
+    its role are retained when this stack is destroyed: pulumi_aws 7 (Terraform provider 6)
+    otherwise resets the setting on delete, and deleting the role would leave the setting
+    pointing at nothing. Either way every other stack's stage logging would break.
+    """
     caller = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=parent))
     partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=parent))
     region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=parent))
+    retained = pulumi.ResourceOptions(parent=parent, retain_on_delete=True)
     role = aws.iam.Role(
         f"{name}-cloudwatch-role",
+        description="API Gateway account setting: writes access and execution logs (kept on destroy)",
         assume_role_policy=json.dumps(policies.assume_role_policy("apigateway.amazonaws.com")),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=retained,
     )
     role_policy = aws.iam.RolePolicy(
         f"{name}-cloudwatch-role-policy",
@@ -440,12 +455,12 @@ def _account_logging_role(parent: pulumi.Resource, name: str) -> aws.apigateway.
         policy=pulumi.Output.all(partition.partition, region.region, caller.account_id).apply(
             lambda v: json.dumps(policies.api_gateway_cloudwatch_policy(v[0], v[1], v[2]))
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=retained,
     )
     return aws.apigateway.Account(
         f"{name}-account",
         cloudwatch_role_arn=role.arn,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy], retain_on_delete=True),
     )
 
 

@@ -77,6 +77,7 @@ class WafArgs:
 
 class Waf(pulumi.ComponentResource):
     web_acl_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: WafArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:waf:Waf", name, None, opts)
@@ -101,7 +102,9 @@ class Waf(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"aws-waf-logs-{args.web_acl_name}",
+            # WAF requires the aws-waf-logs- prefix; a generated suffix lets a retained group
+            # (protect_stateful_resources) stay behind without blocking the next deployment.
+            name_prefix=f"aws-waf-logs-{args.web_acl_name}-",
             retention_in_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )
@@ -114,4 +117,5 @@ class Waf(pulumi.ComponentResource):
         )
 
         self.web_acl_arn = web_acl.arn
-        self.register_outputs({"webAclArn": self.web_acl_arn, "logGroupName": log_group.name})
+        self.log_group_name = log_group.name
+        self.register_outputs({"webAclArn": self.web_acl_arn, "logGroupName": self.log_group_name})

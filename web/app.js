@@ -289,9 +289,17 @@ function handleEvent(event, turn) {
       if (data.sessionId) showSession(data.sessionId);
       turn.finish("done");
       return "done";
-    case "error":
-      turn.fail(String(data.code || "ERROR"), String(data.message || "The answer failed."), turn.root.dataset.requestId);
+    case "error": {
+      // AgentCore's throttling arrives after `start`, so its wait comes in the event, not a header.
+      const wait = Number(data.retryAfterSeconds);
+      let message = String(data.message || "The answer failed.");
+      if (Number.isFinite(wait) && wait > 0) {
+        holdSendingFor(wait);
+        message += ` Retry after ${wait} s.`;
+      }
+      turn.fail(String(data.code || "ERROR"), message, turn.root.dataset.requestId);
       return "error";
+    }
     default:
       return null; // events this page does not know are skipped, as the SSE rules say
   }

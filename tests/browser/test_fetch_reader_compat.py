@@ -10,6 +10,7 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,8 +35,17 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture
-def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def capped_stack() -> Iterator[LocalStack]:
+    """A proxy that allows one stream at a time: the only way the proxy itself answers HTTP 429."""
+    with LocalStack(
+        serve_page=True,
+        proxy_env={"PROXY_RETRY_AFTER_SECONDS": str(RETRY_AFTER_SECONDS), "PROXY_MAX_CONCURRENT_STREAMS": "1"},
+    ) as running:
+        yield running
+
+
+def open_page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
     tab = chromium.new_page()
     try:
         assert stack.page_url is not None
@@ -47,6 +57,32 @@ def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
         assert not exceptions, f"the page threw: {exceptions}"
     finally:
         tab.close()
+
+
+@pytest.fixture
+def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
+    yield from open_page(chromium, stack)
+
+
+@pytest.fixture
+def capped_page(chromium: Chromium, capped_stack: LocalStack) -> Iterator[Page]:
+    yield from open_page(chromium, capped_stack)
+
+
+@contextmanager
+def holding_the_only_slot(stack: LocalStack) -> Iterator[None]:
+    """Keep one slow stream open (its `start` read) so the capped proxy refuses the next with 429."""
+    address = urlsplit(stack.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        body = json.dumps({"prompt": "[[pause:5]] [[pieces:1]] hold the slot"})
+        connection.request("POST", "/invoke", body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert b"event: start" in response.read1(4096)
+        yield
+    finally:
+        connection.close()
 
 
 def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> Any:
@@ -117,17 +153,17 @@ def page_state(page: Page) -> dict[str, Any]:
     })""")
 
 
-def test_the_page_honours_retry_after_and_never_sends_the_prompt_again(page: Page, stack: LocalStack) -> None:
-    standin(stack, "POST", "/_standin/faults", {"fault": "ThrottlingException"})
-    before = invocations(stack)
+def send_and_wait_for_failure(page: Page) -> tuple[dict[str, Any], float]:
     page.focus("#prompt")
     page.type_text("hello")
     page.press_enter()
     failed = poll(lambda: (lambda state: state if state["state"] == "error" else None)(page_state(page)),
                   20, "the turn to fail", context=page.problems)
-    failed_at = time.monotonic()
-    assert "429 THROTTLED" in failed["error"] and f"Retry after {RETRY_AFTER_SECONDS} s" in failed["error"]
-    assert failed["sendDisabled"], "Send must stay off until Retry-After has passed"
+    return failed, time.monotonic()
+
+
+def assert_send_held_then_back(page: Page, failed: dict[str, Any], failed_at: float) -> None:
+    assert failed["sendDisabled"], "Send must stay off until the wait the API named has passed"
     # Enter does nothing while waiting.
     page.focus("#prompt")
     page.type_text("again")
@@ -137,5 +173,20 @@ def test_the_page_honours_retry_after_and_never_sends_the_prompt_again(page: Pag
     posts = [event for event in page.events("Network.requestWillBeSent")
              if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
     assert len(posts) == 1, "the page sent the prompt more than once"
-    assert invocations(stack) == before + 1
     assert page.evaluate("document.querySelectorAll('#conversation .turn').length") == 1
+
+
+def test_the_page_honours_retry_after_and_never_sends_the_prompt_again(capped_page: Page, capped_stack: LocalStack) -> None:
+    with holding_the_only_slot(capped_stack):
+        failed, failed_at = send_and_wait_for_failure(capped_page)
+    assert "429 THROTTLED" in failed["error"] and f"Retry after {RETRY_AFTER_SECONDS} s" in failed["error"]
+    assert_send_held_then_back(capped_page, failed, failed_at)
+
+
+def test_the_page_honours_agentcore_throttling_sent_as_an_error_event(page: Page, stack: LocalStack) -> None:
+    standin(stack, "POST", "/_standin/faults", {"fault": "ThrottlingException"})
+    before = invocations(stack)
+    failed, failed_at = send_and_wait_for_failure(page)
+    assert "THROTTLED" in failed["error"] and f"Retry after {RETRY_AFTER_SECONDS} s" in failed["error"]
+    assert_send_held_then_back(page, failed, failed_at)
+    assert invocations(stack) == before + 1

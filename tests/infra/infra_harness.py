@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import runpy
 import threading
 from dataclasses import dataclass, field
@@ -43,6 +44,19 @@ MOCK_REPOSITORY_URL = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{MOCK_REPOSI
 MOCK_IMAGE_URI = f"{MOCK_REPOSITORY_URL}@sha256:{'ab' * 32}"
 MOCK_API_KEY_VALUE = "mock-generated-api-key-0123456789"
 MOCK_USER_POOL_ID = f"{REGION}_MockPool1"
+# What the providers generate: Terraform's unique suffix after a name_prefix, pulumi_random's hex.
+# These are the first deployment's; a later one (run_program(generation=N)) draws others, as AWS and
+# pulumi_random would after the stack was destroyed and deployed again.
+MOCK_NAME_PREFIX_SUFFIX = "20260101000000000000000001"
+MOCK_RANDOM_HEX = "0a2094c6"
+
+
+def generated_suffix(generation: int) -> str:
+    return MOCK_NAME_PREFIX_SUFFIX if generation == 1 else f"{20260101000000000000000000 + generation:026d}"
+
+
+def generated_hex(generation: int) -> str:
+    return MOCK_RANDOM_HEX if generation == 1 else f"{0x0A2094C6 + generation:08x}"
 # AgentCore gives a memory the id "<name>-<10 random characters>".
 MOCK_MEMORY_ID_SUFFIX = "-Mock4Mem01"
 
@@ -165,6 +179,8 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     depends_on: list[str]
+    # What the provider (mock) returned: inputs plus computed outputs such as generated names.
+    state: dict[str, Any] = field(default_factory=dict)
     # Former types this resource answers to (its aliases' type tokens), e.g. after a rename.
     alias_types: list[str] = field(default_factory=list)
 
@@ -176,6 +192,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     calls: list[str] = field(default_factory=list)
+    # What the program told the engine with pulumi.log.warn (shown at preview and up).
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -194,11 +212,18 @@ class ProgramRun:
         return next(r for r in self.resources if r.urn == urn)
 
 
+def log_group_name(group: "RecordedResource") -> str:
+    """The name AWS gives a recorded log group: its fixed name, or its prefix plus the unique suffix."""
+    return group.inputs.get("name") or f"{group.inputs['namePrefix']}{MOCK_NAME_PREFIX_SUFFIX}"
+
+
 def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
-def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def computed_outputs(
+    type_token: str, name: str, resource_id: str, inputs: Mapping[str, Any], generation: int = 1
+) -> dict[str, Any]:
     """What the AWS provider would add to a resource's state, derived like AWS derives it."""
     if type_token == "aws:lambda/function:Function":
         arn = _arn("lambda", f"function:{inputs['name']}")
@@ -220,10 +245,14 @@ def computed_outputs(type_token: str, name: str, resource_id: str, inputs: Mappi
             "invokeUrl": f"https://{api}.execute-api.{REGION}.amazonaws.com/{stage}",
         }
     if type_token == "aws:s3/bucket:Bucket":
-        bucket = f"{inputs.get('bucketPrefix', name)}20250101000000000000000001"
+        bucket = f"{inputs.get('bucketPrefix', name)}{generated_suffix(generation)}"
         return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
     if type_token == "aws:cloudwatch/logGroup:LogGroup":
-        return {"arn": _arn("logs", f"log-group:{inputs['name']}")}
+        # A name_prefix gets the provider's 26-character unique suffix, as Terraform's does.
+        group = inputs.get("name") or f"{inputs['namePrefix']}{generated_suffix(generation)}"
+        return {"name": group, "arn": _arn("logs", f"log-group:{group}")}
+    if type_token == "random:index/randomId:RandomId":
+        return {"hex": generated_hex(generation)}
     if type_token == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}-mock", "name": f"{name}-mock"}
     if type_token == "aws:apigateway/apiKey:ApiKey":
@@ -253,8 +282,9 @@ class AwsRefusal(RuntimeError):
 
 
 class InfraMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    def __init__(self, generation: int = 1) -> None:
         self.calls: list[str] = []
+        self.generation = generation
         # Zone name of every subnet the account has (existing ones, and a new VPC's once created).
         self.subnet_zones: dict[str, str] = {sid: zone for sid, (_vpc, zone) in EXISTING_SUBNETS.items()}
 
@@ -300,18 +330,19 @@ class InfraMocks(pulumi.runtime.Mocks):
             return "", {}  # a local ComponentResource: it has no provider state
         resource_id = self._resource_id(args)
         state = dict(args.inputs)
-        for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs).items():
+        for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs, self.generation).items():
             state.setdefault(key, value)
         return resource_id, state
 
-    @staticmethod
-    def _resource_id(args: pulumi.runtime.MockResourceArgs) -> str:
+    def _resource_id(self, args: pulumi.runtime.MockResourceArgs) -> str:
         # Ids shaped like the real ones where the program passes them on (memory id, pool id).
         if args.typ == "aws:bedrock/agentcoreMemory:AgentcoreMemory":
             return f"{args.inputs['name']}{MOCK_MEMORY_ID_SUFFIX}"
         if args.typ == "aws:cognito/userPool:UserPool":
             return MOCK_USER_POOL_ID
-        return f"{args.name}-id"
+        # AWS draws a new id for every resource it creates (a REST API's id, ...), so a later
+        # deployment of the same stack gets other ids.
+        return f"{args.name}-id" if self.generation == 1 else f"{args.name}-id{self.generation}"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         self.calls.append(args.token)
@@ -337,6 +368,16 @@ class InfraMocks(pulumi.runtime.Mocks):
         raise UnmockedCallError(f"unmocked provider call {args.token}")
 
 
+class _RecordingLogHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.warnings.append(record.getMessage())
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The stock mock monitor, plus a record of each registration's inputs and options."""
 
@@ -360,6 +401,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             depends_on=list(request.dependencies),
+            state=rpc.deserialize_properties(response.object) if response.object else {},
             alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
         )
         with self._lock:
@@ -396,17 +438,27 @@ def run_program(
     stack: str,
     config: Mapping[str, str],
     main_path: Path = REPO_ROOT / "__main__.py",
+    generation: int = 1,
 ) -> ProgramRun:
-    """Run __main__.py once as stack `stack`; raise whatever the program raises."""
+    """Run __main__.py once as stack `stack`; raise whatever the program raises.
+
+    `generation` numbers deployments of the same stack: a later one gets other generated names
+    (name prefixes' suffixes, random ids), as a stack destroyed and deployed again does.
+    """
     # Fresh loop and fresh global state, so one run never sees another's resources or outputs.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     reset_options(project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(dict(config), [])
-    mocks = InfraMocks()
+    mocks = InfraMocks(generation)
     monitor = RecordingMonitor(mocks)
+    # The mock engine hands pulumi.log messages to this logger, as the real engine shows them.
+    engine_log = logging.getLogger(f"infra_harness.engine.{stack}.{id(mocks)}")
+    engine_log.propagate = False
+    log_handler = _RecordingLogHandler()
+    engine_log.addHandler(log_handler)
     # preview=False: with a preview, apply callbacks never run and assertions on them pass vacuously.
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=engine_log, monitor=monitor)
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main_path), run_name="__main__")))
         root = get_root_resource()
@@ -419,7 +471,7 @@ def run_program(
             if _sync_await(output.is_secret()):
                 secret.add(key)
         return ProgramRun(stack=stack, resources=list(monitor.recorded), outputs=outputs,
-                          secret_outputs=secret, calls=list(mocks.calls))
+                          secret_outputs=secret, calls=list(mocks.calls), warnings=list(log_handler.warnings))
     finally:
         reset_options(project=PROJECT, stack=stack, preview=False)
         asyncio.set_event_loop(None)

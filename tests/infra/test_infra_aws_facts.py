@@ -8,7 +8,6 @@ from AWS's documents. Each test fails on the program as it was before issue 9.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
@@ -201,14 +200,13 @@ def test_too_few_supported_zones_is_a_clear_error() -> None:
 # --- defect 8: an existing VPC's subnets need a way out ---------------------------------------
 
 
-def test_existing_subnets_without_nat_are_reported_at_preview(caplog: pytest.LogCaptureFixture) -> None:
-    # Under mocks Pulumi's warning channel (pulumi.log.warn, shown by `pulumi preview`) is Python logging.
-    caplog.set_level(logging.WARNING)
-    run_program("prod", stack_config("prod", overrides={
+def test_existing_subnets_without_nat_are_reported_at_preview() -> None:
+    run = run_program("prod", stack_config("prod", overrides={
         "agentcore-streaming:vpcId": EXISTING_VPC_ID,
         "agentcore-streaming:subnetIds": ["subnet-0x", "subnet-0isolated", "subnet-0public", "subnet-0s3only"],
     }))
-    warnings = "\n".join(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
+    # What pulumi.log.warn sent to the engine (shown by `pulumi preview`), as the harness recorded it.
+    warnings = "\n".join(run.warnings)
     # subnet-0isolated uses the VPC's main table (local route only); subnet-0public's default route
     # is an internet gateway, useless to AgentCore's interfaces, which get no public address.
     assert "subnet-0isolated has neither a NAT default route nor an S3 gateway endpoint" in warnings

@@ -15,11 +15,13 @@ from infra_harness import (
     EXISTING_VPC_CIDR,
     MOCK_API_KEY_VALUE,
     MOCK_IMAGE_URI,
+    MOCK_NAME_PREFIX_SUFFIX,
     MOCK_REPOSITORY_NAME,
     MOCK_REPOSITORY_URL,
     MOCK_VPC_OUTPUTS,
     REPO_ROOT,
     ProgramRun,
+    log_group_name,
     run_program,
     stack_config,
 )
@@ -162,16 +164,17 @@ def test_stage_logs_traces_and_throttles(stack_run: ProgramRun) -> None:
     assert stage.inputs["xrayTracingEnabled"] is True
     access_format = json.loads(stage.inputs["accessLogSettings"]["format"])
     assert access_format["requestId"] == "$context.requestId"
-    access_log_group = stack_run.named("api-access-logs").inputs["name"]
+    access_log_group = log_group_name(stack_run.named("api-access-logs"))
     assert stage.inputs["accessLogSettings"]["destinationArn"].endswith(f":log-group:{access_log_group}")
     settings = stack_run.one("aws:apigateway/methodSettings:MethodSettings").inputs["settings"]
     assert settings["loggingLevel"] == "INFO" and settings["metricsEnabled"] is True
     assert settings["dataTraceEnabled"] is False  # would log prompts and answers
     assert settings["throttlingRateLimit"] > 0 and settings["throttlingBurstLimit"] > 0
-    # Execution logging needs the account-level CloudWatch role before the stage exists.
-    account = stack_run.one("aws:apigateway/account:Account")
-    assert account.urn in stage.depends_on
-    assert account.inputs["cloudwatchRoleArn"].startswith("arn:aws:iam::123456789012:role/")
+    # Execution logging needs the account-level CloudWatch role before the stage exists; dev owns
+    # that setting, prod relies on it (tests/infra/test_infra_first_deploy.py, issue 9).
+    for account in stack_run.of_type("aws:apigateway/account:Account"):
+        assert account.urn in stage.depends_on
+        assert account.inputs["cloudwatchRoleArn"].startswith("arn:aws:iam::123456789012:role/")
 
 
 def test_deployment_waits_for_and_hashes_the_api_definition(stack_run: ProgramRun) -> None:
@@ -231,7 +234,11 @@ def test_dev_has_no_waf_no_vpc_and_nothing_protected(dev_run: ProgramRun) -> Non
     assert not dev_run.of_type("awsx:ec2:Vpc") and not dev_run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert not dev_run.of_type("aws:apigateway/restApiPolicy:RestApiPolicy")
     assert dev_run.one(RUNTIME).inputs["networkConfiguration"] == {"networkMode": "PUBLIC"}
-    assert not any(r.protect or r.retain_on_delete for r in dev_run.resources)
+    assert not any(r.protect for r in dev_run.resources)
+    # Only API Gateway's account-level logging setting and its role outlive dev, so that other
+    # stacks in the account keep logging (tests/infra/test_infra_first_deploy.py, issue 9).
+    retained = {r.name for r in dev_run.resources if r.retain_on_delete}
+    assert retained == {"api-account", "api-cloudwatch-role", "api-cloudwatch-role-policy"}
     assert {g.inputs["retentionInDays"] for g in dev_run.of_type(LOG_GROUP)} == {7}
 
 
@@ -334,7 +341,7 @@ def test_proxy_role_allows_exactly_invoke_on_its_runtime(stack_run: ProgramRun) 
         "Action": "bedrock-agentcore:InvokeAgentRuntime",
         "Resource": [runtime_arn, f"{runtime_arn}/runtime-endpoint/*"],
     }]
-    log_group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{function.inputs['name']}"
+    log_group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{function.inputs['name']}-{MOCK_NAME_PREFIX_SUFFIX}"
     for statement in statements:
         assert statement["Effect"] == "Allow"
         prefixes = {a.split(":")[0] for a in as_list(statement["Action"])}
@@ -380,7 +387,10 @@ def test_proxy_function_runs_python_on_lambda_web_adapter(stack_run: ProgramRun)
     }
     assert env["PROXY_LOG_LEVEL"] in {"DEBUG", "INFO"}
     log_group = stack_run.named("proxy-logs")
-    assert log_group.inputs["name"] == f"/aws/lambda/{inputs['name']}"
+    # A prefix, so a retained group never blocks the next deployment (issue 9); Lambda writes
+    # where logging_config points.
+    assert log_group.inputs["namePrefix"] == f"/aws/lambda/{inputs['name']}-"
+    assert inputs["loggingConfig"]["logGroup"] == log_group_name(log_group)
     assert log_group.urn in function.depends_on  # exists, with retention, before Lambda could make it
 
 
@@ -413,7 +423,7 @@ def test_runtime_is_a_code_zip_at_a_content_addressed_key(stack_run: ProgramRun)
     assert code_object.inputs["key"] == f"agent/{sha256_of_file(zip_path)}.zip"
     assert code["code"]["s3"]["prefix"] == code_object.inputs["key"]
     bucket = stack_run.one(BUCKET)
-    assert code["code"]["s3"]["bucket"] == f"{bucket.inputs['bucketPrefix']}20250101000000000000000001"
+    assert code["code"]["s3"]["bucket"] == f"{bucket.inputs['bucketPrefix']}{MOCK_NAME_PREFIX_SUFFIX}"
     assert code_object.urn in stack_run.one(RUNTIME).depends_on
     with zipfile.ZipFile(zip_path) as built:
         names = built.namelist()

@@ -356,3 +356,38 @@ def test_retry_after_as_a_future_http_date_counts_down() -> None:
     header = email.utils.formatdate(time.time() + 30, usegmt=True)
     seconds = InvokeError(429, "THROTTLED", "busy", retry_after=header).retry_after_seconds
     assert seconds is not None and 25 <= seconds <= 30
+
+
+# --- apiUrl or invokeUrl: both stack outputs reach POST <stage>/invoke (issue 9) --------------
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://abc123.execute-api.us-east-1.amazonaws.com/v1", "/v1/invoke"),  # apiUrl
+        ("https://abc123.execute-api.us-east-1.amazonaws.com/v1/", "/v1/invoke"),
+        ("https://abc123.execute-api.us-east-1.amazonaws.com/v1/invoke", "/v1/invoke"),  # invokeUrl
+        ("https://abc123.execute-api.us-east-1.amazonaws.com/v1/invoke/", "/v1/invoke"),
+        ("http://127.0.0.1:8000", "/invoke"),
+        ("http://127.0.0.1:8000/invoke", "/invoke"),
+        # Only a whole last segment named invoke is the route.
+        ("https://api.example.com/v1/reinvoke", "/v1/reinvoke/invoke"),
+    ],
+)
+def test_either_stack_output_names_the_invoke_route(url: str, path: str) -> None:
+    from client.api import invoke_target
+
+    assert invoke_target(url)[3] == path
+
+
+def test_a_url_with_a_query_is_refused_rather_than_silently_dropped() -> None:
+    from client.api import invoke_target
+
+    with pytest.raises(ValueError, match="query"):
+        invoke_target("https://abc123.execute-api.us-east-1.amazonaws.com/v1/invoke?x=1")
+
+
+def test_invoke_url_and_api_url_send_the_same_request(sse_server: SseServer) -> None:
+    list(stream_invoke(f"{sse_server.url}/ok", "hi"))
+    list(stream_invoke(f"{sse_server.url}/ok/invoke", "hi"))
+    assert [request["path"] for request in sse_server.requests] == ["/ok/invoke", "/ok/invoke"]

@@ -1,0 +1,108 @@
+"""The README documents what the code defines (issue 9): every config key, every error code, the first deploy.
+
+The lists come from the code, never from a copy: the keys from Pulumi.yaml and settings.py, the
+codes from the proxy's contract module and the API's gateway responses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import streaming_proxy.contract as contract
+from components import streaming_api
+from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    """The text under a markdown heading, up to the next heading of the same or a higher level."""
+    match = re.search(rf"^(#+) {re.escape(title)}\n", README, re.MULTILINE)
+    assert match, f"README has no section {title!r}"
+    level = len(match[1])
+    end = re.compile(rf"^#{{1,{level}}} ", re.MULTILINE).search(README, match.end())
+    return README[match.end(): end.start() if end else len(README)]
+
+
+def error_codes() -> set[str]:
+    # Module constants whose value is their own name are the contract's machine codes.
+    proxy_codes = {value for name, value in vars(contract).items() if name.isupper() and value == name}
+    gateway_codes = {code for _status, code in streaming_api._GATEWAY_ERRORS.values()}
+    return proxy_codes | gateway_codes
+
+
+def test_the_code_lists_are_not_empty() -> None:
+    # Guards the derivations above: a refactor that hides the codes must not make the test vacuous.
+    assert {"AGENT_ERROR", "STREAM_TIMEOUT", "FORBIDDEN", "QUOTA_EXCEEDED"} <= error_codes()
+    assert len(PROJECT_CONFIG_KEYS) > 30
+
+
+@pytest.mark.parametrize("code", sorted(error_codes()))
+def test_every_error_code_has_a_troubleshooting_row(code: str) -> None:
+    rows = [line for line in section("Troubleshooting").splitlines() if line.startswith("|") and f"`{code}`" in line]
+    assert rows, f"{code} has no row in the README's troubleshooting table"
+    # A row says what shows the cause: a command or a place to look.
+    assert any("aws " in row or "pulumi " in row or "client" in row for row in rows), rows
+
+
+def test_every_config_key_is_documented() -> None:
+    declared = set(yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"])
+    assert declared == set(PROJECT_CONFIG_KEYS)
+    table = section("Configuration")
+    missing = [key for key in sorted(declared) + [REGION_KEY] if f"`{key}`" not in table]
+    assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_every_stack_output_is_documented() -> None:
+    main = (REPO_ROOT / "__main__.py").read_text()
+    outputs = set(re.findall(r'pulumi\.export\("(\w+)"', main))
+    assert {"apiUrl", "invokeUrl", "agentLogGroup"} <= outputs
+    missing = [name for name in sorted(outputs) if f"`{name}`" not in README]
+    assert not missing, f"README does not mention the outputs {missing}"
+
+
+FIRST_DEPLOY_STEPS = [
+    # (what a stranger must be told, text that shows it is)
+    ("the deployer's policy file", "deploy/deployer-policy.json"),
+    ("the GitHub OIDC roles' policies", "deploy/github-preview-policy.json"),
+    ("AgentCore's service-linked roles", "aws iam create-service-linked-role --aws-service-name network.bedrock-agentcore.amazonaws.com"),
+    ("the Marketplace permissions", "aws-marketplace:Subscribe"),
+    ("the Anthropic use-case form", "aws bedrock put-use-case-for-model-access"),
+    ("the model subscription", "aws bedrock create-foundation-model-agreement"),
+    ("CloudWatch Transaction Search", "--destination CloudWatchLogs"),
+    ("X-Ray's right to write spans", "deploy/transaction-search-logs-policy.json"),
+    ("logging in to a backend", "pulumi login"),
+    ("the secrets passphrase", "PULUMI_CONFIG_PASSPHRASE"),
+    ("the environment", "python3 dev.py setup"),
+    ("the stack", "pulumi stack init dev"),
+    ("the account setting's owner", "pulumi config set manageApiGatewayAccount true"),
+    ("deploying", "pulumi up"),
+    ("a smoke test", '-m client "Hello" --url "$(pulumi stack output apiUrl)"'),
+    ("the agent's logs", 'aws logs tail "$(pulumi stack output agentLogGroup)"'),
+    ("removing it", "pulumi destroy"),
+    ("removing the stack", "pulumi stack rm dev"),
+]
+
+
+@pytest.mark.parametrize(("what", "text"), FIRST_DEPLOY_STEPS, ids=[what for what, _ in FIRST_DEPLOY_STEPS])
+def test_the_first_deploy_section_tells_each_step(what: str, text: str) -> None:
+    assert text in section("First deploy on a fresh account"), f"the first-deploy section does not cover {what}"
+
+
+def test_the_first_deploy_steps_are_numbered_in_order() -> None:
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. ", section("First deploy on a fresh account"), re.MULTILINE)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 10
+
+
+def test_the_files_the_readme_sends_users_to_exist() -> None:
+    paths = set(re.findall(r"\(?`?(deploy/[\w.-]+\.json)`?", README))
+    assert len(paths) >= 5
+    for path in paths:
+        document = json.loads((REPO_ROOT / path).read_text())
+        assert document["Version"] == "2012-10-17" and document["Statement"], path
