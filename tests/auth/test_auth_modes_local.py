@@ -123,7 +123,7 @@ def test_routes_other_than_post_invoke_get_api_gateways_missing_token_answer(api
 
 
 def test_local_gateway_errors_match_the_deployed_gateway_responses() -> None:
-    from components.streaming_api import _GATEWAY_ERRORS
+    from components.api_builders import GATEWAY_ERRORS as _GATEWAY_ERRORS
 
     for response_type, (status, code) in GATEWAY_ERRORS.items():
         deployed_status, deployed_code = _GATEWAY_ERRORS[response_type]

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import streaming_proxy.contract as contract
-from components import streaming_api
+from components import api_builders
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def section(title: str) -> str:
 def error_codes() -> set[str]:
     # Module constants whose value is their own name are the contract's machine codes.
     proxy_codes = {value for name, value in vars(contract).items() if name.isupper() and value == name}
-    gateway_codes = {code for _status, code in streaming_api._GATEWAY_ERRORS.values()}
+    gateway_codes = {code for _status, code in api_builders.GATEWAY_ERRORS.values()}
     return proxy_codes | gateway_codes
 
 
