@@ -14,17 +14,17 @@ import pulumi_aws as aws
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
-from components.artifacts import build_agent_zip, build_proxy_zip
+from components.auth import user_pool_to_create
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
-from components.regions import vpc_zone_ids
+from components.proxy_function import ProxyFunction, ProxyFunctionArgs
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings, settings_warnings
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
-from components.streaming_proxy import StreamingProxy, StreamingProxyArgs
 from components.user_pool import UserPool, UserPoolArgs
 from components.waf import Waf, WafArgs
+from packager.artifacts import agent_artifact, build_proxy_zip
 
 REPO_ROOT = Path(__file__).resolve().parent
 
@@ -66,20 +66,25 @@ if settings.needs_network:
         vpc_id=settings.vpc_id,
         subnet_ids=settings.subnet_ids,
         cidr_block=settings.vpc_cidr,
-        # settings.py has checked that the region has zone ids when the agent runs in the VPC.
-        agent_zone_ids=vpc_zone_ids(settings.region) if settings.agent_network_mode == "VPC" else None,
+        agent_zone_ids=settings.agent_zone_ids,
         subnet_ids_key=f"{project}:subnetIds",
     ))
 
-memory = None
+agent_subnets = None
+if settings.agent_in_vpc:
+    assert network is not None  # settings.needs_network is true for a VPC-mode agent
+    agent_subnets = network.private_subnets
+
+memory_store = None
 if settings.memory_enabled:
     memory = AgentMemory("memory", AgentMemoryArgs(
         memory_name_base=agentcore_name(project, stack, "memory", max_length=MEMORY_NAME_BASE_MAX_LENGTH),
         event_expiry_days=settings.memory_event_expiry_days,
         protect_stateful_resources=settings.protect_stateful_resources,
     ))
+    memory_store = memory.store
+    pulumi.export("memoryId", memory.memory_id)
 
-agent_zip = build_agent_zip(REPO_ROOT) if settings.agent_artifact == "code" else None
 agent = AgentRuntime("agent", AgentRuntimeArgs(
     runtime_name=agentcore_name(project, stack),
     model_id=settings.model_id,
@@ -87,29 +92,21 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     max_sessions=settings.agent_max_sessions,
     idle_timeout_seconds=settings.agent_idle_timeout_seconds,
     max_lifetime_seconds=settings.agent_max_lifetime_seconds,
-    artifact=settings.agent_artifact,
-    code_zip_path=agent_zip.path if agent_zip else None,
-    code_zip_sha256=agent_zip.sha256 if agent_zip else None,
-    container_context=REPO_ROOT / "agent",
-    network_mode=settings.agent_network_mode,
-    vpc_id=network.vpc_id if network and settings.agent_network_mode == "VPC" else None,
-    subnet_ids=network.private_subnet_ids if network and settings.agent_network_mode == "VPC" else None,
+    artifact=agent_artifact(settings.agent_artifact, REPO_ROOT),
+    network=agent_subnets,
     partition=partition,
     region=settings.region,
     account_id=caller.account_id,
     # S3 allows at most 37 characters for a bucket_prefix (it appends 26).
     bucket_name_prefix=name("code", max_length=37),
     protect_stateful_resources=settings.protect_stateful_resources,
-    memory_id=memory.memory_id if memory else None,
-    memory_arn=memory.memory_arn if memory else None,
+    memory=memory_store,
 ))
 
-proxy_zip = build_proxy_zip(REPO_ROOT)
-proxy = StreamingProxy("proxy", StreamingProxyArgs(
+proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     function_name=proxy_function_name,
-    code_zip_path=proxy_zip.path,
-    code_zip_sha256=proxy_zip.sha256,
-    runtime_arn=agent.runtime_arn,
+    code_zip=build_proxy_zip(REPO_ROOT),
+    runtime=agent,
     timeout_seconds=settings.stream_timeout_seconds,
     stream_timeout_seconds=settings.proxy_stream_timeout_seconds,
     keepalive_seconds=settings.keepalive_seconds,
@@ -124,44 +121,41 @@ proxy = StreamingProxy("proxy", StreamingProxyArgs(
     cors_allowed_origins=settings.cors_allowed_origins,
 ))
 
-private_access = None
+vpc_endpoint_id = None
 if settings.endpoint_type == "PRIVATE":
     assert network is not None  # settings.needs_network is true for PRIVATE
     private_access = PrivateAccess("private-access", PrivateAccessArgs(
-        vpc_id=network.vpc_id,
-        subnet_ids=network.private_subnet_ids,
+        subnets=network.private_subnets,
         vpc_cidr=network.cidr_block,
         region=settings.region,
     ))
+    vpc_endpoint_id = private_access.vpc_endpoint_id
+    pulumi.export("vpcEndpointId", vpc_endpoint_id)
 
-user_pool = None
-cognito_user_pool_arn = None
-if settings.auth_mode == "cognito":
-    if settings.cognito_user_pool_arn is not None:
-        cognito_user_pool_arn = pulumi.Output.from_input(settings.cognito_user_pool_arn)
-    else:
-        user_pool = UserPool("users", UserPoolArgs(
-            pool_name=name("users", max_length=128),
-            client_name=name("client", max_length=128),
-            allow_self_sign_up=settings.cognito_allow_self_sign_up,
-            protect_stateful_resources=settings.protect_stateful_resources,
-        ))
-        cognito_user_pool_arn = user_pool.user_pool_arn
+created_user_pool_arn = None
+new_pool = user_pool_to_create(settings.auth)
+if new_pool is not None:
+    user_pool = UserPool("users", UserPoolArgs(
+        pool_name=name("users", max_length=128),
+        client_name=name("client", max_length=128),
+        allow_self_sign_up=new_pool.allow_self_sign_up,
+        protect_stateful_resources=settings.protect_stateful_resources,
+    ))
+    created_user_pool_arn = user_pool.user_pool_arn
+    pulumi.export("userPoolId", user_pool.user_pool_id)
+    pulumi.export("userPoolClientId", user_pool.client_id)
 
 api = StreamingApi("api", StreamingApiArgs(
     api_name=api_name,
     endpoint_type=settings.endpoint_type,
-    vpc_endpoint_id=private_access.vpc_endpoint_id if private_access else None,
-    auth_mode=settings.auth_mode,
-    cognito_user_pool_arn=cognito_user_pool_arn,
+    vpc_endpoint_id=vpc_endpoint_id,
+    auth=settings.auth,
+    created_user_pool_arn=created_user_pool_arn,
     waf_enabled=settings.waf_enabled,
     function_name=proxy.function_name,
     function_streaming_invoke_arn=proxy.streaming_invoke_arn,
     function_timeout_seconds=settings.stream_timeout_seconds,
-    throttle_rate_limit=settings.throttle_rate_limit,
-    throttle_burst_limit=settings.throttle_burst_limit,
-    quota_limit=settings.quota_limit,
-    quota_period=settings.quota_period,
+    throttle=settings.throttle,
     log_retention_days=settings.log_retention_days,
     manage_account_settings=settings.manage_api_gateway_account,
     protect_stateful_resources=settings.protect_stateful_resources,
@@ -212,10 +206,3 @@ pulumi.export("agentLogGroup", agent.log_group_name)
 pulumi.export("agentArtifact", agent.artifact_location)
 if api.api_key is not None:
     pulumi.export("apiKey", api.api_key)
-if private_access is not None:
-    pulumi.export("vpcEndpointId", private_access.vpc_endpoint_id)
-if user_pool is not None:
-    pulumi.export("userPoolId", user_pool.user_pool_id)
-    pulumi.export("userPoolClientId", user_pool.client_id)
-if memory is not None:
-    pulumi.export("memoryId", memory.memory_id)

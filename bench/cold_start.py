@@ -102,7 +102,7 @@ def measure_imports(runs: int) -> list[Figure]:
 
 
 def describe_zip(label: str, builder_name: str) -> Figure:
-    from components import artifacts
+    from packager import artifacts
 
     artifact = getattr(artifacts, builder_name)()
     with zipfile.ZipFile(artifact.path) as archive:

@@ -18,6 +18,14 @@ NAME_SUFFIX_LENGTH = 1 + 2 * NAME_SUFFIX_BYTES
 NAME_BASE_MAX_LENGTH = AGENTCORE_NAME_MAX - NAME_SUFFIX_LENGTH
 
 
+@dataclass(frozen=True)
+class MemoryStore:
+    """An AgentCore Memory as its users see it: the id the agent calls with, the ARN grants name."""
+
+    id: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+
 @dataclass
 class AgentMemoryArgs:
     # Base of the AgentCore Memory name; same rule as runtime names, [a-zA-Z][a-zA-Z0-9_]{0,47}
@@ -34,6 +42,8 @@ class AgentMemoryArgs:
 class AgentMemory(pulumi.ComponentResource):
     memory_id: pulumi.Output[str]
     memory_arn: pulumi.Output[str]
+    # Both as one object, for the agent runtime.
+    store: MemoryStore
 
     def __init__(self, name: str, args: AgentMemoryArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:agent_memory:AgentMemory", name, None, opts)
@@ -68,4 +78,5 @@ class AgentMemory(pulumi.ComponentResource):
         # The resource id is the memory id the data-plane calls take (e.g. name-AbC123xyz).
         self.memory_id = memory.id
         self.memory_arn = memory.arn
+        self.store = MemoryStore(id=self.memory_id, arn=self.memory_arn)
         self.register_outputs({"memoryId": self.memory_id, "memoryArn": self.memory_arn})

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
@@ -12,10 +11,12 @@ import pulumi_aws as aws
 import pulumi_awsx as awsx
 
 from components import policies
-from components.artifacts import AGENT_INSTRUMENTATION_COMMAND
+from components.agent_memory import MemoryStore
+from components.network import Subnets
+from packager.artifacts import AGENT_INSTRUMENTATION_COMMAND, AgentArtifact, CodeZip, ContainerImage
 
 # AgentCore's documented entry point for a code zip with observability: the runtime starts main.py
-# under ADOT's opentelemetry-instrument (shipped in the zip by components/artifacts.py).
+# under ADOT's opentelemetry-instrument (shipped in the zip by packager/artifacts.py).
 CODE_ENTRY_POINTS = [AGENT_INSTRUMENTATION_COMMAND, "main.py"]
 
 # ADOT settings the runtime gets from us: the three switches AgentCore's observability docs list
@@ -49,17 +50,11 @@ class AgentRuntimeArgs:
     # Seconds an idle session's microVM lives on, and the longest any one lives (AgentCore lifecycle).
     idle_timeout_seconds: int
     max_lifetime_seconds: int
-    # "code": a zip in S3 on the managed PYTHON_3_13 runtime; "container": an arm64 image in ECR.
-    artifact: str
-    # Code mode: the built agent zip and its sha256 (the S3 key is derived from the hash).
-    code_zip_path: Optional[Path]
-    code_zip_sha256: Optional[str]
-    # Container mode: the Docker build context (holding a Dockerfile).
-    container_context: Optional[Path]
-    # "PUBLIC" or "VPC"; VPC needs vpc_id and subnet_ids.
-    network_mode: str
-    vpc_id: Optional[pulumi.Input[str]]
-    subnet_ids: Optional[pulumi.Input[list[str]]]
+    # A CodeZip runs on the managed PYTHON_3_13 runtime from S3 (the key carries its sha256); a
+    # ContainerImage is built for arm64 and pushed to ECR.
+    artifact: AgentArtifact
+    # Subnets the agent's ENIs go into (VPC network mode); None: PUBLIC network mode.
+    network: Optional[Subnets]
     # Where the role's ARNs point.
     partition: pulumi.Input[str]
     region: str
@@ -69,9 +64,21 @@ class AgentRuntimeArgs:
     # Protect and retain the code bucket (prod); otherwise it is emptied and deleted on destroy.
     protect_stateful_resources: bool
     # Durable memory (components/agent_memory.py): its id reaches the agent as AGENT_MEMORY_ID and
-    # its ARN scopes the role's memory grant. Both None: no memory, no grant.
-    memory_id: Optional[pulumi.Input[str]] = None
-    memory_arn: Optional[pulumi.Input[str]] = None
+    # its ARN scopes the role's memory grant. None: no memory, no grant.
+    memory: Optional[MemoryStore] = None
+
+
+@dataclass
+class _StoredArtifact:
+    """Where the runtime finds its artifact, and what the role must be allowed to read."""
+
+    artifact: aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs
+    # s3://bucket/key of a zip, or the image URI (exported as agentArtifact).
+    location: pulumi.Output[str]
+    code_bucket_arn: Optional[pulumi.Output[str]] = None
+    image_repository_arn: Optional[pulumi.Output[str]] = None
+    # Resources the runtime must wait for (the uploaded zip).
+    dependencies: list[pulumi.Resource] = field(default_factory=list)
 
 
 def runtime_log_group_name(runtime_id: str, endpoint: str = "DEFAULT") -> str:
@@ -88,125 +95,30 @@ class AgentRuntime(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AgentRuntimeArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:agent_runtime:AgentRuntime", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        code_bucket_arn: Optional[pulumi.Output[str]] = None
-        repository_arn: Optional[pulumi.Output[str]] = None
-        artifact_dependencies: list[pulumi.Resource] = []
-        if args.artifact == "code":
-            if args.code_zip_path is None or args.code_zip_sha256 is None:
-                raise ValueError("code mode needs code_zip_path and code_zip_sha256")
-            bucket, code_object = self._code_store(name, args)
-            code_bucket_arn = bucket.arn
-            artifact_dependencies.append(code_object)
-            artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
-                code_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationArgs(
-                    runtime="PYTHON_3_13",
-                    entry_points=CODE_ENTRY_POINTS,
-                    code=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeArgs(
-                        s3=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeS3Args(
-                            bucket=bucket.bucket,
-                            # `prefix` is the object key. The key carries the zip's hash because
-                            # AgentCore does not notice new bytes under an unchanged key.
-                            prefix=code_object.key,
-                        ),
-                    ),
-                ),
-            )
-            self.artifact_location = pulumi.Output.concat("s3://", bucket.bucket, "/", code_object.key)
-        elif args.artifact == "container":
-            if args.container_context is None:
-                raise ValueError("container mode needs container_context")
-            repository = awsx.ecr.Repository(
-                f"{name}-repository",
-                force_delete=not args.protect_stateful_resources,
-                opts=child,
-            )
-            image = awsx.ecr.Image(
-                f"{name}-image",
-                repository_url=repository.url,
-                context=str(args.container_context),
-                platform="linux/arm64",  # AgentCore runs arm64 only
-                opts=child,
-            )
-            # The URL ends in the repository name; building the ARN from it avoids reaching into
-            # the component's nested resource output.
-            repository_arn = pulumi.Output.all(args.partition, args.account_id, repository.url).apply(
-                lambda v: f"arn:{v[0]}:ecr:{args.region}:{v[1]}:repository/{v[2].split('/', 1)[1]}"
-            )
-            artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
-                container_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactContainerConfigurationArgs(
-                    container_uri=image.image_uri,
-                ),
-            )
-            self.artifact_location = image.image_uri
+        if isinstance(args.artifact, CodeZip):
+            stored = self._code_artifact(name, args, args.artifact)
         else:
-            raise ValueError(f"unknown agent artifact {args.artifact!r}")
-
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=pulumi.Output.all(args.partition, args.account_id).apply(
-                lambda v: json.dumps(policies.agentcore_assume_role_policy(v[0], args.region, v[1]))
-            ),
-            opts=child,
-        )
-        if (args.memory_id is None) != (args.memory_arn is None):
-            raise ValueError("memory_id and memory_arn go together")
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-role-policy",
-            role=role.id,
-            policy=pulumi.Output.all(
-                args.partition, args.account_id, code_bucket_arn, repository_arn, args.memory_arn
-            ).apply(lambda v: json.dumps(policies.agent_runtime_policy(
-                partition=v[0], region=args.region, account_id=v[1], runtime_name=args.runtime_name,
-                model_id=args.model_id, code_bucket_arn=v[2], image_repository_arn=v[3],
-                memory_arn=v[4],
-            ))),
-            opts=child,
-        )
-
-        if args.network_mode == "VPC":
-            if args.vpc_id is None or args.subnet_ids is None:
-                raise ValueError("VPC network mode needs vpc_id and subnet_ids")
-            # Nothing ever connects to the agent's ENIs; it only calls out (Bedrock, logs).
-            security_group = aws.ec2.SecurityGroup(
-                f"{name}-sg",
-                vpc_id=args.vpc_id,
-                description="AgentCore runtime: egress only",
-                egress=[aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
-                    description="Bedrock, CloudWatch and other AWS APIs",
-                )],
-                opts=child,
-            )
-            network = aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs(
-                network_mode="VPC",
-                network_mode_config=aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationNetworkModeConfigArgs(
-                    security_groups=[security_group.id],
-                    subnets=args.subnet_ids,
-                ),
-            )
-        else:
-            network = aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs(network_mode="PUBLIC")
-
+            stored = self._container_artifact(name, args, args.artifact)
+        self.artifact_location = stored.location
+        role, role_policy = self._role(name, args, stored)
         runtime = aws.bedrock.AgentcoreAgentRuntime(
             f"{name}-runtime",
             # Set explicitly: Pulumi's auto-names contain hyphens, which AgentCore rejects.
             agent_runtime_name=args.runtime_name,
             description=f"Streaming Strands agent ({args.runtime_name})",
             role_arn=role.arn,
-            agent_runtime_artifact=artifact,
+            agent_runtime_artifact=stored.artifact,
             environment_variables=self._environment(args),
             lifecycle_configurations=[aws.bedrock.AgentcoreAgentRuntimeLifecycleConfigurationArgs(
                 idle_runtime_session_timeout=args.idle_timeout_seconds,
                 max_lifetime=args.max_lifetime_seconds,
             )],
-            network_configuration=network,
+            network_configuration=self._network_configuration(name, args.network),
             protocol_configuration=aws.bedrock.AgentcoreAgentRuntimeProtocolConfigurationArgs(
                 server_protocol="HTTP",
             ),
             # AgentCore checks the role when the runtime is created, so its policy must exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *artifact_dependencies]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *stored.dependencies]),
         )
 
         self.runtime_arn = runtime.agent_runtime_arn
@@ -223,6 +135,108 @@ class AgentRuntime(pulumi.ComponentResource):
             "artifactLocation": self.artifact_location,
         })
 
+    def _code_artifact(self, name: str, args: AgentRuntimeArgs, code_zip: CodeZip) -> _StoredArtifact:
+        """The zip in the stack's code bucket, run by the managed Python runtime."""
+        bucket, code_object = self._code_store(name, args, code_zip)
+        artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
+            code_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationArgs(
+                runtime="PYTHON_3_13",
+                entry_points=CODE_ENTRY_POINTS,
+                code=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeArgs(
+                    s3=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeS3Args(
+                        bucket=bucket.bucket,
+                        # `prefix` is the object key. The key carries the zip's hash because
+                        # AgentCore does not notice new bytes under an unchanged key.
+                        prefix=code_object.key,
+                    ),
+                ),
+            ),
+        )
+        return _StoredArtifact(
+            artifact=artifact,
+            location=pulumi.Output.concat("s3://", bucket.bucket, "/", code_object.key),
+            code_bucket_arn=bucket.arn,
+            dependencies=[code_object],
+        )
+
+    def _container_artifact(self, name: str, args: AgentRuntimeArgs, image: ContainerImage) -> _StoredArtifact:
+        """An arm64 image built from the context and pushed to a repository of the stack's own."""
+        child = pulumi.ResourceOptions(parent=self)
+        repository = awsx.ecr.Repository(
+            f"{name}-repository",
+            force_delete=not args.protect_stateful_resources,
+            opts=child,
+        )
+        built = awsx.ecr.Image(
+            f"{name}-image",
+            repository_url=repository.url,
+            context=str(image.context),
+            platform="linux/arm64",  # AgentCore runs arm64 only
+            opts=child,
+        )
+        # The URL ends in the repository name; building the ARN from it avoids reaching into
+        # the component's nested resource output.
+        repository_arn = pulumi.Output.all(args.partition, args.account_id, repository.url).apply(
+            lambda v: f"arn:{v[0]}:ecr:{args.region}:{v[1]}:repository/{v[2].split('/', 1)[1]}"
+        )
+        artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
+            container_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactContainerConfigurationArgs(
+                container_uri=built.image_uri,
+            ),
+        )
+        return _StoredArtifact(artifact=artifact, location=built.image_uri, image_repository_arn=repository_arn)
+
+    def _role(
+        self, name: str, args: AgentRuntimeArgs, stored: _StoredArtifact
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The execution role: the documented scoped statements, the model, the artifact, the memory."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=pulumi.Output.all(args.partition, args.account_id).apply(
+                lambda v: json.dumps(policies.agentcore_assume_role_policy(v[0], args.region, v[1]))
+            ),
+            opts=child,
+        )
+        memory_arn = args.memory.arn if args.memory is not None else None
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                args.partition, args.account_id, stored.code_bucket_arn, stored.image_repository_arn, memory_arn
+            ).apply(lambda v: json.dumps(policies.agent_runtime_policy(
+                partition=v[0], region=args.region, account_id=v[1], runtime_name=args.runtime_name,
+                model_id=args.model_id, code_bucket_arn=v[2], image_repository_arn=v[3],
+                memory_arn=v[4],
+            ))),
+            opts=child,
+        )
+        return role, role_policy
+
+    def _network_configuration(
+        self, name: str, network: Optional[Subnets]
+    ) -> aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs:
+        if network is None:
+            return aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs(network_mode="PUBLIC")
+        # Nothing ever connects to the agent's ENIs; it only calls out (Bedrock, logs).
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=network.vpc_id,
+            description="AgentCore runtime: egress only",
+            egress=[aws.ec2.SecurityGroupEgressArgs(
+                protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
+                description="Bedrock, CloudWatch and other AWS APIs",
+            )],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationArgs(
+            network_mode="VPC",
+            network_mode_config=aws.bedrock.AgentcoreAgentRuntimeNetworkConfigurationNetworkModeConfigArgs(
+                security_groups=[security_group.id],
+                subnets=network.subnet_ids,
+            ),
+        )
+
     @staticmethod
     def _environment(args: AgentRuntimeArgs) -> dict[str, pulumi.Input[str]]:
         environment: dict[str, pulumi.Input[str]] = {
@@ -236,11 +250,13 @@ class AgentRuntime(pulumi.ComponentResource):
             # Both artifacts start under opentelemetry-instrument (entry point or Dockerfile CMD).
             **ADOT_ENVIRONMENT,
         }
-        if args.memory_id is not None:
-            environment["AGENT_MEMORY_ID"] = args.memory_id
+        if args.memory is not None:
+            environment["AGENT_MEMORY_ID"] = args.memory.id
         return environment
 
-    def _code_store(self, name: str, args: AgentRuntimeArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketObjectv2]:
+    def _code_store(
+        self, name: str, args: AgentRuntimeArgs, code_zip: CodeZip
+    ) -> tuple[aws.s3.Bucket, aws.s3.BucketObjectv2]:
         """A versioned, private, encrypted, TLS-only bucket holding the content-addressed zip."""
         protect = args.protect_stateful_resources
         bucket = aws.s3.Bucket(
@@ -291,8 +307,8 @@ class AgentRuntime(pulumi.ComponentResource):
         code_object = aws.s3.BucketObjectv2(
             f"{name}-code-zip",
             bucket=bucket.id,
-            key=f"agent/{args.code_zip_sha256}.zip",
-            source=pulumi.FileAsset(str(args.code_zip_path)),
+            key=f"agent/{code_zip.sha256}.zip",
+            source=pulumi.FileAsset(str(code_zip.path)),
             content_type="application/zip",
             server_side_encryption="AES256",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),

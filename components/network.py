@@ -18,6 +18,14 @@ ZONE_COUNT = 2
 DEFAULT_ROUTE = "0.0.0.0/0"
 
 
+@dataclass(frozen=True)
+class Subnets:
+    """Private subnets of one VPC: where a VPC-mode agent puts its network interfaces."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+
+
 @dataclass
 class NetworkArgs:
     # An existing VPC to use; None creates a new one with awsx.ec2.Vpc.
@@ -67,6 +75,8 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
     cidr_block: pulumi.Output[str]
+    # The same VPC and private subnets as one object, for the components placed in them.
+    private_subnets: Subnets
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:network:Network", name, None, opts)
@@ -99,6 +109,7 @@ class Network(pulumi.ComponentResource):
             self.private_subnet_ids = vpc.private_subnet_ids
             self.cidr_block = pulumi.Output.from_input(args.cidr_block)
 
+        self.private_subnets = Subnets(vpc_id=self.vpc_id, subnet_ids=self.private_subnet_ids)
         self.register_outputs({
             "vpcId": self.vpc_id,
             "privateSubnetIds": self.private_subnet_ids,

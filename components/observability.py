@@ -54,29 +54,34 @@ def _waf_dimensions(names: MonitoredNames) -> dict[str, str]:
     return {"WebACL": names.web_acl_name, "Region": names.region, "Rule": "ALL"}
 
 
+def _api_5xx_rate_alarm(names: MonitoredNames, alarm_name_prefix: str) -> dict[str, Any]:
+    """The share of 5XX answers, once there are enough requests for a share to mean something."""
+    return {
+        "role": "api-5xx-rate",
+        "name": f"{alarm_name_prefix}api-5xx-rate",
+        "alarm_description": f"More than {API_5XX_RATE_PERCENT}% of POST /invoke requests failed with 5XX "
+                             f"(at least {API_5XX_MIN_REQUESTS} requests in 5 minutes).",
+        "comparison_operator": "GreaterThanThreshold",
+        "threshold": API_5XX_RATE_PERCENT,
+        "evaluation_periods": 1,
+        "treat_missing_data": "notBreaching",
+        "metric_queries": [
+            {"id": "errors", "return_data": False,
+             "metric": _metric("AWS/ApiGateway", "5XXError", _api_dimensions(names), "Sum")},
+            {"id": "requests", "return_data": False,
+             "metric": _metric("AWS/ApiGateway", "Count", _api_dimensions(names), "Sum")},
+            {"id": "rate", "return_data": True, "label": "5XX rate (%)",
+             "expression": f"IF(requests >= {API_5XX_MIN_REQUESTS}, 100 * errors / requests, 0)"},
+        ],
+    }
+
+
 def alarm_definitions(names: MonitoredNames, alarm_name_prefix: str) -> list[dict[str, Any]]:
     """Keyword arguments of aws.cloudwatch.MetricAlarm for each alarm (without the actions)."""
     function = {"FunctionName": names.function_name}
     single_metric = {"period": PERIOD_SECONDS, "treat_missing_data": "notBreaching"}
     alarms: list[dict[str, Any]] = [
-        {
-            "role": "api-5xx-rate",
-            "name": f"{alarm_name_prefix}api-5xx-rate",
-            "alarm_description": f"More than {API_5XX_RATE_PERCENT}% of POST /invoke requests failed with 5XX "
-                                 f"(at least {API_5XX_MIN_REQUESTS} requests in 5 minutes).",
-            "comparison_operator": "GreaterThanThreshold",
-            "threshold": API_5XX_RATE_PERCENT,
-            "evaluation_periods": 1,
-            "treat_missing_data": "notBreaching",
-            "metric_queries": [
-                {"id": "errors", "return_data": False,
-                 "metric": _metric("AWS/ApiGateway", "5XXError", _api_dimensions(names), "Sum")},
-                {"id": "requests", "return_data": False,
-                 "metric": _metric("AWS/ApiGateway", "Count", _api_dimensions(names), "Sum")},
-                {"id": "rate", "return_data": True, "label": "5XX rate (%)",
-                 "expression": f"IF(requests >= {API_5XX_MIN_REQUESTS}, 100 * errors / requests, 0)"},
-            ],
-        },
+        _api_5xx_rate_alarm(names, alarm_name_prefix),
         {
             "role": "lambda-errors",
             "name": f"{alarm_name_prefix}proxy-errors",

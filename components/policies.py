@@ -108,9 +108,49 @@ def agent_runtime_policy(
     memory_arn: str | None = None,
 ) -> PolicyDocument:
     """The AgentCore execution role: the documented statements, scoped to this agent and model."""
-    logs = f"arn:{partition}:logs:{region}:{account_id}:log-group"
     directory = f"arn:{partition}:bedrock-agentcore:{region}:{account_id}:workload-identity-directory/default"
     statements: list[dict[str, Any]] = [
+        *_runtime_telemetry_statements(partition, region, account_id),
+        {
+            "Sid": "WorkloadIdentity",
+            "Effect": "Allow",
+            "Action": [
+                "bedrock-agentcore:GetWorkloadAccessToken",
+                "bedrock-agentcore:GetWorkloadAccessTokenForJWT",
+                "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
+            ],
+            "Resource": [directory, f"{directory}/workload-identity/{runtime_name}-*"],
+        },
+        {
+            "Sid": "InvokeConfiguredModel",
+            "Effect": "Allow",
+            "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            "Resource": model_resource_arns(model_id, partition, region, account_id),
+        },
+    ]
+    if code_bucket_arn is not None:
+        statements.append({
+            "Sid": "ReadAgentCode",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{code_bucket_arn}/agent/*",
+        })
+    if memory_arn is not None:
+        statements.append({
+            "Sid": "ConversationMemory",
+            "Effect": "Allow",
+            "Action": list(MEMORY_DATA_PLANE_ACTIONS),
+            "Resource": memory_arn,
+        })
+    if image_repository_arn is not None:
+        statements += _image_pull_statements(image_repository_arn)
+    return _document(*statements)
+
+
+def _runtime_telemetry_statements(partition: str, region: str, account_id: str) -> list[dict[str, Any]]:
+    """Logs under /aws/bedrock-agentcore/runtimes/*, X-Ray, and metrics in bedrock-agentcore only."""
+    logs = f"arn:{partition}:logs:{region}:{account_id}:log-group"
+    return [
         {
             "Sid": "RuntimeLogGroups",
             "Effect": "Allow",
@@ -145,51 +185,25 @@ def agent_runtime_policy(
             "Resource": "*",
             "Condition": {"StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}},
         },
-        {
-            "Sid": "WorkloadIdentity",
-            "Effect": "Allow",
-            "Action": [
-                "bedrock-agentcore:GetWorkloadAccessToken",
-                "bedrock-agentcore:GetWorkloadAccessTokenForJWT",
-                "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
-            ],
-            "Resource": [directory, f"{directory}/workload-identity/{runtime_name}-*"],
-        },
-        {
-            "Sid": "InvokeConfiguredModel",
-            "Effect": "Allow",
-            "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-            "Resource": model_resource_arns(model_id, partition, region, account_id),
-        },
     ]
-    if code_bucket_arn is not None:
-        statements.append({
-            "Sid": "ReadAgentCode",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": f"{code_bucket_arn}/agent/*",
-        })
-    if memory_arn is not None:
-        statements.append({
-            "Sid": "ConversationMemory",
-            "Effect": "Allow",
-            "Action": list(MEMORY_DATA_PLANE_ACTIONS),
-            "Resource": memory_arn,
-        })
-    if image_repository_arn is not None:
-        statements.append({
+
+
+def _image_pull_statements(image_repository_arn: str) -> list[dict[str, Any]]:
+    """Pull from the agent's own repository; the ECR token supports no narrower resource."""
+    return [
+        {
             "Sid": "PullAgentImage",
             "Effect": "Allow",
             "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
             "Resource": image_repository_arn,
-        })
-        statements.append({
+        },
+        {
             "Sid": "EcrToken",
             "Effect": "Allow",
             "Action": "ecr:GetAuthorizationToken",
             "Resource": "*",
-        })
-    return _document(*statements)
+        },
+    ]
 
 
 def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:

@@ -8,14 +8,15 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from components.network import Subnets
+
 HTTPS_PORT = 443
 
 
 @dataclass
 class PrivateAccessArgs:
-    vpc_id: pulumi.Input[str]
-    # Subnets that get an endpoint network interface (one per availability zone is enough).
-    subnet_ids: pulumi.Input[list[str]]
+    # The VPC and the subnets that get an endpoint network interface (one per zone is enough).
+    subnets: Subnets
     # Only this CIDR (the VPC's) may connect to the endpoint.
     vpc_cidr: pulumi.Input[str]
     region: str
@@ -32,7 +33,7 @@ class PrivateAccess(pulumi.ComponentResource):
         # No egress rules: an interface endpoint only answers connections, it never opens them.
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=args.vpc_id,
+            vpc_id=args.subnets.vpc_id,
             description="execute-api endpoint: HTTPS from the VPC only",
             ingress=[aws.ec2.SecurityGroupIngressArgs(
                 protocol="tcp",
@@ -45,12 +46,12 @@ class PrivateAccess(pulumi.ComponentResource):
         )
         endpoint = aws.ec2.VpcEndpoint(
             f"{name}-endpoint",
-            vpc_id=args.vpc_id,
+            vpc_id=args.subnets.vpc_id,
             service_name=f"com.amazonaws.{args.region}.execute-api",
             vpc_endpoint_type="Interface",
             # Private DNS lets callers in the VPC use the API's normal execute-api host name.
             private_dns_enabled=True,
-            subnet_ids=args.subnet_ids,
+            subnet_ids=args.subnets.subnet_ids,
             security_group_ids=[security_group.id],
             opts=child,
         )

@@ -13,17 +13,28 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from components import regions
+from components.auth import (
+    AUTH_MODES,
+    QUOTA_PERIODS,
+    ApiKey,
+    Auth,
+    Cognito,
+    ExistingUserPool,
+    Iam,
+    NewUserPool,
+    NoAuth,
+    Quota,
+    Throttle,
+)
+from packager.artifacts import AGENT_ARTIFACT_KINDS
 
 PROJECT = "agentcore-streaming"
 
-# Authentication of callers at API Gateway; components/streaming_api.py maps each to the method's
-# authorization (`_method_authorization`).
-AUTH_MODES: tuple[str, ...] = ("none", "apiKey", "iam", "cognito")
-AGENT_ARTIFACTS: tuple[str, ...] = ("code", "container")
+# The agentArtifact values: the kinds of artifact packager/artifacts.py can produce.
+AGENT_ARTIFACTS: tuple[str, ...] = AGENT_ARTIFACT_KINDS
 NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
 # EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
 ENDPOINT_TYPES: tuple[str, ...] = ("REGIONAL", "PRIVATE")
-QUOTA_PERIODS: tuple[str, ...] = ("DAY", "WEEK", "MONTH")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 # The only values CloudWatch Logs accepts for retention.
 LOG_RETENTION_DAYS: tuple[int, ...] = (
@@ -52,7 +63,7 @@ class Settings:
     project: str
     stack: str
     region: str
-    # Marks a stack that serves real users; issue 4 hangs stricter checks on it.
+    # Marks a stack that serves real users: it must authenticate callers.
     production: bool
 
     # Agent
@@ -71,18 +82,13 @@ class Settings:
 
     # API
     endpoint_type: str
-    auth_mode: str
+    # How callers authenticate, with what that mode needs (components/auth.py).
+    auth: Auth
     waf_enabled: bool
     waf_rate_limit: int
-    throttle_rate_limit: int
-    throttle_burst_limit: int
-    quota_limit: int
-    quota_period: str
+    # Stage-wide steady rate and burst (an API key's usage plan repeats them per key).
+    throttle: Throttle
     manage_api_gateway_account: bool
-    # cognito mode: an existing user pool to trust, or None to create one (with an app client).
-    cognito_user_pool_arn: str | None
-    # cognito mode with a new pool: let anyone sign up (off: only administrators create users).
-    cognito_allow_self_sign_up: bool
     # Browser origins allowed to call the API (CORS), lower-cased, or ("*",); empty = no CORS at all.
     cors_allowed_origins: tuple[str, ...]
 
@@ -106,8 +112,25 @@ class Settings:
     alarm_email: str | None
 
     @property
+    def auth_mode(self) -> str:
+        """The authMode config value the stack was built from ("none", "apiKey", ...)."""
+        return self.auth.mode
+
+    @property
+    def agent_in_vpc(self) -> bool:
+        return self.agent_network_mode == "VPC"
+
+    @property
+    def agent_zone_ids(self) -> tuple[str, ...] | None:
+        """The zone ids AgentCore VPC mode accepts here, when the agent runs in the VPC; else None.
+
+        parse_settings has checked that a region with a VPC-mode agent has them.
+        """
+        return regions.vpc_zone_ids(self.region) if self.agent_in_vpc else None
+
+    @property
     def needs_network(self) -> bool:
-        return self.agent_network_mode == "VPC" or self.endpoint_type == "PRIVATE"
+        return self.agent_in_vpc or self.endpoint_type == "PRIVATE"
 
     @property
     def creates_vpc(self) -> bool:
@@ -288,44 +311,23 @@ def _parse_cors_origins(entries: Sequence[str]) -> tuple[str, ...]:
 def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Settings:
     """Validate every setting; raise SettingsError naming the first bad key."""
     read = _Reader(project, values)
-
-    vpc_id = read.string("vpcId", allow_empty=True).strip() or None
-    subnet_ids = read.string_list("subnetIds")
-    read.check("subnetIds", (vpc_id is None) == (not subnet_ids),
-               "vpcId and subnetIds go together: set both to use an existing VPC, or neither")
-
-    stream_timeout = read.integer("streamTimeoutSeconds", minimum=60, maximum=MAX_STREAM_SECONDS)
-    keepalive = read.integer("keepaliveSeconds", minimum=1, maximum=MAX_IDLE_SECONDS - 30)
-    read.check("keepaliveSeconds", keepalive < stream_timeout - PROXY_STREAM_SAFETY_MARGIN_SECONDS,
-               "must be shorter than streamTimeoutSeconds minus the proxy's safety margin")
-
-    idle = read.integer("agentIdleTimeoutSeconds", minimum=60, maximum=28800)
-    lifetime = read.integer("agentMaxLifetimeSeconds", minimum=60, maximum=28800)
-    read.check("agentMaxLifetimeSeconds", lifetime >= idle,
-               "must be at least agentIdleTimeoutSeconds")
-
-    cors_entries = read.string_list("corsAllowedOrigins")
-    try:
-        cors_allowed_origins = _parse_cors_origins(cors_entries)
-    except ValueError as error:
-        raise SettingsError(
-            f"{read.full_key('corsAllowedOrigins')}: {error}; allowed: {CORS_ORIGIN_FORMS}"
-        ) from None
-
-    retention = read.integer("logRetentionDays", minimum=1, maximum=3653)
-    read.check("logRetentionDays", retention in LOG_RETENTION_DAYS,
-               "must be one of " + ", ".join(str(d) for d in LOG_RETENTION_DAYS))
-
-    region = read.string(REGION_KEY)
-    read.check(REGION_KEY, region in regions.AGENTCORE_RUNTIME_REGIONS,
-               f"AgentCore Runtime is not available in {region!r}; allowed regions: "
-               + ", ".join(regions.AGENTCORE_RUNTIME_REGIONS))
-
+    # Keys that limit each other are read, and checked, together first.
+    vpc_id, subnet_ids = _read_existing_network(read)
+    stream_timeout, keepalive = _read_stream_timing(read)
+    idle, lifetime = _read_agent_lifecycle(read)
+    cors_allowed_origins = _read_cors_origins(read)
+    retention = _read_log_retention(read)
+    region = _read_region(read)
+    production = read.boolean("production")
+    throttle = Throttle(
+        rate_limit=read.integer("throttleRateLimit", minimum=1, maximum=10_000),
+        burst_limit=read.integer("throttleBurstLimit", minimum=1, maximum=5_000),
+    )
     settings = Settings(
         project=project,
         stack=stack,
         region=region,
-        production=read.boolean("production"),
+        production=production,
         model_id=read.string("modelId"),
         system_prompt=read.string("systemPrompt"),
         agent_artifact=read.choice("agentArtifact", AGENT_ARTIFACTS),
@@ -337,20 +339,12 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         subnet_ids=subnet_ids,
         vpc_cidr=read.parsed("vpcCidr", _parse_cidr, "an IPv4 CIDR from /16 to /24"),
         endpoint_type=read.choice("endpointType", ENDPOINT_TYPES),
-        auth_mode=read.choice("authMode", AUTH_MODES),
+        auth=_parse_auth(read, throttle, production),
         waf_enabled=read.boolean("wafEnabled"),
         # WAF's rate-based rule counts requests per IP over 5 minutes; AWS's minimum is 10.
         waf_rate_limit=read.integer("wafRateLimit", minimum=10, maximum=2_000_000_000),
-        throttle_rate_limit=read.integer("throttleRateLimit", minimum=1, maximum=10_000),
-        throttle_burst_limit=read.integer("throttleBurstLimit", minimum=1, maximum=5_000),
-        quota_limit=read.integer("quotaLimit", minimum=0, maximum=2_000_000_000),
-        quota_period=read.choice("quotaPeriod", QUOTA_PERIODS),
+        throttle=throttle,
         manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
-        cognito_user_pool_arn=read.parsed(
-            "cognitoUserPoolArn", _parse_user_pool_arn,
-            "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
-        ),
-        cognito_allow_self_sign_up=read.boolean("cognitoAllowSelfSignUp"),
         cors_allowed_origins=cors_allowed_origins,
         stream_timeout_seconds=stream_timeout,
         keepalive_seconds=keepalive,
@@ -359,27 +353,93 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         lwa_layer_version=read.integer("lwaLayerVersion", minimum=1, maximum=10_000),
         log_level=read.choice("logLevel", LOG_LEVELS),
         memory_enabled=read.boolean("memoryEnabled"),
-        memory_event_expiry_days=read.integer(
-            "memoryEventExpiryDays",
-            minimum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[0], maximum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[1],
-        ),
+        memory_event_expiry_days=read.integer("memoryEventExpiryDays", minimum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[0],
+                                              maximum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[1]),
         log_retention_days=retention,
         protect_stateful_resources=read.boolean("protectStatefulResources"),
         observability_enabled=read.boolean("observabilityEnabled"),
         alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
     )
-
-    # A production stack open to the internet without authentication is a mistake, not a choice.
-    read.check("authMode", not (settings.production and settings.auth_mode == "none"),
-               "a production stack must authenticate callers (choose 'apiKey', 'iam' or 'cognito')")
-    # An ARN that is silently ignored would leave someone believing their pool guards the API.
-    read.check("cognitoUserPoolArn",
-               settings.cognito_user_pool_arn is None or settings.auth_mode == "cognito",
-               "is only used with authMode 'cognito'; clear it or switch authMode")
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
     _check_region_fits(read, settings)
     return settings
+
+
+def _read_existing_network(read: _Reader) -> tuple[str | None, tuple[str, ...]]:
+    vpc_id = read.string("vpcId", allow_empty=True).strip() or None
+    subnet_ids = read.string_list("subnetIds")
+    read.check("subnetIds", (vpc_id is None) == (not subnet_ids),
+               "vpcId and subnetIds go together: set both to use an existing VPC, or neither")
+    return vpc_id, subnet_ids
+
+
+def _read_stream_timing(read: _Reader) -> tuple[int, int]:
+    stream_timeout = read.integer("streamTimeoutSeconds", minimum=60, maximum=MAX_STREAM_SECONDS)
+    keepalive = read.integer("keepaliveSeconds", minimum=1, maximum=MAX_IDLE_SECONDS - 30)
+    read.check("keepaliveSeconds", keepalive < stream_timeout - PROXY_STREAM_SAFETY_MARGIN_SECONDS,
+               "must be shorter than streamTimeoutSeconds minus the proxy's safety margin")
+    return stream_timeout, keepalive
+
+
+def _read_agent_lifecycle(read: _Reader) -> tuple[int, int]:
+    idle = read.integer("agentIdleTimeoutSeconds", minimum=60, maximum=28800)
+    lifetime = read.integer("agentMaxLifetimeSeconds", minimum=60, maximum=28800)
+    read.check("agentMaxLifetimeSeconds", lifetime >= idle,
+               "must be at least agentIdleTimeoutSeconds")
+    return idle, lifetime
+
+
+def _read_cors_origins(read: _Reader) -> tuple[str, ...]:
+    cors_entries = read.string_list("corsAllowedOrigins")
+    try:
+        return _parse_cors_origins(cors_entries)
+    except ValueError as error:
+        raise SettingsError(
+            f"{read.full_key('corsAllowedOrigins')}: {error}; allowed: {CORS_ORIGIN_FORMS}"
+        ) from None
+
+
+def _read_log_retention(read: _Reader) -> int:
+    retention = read.integer("logRetentionDays", minimum=1, maximum=3653)
+    read.check("logRetentionDays", retention in LOG_RETENTION_DAYS,
+               "must be one of " + ", ".join(str(d) for d in LOG_RETENTION_DAYS))
+    return retention
+
+
+def _read_region(read: _Reader) -> str:
+    region = read.string(REGION_KEY)
+    read.check(REGION_KEY, region in regions.AGENTCORE_RUNTIME_REGIONS,
+               f"AgentCore Runtime is not available in {region!r}; allowed regions: "
+               + ", ".join(regions.AGENTCORE_RUNTIME_REGIONS))
+    return region
+
+
+def _parse_auth(read: _Reader, throttle: Throttle, production: bool) -> Auth:
+    """authMode and the keys only one mode uses, as one value of the Auth union."""
+    mode = read.choice("authMode", AUTH_MODES)
+    # Every key is validated whatever the mode, so a typo never waits for the day the mode changes.
+    quota_limit = read.integer("quotaLimit", minimum=0, maximum=2_000_000_000)
+    quota_period = read.choice("quotaPeriod", QUOTA_PERIODS)
+    pool_arn = read.parsed(
+        "cognitoUserPoolArn", _parse_user_pool_arn,
+        "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
+    )
+    allow_self_sign_up = read.boolean("cognitoAllowSelfSignUp")
+    # A production stack open to the internet without authentication is a mistake, not a choice.
+    read.check("authMode", not (production and mode == NoAuth.mode),
+               "a production stack must authenticate callers (choose 'apiKey', 'iam' or 'cognito')")
+    # An ARN that is silently ignored would leave someone believing their pool guards the API.
+    read.check("cognitoUserPoolArn", pool_arn is None or mode == Cognito.mode,
+               "is only used with authMode 'cognito'; clear it or switch authMode")
+    if mode == ApiKey.mode:
+        return ApiKey(throttle=throttle, quota=Quota(quota_limit, quota_period) if quota_limit > 0 else None)
+    if mode == Iam.mode:
+        return Iam()
+    if mode == Cognito.mode:
+        pool = ExistingUserPool(pool_arn) if pool_arn else NewUserPool(allow_self_sign_up)
+        return Cognito(pool=pool)
+    return NoAuth()
 
 
 def _check_region_fits(read: _Reader, settings: Settings) -> None:

@@ -7,7 +7,6 @@ from typing import Callable
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
 
 from policy.adapters import from_policy_resource
-from policy.resources import stack_of
 from policy.rules import RULES, Rule, run_rule
 
 PACK_NAME = "agentcore-streaming-guardrails"
@@ -16,9 +15,8 @@ PACK_NAME = "agentcore-streaming-guardrails"
 def validation_for(check: Rule) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [from_policy_resource(r) for r in args.resources]
-        stack = next((stack_of(r.urn) for r in resources if r.urn), "")
         urns = {r.name: r.urn for r in resources}
-        for finding in run_rule(check, resources, stack).findings:
+        for finding in run_rule(check, resources).findings:
             report_violation(f"{finding.resource_name}: {finding.message}", urns.get(finding.resource_name))
     return validate
 

@@ -46,9 +46,3 @@ class Finding:
     message: str
     # What exactly offends (e.g. the wildcard action or resource), for suppressions' applies_to.
     detail: str = ""
-
-
-def stack_of(urn: str) -> str:
-    """The stack name in a URN: urn:pulumi:<stack>::<project>::<type>::<name>."""
-    parts = urn.split(":", 3)
-    return parts[2] if len(parts) > 2 and parts[0] == "urn" else ""

@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from policy.resources import UNKNOWN, Finding, Resource, stack_of
+from policy.properties import METHOD, StackProperties
+from policy.resources import UNKNOWN, Finding, Resource
 from policy.suppressions import SUPPRESSIONS, Suppression
 
 STAGE = "aws:apigateway/stage:Stage"
-METHOD = "aws:apigateway/method:Method"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 ROLE = "aws:iam/role:Role"
@@ -37,7 +37,7 @@ BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessB
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 
-# The Python runtime the project targets and tests (DESIGN.md); anything older is flagged.
+# The Python runtime the project deploys and tests (README, "Design notes"); anything older is flagged.
 LATEST_PYTHON_RUNTIME = "python3.13"
 # Actions that support no resource-level permissions, so "Resource": "*" is the only choice.
 ACTIONS_WITHOUT_RESOURCES = frozenset({
@@ -334,12 +334,13 @@ class Report:
     suppressed: list[tuple[Finding, Suppression]]
 
 
-def run_rule(check: Rule, resources: Sequence[Resource], stack: str,
+def run_rule(check: Rule, resources: Sequence[Resource],
              suppressions: Sequence[Suppression] = SUPPRESSIONS) -> Report:
+    properties = StackProperties.of(resources)
     findings: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
     for finding in check.check(resources):
-        match = next((s for s in suppressions if s.matches(finding, stack)), None)
+        match = next((s for s in suppressions if s.matches(finding, properties)), None)
         if match is None:
             findings.append(finding)
         else:
@@ -347,15 +348,12 @@ def run_rule(check: Rule, resources: Sequence[Resource], stack: str,
     return Report(findings, suppressed)
 
 
-def evaluate(resources: Sequence[Resource], stack: str | None = None,
-             suppressions: Sequence[Suppression] = SUPPRESSIONS) -> Report:
-    """Every rule over the stack's resources; the stack defaults to the one in their URNs."""
-    if stack is None:
-        stack = next((stack_of(r.urn) for r in resources if r.urn), "")
+def evaluate(resources: Sequence[Resource], suppressions: Sequence[Suppression] = SUPPRESSIONS) -> Report:
+    """Every rule over the stack's resources, with the suppressions what the stack does allows."""
     findings: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
     for check in RULES:
-        report = run_rule(check, resources, stack, suppressions)
+        report = run_rule(check, resources, suppressions)
         findings += report.findings
         suppressed += report.suppressed
     return Report(findings, suppressed)

@@ -11,12 +11,17 @@ body is not complete `BODY_TIMEOUT_SECONDS` after its headers. The application t
     uvicorn.run(app, http=GuardedH11Protocol)                          (the local gateway)
 
 HTTP_HEADER_TIMEOUT_SECONDS and HTTP_BODY_TIMEOUT_SECONDS override the defaults (tests use short ones).
+
+A request it cannot parse gets uvicorn's 400 and then a lingering close, as web servers do: uvicorn
+closes at once, and a close with request bytes still unread makes the kernel send a reset that can
+destroy the 400 before the client reads it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -37,6 +42,22 @@ def _seconds(name: str, default: float) -> float:
 # is this slow. The body limit is generous for a large prompt on a poor mobile link.
 HEADER_TIMEOUT_SECONDS = _seconds("HTTP_HEADER_TIMEOUT_SECONDS", 10.0)
 BODY_TIMEOUT_SECONDS = _seconds("HTTP_BODY_TIMEOUT_SECONDS", 30.0)
+# How long a refused connection keeps reading (and dropping) what its client still sends.
+LINGER_SECONDS = 2.0
+
+
+class _LingerOnClose:
+    """The transport as uvicorn's send_400_response uses it (write, then close), closing by lingering."""
+
+    def __init__(self, transport: asyncio.Transport, linger: Callable[[asyncio.Transport], None]) -> None:
+        self._transport = transport
+        self._linger = linger
+
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    def close(self) -> None:
+        self._linger(self._transport)
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -46,6 +67,8 @@ class GuardedH11Protocol(H11Protocol):
     _read_timer: asyncio.TimerHandle | None = None
     # Which part of the request the armed timer is for: "headers" or "body".
     _reading: str | None = None
+    # After a 400 for bytes h11 cannot parse: the answer is out, input is read and dropped.
+    _lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -56,8 +79,33 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the rest of a refused request
         super().data_received(data)
         self._follow_request_state()
+
+    def eof_received(self) -> None:
+        if self._lingering:
+            self.transport.close()  # the client has sent everything: nothing left to reset
+
+    def send_400_response(self, msg: str) -> None:
+        transport = self.transport
+        self.transport = _LingerOnClose(transport, self._linger)  # type: ignore[assignment]
+        try:
+            super().send_400_response(msg)
+        finally:
+            self.transport = transport
+
+    def _linger(self, transport: asyncio.Transport) -> None:
+        self._disarm()
+        self._lingering = True
+        if transport.can_write_eof():
+            transport.write_eof()  # the answer ends here; the client reads it, then its EOF closes us
+        self.loop.call_later(LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

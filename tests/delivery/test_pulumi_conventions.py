@@ -147,9 +147,14 @@ DISTRIBUTIONS = {"pulumi": "pulumi", "pulumi_aws": "pulumi-aws", "pulumi_awsx": 
                  "pulumi_random": "pulumi-random"}
 
 
+# The program's own packages: the components and the build step that makes their zips.
+PROGRAM_PACKAGES = ("components", "packager")
+
+
 def program_imports() -> set[str]:
     modules: set[str] = set()
-    for path in [REPO_ROOT / "__main__.py", *sorted((REPO_ROOT / "components").glob("*.py"))]:
+    own_modules = [path for package in PROGRAM_PACKAGES for path in sorted((REPO_ROOT / package).glob("*.py"))]
+    for path in [REPO_ROOT / "__main__.py", *own_modules]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 modules |= {alias.name.split(".")[0] for alias in node.names}
@@ -161,7 +166,7 @@ def program_imports() -> set[str]:
 def test_requirements_txt_names_every_package_the_program_imports() -> None:
     import sys
 
-    third_party = {m for m in program_imports() if m not in sys.stdlib_module_names and m != "components"}
+    third_party = {m for m in program_imports() if m not in sys.stdlib_module_names and m not in PROGRAM_PACKAGES}
     unknown = third_party - set(DISTRIBUTIONS)
     assert not unknown, f"the program imports {unknown}: add them to requirements.txt and DISTRIBUTIONS"
     installed = set(pins(REPO_ROOT / "requirements.txt"))

@@ -181,6 +181,8 @@ class RecordedResource:
     depends_on: list[str]
     # What the provider (mock) returned: inputs plus computed outputs such as generated names.
     state: dict[str, Any] = field(default_factory=dict)
+    # Former types this resource answers to (its aliases' type tokens), e.g. after a rename.
+    alias_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -400,6 +402,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             depends_on=list(request.dependencies),
             state=rpc.deserialize_properties(response.object) if response.object else {},
+            alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
         )
         with self._lock:
             self.recorded.append(recorded)

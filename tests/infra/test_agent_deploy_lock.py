@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from components.artifacts import dependency_cache_key, requirement_files
+from packager.artifacts import dependency_cache_key, requirement_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO_ROOT / "agent"

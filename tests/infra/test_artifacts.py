@@ -21,9 +21,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from components import artifacts
-from components.artifacts import (
-    BuiltArtifact,
+from packager import artifacts
+from packager.artifacts import (
+    CodeZip,
     DependencyInstallError,
     build_agent_zip,
     build_proxy_zip,
@@ -432,8 +432,8 @@ def test_a_missing_entry_point_fails_before_any_install(
 
 @dataclass(frozen=True)
 class RealBuilds:
-    proxy: BuiltArtifact
-    agent: BuiltArtifact
+    proxy: CodeZip
+    agent: CodeZip
     build_dir: Path
     deps_cache_dir: Path
 
@@ -509,7 +509,7 @@ def test_real_proxy_zip_starts_with_an_executable_run_sh(real_builds: RealBuilds
 def test_real_zip_holds_only_arm64_cpython313_binaries(
     real_builds: RealBuilds, artifact: str
 ) -> None:
-    built: BuiltArtifact = getattr(real_builds, artifact)
+    built: CodeZip = getattr(real_builds, artifact)
     count = assert_only_arm64_cpython313_binaries(built.path)
     if artifact == "agent":
         # pydantic-core, cryptography and friends are native: finding none would mean the check

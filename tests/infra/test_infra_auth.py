@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from infra_harness import MOCK_USER_POOL_ID, ProgramRun, run_program, stack_config
 
+from components.auth import Cognito, NewUserPool
 from components.settings import PROJECT, SettingsError, parse_settings
 
 METHOD = "aws:apigateway/method:Method"
@@ -110,7 +111,7 @@ def test_self_sign_up_is_a_deliberate_choice() -> None:
     settings = parse_settings(PROJECT, "dev", stack_config("dev", overrides={
         f"{PROJECT}:authMode": "cognito", f"{PROJECT}:cognitoAllowSelfSignUp": True,
     }))
-    assert settings.cognito_allow_self_sign_up
+    assert settings.auth == Cognito(pool=NewUserPool(allow_self_sign_up=True))
 
 
 def test_production_with_no_auth_fails_naming_the_key_and_the_real_modes() -> None:

@@ -9,7 +9,7 @@ import pytest
 from infra_harness import ProgramRun, run_program, stack_config
 from streaming_proxy import edge as proxy_edge
 
-from components import streaming_api
+from components import api_builders
 from components.settings import PROJECT, SettingsError, parse_settings
 from policy.adapters import from_recorded_run
 from policy.rules import RULES, evaluate, run_rule
@@ -199,7 +199,7 @@ def test_any_origin() -> None:
 def test_infra_and_proxy_send_the_same_preflight_headers() -> None:
     policy = proxy_edge.CorsPolicy((PAGE_ORIGIN,))
     from_proxy = policy.preflight_headers(PAGE_ORIGIN)
-    from_api = streaming_api.preflight_static_headers((PAGE_ORIGIN,))
+    from_api = api_builders.preflight_static_headers((PAGE_ORIGIN,))
     assert from_api == from_proxy
 
 
@@ -250,7 +250,7 @@ def test_settings_normalise_origins() -> None:
 
 def test_policy_pack_does_not_flag_the_open_preflight(one_origin_run: ProgramRun, dev_run: ProgramRun) -> None:
     def raw(run: ProgramRun) -> set[tuple[str, str]]:
-        report = evaluate(from_recorded_run(run.resources), run.stack)
+        report = evaluate(from_recorded_run(run.resources))
         return {(f.rule_id, f.resource_name) for f in report.findings} | {
             (f.rule_id, f.resource_name) for f, _ in report.suppressed
         }
@@ -264,6 +264,6 @@ def test_policy_pack_does_not_flag_the_open_preflight(one_origin_run: ProgramRun
 def test_authorization_rule_still_flags_an_open_post_beside_the_preflight(one_origin_run: ProgramRun) -> None:
     [rule] = [r for r in RULES if r.id == "APIG4"]
     resources = from_recorded_run(one_origin_run.resources)
-    report = run_rule(rule, resources, "test", suppressions=[])
+    report = run_rule(rule, resources, suppressions=[])
     # dev's POST uses an API key (authorization NONE): flagged; the OPTIONS preflight is not.
     assert {f.resource_name for f in report.findings} == {"api-invoke-method"}

@@ -46,7 +46,7 @@ def test_dev_settings() -> None:
     assert (settings.endpoint_type, settings.auth_mode, settings.agent_artifact) == ("REGIONAL", "apiKey", "code")
     assert settings.agent_network_mode == "PUBLIC" and not settings.needs_network
     assert not settings.waf_enabled and not settings.protect_stateful_resources and not settings.production
-    assert 0 < settings.quota_limit <= 1000
+    assert settings.auth.quota is not None and 0 < settings.auth.quota.limit <= 1000
     assert settings.log_retention_days == 7
     assert settings.region == "us-east-1"
     assert settings.model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"

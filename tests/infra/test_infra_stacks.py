@@ -26,7 +26,7 @@ from infra_harness import (
     stack_config,
 )
 
-from components.artifacts import sha256_of_file
+from packager.artifacts import sha256_of_file
 from components.naming import AGENTCORE_NAME_PATTERN
 from components.settings import SettingsError
 

@@ -8,10 +8,11 @@ import runpy
 from typing import Any
 
 import pytest
-from infra_harness import REPO_ROOT, ProgramRun
+from infra_harness import PROJECT, REPO_ROOT, ProgramRun, run_program, stack_config
 
 from policy.adapters import from_policy_resource, from_recorded_run, plain
-from policy.resources import UNKNOWN, Finding, Resource, stack_of
+from policy.properties import EVERY_STACK, KEYED_AND_QUOTA_LIMITED, USAGE_PLAN, StackProperties
+from policy.resources import UNKNOWN, Finding, Resource
 from policy.rules import RULES, evaluate, run_rule
 from policy.suppressions import SUPPRESSIONS, Suppression
 
@@ -24,7 +25,7 @@ DEV_EXPECTED_FINDINGS = {
 
 
 def raw_findings(run: ProgramRun) -> set[tuple[str, str]]:
-    report = evaluate(from_recorded_run(run.resources), run.stack)
+    report = evaluate(from_recorded_run(run.resources))
     return {(f.rule_id, f.resource_name) for f in report.findings} | {
         (f.rule_id, f.resource_name) for f, _ in report.suppressed
     }
@@ -34,13 +35,13 @@ def test_prod_passes_every_rule(prod_run: ProgramRun) -> None:
     report = evaluate(from_recorded_run(prod_run.resources))
     assert report.findings == []
     for finding, suppression in report.suppressed:
-        assert suppression.stack == "*", (finding, "prod must not lean on a dev-only exception")
+        assert suppression.when is EVERY_STACK, (finding, "prod must not lean on a conditional exception")
 
 
 def test_dev_has_exactly_the_expected_findings_beyond_the_shared_iam_exceptions(dev_run: ProgramRun) -> None:
     report = evaluate(from_recorded_run(dev_run.resources))
     assert report.findings == []  # every dev finding is a reasoned suppression
-    dev_only = {(f.rule_id, f.resource_name) for f, s in report.suppressed if s.stack != "*"}
+    dev_only = {(f.rule_id, f.resource_name) for f, s in report.suppressed if s.when is not EVERY_STACK}
     assert dev_only == DEV_EXPECTED_FINDINGS
     assert {(r, n) for r, n in raw_findings(dev_run) if r != "IAM5"} == DEV_EXPECTED_FINDINGS
 
@@ -146,12 +147,12 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
 
 
 def test_the_good_stack_passes_every_rule() -> None:
-    assert evaluate(GOOD_STACK, "t", suppressions=()).findings == []
+    assert evaluate(GOOD_STACK, suppressions=()).findings == []
 
 
 @pytest.mark.parametrize(("rule_id", "resources"), BAD_CASES, ids=[f"{r}-{i}" for i, (r, _) in enumerate(BAD_CASES)])
 def test_each_rule_flags_a_bad_resource(rule_id: str, resources: list[Resource]) -> None:
-    findings = evaluate(resources, "t", suppressions=()).findings
+    findings = evaluate(resources, suppressions=()).findings
     assert rule_id in {f.rule_id for f in findings}, findings
 
 
@@ -167,7 +168,7 @@ def test_allowed_wildcards_and_unknowns_do_not_produce_findings() -> None:
         role_policy({"Effect": "Deny", "Action": "s3:*", "Resource": "*"}),
         res("aws:iam/rolePolicy:RolePolicy", "unknown-policy", {"policy": UNKNOWN}),
     ]
-    assert evaluate(ok, "t", suppressions=()).findings == []
+    assert evaluate(ok, suppressions=()).findings == []
 
 
 def test_private_policies_for_anonymous_callers_and_scoped_endpoints_pass() -> None:
@@ -183,21 +184,36 @@ def test_private_policies_for_anonymous_callers_and_scoped_endpoints_pass() -> N
         res("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "ep", {"policy": "{}"}, (endpoint.urn,)),
         res("aws:ec2/vpcEndpoint:VpcEndpoint", "inline", {"vpcEndpointType": "Interface", "policy": "{}"}),
     ]
-    assert {f.rule_id for f in evaluate(ok, "t", suppressions=()).findings} == {"APIG4"}
+    assert {f.rule_id for f in evaluate(ok, suppressions=()).findings} == {"APIG4"}
 
 
-def test_a_suppression_is_scoped_to_its_rule_resource_stack_and_detail() -> None:
+def test_a_suppression_is_scoped_to_its_rule_resource_condition_and_detail() -> None:
     finding = Finding("IAM5", "agent-role-policy", "m", detail="Resource:arn:aws:s3:::b/agent/*")
-    suppression = Suppression("IAM5", "agent-*", "prod", "reason", applies_to="Resource:arn:*:s3:::*/agent/[*]")
-    assert suppression.matches(finding, "prod")
-    assert not suppression.matches(finding, "dev")
-    assert not suppression.matches(Finding("IAM4", "agent-role-policy", "m", finding.detail), "prod")
-    assert not suppression.matches(Finding("IAM5", "agent-role-policy", "m", "Resource:*"), "prod")
+    suppression = Suppression("IAM5", "agent-*", KEYED_AND_QUOTA_LIMITED, "reason",
+                              applies_to="Resource:arn:*:s3:::*/agent/[*]")
+    keyed = StackProperties(api_key_required=True, key_quota_limited=True)
+    assert suppression.matches(finding, keyed)
+    assert not suppression.matches(finding, StackProperties(api_key_required=True, key_quota_limited=False))
+    assert not suppression.matches(finding, StackProperties(api_key_required=False, key_quota_limited=True))
+    assert not suppression.matches(Finding("IAM4", "agent-role-policy", "m", finding.detail), keyed)
+    assert not suppression.matches(Finding("IAM5", "agent-role-policy", "m", "Resource:*"), keyed)
 
 
-def test_stack_comes_from_the_urn(dev_run: ProgramRun) -> None:
-    assert stack_of(dev_run.resources[0].urn) == "dev"
-    assert stack_of("not-a-urn") == ""
+def test_stack_properties_come_from_what_the_resources_do(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    assert StackProperties.of(from_recorded_run(dev_run.resources)) == StackProperties(True, True)
+    assert StackProperties.of(from_recorded_run(prod_run.resources)) == StackProperties(False, False)
+    assert StackProperties.of([]) == StackProperties(False, False)
+
+
+def test_suppressions_follow_what_the_stack_does_not_its_name() -> None:
+    # dev's configuration under another stack name keeps its reasoned exceptions...
+    staging = run_program("staging", stack_config("dev"))
+    assert evaluate(from_recorded_run(staging.resources)).findings == []
+    # ...while dev's name on a stack whose API key has no quota does not hide the missing WAF and
+    # the missing authorization.
+    unlimited = run_program("dev", stack_config("dev", overrides={f"{PROJECT}:quotaLimit": 0}))
+    findings = {(f.rule_id, f.resource_name) for f in evaluate(from_recorded_run(unlimited.resources)).findings}
+    assert findings == DEV_EXPECTED_FINDINGS
 
 
 # --- the Pulumi policy pack ----------------------------------------------------------------------
@@ -256,9 +272,8 @@ def test_stack_validations_report_what_the_rules_find(dev_run: ProgramRun) -> No
     # Without its dev suppressions, APIG4 reports the method through report_violation with its URN.
     [apig4] = [p for p in build_policies() if p.name == "apig4"]
     violations: list[tuple[str, Any]] = []
-    monkey_stack = [r for r in resources]
-    for resource in monkey_stack:  # rename the stack in the URNs so dev-only suppressions do not apply
-        resource.urn = resource.urn.replace("urn:pulumi:dev::", "urn:pulumi:other::")
+    # Without the usage plan the stack no longer limits its keys, so the conditional exceptions end.
+    monkey_stack = [r for r in resources if r.resource_type != USAGE_PLAN]
     apig4.validate(pulumi_policy.StackValidationArgs(monkey_stack), lambda message, urn=None: violations.append((message, urn)))
     [(message, urn)] = violations
     assert message.startswith("api-invoke-method:") and urn.endswith("::api-invoke-method")
@@ -275,4 +290,4 @@ def test_unknown_values_are_unpacked_not_raised() -> None:
 def test_rule_ids_match_suppression_ids() -> None:
     ids = {r.id for r in RULES}
     assert {s.rule_id for s in SUPPRESSIONS} <= ids
-    assert run_rule(RULES[0], [], "t").findings == []
+    assert run_rule(RULES[0], []).findings == []

@@ -5,7 +5,7 @@ Pulumi diff and a changed one always yields a new content hash (AgentCore does n
 uploaded under an old S3 key). Pulumi's own directory archives are not used because they drop the
 exec bit that Lambda Web Adapter needs on ``run.sh``.
 
-Run ``python -m components.artifacts`` to build both zips and print their sizes and digests.
+Run ``python -m packager.artifacts`` to build both zips and print their sizes and digests.
 """
 
 from __future__ import annotations
@@ -59,10 +59,25 @@ ZipSource = tuple[Path, str]
 
 
 @dataclass(frozen=True)
-class BuiltArtifact:
+class CodeZip:
+    """A built zip: what Lambda and AgentCore's code deployment take."""
+
     path: Path  # zip file on disk, under <repo>/.build/ (gitignored)
     sha256: str  # hex digest of the zip bytes
     size: int
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    """An arm64 image Pulumi builds (awsx.ecr.Image) from this Docker context, which holds a Dockerfile."""
+
+    context: Path
+
+
+# What the agent runtime runs: a code zip on the managed Python runtime, or a container image.
+AgentArtifact = CodeZip | ContainerImage
+# The agentArtifact config values, one per kind above.
+AGENT_ARTIFACT_KINDS: tuple[str, ...] = ("code", "container")
 
 
 class DependencyInstallError(RuntimeError):
@@ -159,7 +174,7 @@ def build_zip(
     *,
     executables: Collection[str] = (),
     exclude: Callable[[PurePosixPath], bool] = is_never_deployed,
-) -> BuiltArtifact:
+) -> CodeZip:
     """Zip ``sources`` into ``destination`` so that equal inputs always give equal bytes.
 
     Entries are sorted by name, carry a fixed timestamp, 0644 or 0755 permissions (0755 when the
@@ -188,7 +203,7 @@ def build_zip(
     except BaseException:
         temporary_path.unlink(missing_ok=True)
         raise
-    return BuiltArtifact(
+    return CodeZip(
         path=destination, sha256=sha256_of_file(destination), size=destination.stat().st_size
     )
 
@@ -333,7 +348,7 @@ def _build_with_dependencies(
     deps_cache_dir: Path | None,
     executables: Collection[str] = (),
     console_scripts: Collection[str] = (),
-) -> BuiltArtifact:
+) -> CodeZip:
     cache_dir = deps_cache_dir if deps_cache_dir is not None else build_dir / "deps"
     # Our own files are listed explicitly (an allow-list), so a Dockerfile, a README or a local
     # test next to them never reaches the zip. They are collected first (with the pip inputs) so
@@ -365,7 +380,7 @@ def build_proxy_zip(
     *,
     build_dir: Path | None = None,
     deps_cache_dir: Path | None = None,
-) -> BuiltArtifact:
+) -> CodeZip:
     """The proxy Lambda's code: run.sh (0755) and streaming_proxy/ at the root, plus its wheels."""
     proxy_dir = repo_root / "proxy"
     return _build_with_dependencies(
@@ -387,7 +402,7 @@ def build_agent_zip(
     *,
     build_dir: Path | None = None,
     deps_cache_dir: Path | None = None,
-) -> BuiltArtifact:
+) -> CodeZip:
     """The AgentCore code zip: main.py (the entry point) and streaming_agent/ at the root, plus
     its wheels and bin/opentelemetry-instrument (0755, portable shebang)."""
     agent_dir = repo_root / "agent"
@@ -407,7 +422,17 @@ def build_agent_zip(
     )
 
 
-def _describe(label: str, artifact: BuiltArtifact, seconds: float) -> str:
+def agent_artifact(kind: str, repo_root: Path = REPO_ROOT) -> AgentArtifact:
+    """The agent as the stack's agentArtifact setting asks: "code" builds the zip now, "container"
+    names the build context that Pulumi builds during the deployment."""
+    if kind == "code":
+        return build_agent_zip(repo_root)
+    if kind == "container":
+        return ContainerImage(context=repo_root / "agent")
+    raise ValueError(f"unknown agent artifact kind {kind!r}; allowed: {', '.join(AGENT_ARTIFACT_KINDS)}")
+
+
+def _describe(label: str, artifact: CodeZip, seconds: float) -> str:
     with zipfile.ZipFile(artifact.path) as archive:
         infos = archive.infolist()
     unzipped_bytes = sum(info.file_size for info in infos)
@@ -420,7 +445,7 @@ def _describe(label: str, artifact: BuiltArtifact, seconds: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m components.artifacts",
+        prog="python -m packager.artifacts",
         description="Build the proxy and agent deployment zips and print their size and sha256.",
     )
     parser.add_argument("--repo-root", type=Path, default=REPO_ROOT)
@@ -428,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", choices=("proxy", "agent"), help="build one artifact instead of both"
     )
     arguments = parser.parse_args(argv)
-    builders: dict[str, Callable[[Path], BuiltArtifact]] = {
+    builders: dict[str, Callable[[Path], CodeZip]] = {
         "proxy": build_proxy_zip,
         "agent": build_agent_zip,
     }

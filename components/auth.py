@@ -1,0 +1,90 @@
+"""How API Gateway authenticates callers: one type per mode, built once from the stack settings.
+
+Plain frozen dataclasses without Pulumi, so the settings parser, the API component, the policy
+pack and the local stack can all share them. Each mode carries only what it needs: a quota
+travels with an API key, a user pool with Cognito.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Union
+
+# Usage-plan quota periods API Gateway accepts.
+QUOTA_PERIODS: tuple[str, ...] = ("DAY", "WEEK", "MONTH")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Steady rate (requests per second) and burst, as API Gateway's token bucket counts them."""
+
+    rate_limit: int
+    burst_limit: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Requests one API key may make per period (DAY, WEEK or MONTH)."""
+
+    limit: int
+    period: str
+
+
+@dataclass(frozen=True)
+class NoAuth:
+    """Anyone who can reach the endpoint may call it (refused for production stacks)."""
+
+    mode: ClassVar[str] = "none"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A generated API key in a usage plan: throttled per key, with an optional quota."""
+
+    mode: ClassVar[str] = "apiKey"
+    throttle: Throttle
+    # None: no quota, only the throttle.
+    quota: Quota | None
+
+
+@dataclass(frozen=True)
+class Iam:
+    """SigV4-signed callers, allowed by their IAM identity policies (the API's own account)."""
+
+    mode: ClassVar[str] = "iam"
+
+
+@dataclass(frozen=True)
+class ExistingUserPool:
+    """A user pool the stack trusts but does not own."""
+
+    arn: str
+
+
+@dataclass(frozen=True)
+class NewUserPool:
+    """A user pool (and app client) the stack creates."""
+
+    # Let anyone sign up; off: only administrators create users.
+    allow_self_sign_up: bool
+
+
+@dataclass(frozen=True)
+class Cognito:
+    """ID tokens of a Cognito user pool, checked by an API Gateway authorizer."""
+
+    mode: ClassVar[str] = "cognito"
+    pool: ExistingUserPool | NewUserPool
+
+
+Auth = Union[NoAuth, ApiKey, Iam, Cognito]
+
+def user_pool_to_create(auth: Auth) -> NewUserPool | None:
+    """The user pool the stack must create: only Cognito without an existing pool has one."""
+    if isinstance(auth, Cognito) and isinstance(auth.pool, NewUserPool):
+        return auth.pool
+    return None
+
+
+# The config values of authMode, in the order the README and errors list them.
+AUTH_MODES: tuple[str, ...] = tuple(kind.mode for kind in (NoAuth, ApiKey, Iam, Cognito))
