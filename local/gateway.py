@@ -39,7 +39,9 @@ from proxy.streaming_proxy.edge import (
     AMBIGUOUS_FRAMING,
     CORS_VARIABLE,
     GATEWAY_RESPONSES,
+    INVOKE_METHOD,
     INVOKE_PATH,
+    PREFLIGHT_METHOD,
     PREFLIGHT_PATH,
     REQUEST_CONTEXT_HEADER,
     CorsPolicy,
@@ -51,8 +53,8 @@ from proxy.streaming_proxy.jsonlog import log_context, log_fields, write_json_li
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 
 HEALTH_PATH = "/_gateway/health"
-ROUTE = ("POST", INVOKE_PATH)
-PREFLIGHT_ROUTE = ("OPTIONS", PREFLIGHT_PATH)
+ROUTE = (INVOKE_METHOD, INVOKE_PATH)
+PREFLIGHT_ROUTE = (PREFLIGHT_METHOD, PREFLIGHT_PATH)
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"

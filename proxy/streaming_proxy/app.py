@@ -34,7 +34,7 @@ from . import contract
 from .caller import read_request_context
 from .contract import ApiError, sse_event
 from .cors import CorsMiddleware
-from .edge import INVOKE_PATH, READY_PATH, CorsPolicy, ProxySettings, SettingsError, load_settings
+from .edge import INVOKE_METHOD, INVOKE_PATH, READY_PATH, CorsPolicy, ProxySettings, SettingsError, load_settings
 from .jsonlog import JsonLogger, log_context, session_hash
 from .sse import SseDecoder, SseProtocolError
 from .upstream import (
@@ -535,7 +535,7 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
     proxy = ProxyApp(settings, client if client is not None else create_client(settings), logger)
     app = Starlette(
         routes=[
-            Route(INVOKE_PATH, proxy.invoke, methods=["POST"]),
+            Route(INVOKE_PATH, proxy.invoke, methods=[INVOKE_METHOD]),
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},

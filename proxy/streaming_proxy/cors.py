@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .edge import ALLOWED_METHODS, PREFLIGHT_PATH, PREFLIGHT_STATUS, CorsPolicy
+from .edge import ALLOWED_METHODS, PREFLIGHT_METHOD, PREFLIGHT_PATH, PREFLIGHT_STATUS, CorsPolicy
 
 
 def merge_vary(existing: str | None, value: str) -> str:
@@ -45,7 +45,7 @@ class CorsMiddleware:
             return
         request_headers = Headers(scope=scope)
         origin = request_headers.get("origin")
-        if scope["method"] == "OPTIONS" and scope["path"] == PREFLIGHT_PATH:
+        if scope["method"] == PREFLIGHT_METHOD and scope["path"] == PREFLIGHT_PATH:
             await self._answer_preflight(origin, send)
             return
 

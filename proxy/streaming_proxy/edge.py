@@ -21,6 +21,7 @@ from typing import Any
 # -- paths and headers --------------------------------------------------------------------------
 
 INVOKE_PATH = "/invoke"
+INVOKE_METHOD = "POST"
 # Lambda Web Adapter polls this until the app is up (AWS_LWA_READINESS_CHECK_PATH); never routed by
 # API Gateway, so only the adapter and local tools read it.
 READY_PATH = "/_ready"
@@ -132,6 +133,7 @@ GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
 
 ANY_ORIGIN = "*"
 PREFLIGHT_PATH = INVOKE_PATH
+PREFLIGHT_METHOD = "OPTIONS"
 PREFLIGHT_STATUS = 204
 ALLOWED_METHODS = "POST, OPTIONS"
 # What the chat page sends (content-type, x-api-key) and what IAM-signed or Cognito callers add.
