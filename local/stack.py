@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from local.gateway_auth import AUTH_MODES
+from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from local.page_server import PageServer
 from proxy.streaming_proxy.edge import (
     CORS_VARIABLE,
@@ -236,8 +236,9 @@ class StackSettings:
     # Seconds to wait for each component to become ready, and for each to stop.
     ready_timeout: float = 90.0
     stop_grace_seconds: float = 10.0
-    # "none" (no gateway), "apiKey", "iam" or "cognito": a local API Gateway in front.
-    auth: str = "none"
+    # The deployed API's auth mode, as its type (components/auth.py: NoAuth(), Iam(), ...) or its
+    # config name ("none", "apiKey", "iam", "cognito"); other than none, a local API Gateway in front.
+    auth: str | Auth = NoAuth.mode
     # apiKey: key value -> key id; iam: access key id -> secret; cognito: the HS256 token secret.
     # Left out, they are generated.
     api_keys: Mapping[str, str] | None = None
@@ -248,6 +249,8 @@ class StackSettings:
     page_port: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.auth, str):
+            object.__setattr__(self, "auth", self.auth.mode)  # one spelling from here on: the mode's name
         if self.auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, got {self.auth!r}")
         if self.model not in ("offline", "bedrock"):
@@ -313,9 +316,9 @@ class LocalStack:
         standin = self._standin(settings, agent)
         proxy = self._proxy(settings, standin)
         components = [agent, standin, proxy]
-        if settings.auth != "none":
+        if settings.auth != NoAuth.mode:
             components.append(self._gateway(settings, proxy))
-        self.component_order = COMPONENT_ORDER if settings.auth == "none" else COMPONENT_ORDER_WITH_GATEWAY
+        self.component_order = COMPONENT_ORDER if settings.auth == NoAuth.mode else COMPONENT_ORDER_WITH_GATEWAY
         self.components = {component.name: component for component in components}
         self.proxy_url = proxy.url
         self.url = components[-1].url
@@ -327,10 +330,10 @@ class LocalStack:
 
     def _choose_credentials(self, settings: StackSettings) -> None:
         generated_key = {f"local-key-{secrets.token_hex(12)}": "local-key-id"}
-        self.api_keys = dict(settings.api_keys or (generated_key if settings.auth == "apiKey" else {}))
+        self.api_keys = dict(settings.api_keys or (generated_key if settings.auth == ApiKey.mode else {}))
         generated_iam = {"AKIALOCALCALLER00001": secrets.token_urlsafe(30)}
-        self.iam_credentials = dict(settings.iam_credentials or (generated_iam if settings.auth == "iam" else {}))
-        self.jwt_secret = settings.jwt_secret or (secrets.token_urlsafe(32) if settings.auth == "cognito" else "")
+        self.iam_credentials = dict(settings.iam_credentials or (generated_iam if settings.auth == Iam.mode else {}))
+        self.jwt_secret = settings.jwt_secret or (secrets.token_urlsafe(32) if settings.auth == Cognito.mode else "")
 
     def _agent(self, settings: StackSettings) -> Component:
         environment = child_environment(
@@ -353,7 +356,7 @@ class LocalStack:
         return Component("standin", command, child_environment(**(settings.standin_env or {})), port)
 
     def _proxy(self, settings: StackSettings, standin: Component) -> Component:
-        port = (settings.port if settings.auth == "none" else 0) or find_free_port()
+        port = (settings.port if settings.auth == NoAuth.mode else 0) or find_free_port()
         inherited = {name: value for name, value in os.environ.items() if name not in PROXY_ENV_REMOVED}
         no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), HOST, "localhost"]))
         environment = {
