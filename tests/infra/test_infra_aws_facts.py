@@ -1,8 +1,8 @@
-"""AWS facts the program depends on, tested against mocks that behave like AWS (issue 9, part A).
+"""AWS facts the program depends on, tested against mocks that behave like AWS.
 
 The mocked account maps zone names to other zone ids and refuses an agent in a zone AgentCore does
 not support (infra_harness); API Gateway's same-account IAM decision is modelled in iam_evaluation
-from AWS's documents. Each test fails on the program as it was before issue 9.
+from AWS's documents. Each test fails on the program as it was before these facts were checked.
 """
 
 from __future__ import annotations
