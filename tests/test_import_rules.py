@@ -26,6 +26,7 @@ ALLOWED = {
     "components": {"components", "packager", "proxy.streaming_proxy.edge"},
     "policy": {"policy", "components", "proxy.streaming_proxy.edge"},
     "local": {"local", "client", "components.auth", "proxy.streaming_proxy"},
+    "packager": {"packager"},
 }
 EDGE_MODULE = "proxy.streaming_proxy.edge"
 

@@ -139,3 +139,15 @@ def test_one_source_file_for_the_proxy_and_the_agent() -> None:
     proxy_copy = REPO_ROOT / "proxy" / "streaming_proxy" / "jsonlog.py"
     assert proxy_copy.is_symlink()
     assert proxy_copy.resolve() == (REPO_ROOT / "agent" / "streaming_agent" / "jsonlog.py").resolve()
+
+
+def test_the_proxy_zip_ships_the_log_format_itself_not_a_link(tmp_path: Path) -> None:
+    import zipfile
+
+    from packager.artifacts import build_zip
+
+    built = build_zip([(REPO_ROOT / "proxy" / "streaming_proxy", "streaming_proxy")], tmp_path / "proxy.zip")
+    with zipfile.ZipFile(built.path) as archive:
+        shipped = archive.read("streaming_proxy/jsonlog.py")
+        assert "streaming_proxy/edge.py" in archive.namelist()
+    assert shipped == (REPO_ROOT / "agent" / "streaming_agent" / "jsonlog.py").read_bytes()
