@@ -43,8 +43,10 @@ from proxy.streaming_proxy.edge import (
     INVOKE_PATH,
     PREFLIGHT_METHOD,
     PREFLIGHT_PATH,
+    ORIGIN_FORMS,
     REQUEST_CONTEXT_HEADER,
     CorsPolicy,
+    OriginError,
     error_body,
     parse_allowed_origins,
 )
@@ -309,7 +311,11 @@ def main(argv: list[str] | None = None) -> None:
         auth = auth_settings_from_json(os.environ.get(AUTH_SETTINGS_ENV, ""))
     except (TypeError, ValueError) as error:
         raise SystemExit(f"gateway configuration error in {AUTH_SETTINGS_ENV}: {error}") from None
-    app = LocalApiGateway(args.upstream, auth, parse_allowed_origins(os.environ.get(CORS_VARIABLE, "")))
+    try:
+        origins = parse_allowed_origins(os.environ.get(CORS_VARIABLE, ""))
+    except OriginError as error:
+        raise SystemExit(f"gateway configuration error in {CORS_VARIABLE}: {error}; allowed: {ORIGIN_FORMS}") from None
+    app = LocalApiGateway(args.upstream, auth, origins)
     # The proxy's guarded h11 protocol: clients that send headers or a body too slowly are dropped.
     from proxy.streaming_proxy.http_guard import GuardedH11Protocol
 
