@@ -24,7 +24,7 @@ from pathlib import Path
 from bench import cold_start, concurrency, latency, proxy_alone, throughput
 from bench.fake_stack import stack_with_fake_upstream
 from bench.report import Figure, render_report, update_readme, write_report
-from local.stack import REPO_ROOT, LocalStack
+from local.stack import REPO_ROOT, LocalStack, StackSettings
 
 PARTS = ("proxy", "latency", "throughput", "concurrency", "cold-start")
 RESULTS = REPO_ROOT / "bench" / "results" / "latest.md"
@@ -107,7 +107,7 @@ class ExtraProxies:
     def __enter__(self) -> list[proxy_alone.FakeProxy]:
         proxies = []
         for label, env in self.variants:
-            stack = LocalStack(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.upstream_url, **self.env, **env})
+            stack = LocalStack(StackSettings(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.upstream_url, **self.env, **env}))
             self.stacks.append(stack.start())
             proxies.append(proxy_alone.FakeProxy(label, stack, self.upstream_url))
         return proxies

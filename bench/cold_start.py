@@ -15,6 +15,7 @@ import zipfile
 from bench.report import Figure
 from bench.stats import median, spread
 from local.stack import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, LOCAL_REGION, LOCAL_RUNTIME_ARN, REPO_ROOT
+from proxy.streaming_proxy.edge import ProxySettings
 
 # What run.sh does before the first request, as Lambda's init phase would: uvicorn with the event
 # loop it picks ("auto": uvloop when installed) and the h11 protocol, the app, the client.
@@ -28,7 +29,7 @@ auto_loop_factory()
 server_loaded = time.perf_counter()
 import streaming_proxy.app as proxy_app
 imported = time.perf_counter()
-from streaming_proxy.settings import load_settings
+from streaming_proxy.edge import load_settings
 settings = load_settings(os.environ)
 proxy_app.create_app(settings, client=object())  # app only, no AWS client
 app_built = time.perf_counter()
@@ -70,7 +71,7 @@ def measure_imports(runs: int) -> list[Figure]:
     base_env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "0", "HOME": str(REPO_ROOT)}
     proxy_env = {
         **base_env,
-        "AGENT_RUNTIME_ARN": LOCAL_RUNTIME_ARN,
+        **ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ(),
         "AWS_REGION": LOCAL_REGION,
         "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,

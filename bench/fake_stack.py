@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from local.stack import HOST, REPO_ROOT, LocalStack, find_free_port
+from local.stack import HOST, REPO_ROOT, LocalStack, StackSettings, find_free_port
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -43,5 +43,5 @@ def fake_upstream() -> Iterator[str]:
 def stack_with_fake_upstream(proxy_env: dict[str, str] | None = None) -> Iterator[tuple[LocalStack, str]]:
     """A LocalStack whose proxy calls the fake upstream (its stand-in and agent stay idle), and the fake's URL."""
     with fake_upstream() as upstream_url:
-        with LocalStack(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": upstream_url, **(proxy_env or {})}) as stack:
+        with LocalStack(StackSettings(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": upstream_url, **(proxy_env or {})})) as stack:
             yield stack, upstream_url

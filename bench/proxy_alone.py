@@ -23,7 +23,7 @@ from bench.stats import alternate, median, percentile, spread
 from bench.timed_stream import TimedStream, read_from_agent, read_from_proxy
 from local.stack import LocalStack
 
-# Targets (issue 14); figures are printed beside them, a miss never fails the run.
+# Targets (README, Performance); figures are printed beside them, a miss never fails the run.
 CPU_PER_TOKEN_TARGET_US = 40.0
 FIRST_TOKEN_ADDED_TARGET_MS = 2.0
 EVENT_DELAY_P50_TARGET_MS = 0.5

@@ -10,10 +10,12 @@ import json
 from typing import Any, Optional
 
 from components.auth import ApiKey, Auth, Cognito, Iam, NoAuth
+from proxy.streaming_proxy import edge
+from proxy.streaming_proxy.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
 
 STAGE_NAME = "v1"
-ROUTE_PATH = "invoke"
-ROUTE_METHOD = "POST"
+ROUTE_PATH = edge.INVOKE_PATH.lstrip("/")
+ROUTE_METHOD = edge.INVOKE_METHOD
 # API Gateway's hard ceiling for a streamed integration (15 minutes).
 MAX_STREAM_INTEGRATION_MS = 900_000
 
@@ -52,61 +54,16 @@ def access_log_format(*, waf_enabled: bool) -> str:
         fields["wafResponseCode"] = "$context.wafResponseCode"
     return json.dumps(fields, separators=(",", ":"))
 
-# API Gateway's own errors (bad body, missing key, throttling, ...) rewritten into the project's
-# error shape, so clients parse one format whether the gateway or the proxy refused them.
-GATEWAY_ERRORS: dict[str, tuple[Optional[str], str]] = {
-    # response type: (status override or None to keep the gateway's, machine code). The codes are
-    # the proxy's own (proxy/streaming_proxy/contract.py) wherever the two can refuse the same thing.
-    "BAD_REQUEST_BODY": ("400", "INVALID_BODY"),
-    "BAD_REQUEST_PARAMETERS": ("400", "INVALID_REQUEST"),
-    "UNSUPPORTED_MEDIA_TYPE": ("415", "UNSUPPORTED_MEDIA_TYPE"),
-    "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE"),
-    "MISSING_AUTHENTICATION_TOKEN": (None, "FORBIDDEN"),
-    "INVALID_API_KEY": ("403", "FORBIDDEN"),
-    "ACCESS_DENIED": ("403", "FORBIDDEN"),
-    "INVALID_SIGNATURE": ("403", "FORBIDDEN"),
-    "EXPIRED_TOKEN": ("403", "FORBIDDEN"),
-    "UNAUTHORIZED": ("401", "UNAUTHORIZED"),
-    "WAF_FILTERED": ("403", "FORBIDDEN"),
-    "THROTTLED": ("429", "THROTTLED"),
-    "QUOTA_EXCEEDED": ("429", "QUOTA_EXCEEDED"),
-    "INTEGRATION_TIMEOUT": ("504", "UPSTREAM_TIMEOUT"),
-    "INTEGRATION_FAILURE": ("502", "UPSTREAM_ERROR"),
-    "DEFAULT_4XX": (None, "CLIENT_ERROR"),
-    "DEFAULT_5XX": (None, "INTERNAL_ERROR"),
-}
-# The contract promises Retry-After with every 429 THROTTLED; a quota resets at the period's end.
-GATEWAY_ERROR_HEADERS: dict[str, dict[str, str]] = {"THROTTLED": {"Retry-After": "1"}}
-
-
-def gateway_error_template(code: str) -> str:
-    # $context.error.message is API Gateway's own text (e.g. "Forbidden"), never the proxy's.
-    return (
-        '{"error":{"code":"' + code + '","message":$context.error.messageString,'
-        '"requestId":"$context.requestId"}}'
-    )
-
-
-# CORS (off unless the stack lists origins). The proxy answers the same preflight locally
-# (proxy/streaming_proxy/cors.py); tests/infra/test_infra_cors.py checks the two agree.
-ANY_ORIGIN = "*"
-PREFLIGHT_METHOD = "OPTIONS"
-PREFLIGHT_STATUS = "204"
-CORS_ALLOWED_METHODS = "POST, OPTIONS"
-# What the chat page sends (content-type, x-api-key) and what IAM-signed or Cognito callers add.
-CORS_ALLOWED_HEADERS = "content-type, x-api-key, authorization, x-amz-date, x-amz-security-token"
-CORS_EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
-CORS_MAX_AGE_SECONDS = 600
-ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+# The tables and constants these builders use are the HTTP edge's (proxy/streaming_proxy/edge.py),
+# shared with the proxy and the local gateway: gateway responses, the error body, CORS headers.
+PREFLIGHT_STATUS = str(edge.PREFLIGHT_STATUS)
 
 
 def preflight_static_headers(origins: tuple[str, ...]) -> dict[str, str]:
     """Headers the OPTIONS /invoke MOCK answer carries as fixed values (header -> value)."""
     headers = {
-        "Access-Control-Allow-Methods": CORS_ALLOWED_METHODS,
-        "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
-        "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
-        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
+        **edge.PREFLIGHT_GRANT_HEADERS,
+        "Access-Control-Expose-Headers": edge.EXPOSED_HEADERS,
         # A cache in front must not hand one origin's preflight answer to another.
         "Vary": "Origin",
     }
@@ -119,8 +76,9 @@ def preflight_static_headers(origins: tuple[str, ...]) -> dict[str, str]:
 def preflight_origin_template(origins: tuple[str, ...]) -> Optional[str]:
     """VTL for the MOCK integration response that echoes the request's Origin only when listed.
 
-    None for one origin (a fixed header value does). Safe to embed: settings.py admits only
-    origins made of [a-z0-9.:/-], so no entry can close the string literal or start a reference.
+    None for one origin (a fixed header value does). Safe to embed: the origin grammar (edge.py)
+    admits only origins made of [a-z0-9.:/[]-], so no entry can close the string literal or start
+    a reference.
     """
     if len(origins) < 2:
         return None
@@ -148,7 +106,7 @@ def gateway_error_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
     """
     if not origins:
         return {}
-    return {ALLOW_ORIGIN: origins[0], "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS}
+    return {ALLOW_ORIGIN: origins[0], "Access-Control-Expose-Headers": edge.EXPOSED_HEADERS}
 
 
 def request_body_schema() -> dict[str, Any]:
@@ -185,7 +143,7 @@ def integration_timeout_ms(function_timeout_seconds: int) -> int:
 def gateway_response_parameters(response_type: str, origins: tuple[str, ...]) -> Optional[dict[str, str]]:
     """Header mappings of one gateway response: CORS for the allowed origins, plus Retry-After
     on THROTTLED; None when it has none (the provider's own empty value)."""
-    headers = {**gateway_error_cors_headers(origins), **GATEWAY_ERROR_HEADERS.get(response_type, {})}
+    headers = {**gateway_error_cors_headers(origins), **GATEWAY_RESPONSES[response_type].headers}
     return {f"gatewayresponse.header.{header}": f"'{value}'" for header, value in headers.items()} or None
 
 

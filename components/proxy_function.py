@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components import policies
 from components.agent_runtime import AgentRuntime
 from packager.artifacts import CodeZip
+from proxy.streaming_proxy.edge import READY_PATH, ProxySettings
 
 # The type this component had while it was called StreamingProxy; the alias carries the deployed
 # component (and, through it, its children) over to the new type instead of replacing them.
@@ -20,7 +21,6 @@ PREVIOUS_TYPE = "agentcore-streaming:streaming_proxy:StreamingProxy"
 # Lambda Web Adapter's public layer account (same in every commercial region).
 LWA_LAYER_ACCOUNT = "753240598075"
 PROXY_PORT = 8080
-READINESS_PATH = "/_ready"
 
 
 def lwa_layer_arn(partition: str, region: str, version: int) -> str:
@@ -50,7 +50,7 @@ class ProxyFunctionArgs:
     region: str
     # Protect and retain the log group (prod).
     protect_stateful_resources: bool
-    # Browser origins the proxy adds CORS headers for (PROXY_CORS_ALLOWED_ORIGINS); empty: none.
+    # Browser origins the proxy adds CORS headers for; empty: none (no CORS variable at all).
     cors_allowed_origins: tuple[str, ...] = ()
 
 
@@ -148,22 +148,21 @@ class ProxyFunction(pulumi.ComponentResource):
 
 
 def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
-    """Lambda Web Adapter's switches and the proxy app's settings (proxy/streaming_proxy/settings.py)."""
-    environment: dict[str, pulumi.Input[str]] = {
+    """Lambda Web Adapter's switches and the proxy app's settings, spelled by the edge's schema
+    (ProxySettings.to_environ), which the proxy reads back with ProxySettings.from_environ."""
+    settings = ProxySettings(
+        runtime_arn=args.runtime.runtime_arn,
+        max_prompt_chars=args.max_prompt_chars,
+        keepalive_seconds=args.keepalive_seconds,
+        stream_timeout_seconds=args.stream_timeout_seconds,
+        log_level=args.log_level,
+        cors_allowed_origins=tuple(args.cors_allowed_origins),
+    )
+    return {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",
         "AWS_LWA_PORT": str(PROXY_PORT),
         # A dedicated path: LWA's default "/" would reach the app's own routes.
-        "AWS_LWA_READINESS_CHECK_PATH": READINESS_PATH,
-        "AGENT_RUNTIME_ARN": args.runtime.runtime_arn,
-        "AGENT_RUNTIME_QUALIFIER": "DEFAULT",
-        "PROXY_MAX_PROMPT_CHARS": str(args.max_prompt_chars),
-        "PROXY_KEEPALIVE_SECONDS": str(args.keepalive_seconds),
-        "PROXY_STREAM_TIMEOUT_SECONDS": str(args.stream_timeout_seconds),
-        "PROXY_LOG_LEVEL": args.log_level,
-        "PROXY_LOG_CONTENT": "false",
+        "AWS_LWA_READINESS_CHECK_PATH": READY_PATH,
+        **settings.to_environ(),
     }
-    if args.cors_allowed_origins:
-        # Left out when off: the proxy then sends no CORS headers and answers no preflight.
-        environment["PROXY_CORS_ALLOWED_ORIGINS"] = ",".join(args.cors_allowed_origins)
-    return environment

@@ -27,6 +27,7 @@ from components.auth import (
     Throttle,
 )
 from packager.artifacts import AGENT_ARTIFACT_KINDS
+from proxy.streaming_proxy.edge import ORIGIN_FORMS, OriginError, parse_allowed_origins
 
 PROJECT = "agentcore-streaming"
 
@@ -262,52 +263,6 @@ def _parse_cidr(value: Any) -> str:
     return value
 
 
-ANY_ORIGIN = "*"
-# An origin exactly as a browser serialises it: scheme://host[:port], no path, no trailing slash.
-_ORIGIN = re.compile(
-    r"^(?P<scheme>https?)://(?P<host>[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)"
-    r"(:(?P<port>[0-9]{1,5}))?$"
-)
-# Plain http only for a page on the developer's own machine; anything else must be https.
-_LOCAL_HTTP_HOSTS = ("localhost", "127.0.0.1")
-_DEFAULT_PORTS = {"https": "443", "http": "80"}
-CORS_ORIGIN_FORMS = (
-    "'*' alone, or origins written https://host[:port] (http://localhost[:port] and "
-    "http://127.0.0.1[:port] for a local page), without a path or trailing slash"
-)
-
-
-def _parse_origin(entry: str) -> str:
-    """One origin, lower-cased; ValueError with a hint when it is not one a browser would send."""
-    origin = entry.strip().lower()
-    match = _ORIGIN.match(origin)
-    if match is None:
-        hint = " (drop the trailing slash)" if origin.endswith("/") else ""
-        raise ValueError(f"{entry!r} is not an origin{hint}")
-    scheme, host, port = match["scheme"], match["host"], match["port"]
-    if scheme == "http" and host not in _LOCAL_HTTP_HOSTS:
-        raise ValueError(f"{entry!r} uses http; only localhost and 127.0.0.1 may (use https)")
-    if port is not None and not 1 <= int(port) <= 65535:
-        raise ValueError(f"{entry!r} has an invalid port")
-    # A browser leaves the default port out of Origin, so an entry with it would never match.
-    if port == _DEFAULT_PORTS[scheme]:
-        raise ValueError(f"{entry!r} names the default port; drop ':{port}'")
-    return origin
-
-
-def _parse_cors_origins(entries: Sequence[str]) -> tuple[str, ...]:
-    if ANY_ORIGIN in (entry.strip() for entry in entries):
-        if len(entries) != 1:
-            raise ValueError("'*' must be the only entry")
-        return (ANY_ORIGIN,)
-    origins: list[str] = []
-    for entry in entries:
-        origin = _parse_origin(entry)
-        if origin not in origins:
-            origins.append(origin)
-    return tuple(origins)
-
-
 def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Settings:
     """Validate every setting; raise SettingsError naming the first bad key."""
     read = _Reader(project, values)
@@ -393,10 +348,11 @@ def _read_agent_lifecycle(read: _Reader) -> tuple[int, int]:
 def _read_cors_origins(read: _Reader) -> tuple[str, ...]:
     cors_entries = read.string_list("corsAllowedOrigins")
     try:
-        return _parse_cors_origins(cors_entries)
-    except ValueError as error:
+        # The one origin grammar, the same the proxy and the local gateway read their origins with.
+        return parse_allowed_origins(cors_entries)
+    except OriginError as error:
         raise SettingsError(
-            f"{read.full_key('corsAllowedOrigins')}: {error}; allowed: {CORS_ORIGIN_FORMS}"
+            f"{read.full_key('corsAllowedOrigins')}: {error}; allowed: {ORIGIN_FORMS}"
         ) from None
 
 

@@ -19,16 +19,12 @@ import pulumi_aws as aws
 
 from components import policies
 from components.api_builders import (
-    ALLOW_ORIGIN,
     COGNITO_IDENTITY_SOURCE,
-    GATEWAY_ERRORS,
-    PREFLIGHT_METHOD,
     PREFLIGHT_STATUS,
     ROUTE_METHOD,
     ROUTE_PATH,
     STAGE_NAME,
     access_log_format,
-    gateway_error_template,
     gateway_response_parameters,
     gateway_response_resource_suffix,
     integration_timeout_ms,
@@ -38,6 +34,7 @@ from components.api_builders import (
     request_body_schema,
 )
 from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
+from proxy.streaming_proxy.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES, PREFLIGHT_METHOD, gateway_error_template
 
 __all__ = ["STAGE_NAME", "StreamingApi", "StreamingApiArgs"]
 
@@ -304,8 +301,9 @@ def _preflight_route(
 def _gateway_responses(
     parent: pulumi.Resource, name: str, api_id: pulumi.Output[str], origins: tuple[str, ...], definition: _Definition
 ) -> None:
-    """Every gateway response of api_builders.GATEWAY_ERRORS, in the project's error shape."""
-    for response_type, (status, code) in GATEWAY_ERRORS.items():
+    """Every gateway response of the edge's GATEWAY_RESPONSES, in the project's error shape."""
+    for response_type, rewrite in GATEWAY_RESPONSES.items():
+        status, code = rewrite.status_override, rewrite.code
         gateway_response = aws.apigateway.Response(
             f"{name}-{gateway_response_resource_suffix(response_type)}",
             rest_api_id=api_id,

@@ -18,8 +18,9 @@ from types import FrameType
 from typing import Any
 
 from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
+from components.auth import AUTH_MODES, ApiKey, Cognito, Iam, NoAuth
 from local.gateway_auth import issue_local_token
-from local.stack import HOST, REPO_ROOT, LocalStack, StackError
+from local.stack import HOST, REPO_ROOT, LocalStack, StackError, StackSettings
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +91,8 @@ def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
         print(f"local stack failed: {busy}", file=sys.stderr)
         return 1
     lock = threading.Lock()
-    stack = LocalStack(port=port, log_sink=print_log_line(lock), serve_page=True, page_port=page_port, **options)
+    settings = StackSettings(port=port, serve_page=True, page_port=page_port, **options)
+    stack = LocalStack(settings, log_sink=print_log_line(lock))
     stop_on_sigterm()
     try:
         stack.start()
@@ -117,10 +119,10 @@ def serve(options: dict[str, Any], port: int, page_port: int = 0) -> int:
 
 def auth_lines(stack: LocalStack) -> tuple[str, str, str]:
     """(banner lines naming the generated local credentials, environment and client options that use them)."""
-    if stack.auth == "apiKey":
+    if stack.auth == ApiKey.mode:
         key = next(iter(stack.api_keys))
         return f"  API key:            {key}\n", "", f" --api-key {shlex.quote(key)}"
-    if stack.auth == "iam":
+    if stack.auth == Iam.mode:
         access_key, secret = next(iter(stack.iam_credentials.items()))
         environment = f"AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={shlex.quote(secret)} AWS_SESSION_TOKEN= "
         return (
@@ -128,7 +130,7 @@ def auth_lines(stack: LocalStack) -> tuple[str, str, str]:
             environment,
             f" --iam --region {stack.region}",
         )
-    if stack.auth == "cognito":
+    if stack.auth == Cognito.mode:
         token = issue_local_token(stack.jwt_secret, "local-user", expires_in=12 * 3600)
         return f"  ID token (sub local-user, valid 12 h):\n    {token}\n", "", f" --token {token}"
     return "", "", ""
@@ -140,13 +142,13 @@ def ready_banner(stack: LocalStack, model: str) -> str:
         f"{client_environment}PYTHONPATH={shlex.quote(str(REPO_ROOT))} {shlex.quote(sys.executable)} -m client "
         f"'Hello!' --url {stack.url}{client_auth}"
     )
-    if stack.auth != "none":
+    if stack.auth != NoAuth.mode:
         credentials = f"  proxy (behind it):  {stack.proxy_url}\n{credentials}"
     page_line = f"  chat page:          {stack.page_url}  (open it in a browser)\n" if stack.page_url else ""
     return (
         f"\nLocal stack ready.\n"
         f"{page_line}"
-        f"  API ({'proxy' if stack.auth == 'none' else 'gateway, ' + stack.auth}): {stack.url}  (POST /invoke)\n"
+        f"  API ({'proxy' if stack.auth == NoAuth.mode else 'gateway, ' + stack.auth}): {stack.url}  (POST /invoke)\n"
         f"{credentials}"
         f"  AgentCore stand-in: {stack.standin_url}\n"
         f"  agent:              {stack.agent_url}  (model: {model})\n"
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="proxy port (default 8000; 0 picks a free one)")
     parser.add_argument("--page-port", type=int, default=8001,
                         help="port of the chat page (default 8001; 0 picks a free one)")
-    parser.add_argument("--auth", choices=("none", "apiKey", "iam", "cognito"), default="none",
+    parser.add_argument("--auth", choices=AUTH_MODES, default=NoAuth.mode,
                         help="put a local API Gateway in front that authenticates like the deployed API; "
                              "credentials are generated and printed (default none: no gateway)")
     add_stack_options(parser)

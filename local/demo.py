@@ -6,7 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from client import InvokeError, StreamBrokenError, stream_invoke
-from local.stack import LocalStack, StackError
+from local.stack import LocalStack, StackSettings, StackError
 
 DEFAULT_PROMPT = "Hello! What can you do?"
 DEFAULT_FOLLOW_UP = "Thanks. Please say that again, more briefly."
@@ -48,7 +48,7 @@ def run_demo(
 ) -> int:
     """Exit status: 0 when both turns streamed to a done event in one session, else 1."""
     err.write("Starting the local stack (agent, AgentCore stand-in, proxy) on 127.0.0.1...\n")
-    stack = LocalStack(port=0, **stack_options)
+    stack = LocalStack(StackSettings(port=0, **stack_options))
     try:
         with stack:
             err.write(f"Proxy ready at {stack.url}\n")

@@ -3,7 +3,7 @@
 For each request it does what API Gateway and Lambda Web Adapter do together:
 - only POST /invoke is routed; anything else gets API Gateway's "Missing Authentication Token" 403;
 - the caller is authenticated per auth mode (see gateway_auth.py) and refused with the deployed API's
-  rewritten error body, {"error": {"code", "message", "requestId"}}, see components/streaming_api.py;
+  rewritten gateway responses (GATEWAY_RESPONSES in proxy/streaming_proxy/edge.py);
 - the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
   way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
   dropped first, so no client can forge an identity;
@@ -35,48 +35,38 @@ import httpx
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from proxy.streaming_proxy.edge import (
+    AMBIGUOUS_FRAMING,
+    CORS_VARIABLE,
+    GATEWAY_RESPONSES,
+    INVOKE_METHOD,
+    INVOKE_PATH,
+    PREFLIGHT_METHOD,
+    PREFLIGHT_PATH,
+    ORIGIN_FORMS,
+    REQUEST_CONTEXT_HEADER,
+    CorsPolicy,
+    OriginError,
+    error_body,
+    parse_allowed_origins,
+)
+
+from proxy.streaming_proxy.jsonlog import log_context, log_fields, write_json_lines
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 
-REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
 HEALTH_PATH = "/_gateway/health"
-ROUTE = ("POST", "/invoke")
-PREFLIGHT_ROUTE = ("OPTIONS", "/invoke")
-# The proxy's setting (proxy/streaming_proxy/cors.py), read here too: the deployed API is configured
-# from the same stack setting (corsAllowedOrigins) as the proxy Lambda.
-CORS_ORIGINS_ENV = "PROXY_CORS_ALLOWED_ORIGINS"
-ANY_ORIGIN = "*"
-CORS_EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
+ROUTE = (INVOKE_METHOD, INVOKE_PATH)
+PREFLIGHT_ROUTE = (PREFLIGHT_METHOD, PREFLIGHT_PATH)
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"
-# How the deployed API rewrites the gateway responses used here (components/streaming_api.py,
-# _GATEWAY_ERRORS); tests/auth checks that the two tables agree.
-GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
-    "MISSING_AUTHENTICATION_TOKEN": (403, "FORBIDDEN"),
-    "INVALID_API_KEY": (403, "FORBIDDEN"),
-    "INVALID_SIGNATURE": (403, "FORBIDDEN"),
-    "UNAUTHORIZED": (401, "UNAUTHORIZED"),
-    "REQUEST_TOO_LARGE": (413, "PAYLOAD_TOO_LARGE"),
-    "INTEGRATION_FAILURE": (502, "UPSTREAM_ERROR"),
-}
-# API Gateway's x-amzn-ErrorType for each, so clients that look at it see the same thing.
-ERROR_TYPES = {
-    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
-    "INVALID_API_KEY": "ForbiddenException",
-    "INVALID_SIGNATURE": "InvalidSignatureException",
-    "UNAUTHORIZED": "UnauthorizedException",
-    "REQUEST_TOO_LARGE": "RequestTooLargeException",
-    "INTEGRATION_FAILURE": "InternalServerErrorException",
-}
-# The proxy's code for a request with both Content-Length and Transfer-Encoding (streaming_proxy.contract).
-AMBIGUOUS_FRAMING = "AMBIGUOUS_FRAMING"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 
 logger = logging.getLogger("local.gateway")
 
 
 def log(message: str, **fields: Any) -> None:
-    logger.info(json.dumps({"component": "gateway", "message": message, **fields}, separators=(",", ":")))
+    log_fields(logger, logging.INFO, message, **fields)
 
 
 def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> dict[str, Any]:
@@ -96,12 +86,6 @@ def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> di
     }
 
 
-def parse_cors_origins(raw: str) -> tuple[str, ...]:
-    """The comma-separated origins, lower-cased. The proxy validates them and refuses to start on a
-    bad one, so here only the parsing matters."""
-    return tuple(dict.fromkeys(entry.strip().lower() for entry in raw.split(",") if entry.strip()))
-
-
 def error_cors_headers(origins: tuple[str, ...], origin: str | None) -> list[tuple[bytes, bytes]]:
     """CORS headers for a gateway error to a request from `origin` (none when CORS is off or the
     origin is not allowed), so the page can show why it was refused.
@@ -110,30 +94,27 @@ def error_cors_headers(origins: tuple[str, ...], origin: str | None) -> list[tup
     components/streaming_api.py gateway_error_cors_headers); here every allowed origin is echoed,
     which matters for the local page that is reachable as both localhost and 127.0.0.1.
     """
-    if not origins:
-        return []
-    headers = [(b"vary", b"Origin")]
-    if origin and (ANY_ORIGIN in origins or origin.lower() in origins):
-        headers += [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-expose-headers", CORS_EXPOSED_HEADERS.encode()),
-        ]
-    return headers
+    headers = CorsPolicy(origins).response_headers(origin)
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 async def send_gateway_error(
     send: Send, response_type: str, message: str, request_id: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    status, code = GATEWAY_ERRORS[response_type]
-    extra = [(b"x-amzn-errortype", ERROR_TYPES[response_type].encode()), *(extra_headers or [])]
-    await send_json_error(send, status, code, message, request_id, extra)
+    response = GATEWAY_RESPONSES[response_type]
+    extra = [
+        *([(b"x-amzn-errortype", response.error_type.encode())] if response.error_type else []),
+        *((name.lower().encode(), value.encode()) for name, value in response.headers.items()),
+        *(extra_headers or []),
+    ]
+    await send_json_error(send, response.status, response.code, message, request_id, extra)
 
 
 async def send_json_error(
     send: Send, status: int, code: str, message: str, request_id: str, extra_headers: list[tuple[bytes, bytes]]
 ) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}}).encode()
+    body = json.dumps(error_body(code, message, request_id)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -199,6 +180,10 @@ class LocalApiGateway:
         if scope["type"] != "http":
             return
         request_id = str(uuid.uuid4())
+        with log_context(requestId=request_id):
+            await self.handle(scope, receive, send, request_id)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         method, path = scope["method"], scope["path"]
         if (method, path) == ("GET", HEALTH_PATH):
             body = b'{"status":"ready"}'
@@ -243,7 +228,7 @@ class LocalApiGateway:
             body=body,
         )
         if isinstance(outcome, GatewayRejection):
-            log("request refused", requestId=request_id, responseType=outcome.response_type)
+            log("request refused", responseType=outcome.response_type)
             await send_gateway_error(send, outcome.response_type, outcome.message, request_id, cors_headers)
             return
         context = request_context(request_id, outcome, scope)
@@ -259,7 +244,7 @@ class LocalApiGateway:
         try:
             upstream = await self.http.send(request, stream=True)
         except httpx.HTTPError as error:
-            log("proxy unreachable", requestId=request_id, error=type(error).__name__)
+            log("proxy unreachable", error=type(error).__name__)
             await send_gateway_error(send, "INTEGRATION_FAILURE", "Internal server error", request_id, cors_headers)
             return
         relay = asyncio.ensure_future(self.relay(upstream, send, request_id))
@@ -277,7 +262,7 @@ class LocalApiGateway:
                     await relay
             # Closing the upstream response closes its connection: the proxy sees its client leave.
             await upstream.aclose()
-        log("request relayed", requestId=request_id, status=upstream.status_code, outcome=outcome)
+        log("request relayed", status=upstream.status_code, outcome=outcome)
 
     async def relay(self, upstream: httpx.Response, send: Send, request_id: str) -> str:
         headers = [
@@ -320,14 +305,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the proxy's base URL, e.g. http://127.0.0.1:8001")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    write_json_lines(logger, "gateway", sys.stderr)
     # Secrets come from the environment, not the command line, where `ps` would show them.
     try:
         auth = auth_settings_from_json(os.environ.get(AUTH_SETTINGS_ENV, ""))
     except (TypeError, ValueError) as error:
         raise SystemExit(f"gateway configuration error in {AUTH_SETTINGS_ENV}: {error}") from None
-    app = LocalApiGateway(args.upstream, auth, parse_cors_origins(os.environ.get(CORS_ORIGINS_ENV, "")))
+    try:
+        origins = parse_allowed_origins(os.environ.get(CORS_VARIABLE, ""))
+    except OriginError as error:
+        raise SystemExit(f"gateway configuration error in {CORS_VARIABLE}: {error}; allowed: {ORIGIN_FORMS}") from None
+    app = LocalApiGateway(args.upstream, auth, origins)
     # The proxy's guarded h11 protocol: clients that send headers or a body too slowly are dropped.
     from proxy.streaming_proxy.http_guard import GuardedH11Protocol
 

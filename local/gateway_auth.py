@@ -22,13 +22,17 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-AUTH_MODES = ("none", "apiKey", "iam", "cognito")
+from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+
+# The auth modes are the deployed API's own types (components/auth.py, free of Pulumi); locally each
+# mode's credentials are local stand-ins, so the gateway keeps the mode's type and its own secrets.
+AUTH_KINDS: dict[str, type] = {kind.mode: kind for kind in get_args(Auth)}
 LOCAL_ACCOUNT_ID = "000000000000"
 SIGV4_TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # API Gateway refuses signatures whose x-amz-date is more than 5 minutes off (AWS docs: "Signature
@@ -61,7 +65,8 @@ class CallerIdentity:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    mode: str = "none"
+    # The mode's config name (AUTH_MODES): it travels as JSON from the stack to the gateway process.
+    mode: str = NoAuth.mode
     # apiKey: key value -> key id (the id, never the value, names the caller).
     api_keys: Mapping[str, str] = field(default_factory=dict)
     # iam: access key id -> secret access key.
@@ -76,12 +81,17 @@ class AuthSettings:
     def __post_init__(self) -> None:
         if self.mode not in AUTH_MODES:
             raise ValueError(f"auth mode must be one of {', '.join(AUTH_MODES)}, got {self.mode!r}")
-        if self.mode == "apiKey" and not self.api_keys:
+        if self.kind is ApiKey and not self.api_keys:
             raise ValueError("auth mode apiKey needs at least one API key")
-        if self.mode == "iam" and not self.iam_credentials:
+        if self.kind is Iam and not self.iam_credentials:
             raise ValueError("auth mode iam needs at least one access key id and secret")
-        if self.mode == "cognito" and not self.jwt_secret:
+        if self.kind is Cognito and not self.jwt_secret:
             raise ValueError("auth mode cognito needs a JWT secret")
+
+    @property
+    def kind(self) -> type:
+        """The deployed API's auth type for this mode (NoAuth, ApiKey, Iam or Cognito)."""
+        return AUTH_KINDS[self.mode]
 
 
 def local_user_arn(access_key_id: str) -> str:
@@ -103,11 +113,11 @@ def authenticate(
 
     ``headers`` must be case-insensitive (Starlette's Headers or similar).
     """
-    if settings.mode == "none":
+    if settings.kind is NoAuth:
         return CallerIdentity()
-    if settings.mode == "apiKey":
+    if settings.kind is ApiKey:
         return check_api_key(settings, headers)
-    if settings.mode == "iam":
+    if settings.kind is Iam:
         return check_sigv4(settings, method=method, path=path, query=query, headers=headers, body=body, now=now)
     return check_cognito_token(settings, headers, now=now)
 
@@ -152,15 +162,9 @@ def check_sigv4(
     if "host" not in signed_names or "x-amz-date" not in signed_names:
         return GatewayRejection("INVALID_SIGNATURE", "SignedHeaders must include host and x-amz-date.")
     amz_date = headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.datetime.strptime(amz_date, SIGV4_TIMESTAMP_FORMAT).replace(tzinfo=datetime.UTC)
-    except ValueError:
-        return GatewayRejection("INVALID_SIGNATURE", "X-Amz-Date is missing or malformed.")
-    if amz_date[:8] != match["date"]:
-        return GatewayRejection("INVALID_SIGNATURE", "The credential scope date does not match X-Amz-Date.")
-    current = time.time() if now is None else now
-    if abs(current - signed_at.timestamp()) > SIGV4_MAX_SKEW_SECONDS:
-        return GatewayRejection("INVALID_SIGNATURE", "Signature expired: the request time is too far from now.")
+    stale = check_signing_time(amz_date, match["date"], time.time() if now is None else now)
+    if stale is not None:
+        return stale
 
     expected = expected_signature(
         access_key_id=match["access_key"],
@@ -183,6 +187,19 @@ def check_sigv4(
     return CallerIdentity(
         identity={"accessKey": match["access_key"], "accountId": LOCAL_ACCOUNT_ID, "caller": user_arn, "userArn": user_arn}
     )
+
+
+def check_signing_time(amz_date: str, scope_date: str, now: float) -> GatewayRejection | None:
+    """X-Amz-Date well formed, on the credential scope's day, and within the allowed skew of now."""
+    try:
+        signed_at = datetime.datetime.strptime(amz_date, SIGV4_TIMESTAMP_FORMAT).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return GatewayRejection("INVALID_SIGNATURE", "X-Amz-Date is missing or malformed.")
+    if amz_date[:8] != scope_date:
+        return GatewayRejection("INVALID_SIGNATURE", "The credential scope date does not match X-Amz-Date.")
+    if abs(now - signed_at.timestamp()) > SIGV4_MAX_SKEW_SECONDS:
+        return GatewayRejection("INVALID_SIGNATURE", "Signature expired: the request time is too far from now.")
+    return None
 
 
 def expected_signature(

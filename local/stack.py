@@ -1,7 +1,7 @@
 """Start the agent, the AgentCore stand-in and the proxy as child processes on 127.0.0.1.
 
-    from local.stack import LocalStack
-    with LocalStack(agent_env={"OFFLINE_MODEL_DELAY_MS": "5"}) as stack:
+    from local.stack import LocalStack, StackSettings
+    with LocalStack(StackSettings(agent_env={"OFFLINE_MODEL_DELAY_MS": "5"})) as stack:
         ...  # stack.url is the public API, exactly as API Gateway would expose it
 
 Each child runs with this interpreter (sys.executable) in its own process group, so stopping the
@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from local.page_server import PageServer
+from proxy.streaming_proxy.edge import (
+    CORS_VARIABLE,
+    QUALIFIER_VARIABLE,
+    READY_PATH,
+    RUNTIME_ARN_VARIABLE,
+    ProxySettings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -56,8 +64,7 @@ PROXY_ENV_REMOVED = (
 COMPONENT_ORDER = ("agent", "standin", "proxy")
 # With an auth mode other than "none" a local API Gateway (local/gateway.py) stands in front.
 COMPONENT_ORDER_WITH_GATEWAY = (*COMPONENT_ORDER, "gateway")
-READY_PATHS = {"agent": "/ping", "standin": "/_standin/health", "proxy": "/_ready", "gateway": "/_gateway/health"}
-AUTH_MODES = ("none", "apiKey", "iam", "cognito")
+READY_PATHS = {"agent": "/ping", "standin": "/_standin/health", "proxy": READY_PATH, "gateway": "/_gateway/health"}
 LOG_LINES_KEPT = 5000
 LOG_LINES_IN_ERRORS = 30
 
@@ -205,19 +212,88 @@ def group_alive(group: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything a LocalStack can be asked for; unset values take the proxy's and agent's defaults."""
+
+    # The public port (the gateway's with auth, else the proxy's); 0 picks a free one.
+    port: int = 0
+    # "offline": the deterministic local model; "bedrock": a real model with your AWS credentials.
+    model: str = "offline"
+    bedrock_model_id: str | None = None
+    # Pause between the offline model's pieces of text.
+    offline_delay_ms: int | None = None
+    keepalive_seconds: float | None = None
+    max_prompt_chars: int | None = None
+    stream_timeout_seconds: float | None = None
+    # Let the proxy log prompts and answers.
+    log_content: bool = False
+    # Extra environment per component, applied last, over the defaults.
+    agent_env: Mapping[str, str] | None = None
+    proxy_env: Mapping[str, str] | None = None
+    standin_env: Mapping[str, str] | None = None
+    gateway_env: Mapping[str, str] | None = None
+    # Seconds to wait for each component to become ready, and for each to stop.
+    ready_timeout: float = 90.0
+    stop_grace_seconds: float = 10.0
+    # The deployed API's auth mode, as its type (components/auth.py: NoAuth(), Iam(), ...) or its
+    # config name ("none", "apiKey", "iam", "cognito"); other than none, a local API Gateway in front.
+    auth: str | Auth = NoAuth.mode
+    # apiKey: key value -> key id; iam: access key id -> secret; cognito: the HS256 token secret.
+    # Left out, they are generated.
+    api_keys: Mapping[str, str] | None = None
+    iam_credentials: Mapping[str, str] | None = None
+    jwt_secret: str | None = None
+    # Serve the chat page (web/) on its own origin, which the proxy's CORS rules then allow.
+    serve_page: bool = False
+    page_port: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.auth, str):
+            object.__setattr__(self, "auth", self.auth.mode)  # one spelling from here on: the mode's name
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, got {self.auth!r}")
+        if self.model not in ("offline", "bedrock"):
+            raise ValueError(f"model must be 'offline' or 'bedrock', got {self.model!r}")
+        if self.model == "bedrock" and not (self.bedrock_model_id or (self.agent_env or {}).get("BEDROCK_MODEL_ID")):
+            raise ValueError("model 'bedrock' needs bedrock_model_id (a model or inference-profile id)")
+
+    def proxy_variables(self) -> dict[str, str]:
+        """The proxy's environment for what this stack sets: the runtime, and what was asked for.
+
+        Spelled by the edge's schema; a setting left at its default is not written, so a PROXY_*
+        variable in the developer's own environment still reaches the proxy, as it always did.
+        """
+        chosen = {
+            "keepalive_seconds": self.keepalive_seconds,
+            "max_prompt_chars": self.max_prompt_chars,
+            "stream_timeout_seconds": self.stream_timeout_seconds,
+            "log_content": self.log_content or None,
+        }
+        defaults = ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ()
+        asked = ProxySettings(
+            runtime_arn=LOCAL_RUNTIME_ARN, **{name: value for name, value in chosen.items() if value is not None}
+        ).to_environ()
+        fixed = (RUNTIME_ARN_VARIABLE, QUALIFIER_VARIABLE)
+        return {name: value for name, value in asked.items() if name in fixed or defaults.get(name) != value}
+
+
 def optional_settings(pairs: Mapping[str, object | None]) -> dict[str, str]:
     return {name: str(value) for name, value in pairs.items() if value is not None}
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
 
 
 class LocalStack:
     """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
 
-    Environment given in agent_env, proxy_env, standin_env and gateway_env is applied last, over the defaults.
-    Ports are ephemeral unless ``port`` names the public one (the gateway's with auth, else the
-    proxy's). The offline model's trace file lives in a temporary directory that is removed when
-    the stack stops.
+    Configured by one StackSettings. Ports are ephemeral unless ``settings.port`` names the public
+    one. The offline model's trace file lives in a temporary directory that is removed when the
+    stack stops.
 
-    ``auth`` other than "none" puts a local API Gateway in front that authenticates like the
+    An auth mode other than "none" puts a local API Gateway in front that authenticates like the
     deployed API: "apiKey" (``api_keys``: key value -> key id), "iam" (``iam_credentials``: access
     key id -> secret; SigV4 for execute-api in us-east-1) or "cognito" (HS256 ID tokens signed
     with ``jwt_secret``). Credentials left out are generated. ``url`` is then the gateway and
@@ -225,137 +301,104 @@ class LocalStack:
     the proxy treats a request without a request context as anonymous, as behind an open API.
     """
 
-    def __init__(
-        self,
-        *,
-        port: int = 0,
-        model: str = "offline",
-        bedrock_model_id: str | None = None,
-        offline_delay_ms: int | None = None,
-        keepalive_seconds: float | None = None,
-        max_prompt_chars: int | None = None,
-        stream_timeout_seconds: float | None = None,
-        log_content: bool = False,
-        agent_env: Mapping[str, str] | None = None,
-        proxy_env: Mapping[str, str] | None = None,
-        standin_env: Mapping[str, str] | None = None,
-        gateway_env: Mapping[str, str] | None = None,
-        ready_timeout: float = 90.0,
-        stop_grace_seconds: float = 10.0,
-        log_sink: LogSink | None = None,
-        auth: str = "none",
-        api_keys: Mapping[str, str] | None = None,
-        iam_credentials: Mapping[str, str] | None = None,
-        jwt_secret: str | None = None,
-        serve_page: bool = False,
-        page_port: int = 0,
-    ) -> None:
-        if auth not in AUTH_MODES:
-            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
-        if model not in ("offline", "bedrock"):
-            raise ValueError(f"model must be 'offline' or 'bedrock', got {model!r}")
-        if model == "bedrock" and not (bedrock_model_id or (agent_env or {}).get("BEDROCK_MODEL_ID")):
-            raise ValueError("model 'bedrock' needs bedrock_model_id (a model or inference-profile id)")
-        self.ready_timeout = ready_timeout
-        self.stop_grace_seconds = stop_grace_seconds
+    def __init__(self, settings: StackSettings | None = None, *, log_sink: LogSink | None = None) -> None:
+        self.settings = settings = settings or StackSettings()
+        self.ready_timeout = settings.ready_timeout
+        self.stop_grace_seconds = settings.stop_grace_seconds
         self.log_sink = log_sink
         self.runtime_arn = LOCAL_RUNTIME_ARN
-        self._temp_dir = tempfile.mkdtemp(prefix="agentcore-local-")
-        python_bin = str(Path(sys.executable).parent)
-
-        agent_environment = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "AGENT_MODEL_PROVIDER": model,
-            "OFFLINE_MODEL_TRACE_FILE": str(Path(self._temp_dir) / "offline-model-trace.jsonl"),
-            **optional_settings({"OFFLINE_MODEL_DELAY_MS": offline_delay_ms, "BEDROCK_MODEL_ID": bedrock_model_id}),
-            **(agent_env or {}),
-        }
-        agent = Component("agent", [sys.executable, str(REPO_ROOT / "agent" / "main.py")], agent_environment, find_free_port())
-        agent.env.update({"AGENT_HOST": HOST, "AGENT_PORT": str(agent.port)})
-        self.trace_file = agent.env["OFFLINE_MODEL_TRACE_FILE"]
-
-        standin_port = find_free_port()
-        standin = Component(
-            "standin",
-            [sys.executable, "-m", "local.standin", "--port", str(standin_port),
-             "--agent-url", agent.url, "--runtime-arn", self.runtime_arn],
-            {**os.environ, "PYTHONUNBUFFERED": "1", **(standin_env or {})},
-            standin_port,
-        )
-
-        proxy_port = (port if auth == "none" else 0) or find_free_port()
-        inherited = {name: value for name, value in os.environ.items() if name not in PROXY_ENV_REMOVED}
-        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), HOST, "localhost"]))
-        proxy_environment = {
-            **inherited,
-            "PYTHONUNBUFFERED": "1",
-            # run.sh calls plain `python`: make it this interpreter.
-            "PATH": f"{python_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-            "NO_PROXY": no_proxy,
-            "no_proxy": no_proxy,
-            "AWS_LWA_PORT": str(proxy_port),
-            "AGENT_RUNTIME_ARN": self.runtime_arn,
-            "AGENT_RUNTIME_QUALIFIER": "DEFAULT",
-            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": standin.url,
-            "AWS_REGION": LOCAL_REGION,
-            "AWS_DEFAULT_REGION": LOCAL_REGION,
-            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
-            **optional_settings(
-                {
-                    "PROXY_KEEPALIVE_SECONDS": keepalive_seconds,
-                    "PROXY_MAX_PROMPT_CHARS": max_prompt_chars,
-                    "PROXY_STREAM_TIMEOUT_SECONDS": stream_timeout_seconds,
-                    "PROXY_LOG_CONTENT": "true" if log_content else None,
-                }
-            ),
-            **(proxy_env or {}),
-        }
-        proxy = Component("proxy", ["bash", str(REPO_ROOT / "proxy" / "run.sh")], proxy_environment, proxy_port)
-        self.auth = auth
-        self.api_keys = dict(api_keys or ({} if auth != "apiKey" else {f"local-key-{secrets.token_hex(12)}": "local-key-id"}))
-        self.iam_credentials = dict(
-            iam_credentials or ({} if auth != "iam" else {"AKIALOCALCALLER00001": secrets.token_urlsafe(30)})
-        )
-        self.jwt_secret = jwt_secret or (secrets.token_urlsafe(32) if auth == "cognito" else "")
         self.region = LOCAL_REGION
-        self.component_order = COMPONENT_ORDER if auth == "none" else COMPONENT_ORDER_WITH_GATEWAY
+        self._temp_dir = tempfile.mkdtemp(prefix="agentcore-local-")
+        self.auth = settings.auth
+        self._choose_credentials(settings)
+
+        agent = self._agent(settings)
+        standin = self._standin(settings, agent)
+        proxy = self._proxy(settings, standin)
         components = [agent, standin, proxy]
-        if auth != "none":
-            gateway_settings = {
-                "mode": auth,
-                "api_keys": self.api_keys,
-                "iam_credentials": self.iam_credentials,
-                "region": LOCAL_REGION,
-                "jwt_secret": self.jwt_secret,
-            }
-            gateway_port = port or find_free_port()
-            components.append(
-                Component(
-                    "gateway",
-                    [sys.executable, "-m", "local.gateway", "--port", str(gateway_port), "--upstream", proxy.url],
-                    # Secrets travel in the environment, not on the command line where `ps` shows them.
-                    {**os.environ, "PYTHONUNBUFFERED": "1", "LOCAL_GATEWAY_AUTH": json.dumps(gateway_settings),
-                     **(gateway_env or {})},
-                    gateway_port,
-                )
-            )
+        if settings.auth != NoAuth.mode:
+            components.append(self._gateway(settings, proxy))
+        self.component_order = COMPONENT_ORDER if settings.auth == NoAuth.mode else COMPONENT_ORDER_WITH_GATEWAY
         self.components = {component.name: component for component in components}
         self.proxy_url = proxy.url
         self.url = components[-1].url
         self.standin_url = standin.url
         self.agent_url = agent.url
-        # serve_page: the chat page (web/) on its own origin, which the proxy's CORS rules allow, as on AWS.
-        self.page_server = PageServer(self.url, page_port) if serve_page else None
+        self.page_server = PageServer(self.url, settings.page_port) if settings.serve_page else None
         self.page_url = self.page_server.url if self.page_server is not None else None
-        if self.page_server is not None and not (proxy_env or {}).get("PROXY_CORS_ALLOWED_ORIGINS"):
-            proxy.env["PROXY_CORS_ALLOWED_ORIGINS"] = ",".join(self.page_server.origins)
-        cors_origins = proxy.env.get("PROXY_CORS_ALLOWED_ORIGINS")
+        self._share_cors_origins(settings, proxy)
+
+    def _choose_credentials(self, settings: StackSettings) -> None:
+        generated_key = {f"local-key-{secrets.token_hex(12)}": "local-key-id"}
+        self.api_keys = dict(settings.api_keys or (generated_key if settings.auth == ApiKey.mode else {}))
+        generated_iam = {"AKIALOCALCALLER00001": secrets.token_urlsafe(30)}
+        self.iam_credentials = dict(settings.iam_credentials or (generated_iam if settings.auth == Iam.mode else {}))
+        self.jwt_secret = settings.jwt_secret or (secrets.token_urlsafe(32) if settings.auth == Cognito.mode else "")
+
+    def _agent(self, settings: StackSettings) -> Component:
+        environment = child_environment(
+            AGENT_MODEL_PROVIDER=settings.model,
+            OFFLINE_MODEL_TRACE_FILE=str(Path(self._temp_dir) / "offline-model-trace.jsonl"),
+            **optional_settings(
+                {"OFFLINE_MODEL_DELAY_MS": settings.offline_delay_ms, "BEDROCK_MODEL_ID": settings.bedrock_model_id}
+            ),
+            **(settings.agent_env or {}),
+        )
+        agent = Component("agent", [sys.executable, str(REPO_ROOT / "agent" / "main.py")], environment, find_free_port())
+        agent.env.update({"AGENT_HOST": HOST, "AGENT_PORT": str(agent.port)})
+        self.trace_file = agent.env["OFFLINE_MODEL_TRACE_FILE"]
+        return agent
+
+    def _standin(self, settings: StackSettings, agent: Component) -> Component:
+        port = find_free_port()
+        command = [sys.executable, "-m", "local.standin", "--port", str(port),
+                   "--agent-url", agent.url, "--runtime-arn", self.runtime_arn]
+        return Component("standin", command, child_environment(**(settings.standin_env or {})), port)
+
+    def _proxy(self, settings: StackSettings, standin: Component) -> Component:
+        port = (settings.port if settings.auth == NoAuth.mode else 0) or find_free_port()
+        inherited = {name: value for name, value in os.environ.items() if name not in PROXY_ENV_REMOVED}
+        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), HOST, "localhost"]))
+        environment = {
+            **inherited,
+            "PYTHONUNBUFFERED": "1",
+            # run.sh calls plain `python`: make it this interpreter.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+            "AWS_LWA_PORT": str(port),
+            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": standin.url,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+            **settings.proxy_variables(),
+            **(settings.proxy_env or {}),
+        }
+        return Component("proxy", ["bash", str(REPO_ROOT / "proxy" / "run.sh")], environment, port)
+
+    def _gateway(self, settings: StackSettings, proxy: Component) -> Component:
+        auth = {
+            "mode": settings.auth,
+            "api_keys": self.api_keys,
+            "iam_credentials": self.iam_credentials,
+            "region": LOCAL_REGION,
+            "jwt_secret": self.jwt_secret,
+        }
+        port = settings.port or find_free_port()
+        command = [sys.executable, "-m", "local.gateway", "--port", str(port), "--upstream", proxy.url]
+        # Secrets travel in the environment, not on the command line where `ps` shows them.
+        environment = child_environment(LOCAL_GATEWAY_AUTH=json.dumps(auth), **(settings.gateway_env or {}))
+        return Component("gateway", command, environment, port)
+
+    def _share_cors_origins(self, settings: StackSettings, proxy: Component) -> None:
+        if self.page_server is not None and not (settings.proxy_env or {}).get(CORS_VARIABLE):
+            proxy.env[CORS_VARIABLE] = ",".join(self.page_server.origins)
+        cors_origins = proxy.env.get(CORS_VARIABLE)
         if cors_origins and "gateway" in self.components:
             # Like API Gateway's OPTIONS route, the gateway lets preflights through and puts CORS
             # headers on its own refusals, so it needs the same list as the proxy.
-            self.components["gateway"].env.setdefault("PROXY_CORS_ALLOWED_ORIGINS", cors_origins)
+            self.components["gateway"].env.setdefault(CORS_VARIABLE, cors_origins)
 
     @property
     def processes(self) -> dict[str, subprocess.Popen[bytes]]:

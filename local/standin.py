@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import json
 import logging
 import re
@@ -34,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from proxy.streaming_proxy.jsonlog import log_fields, write_json_lines
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 AGENT_REQUEST_ID_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id"
@@ -124,9 +125,7 @@ class EventLog:
 
 def log_invocation(**fields: Any) -> None:
     # One line per invocation; identifiers and sizes only, never the payload or the answer.
-    timestamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-    line = {"timestamp": timestamp, "level": "INFO", "service": "standin", "message": "invocation", **fields}
-    logger.info(json.dumps(line))
+    log_fields(logger, logging.INFO, "invocation", **fields)
 
 
 def parse_fault(body: Any) -> tuple[Fault, int]:
@@ -228,6 +227,27 @@ class RelayResponse(Response):
 
 
 @dataclass
+class Invocation:
+    """One call to InvokeAgentRuntime, for its closing log line."""
+
+    session_id: str | None
+    qualifier: str | None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    def finish(self, outcome: str, status: int, bytes_sent: int = 0) -> None:
+        log_invocation(
+            requestId=self.request_id,
+            runtimeSessionId=self.session_id,
+            qualifier=self.qualifier,
+            outcome=outcome,
+            status=status,
+            bytesSent=bytes_sent,
+            durationMs=round((time.monotonic() - self.started) * 1000),
+        )
+
+
+@dataclass
 class StandIn:
     agent_url: str
     runtime_arn: str
@@ -250,44 +270,16 @@ class StandIn:
         return self.http
 
     async def invoke(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
-        started = time.monotonic()
-        session_id = request.headers.get(SESSION_HEADER)
-        qualifier = request.query_params.get("qualifier")
-
-        def finish(outcome: str, status: int, bytes_sent: int = 0) -> None:
-            log_invocation(
-                requestId=request_id,
-                runtimeSessionId=session_id,
-                qualifier=qualifier,
-                outcome=outcome,
-                status=status,
-                bytesSent=bytes_sent,
-                durationMs=round((time.monotonic() - started) * 1000),
-            )
-
-        def refuse(code: str, message: str) -> Response:
-            self.events.record("rejected", requestId=request_id, code=code)
-            finish(code, invoke_error_statuses()[code])
-            return aws_error(code, message, request_id)
-
-        # AWS authenticates before it looks at the resource, so check in the same order.
-        if not SIGV4_AUTHORIZATION.fullmatch(request.headers.get("authorization", "")):
-            return refuse("AccessDeniedException", "Missing or malformed SigV4 Authorization header.")
-        if request.path_params["agent_runtime_arn"] != self.runtime_arn:
-            return refuse("ResourceNotFoundException", "No agent runtime with this ARN exists.")
-        if session_id is None or not SESSION_ID_MIN_CHARS <= len(session_id) <= SESSION_ID_MAX_CHARS:
-            return refuse(
-                "ValidationException",
-                f"{SESSION_HEADER} must be {SESSION_ID_MIN_CHARS} to {SESSION_ID_MAX_CHARS} characters.",
-            )
-
+        call = Invocation(request.headers.get(SESSION_HEADER), request.query_params.get("qualifier"))
+        refusal = self.check(request, call)
+        if refusal is not None:
+            return refusal
         payload = await request.body()
         self.events.record(
             "invocation",
-            requestId=request_id,
-            runtimeSessionId=session_id,
-            qualifier=qualifier,
+            requestId=call.request_id,
+            runtimeSessionId=call.session_id,
+            qualifier=call.qualifier,
             contentType=request.headers.get("content-type"),
             payloadBytes=len(payload),
             # The caller's TCP source port: one port for many calls means the caller reused its connection.
@@ -295,16 +287,46 @@ class StandIn:
         )
         fault = self.faults.take()
         if fault is not None:
-            self.events.record("fault", requestId=request_id, runtimeSessionId=session_id, fault=fault.name)
-            if fault.name in invoke_error_statuses():
-                finish(fault.name, invoke_error_statuses()[fault.name])
-                return aws_error(fault.name, f"Injected {fault.name}.", request_id)
-            if fault.name == MALFORMED_SSE:
-                finish(MALFORMED_SSE, 200, len(MALFORMED_SSE_BODY))
-                return Response(MALFORMED_SSE_BODY, headers=self.response_headers(request_id, session_id, "text/event-stream"))
-            if fault.name == SLOW_HEADERS:
-                await asyncio.sleep(fault.seconds)
+            self.events.record("fault", requestId=call.request_id, runtimeSessionId=call.session_id, fault=fault.name)
+            injected = await self.inject(fault, call)
+            if injected is not None:
+                return injected
+        return await self.forward(request, payload, call, fault)
 
+    def check(self, request: Request, call: Invocation) -> Response | None:
+        """AWS's refusals, in AWS's order: it authenticates before it looks at the resource."""
+        if not SIGV4_AUTHORIZATION.fullmatch(request.headers.get("authorization", "")):
+            return self.refuse(call, "AccessDeniedException", "Missing or malformed SigV4 Authorization header.")
+        if request.path_params["agent_runtime_arn"] != self.runtime_arn:
+            return self.refuse(call, "ResourceNotFoundException", "No agent runtime with this ARN exists.")
+        if call.session_id is None or not SESSION_ID_MIN_CHARS <= len(call.session_id) <= SESSION_ID_MAX_CHARS:
+            return self.refuse(
+                call, "ValidationException",
+                f"{SESSION_HEADER} must be {SESSION_ID_MIN_CHARS} to {SESSION_ID_MAX_CHARS} characters.",
+            )
+        return None
+
+    def refuse(self, call: Invocation, code: str, message: str) -> Response:
+        self.events.record("rejected", requestId=call.request_id, code=code)
+        call.finish(code, invoke_error_statuses()[code])
+        return aws_error(code, message, call.request_id)
+
+    async def inject(self, fault: Fault, call: Invocation) -> Response | None:
+        """The response a fault replaces the agent's with, or None when the fault acts later."""
+        if fault.name in invoke_error_statuses():
+            call.finish(fault.name, invoke_error_statuses()[fault.name])
+            return aws_error(fault.name, f"Injected {fault.name}.", call.request_id)
+        if fault.name == MALFORMED_SSE:
+            call.finish(MALFORMED_SSE, 200, len(MALFORMED_SSE_BODY))
+            headers = self.response_headers(call.request_id, call.session_id or "", "text/event-stream")
+            return Response(MALFORMED_SSE_BODY, headers=headers)
+        if fault.name == SLOW_HEADERS:
+            await asyncio.sleep(fault.seconds)
+        return None
+
+    async def forward(self, request: Request, payload: bytes, call: Invocation, fault: Fault | None) -> Response:
+        """Relay the invocation to the agent and its answer back, as the data plane does."""
+        request_id, session_id = call.request_id, call.session_id or ""
         forwarded = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
         forwarded[SESSION_HEADER] = session_id
         forwarded[AGENT_REQUEST_ID_HEADER] = request_id
@@ -314,12 +336,12 @@ class StandIn:
             agent_response = await client.send(agent_request, stream=True)
         except httpx.HTTPError as error:
             self.events.record("agent_unreachable", requestId=request_id, error=type(error).__name__)
-            finish("agent_unreachable", 424)
+            call.finish("agent_unreachable", 424)
             return aws_error("RuntimeClientError", "Failed to reach the runtime.", request_id)
         if agent_response.status_code >= 400:
             await agent_response.aclose()
             self.events.record("agent_error", requestId=request_id, status=agent_response.status_code)
-            finish("agent_error", 424)
+            call.finish("agent_error", 424)
             # 424 RuntimeClientError is the service model's error for a runtime that fails the call.
             return aws_error(
                 "RuntimeClientError",
@@ -330,7 +352,7 @@ class StandIn:
         def relay_finished(outcome: str, bytes_sent: int) -> None:
             # outcome: completed, client_disconnected, dropped (the fault) or agent_failed
             self.events.record(outcome, requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
-            finish(outcome, 200, bytes_sent)
+            call.finish(outcome, 200, bytes_sent)
 
         content_type = agent_response.headers.get("content-type", "application/octet-stream")
         return RelayResponse(agent_response, self.response_headers(request_id, session_id, content_type), fault, relay_finished)
@@ -401,9 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runtime-arn", required=True, help="the only runtime ARN this stand-in answers for")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(message)s")
-    # httpx logs every request line at INFO; the stand-in writes its own structured line instead.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Only the stand-in's own logger writes (httpx's request lines stay off): its structured line.
+    write_json_lines(logger, "standin", sys.stderr, logging.getLevelName(args.log_level.upper()))
     app = create_app(args.agent_url, args.runtime_arn)
     # The proxy keeps its upstream connection for the next stream. With uvicorn's default keep-alive of
     # 5 s the stand-in closed idle pooled connections between bursts of streams, and a request that

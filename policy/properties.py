@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from policy.resources import Resource
+from proxy.streaming_proxy.edge import PREFLIGHT_METHOD
 
 METHOD = "aws:apigateway/method:Method"
 USAGE_PLAN = "aws:apigateway/usagePlan:UsagePlan"
 # A browser's CORS preflight never carries credentials, so that route is open in every stack.
-PREFLIGHT_METHOD = "OPTIONS"
 
 
 @dataclass(frozen=True)

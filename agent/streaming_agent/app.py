@@ -13,7 +13,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
@@ -64,9 +65,24 @@ def was_cancelled(result: AgentResult | None, disconnected: threading.Event) -> 
     return disconnected.is_set() and (result is None or result.stop_reason == "cancelled")
 
 
-def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
-    """Build the app; the model is created here once and shared by every session's agent."""
-    shared_model = model if model is not None else build_model(settings)
+@dataclass
+class Turn:
+    """One turn's progress, for its closing log line."""
+
+    session_id: str | None
+    started: float = field(default_factory=time.monotonic)
+    pieces: int = 0
+    result: AgentResult | None = None
+    # Set once the answer is complete and kept in the session.
+    completed: bool = False
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
+                "durationMs": int((time.monotonic() - self.started) * 1000)}
+
+
+def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
+    """New Strands agents sharing one model; with memory configured, one per session remembers it."""
 
     def new_agent(session_id: str | None = None) -> Agent:
         session_manager = None
@@ -76,12 +92,47 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             # session's stream waits on it; later writes run off the event loop (async_mode).
             session_manager = memory_session_manager(settings.memory_id, session_id, settings.aws_region)
         return Agent(
-            model=shared_model,
+            model=model,
             system_prompt=settings.system_prompt,
             callback_handler=None,
             session_manager=session_manager,
         )
 
+    return new_agent
+
+
+async def stream_answer(
+    agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str,
+    disconnected: threading.Event, turn: Turn,
+) -> AsyncIterator[dict[str, Any]]:
+    """The model's text as delta events, one turn of a session at a time; sets turn.completed."""
+    async with turn_lock:
+        history_length = len(agent.messages)
+        completed = False
+        try:
+            # The caller may have left while this turn queued behind another of its session.
+            if not disconnected.is_set():
+                # Strands polls cancel_signal and stops the model stream (Bedrock's in-flight
+                # request included), ending the turn with stop reason "cancelled". We do not
+                # cancel the task instead: the SDK's bridge only finishes its response once
+                # this generator returns, so it must end normally.
+                async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                    text = event.get("data")
+                    if isinstance(text, str) and text:
+                        turn.pieces += 1
+                        yield {"type": "delta", "text": text}
+                    elif isinstance(event.get("result"), AgentResult):
+                        turn.result = event["result"]
+            completed = not was_cancelled(turn.result, disconnected)
+        finally:
+            if not completed:
+                forget_unfinished_turn(agent, history_length)
+    turn.completed = completed
+
+
+def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
+    """Build the app; the model is created here once and shared by every session's agent."""
+    new_agent = agent_factory(settings, model if model is not None else build_model(settings))
     sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
     # The middleware reports a caller's disconnect to the turn it belongs to (see disconnect.py).
     route_library_logs()  # before the app: the SDK's logger must find our handler, not add its own
@@ -93,68 +144,46 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     # runtime's timestamp never moves merely because it was pinged.
     app.get_current_ping_status()
 
+    def agent_for(session_id: str | None) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any]]:
+        if session_id is None:
+            # Nothing to resume it by, so the agent lives for this turn only.
+            return new_agent(), contextlib.nullcontext()
+        slot = sessions.slot_for(session_id)
+        return slot.agent, slot.lock
+
     @app.entrypoint
     async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
-        session_id = context.session_id or None
+        turn = Turn(context.session_id or None)
         disconnected = current_disconnect_signal()
-        started = time.monotonic()
-        pieces = 0
-        result: AgentResult | None = None
         task_id = app.add_async_task("agent_turn")
         # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
         # caller that leaves closes this generator (GeneratorExit) or cancels its task, and neither
         # reaches code after the `yield` it was waiting at.
         outcome: str | None = None
         try:
-            if session_id is None:
-                # Nothing to resume it by, so the agent lives for this turn only.
-                agent = new_agent()
-                turn_lock: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
-            else:
-                slot = sessions.slot_for(session_id)
-                agent, turn_lock = slot.agent, slot.lock
-            log_event("turn_started", sessionHash=session_hash(session_id))
-            async with turn_lock:
-                history_length = len(agent.messages)
-                completed = False
-                try:
-                    # The caller may have left while this turn queued behind another of its session.
-                    if not disconnected.is_set():
-                        # Strands polls cancel_signal and stops the model stream (Bedrock's in-flight
-                        # request included), ending the turn with stop reason "cancelled". We do not
-                        # cancel the task instead: the SDK's bridge only finishes its response once
-                        # this generator returns, so it must end normally.
-                        async for event in agent.stream_async(prompt, cancel_signal=disconnected):
-                            text = event.get("data")
-                            if isinstance(text, str) and text:
-                                pieces += 1
-                                yield {"type": "delta", "text": text}
-                            elif isinstance(event.get("result"), AgentResult):
-                                result = event["result"]
-                    completed = not was_cancelled(result, disconnected)
-                finally:
-                    if not completed:
-                        forget_unfinished_turn(agent, history_length)
-            if not completed:
+            agent, turn_lock = agent_for(turn.session_id)
+            log_event("turn_started", sessionHash=session_hash(turn.session_id))
+            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
+                async for delta in deltas:
+                    yield delta
+            if not turn.completed:
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
             # The answer is complete and kept in the session, whether or not the caller reads `done`.
             outcome = "turn_finished"
-            yield done_event(result)
+            yield done_event(turn.result)
         except Exception:
             outcome = "turn_failed"
-            log_event(outcome, logging.ERROR, exc_info=True, sessionHash=session_hash(session_id),
-                      pieces=pieces, durationMs=int((time.monotonic() - started) * 1000))
+            log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
             raise
         finally:
             if outcome is None:
                 outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
             if outcome != "turn_failed":
-                log_event(outcome, sessionHash=session_hash(session_id), pieces=pieces,
-                          stopReason=result.stop_reason if result and outcome == "turn_finished" else None,
-                          durationMs=int((time.monotonic() - started) * 1000))
+                stop_reason = turn.result.stop_reason if turn.result and outcome == "turn_finished" else None
+                log_event(outcome, stopReason=stop_reason, **turn.log_fields())
             app.complete_async_task(task_id)
 
     return app

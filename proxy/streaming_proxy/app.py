@@ -33,21 +33,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import contract
 from .caller import read_request_context
 from .contract import ApiError, sse_event
-from .cors import CorsMiddleware, CorsPolicy
-from .logs import JsonLogger
-from .settings import ProxySettings, SettingsError, load_settings
+from .cors import CorsMiddleware
+from .edge import INVOKE_METHOD, INVOKE_PATH, READY_PATH, CorsPolicy, ProxySettings, SettingsError, load_settings
+from .jsonlog import JsonLogger, log_context, session_hash
 from .sse import SseDecoder, SseProtocolError
 from .upstream import (
     Finished,
     UpstreamStream,
+    close_response,
     create_client,
     derive_runtime_session_id,
     map_open_error,
+    open_agent_stream,
     upstream_error_code,
-    upstream_payload,
 )
 
-READY_PATH = "/_ready"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR})
@@ -74,11 +74,6 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def session_hash(session_id: str) -> str:
-    """What the logs say instead of a session id: a conversation handle is not for log readers."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:16]
-
-
 @dataclass(frozen=True, slots=True)
 class AgentEvent:
     """One upstream event translated for the client: the bytes to send and whether it ends the stream."""
@@ -87,6 +82,49 @@ class AgentEvent:
     terminal: bool
     kind: str
     text: str | None = None
+    # For BedrockAgentCoreApp's in-band error: the type the agent reported (only that reaches the logs).
+    agent_error_type: str | None = None
+
+
+def _stream_error(code: str, message: str) -> bytes:
+    return sse_event("error", {"code": code, "message": message})
+
+
+def translate(payload: str, session_id: str) -> AgentEvent:
+    """One upstream event (the text of an SSE `data:` field) as the client's event. Pure."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return AgentEvent(
+            _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer."),
+            True,
+            contract.UPSTREAM_PROTOCOL_ERROR,
+        )
+    if isinstance(value, str):  # an entrypoint that yields plain strings
+        return AgentEvent(sse_event("delta", {"text": value}), False, "delta", value)
+    if not isinstance(value, dict):
+        return AgentEvent(None, False, "ignored")
+    if "error" in value and "error_type" in value:
+        # BedrockAgentCoreApp's in-band error: the entrypoint raised after the 200 went out. Its text
+        # may hold internals (or the prompt), so only its type reaches the logs.
+        return AgentEvent(
+            _stream_error(contract.AGENT_ERROR, "The agent failed while answering."),
+            True,
+            contract.AGENT_ERROR,
+            agent_error_type=str(value.get("error_type"))[:100],
+        )
+    kind = value.get("type")
+    if kind == "delta" and isinstance(value.get("text"), str):
+        return AgentEvent(sse_event("delta", {"text": value["text"]}), False, "delta", value["text"])
+    if kind == "done":
+        done: dict[str, Any] = {"sessionId": session_id}
+        for key in ("stopReason", "usage"):
+            if key in value:
+                done[key] = value[key]
+        return AgentEvent(sse_event("done", done), True, "done")
+    if isinstance(value.get("data"), str):  # a raw Strands stream event
+        return AgentEvent(sse_event("delta", {"text": value["data"]}), False, "delta", value["data"])
+    return AgentEvent(None, False, "ignored")
 
 
 class StreamSlots:
@@ -153,23 +191,38 @@ class StreamLease:
             await self.stream.drain()
 
 
-def close_response(response: dict[str, Any]) -> None:
-    """Drop an upstream response nobody will read (its connection is not worth reusing)."""
-    try:
-        response["response"].close()
-    except Exception:
-        pass
-
-
 @dataclass
 class StreamRecord:
-    """What the `stream finished` log line reports; filled in as the stream goes."""
+    """The stream's statistics, for the `stream finished` log line; filled in as the stream goes."""
 
+    started: float
     outcome: str = "client_disconnected"  # replaced unless the client leaves first
     deltas: int = 0
     bytes_sent: int = 0
     first_delta_ms: float | None = None
+    # The answer's text, kept only when content logging is on.
     answer: list[str] | None = None
+
+    def count(self, event: AgentEvent) -> None:
+        if event.kind != "delta":
+            return
+        self.deltas += 1
+        if self.first_delta_ms is None:
+            self.first_delta_ms = round((time.monotonic() - self.started) * 1000, 1)
+        if self.answer is not None and event.text is not None:
+            self.answer.append(event.text)
+
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "outcome": self.outcome,
+            "deltas": self.deltas,
+            "bytesSent": self.bytes_sent,
+            "firstDeltaMs": self.first_delta_ms,
+            "durationMs": round((time.monotonic() - self.started) * 1000, 1),
+        }
+        if self.answer is not None:
+            summary["answer"] = "".join(self.answer)
+        return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +230,8 @@ class StreamPlan:
     """A validated request, ready to stream."""
 
     request_id: str
+    # Who is calling (caller.py); with the request id, in every log line of the stream.
+    caller: str
     session_id: str
     runtime_session_id: str
     prompt: str
@@ -193,13 +248,17 @@ class EventStreamResponse:
     is taken and released in one `try`/`finally` that every path leaves through.
     """
 
-    def __init__(self, proxy: StreamingProxy, plan: StreamPlan) -> None:
+    def __init__(self, proxy: ProxyApp, plan: StreamPlan) -> None:
         self.proxy = proxy
         self.plan = plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with log_context(requestId=self.plan.request_id, caller=self.plan.caller):
+            await self._stream(receive, send)
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
         plan = self.plan
-        record = StreamRecord(answer=[] if self.proxy.settings.log_content else None)
+        record = StreamRecord(plan.started, answer=[] if self.proxy.settings.log_content else None)
         lease = self.proxy.slots.acquire()
         try:
             headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
@@ -235,16 +294,7 @@ class EventStreamResponse:
             self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
         finally:
             lease.release()
-            summary: dict[str, Any] = {
-                "outcome": record.outcome,
-                "deltas": record.deltas,
-                "bytesSent": record.bytes_sent,
-                "firstDeltaMs": record.first_delta_ms,
-                "durationMs": round((time.monotonic() - plan.started) * 1000, 1),
-            }
-            if record.answer is not None:
-                summary["answer"] = "".join(record.answer)
-            self.proxy.logger.info("stream finished", **plan.fields, **summary)
+            self.proxy.logger.info("stream finished", **plan.fields, **record.summary())
 
 
 class AmbiguousFramingGuard:
@@ -269,7 +319,7 @@ class AmbiguousFramingGuard:
         await self.app(scope, receive, send)
 
 
-class StreamingProxy:
+class ProxyApp:
     def __init__(self, settings: ProxySettings, client: Any, logger: JsonLogger) -> None:
         self.settings = settings
         self.client = client
@@ -289,6 +339,11 @@ class StreamingProxy:
         started = time.monotonic()
         context = read_request_context(request.headers)
         request_id = context.request_id or str(uuid.uuid4())
+        with log_context(requestId=request_id, caller=context.caller):
+            return await self._accept(request, request_id, context.caller, started)
+
+    async def _accept(self, request: Request, request_id: str, caller: str, started: float) -> Response:
+        """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
         try:
             contract.check_content_type(request.headers.getlist("content-type"))
             body = await read_body(request, self.settings.max_body_bytes)
@@ -301,16 +356,14 @@ class StreamingProxy:
                     {"Retry-After": str(self.settings.retry_after_seconds)},
                 )
         except ApiError as error:
-            self.logger.info(
-                "request rejected", requestId=request_id, caller=context.caller, status=error.status, code=error.code
-            )
+            self.logger.info("request rejected", status=error.status, code=error.code)
             return error_response(error, request_id)
         except ClientDisconnect:
-            self.logger.info("client left before sending its body", requestId=request_id)
+            self.logger.info("client left before sending its body")
             return Response(status_code=400)
 
         session_id = invoke_request.session_id or str(uuid.uuid4())
-        fields: dict[str, Any] = {"requestId": request_id, "caller": context.caller, "sessionHash": session_hash(session_id)}
+        fields: dict[str, Any] = {"sessionHash": session_hash(session_id)}
         if self.settings.log_content:
             fields["prompt"] = invoke_request.prompt
         self.logger.info("invoking agent", promptChars=len(invoke_request.prompt), **fields)
@@ -319,8 +372,9 @@ class StreamingProxy:
             self,
             StreamPlan(
                 request_id=request_id,
+                caller=caller,
                 session_id=session_id,
-                runtime_session_id=derive_runtime_session_id(context.caller, session_id),
+                runtime_session_id=derive_runtime_session_id(caller, session_id),
                 prompt=invoke_request.prompt,
                 started=started,
                 fields=fields,
@@ -328,14 +382,7 @@ class StreamingProxy:
         )
 
     def _open_upstream(self, lease: StreamLease, runtime_session_id: str, prompt: str) -> None:
-        response = self.client.invoke_agent_runtime(
-            agentRuntimeArn=self.settings.runtime_arn,
-            qualifier=self.settings.qualifier,
-            runtimeSessionId=runtime_session_id,
-            contentType="application/json",
-            accept="text/event-stream",
-            payload=upstream_payload(prompt),
-        )
+        response = open_agent_stream(self.client, self.settings, runtime_session_id, prompt)
         if not lease.adopt(response):
             close_response(response)  # the request ended while AgentCore was answering
 
@@ -358,7 +405,7 @@ class StreamingProxy:
                 if remaining <= 0:
                     record.outcome = contract.UPSTREAM_TIMEOUT
                     plan.fields["upstreamError"] = "StreamLimitWhileOpening"
-                    yield self._stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+                    yield _stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
                     return
                 await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
                 if not opening.done():
@@ -384,113 +431,75 @@ class StreamingProxy:
         except Exception as unexpected:  # a bug, or an upstream response of a shape we do not know
             record.outcome = contract.INTERNAL_ERROR
             self.logger.error("unexpected error while streaming", errorType=type(unexpected).__name__, **plan.fields)
-            yield self._stream_error(contract.INTERNAL_ERROR, "Something went wrong on our side.")
+            yield _stream_error(contract.INTERNAL_ERROR, "Something went wrong on our side.")
 
     async def _relay(
         self, stream: UpstreamStream, plan: StreamPlan, record: StreamRecord, deadline: float
     ) -> AsyncIterator[bytes]:
-        settings = self.settings
+        """Upstream chunks in, client events out, until the answer ends, breaks or runs out of time."""
         decoder = SseDecoder()
-        fields = plan.fields
         while True:
             # Checked on every pass, not only when waiting: a slow reader can keep chunks
             # always waiting, and the limit must still strike before Lambda's timeout does.
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 record.outcome = contract.STREAM_TIMEOUT
-                yield self._stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
+                yield _stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
                 return
             item = stream.ready_item()
             if item is None:
                 try:
-                    async with asyncio.timeout(min(settings.keepalive_seconds, remaining)):
+                    async with asyncio.timeout(min(self.settings.keepalive_seconds, remaining)):
                         item = await stream.next_item()
                 except TimeoutError:
                     yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
                     continue
-
             if isinstance(item, Finished):
-                if item.failure is not None:
-                    record.outcome = contract.UPSTREAM_INTERRUPTED
-                    fields["upstreamError"] = item.failure
-                    yield self._stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
-                elif decoder.has_partial_event:
-                    record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
-                    yield self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent's answer was cut short.")
-                else:
-                    # The agent ended its answer without a final event; the answer is complete.
-                    record.outcome = "done"
-                    yield sse_event("done", {"sessionId": plan.session_id})
+                yield self._finish(item, decoder, plan, record)
                 return
-
             try:
                 payloads = decoder.feed(item.data)
             except SseProtocolError:
                 record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
-                yield self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
+                yield _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
                 return
-            if not payloads:
-                continue
-            out: list[bytes] = []
-            terminal = False
-            for payload in payloads:
-                event = self._translate(payload, plan.session_id, fields)
-                if event.kind == "delta":
-                    record.deltas += 1
-                    if record.first_delta_ms is None:
-                        record.first_delta_ms = round((time.monotonic() - plan.started) * 1000, 1)
-                    if record.answer is not None and event.text is not None:
-                        record.answer.append(event.text)
-                if event.payload is not None:
-                    out.append(event.payload)
-                if event.terminal:
-                    record.outcome = event.kind
-                    terminal = True
-                    break
-            if out:
-                chunk = b"".join(out)
-                record.bytes_sent += len(chunk)
+            chunk, terminal = self._forward(payloads, plan, record)
+            if chunk:
                 yield chunk
             if terminal:
                 return
 
-    def _stream_error(self, code: str, message: str) -> bytes:
-        return sse_event("error", {"code": code, "message": message})
+    def _finish(self, item: Finished, decoder: SseDecoder, plan: StreamPlan, record: StreamRecord) -> bytes:
+        """The last event when the upstream body ends before the agent's own last event."""
+        if item.failure is not None:
+            record.outcome = contract.UPSTREAM_INTERRUPTED
+            plan.fields["upstreamError"] = item.failure
+            return _stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
+        if decoder.has_partial_event:
+            record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
+            return _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent's answer was cut short.")
+        # The agent ended its answer without a final event; the answer is complete.
+        record.outcome = "done"
+        return sse_event("done", {"sessionId": plan.session_id})
 
-    def _translate(self, payload: str, session_id: str, fields: dict[str, Any]) -> AgentEvent:
-        try:
-            value = json.loads(payload)
-        except ValueError:
-            return AgentEvent(
-                self._stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer."),
-                True,
-                contract.UPSTREAM_PROTOCOL_ERROR,
-            )
-        if isinstance(value, str):  # an entrypoint that yields plain strings
-            return AgentEvent(sse_event("delta", {"text": value}), False, "delta", value)
-        if not isinstance(value, dict):
-            return AgentEvent(None, False, "ignored")
-        if "error" in value and "error_type" in value:
-            # BedrockAgentCoreApp's in-band error: the entrypoint raised after the 200 went out. Its text
-            # may hold internals (or the prompt), so only its type reaches the logs.
-            fields["agentErrorType"] = str(value.get("error_type"))[:100]
-            return AgentEvent(
-                self._stream_error(contract.AGENT_ERROR, "The agent failed while answering."),
-                True,
-                contract.AGENT_ERROR,
-            )
-        kind = value.get("type")
-        if kind == "delta" and isinstance(value.get("text"), str):
-            return AgentEvent(sse_event("delta", {"text": value["text"]}), False, "delta", value["text"])
-        if kind == "done":
-            done: dict[str, Any] = {"sessionId": session_id}
-            for key in ("stopReason", "usage"):
-                if key in value:
-                    done[key] = value[key]
-            return AgentEvent(sse_event("done", done), True, "done")
-        if isinstance(value.get("data"), str):  # a raw Strands stream event
-            return AgentEvent(sse_event("delta", {"text": value["data"]}), False, "delta", value["data"])
-        return AgentEvent(None, False, "ignored")
+    def _forward(self, payloads: list[str], plan: StreamPlan, record: StreamRecord) -> tuple[bytes, bool]:
+        """The client's bytes for a batch of agent events, and whether one of them ended the stream."""
+        out: list[bytes] = []
+        terminal = False
+        for payload in payloads:
+            event = translate(payload, plan.session_id)
+            record.count(event)
+            if event.agent_error_type is not None:
+                plan.fields["agentErrorType"] = event.agent_error_type
+            if event.payload is not None:
+                out.append(event.payload)
+            if event.terminal:
+                record.outcome = event.kind
+                terminal = True
+                break
+        chunk = b"".join(out)
+        record.bytes_sent += len(chunk)
+        return chunk, terminal
 
     # -- everything else ----------------------------------------------------------------------------
 
@@ -513,7 +522,8 @@ class StreamingProxy:
 
     async def unexpected_error(self, request: Request, error: Exception) -> Response:
         request_id = read_request_context(request.headers).request_id or str(uuid.uuid4())
-        self.logger.error("unexpected error", requestId=request_id, errorType=type(error).__name__)
+        with log_context(requestId=request_id):
+            self.logger.error("unexpected error", errorType=type(error).__name__)
         response = error_response(ApiError(500, contract.INTERNAL_ERROR, "Something went wrong on our side."), request_id)
         # Starlette answers this outside all middleware, so CorsMiddleware never sees this response.
         response.headers.update(self.cors.response_headers(request.headers.get("origin")))
@@ -522,10 +532,10 @@ class StreamingProxy:
 
 def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger | None = None) -> Starlette:
     logger = logger or JsonLogger("proxy", settings.log_level)
-    proxy = StreamingProxy(settings, client if client is not None else create_client(settings), logger)
+    proxy = ProxyApp(settings, client if client is not None else create_client(settings), logger)
     app = Starlette(
         routes=[
-            Route("/invoke", proxy.invoke, methods=["POST"]),
+            Route(INVOKE_PATH, proxy.invoke, methods=[INVOKE_METHOD]),
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},

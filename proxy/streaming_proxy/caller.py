@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .contract import is_valid_request_id
+from .edge import REQUEST_CONTEXT_HEADER
 
-REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
 ANONYMOUS = "anonymous"
 # API Gateway's request context with Cognito claims is a few KiB; anything far larger is not one.
 MAX_REQUEST_CONTEXT_BYTES = 64 * 1024

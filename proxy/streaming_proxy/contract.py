@@ -11,6 +11,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+# The machine codes live in edge.py (shared with API Gateway and the local gateway); imported here
+# because the request rules below raise them and callers read them as contract.<CODE>.
+from .edge import (  # noqa: F401
+    AGENT_ERROR,
+    AMBIGUOUS_FRAMING,
+    INTERNAL_ERROR,
+    INVALID_BODY,
+    INVALID_FIELD,
+    METHOD_NOT_ALLOWED,
+    MISSING_FIELD,
+    NOT_FOUND,
+    OPEN_ERROR_CODES,
+    PAYLOAD_TOO_LARGE,
+    PROMPT_TOO_LONG,
+    STREAM_TIMEOUT,
+    THROTTLED,
+    UNKNOWN_FIELD,
+    UNSUPPORTED_MEDIA_TYPE,
+    UPSTREAM_ERROR,
+    UPSTREAM_INTERRUPTED,
+    UPSTREAM_PROTOCOL_ERROR,
+    UPSTREAM_TIMEOUT,
+    error_body,
+)
+
 ALLOWED_FIELDS = ("prompt", "sessionId")
 SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 SESSION_ID_RULE = "1-128 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
@@ -25,33 +50,6 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 KEEPALIVE_COMMENT = b": keep-alive\n"
 NOT_AN_OBJECT = 'The body must be a JSON object in UTF-8: {"prompt": "...", "sessionId": "..."}.'
 
-# Machine codes of errors answered before a stream starts (plain JSON responses).
-# One code for "not a JSON object", whether the bytes are not JSON at all or JSON of another type:
-# on AWS, API Gateway's request validator answers both before the proxy runs, and cannot tell them
-# apart, so the contract does not either.
-INVALID_BODY = "INVALID_BODY"
-MISSING_FIELD = "MISSING_FIELD"
-INVALID_FIELD = "INVALID_FIELD"
-UNKNOWN_FIELD = "UNKNOWN_FIELD"
-PROMPT_TOO_LONG = "PROMPT_TOO_LONG"
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-NOT_FOUND = "NOT_FOUND"
-METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-THROTTLED = "THROTTLED"
-UPSTREAM_ERROR = "UPSTREAM_ERROR"
-UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
-INTERNAL_ERROR = "INTERNAL_ERROR"
-# A request with both Content-Length and Transfer-Encoding (RFC 9112 section 6.3): refused, connection closed.
-AMBIGUOUS_FRAMING = "AMBIGUOUS_FRAMING"
-# Machine codes of `error` events sent after a stream started.
-AGENT_ERROR = "AGENT_ERROR"
-UPSTREAM_INTERRUPTED = "UPSTREAM_INTERRUPTED"
-UPSTREAM_PROTOCOL_ERROR = "UPSTREAM_PROTOCOL_ERROR"
-STREAM_TIMEOUT = "STREAM_TIMEOUT"
-# Opening the agent's stream failed after `start` went out: the same codes as the HTTP errors they
-# used to be (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT), now as `error` events.
-OPEN_ERROR_CODES = (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT)
 
 
 @dataclass
@@ -67,7 +65,7 @@ class ApiError(Exception):
         return f"{self.status} {self.code}: {self.message}"
 
     def body(self, request_id: str) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "requestId": request_id}}
+        return error_body(self.code, self.message, request_id)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Calling the AgentCore Runtime: the boto3 client, session ids, and the byte pump.
+"""Calling the AgentCore Runtime: the one module that talks to it.
+
+The boto3 client, the InvokeAgentRuntime call, session ids, error mapping, and the byte pump.
 
 boto3 is synchronous. Opening the call runs in a worker thread; reading the response body runs in
 one reader thread per stream that hands chunks to the event loop as they arrive, so the loop never
@@ -26,7 +28,7 @@ from botocore.exceptions import (
 
 from . import contract
 from .contract import ApiError
-from .settings import ProxySettings
+from .edge import ProxySettings
 
 # Error codes that mean "slow down" rather than "broken".
 _THROTTLING_CODES = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
@@ -63,6 +65,26 @@ def create_client(settings: ProxySettings) -> Any:
         user_agent_extra="agentcore-streaming-proxy",
     )
     return boto3.session.Session().client("bedrock-agentcore", config=config)
+
+
+def open_agent_stream(client: Any, settings: ProxySettings, runtime_session_id: str, prompt: str) -> dict[str, Any]:
+    """InvokeAgentRuntime: the agent's answer as a streaming response (blocking; run it in a thread)."""
+    return client.invoke_agent_runtime(
+        agentRuntimeArn=settings.runtime_arn,
+        qualifier=settings.qualifier,
+        runtimeSessionId=runtime_session_id,
+        contentType="application/json",
+        accept="text/event-stream",
+        payload=upstream_payload(prompt),
+    )
+
+
+def close_response(response: dict[str, Any]) -> None:
+    """Drop an upstream response nobody will read (its connection is not worth reusing)."""
+    try:
+        response["response"].close()
+    except Exception:
+        pass
 
 
 def derive_runtime_session_id(caller: str, session_id: str) -> str:

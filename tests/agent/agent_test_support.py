@@ -1,10 +1,8 @@
-"""Helpers for the agent tests: a real uvicorn server in a thread, and an SSE reader."""
+"""Helpers for the agent tests: the real agent app served in a thread (tests.support), and an SSE reader."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -13,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from streaming_agent.app import create_app
 from streaming_agent.settings import load_settings
+
+from tests.support.servers import ServerThread
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 
@@ -26,33 +25,11 @@ def session_id(label: str) -> str:
 
 
 @contextmanager
-def serving_in_thread(app: Any, name: str) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on 127.0.0.1:<ephemeral> in a thread; yield its base URL."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
-
-
-@contextmanager
 def running_agent(env: Mapping[str, str]) -> Iterator[str]:
     """Serve create_app(load_settings(env)) on 127.0.0.1:<ephemeral>; yield its base URL."""
     settings = load_settings({"AGENT_MODEL_PROVIDER": "offline", **env})
-    with serving_in_thread(create_app(settings), "agent") as base_url:
-        yield base_url
+    with ServerThread(create_app(settings), "agent") as server:
+        yield server.url
 
 
 @dataclass

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_test_support import serving_in_thread
+
+from tests.support.servers import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -122,5 +123,5 @@ def matches(event: dict[str, Any], event_filter: dict[str, Any]) -> bool:
 @contextmanager
 def serving(memory: FakeMemory) -> Iterator[str]:
     """Serve the fake on 127.0.0.1:<ephemeral>; yield its base URL."""
-    with serving_in_thread(memory.app(), "fake memory") as base_url:
-        yield base_url
+    with ServerThread(memory.app(), "fake memory") as server:
+        yield server.url

@@ -45,7 +45,7 @@ def log_entries(agent: AgentProcess, event: str) -> list[dict[str, Any]]:
     for line in agent.log_text().splitlines():
         if line.startswith("{"):
             entry = json.loads(line)
-            if entry.get("event") == event:
+            if entry.get("message") == event:
                 entries.append(entry)
     return entries
 

@@ -57,13 +57,13 @@ def test_a_failing_turn_logs_neither_the_prompt_nor_the_exception_text() -> None
     for line in text.splitlines():
         if line.strip() and "Uvicorn running" not in line and "uvicorn" not in line.lower():
             assert line.startswith("{"), f"not a JSON line: {line!r}"
-    failed = [line for line in log_lines(text) if line["event"] == "turn_failed"]
+    failed = [line for line in log_lines(text) if line["message"] == "turn_failed"]
     assert len(failed) == 1 and failed[0]["errorType"]
 
 
 def test_every_abandoned_turn_logs_exactly_one_turn_end() -> None:
     # Before: a caller that left mid-answer closed the entrypoint's generator at a `yield`, and the
-    # turn logged no end at all (19 of 100 in the run).
+    # turn logged no end at all (19 of 100 abandoned turns, when this was found).
     turns = 30
     with start_agent_process(env={"OFFLINE_MODEL_DELAY_MS": "20"}) as agent:
         for number in range(turns):
@@ -77,15 +77,15 @@ def test_every_abandoned_turn_logs_exactly_one_turn_end() -> None:
                 received = b""
                 while b"delta" not in received:  # leave once the answer is streaming
                     received += connection.recv(4096)
-        wait_for(lambda: sum(line["event"] in TURN_ENDS for line in log_lines(agent.log_text())) >= turns)
+        wait_for(lambda: sum(line["message"] in TURN_ENDS for line in log_lines(agent.log_text())) >= turns)
         time.sleep(1.0)  # any second end line for a turn would arrive now
         healthy = httpx.get(f"{agent.base_url}/ping", timeout=5).json()["status"]
         text = agent.log_text()
     lines = log_lines(text)
-    started = [line for line in lines if line["event"] == "turn_started"]
-    ended = [line for line in lines if line["event"] in TURN_ENDS]
+    started = [line for line in lines if line["message"] == "turn_started"]
+    ended = [line for line in lines if line["message"] in TURN_ENDS]
     assert len(started) == turns
-    assert len(ended) == turns, [line["event"] for line in ended]
+    assert len(ended) == turns, [line["message"] for line in ended]
     assert sorted(line["sessionHash"] for line in ended) == sorted(line["sessionHash"] for line in started)
     assert "Failed to detach context" not in text or all(
         line.startswith("{") for line in text.splitlines() if "Failed to detach context" in line

@@ -42,8 +42,8 @@ def test_the_sdks_invocation_failure_is_one_json_line_without_the_exception_text
     output = lines(routed)
     assert len(output) == 2, output
     records = [json.loads(line) for line in output]
-    assert records[0]["event"] == "Invocation failed (%.3fs)" and records[0]["errorType"] == "RuntimeError"
-    assert records[1]["event"] == "Invalid JSON in request (%.3fs): %s"
+    assert records[0]["message"] == "Invocation failed (%.3fs)" and records[0]["errorType"] == "RuntimeError"
+    assert records[1]["message"] == "Invalid JSON in request (%.3fs): %s"
     assert SECRET not in "\n".join(output) and "Traceback" not in "\n".join(output)
 
 
@@ -55,11 +55,11 @@ def test_opentelemetrys_failed_detach_is_one_json_line(routed) -> None:
     output = lines(routed)
     assert len(output) == 1, output
     record = json.loads(output[0])
-    assert (record["event"], record["errorType"], record["level"]) == ("Failed to detach context", "ValueError", "ERROR")
+    assert (record["message"], record["errorType"], record["level"]) == ("Failed to detach context", "ValueError", "ERROR")
 
 
 def test_a_non_string_message_gives_its_type_only(routed) -> None:
     logging.getLogger("strands").error(RuntimeError(SECRET))
     output = lines(routed)
     assert len(output) == 1 and SECRET not in output[0]
-    assert json.loads(output[0])["event"] == "RuntimeError"
+    assert json.loads(output[0])["message"] == "RuntimeError"

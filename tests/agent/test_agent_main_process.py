@@ -30,7 +30,7 @@ def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> Non
     assert len(times) == len(turn.deltas)
     assert requested_at < times[0] <= times[-1] < finished_at
     # Logs are JSON lines that never carry the prompt or the answer.
-    assert '"event": "turn_finished"' in log
+    assert '"message": "turn_finished"' in log
     assert "child process" not in log
 
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from auth_support import API_KEYS, IAM_CREDENTIALS, JWT_SECRET
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 
 def start(**options: Any) -> LocalStack:
-    return LocalStack(offline_delay_ms=0, **options).start()
+    return LocalStack(StackSettings(offline_delay_ms=0, **options)).start()
 
 
 @pytest.fixture(scope="session")

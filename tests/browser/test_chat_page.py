@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from headless_chromium import Chromium, Page, poll
 
-from local.stack import REPO_ROOT, LocalStack
+from local.stack import REPO_ROOT, LocalStack, StackSettings
 
 # Every run saves the screenshot under .build/ (ignored by git); UPDATE_SCREENSHOT=1 also refreshes
 # the README's copy in docs/, which otherwise would change on every run (timings, session ids).
@@ -39,7 +39,7 @@ FINAL_STATES = ("done", "error", "stopped")
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(serve_page=True, offline_delay_ms=OFFLINE_DELAY_MS, max_prompt_chars=MAX_PROMPT_CHARS) as running:
+    with LocalStack(StackSettings(serve_page=True, offline_delay_ms=OFFLINE_DELAY_MS, max_prompt_chars=MAX_PROMPT_CHARS)) as running:
         yield running
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from headless_chromium import Chromium, Page, poll
 
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 PIECE_DELAY_MS = 40
 KEEPALIVE_SECONDS = 0.25
@@ -26,22 +26,22 @@ RETRY_AFTER_SECONDS = 2
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(
+    with LocalStack(StackSettings(
         serve_page=True,
         offline_delay_ms=PIECE_DELAY_MS,
         keepalive_seconds=KEEPALIVE_SECONDS,
         proxy_env={"PROXY_RETRY_AFTER_SECONDS": str(RETRY_AFTER_SECONDS)},
-    ) as running:
+    )) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def capped_stack() -> Iterator[LocalStack]:
     """A proxy that allows one stream at a time: the only way the proxy itself answers HTTP 429."""
-    with LocalStack(
+    with LocalStack(StackSettings(
         serve_page=True,
         proxy_env={"PROXY_RETRY_AFTER_SECONDS": str(RETRY_AFTER_SECONDS), "PROXY_MAX_CONCURRENT_STREAMS": "1"},
-    ) as running:
+    )) as running:
         yield running
 
 

@@ -17,23 +17,23 @@ from pathlib import Path
 import pytest
 from compat_support import KEEPALIVE_SECONDS, MAX_PROMPT_CHARS, PIECE_DELAY_MS
 
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 NODE_PROJECT = Path(__file__).parent / "node"
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(
+    with LocalStack(StackSettings(
         offline_delay_ms=PIECE_DELAY_MS, keepalive_seconds=KEEPALIVE_SECONDS, max_prompt_chars=MAX_PROMPT_CHARS
-    ) as running:
+    )) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
 def capped_stack() -> Iterator[LocalStack]:
     """A stack whose proxy allows one stream at a time: the only way the proxy itself answers 429."""
-    with LocalStack(proxy_env={"PROXY_MAX_CONCURRENT_STREAMS": "1"}) as running:
+    with LocalStack(StackSettings(proxy_env={"PROXY_MAX_CONCURRENT_STREAMS": "1"})) as running:
         yield running
 
 

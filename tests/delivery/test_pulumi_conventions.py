@@ -147,13 +147,16 @@ DISTRIBUTIONS = {"pulumi": "pulumi", "pulumi_aws": "pulumi-aws", "pulumi_awsx": 
                  "pulumi_random": "pulumi-random"}
 
 
-# The program's own packages: the components and the build step that makes their zips.
-PROGRAM_PACKAGES = ("components", "packager")
+# The program's own packages: the components, the build step that makes their zips, and the HTTP
+# edge module the program shares with the proxy (standard library only, so nothing to install).
+PROGRAM_PACKAGES = ("components", "packager", "proxy")
+EDGE_MODULE = REPO_ROOT / "proxy" / "streaming_proxy" / "edge.py"
 
 
 def program_imports() -> set[str]:
     modules: set[str] = set()
     own_modules = [path for package in PROGRAM_PACKAGES for path in sorted((REPO_ROOT / package).glob("*.py"))]
+    own_modules.append(EDGE_MODULE)
     for path in [REPO_ROOT / "__main__.py", *own_modules]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):

@@ -1,7 +1,7 @@
-"""The README documents what the code defines (issue 9): every config key, every error code, the first deploy.
+"""The README documents what the code defines: every config key, every error code, the first deploy.
 
 The lists come from the code, never from a copy: the keys from Pulumi.yaml and settings.py, the
-codes from the proxy's contract module and the API's gateway responses.
+codes from the edge module (proxy/streaming_proxy/edge.py: the contract's codes and the gateway responses).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import streaming_proxy.contract as contract
-from components import api_builders
+import streaming_proxy.edge as edge
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +31,8 @@ def section(title: str) -> str:
 
 def error_codes() -> set[str]:
     # Module constants whose value is their own name are the contract's machine codes.
-    proxy_codes = {value for name, value in vars(contract).items() if name.isupper() and value == name}
-    gateway_codes = {code for _status, code in api_builders.GATEWAY_ERRORS.values()}
+    proxy_codes = {value for name, value in vars(edge).items() if name.isupper() and value == name}
+    gateway_codes = {response.code for response in edge.GATEWAY_RESPONSES.values()}
     return proxy_codes | gateway_codes
 
 

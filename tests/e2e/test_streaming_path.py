@@ -1,4 +1,4 @@
-"""Issue 2's acceptance tests: the whole streaming path on loopback, with real servers.
+"""The whole streaming path on loopback, with real servers: the public contract end to end.
 
 client -> proxy (uvicorn, run.sh) -> AgentCore stand-in (real boto3 client, SigV4) -> agent
 (BedrockAgentCoreApp + Strands + the offline model). Nothing is mocked.
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from client import Event, InvokeError, stream_invoke
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 PIECE_DELAY_MS = 100
 KEEPALIVE_SECONDS = 0.3
@@ -25,11 +25,11 @@ MAX_PROMPT_CHARS = 200
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(
+    with LocalStack(StackSettings(
         offline_delay_ms=PIECE_DELAY_MS,
         keepalive_seconds=KEEPALIVE_SECONDS,
         max_prompt_chars=MAX_PROMPT_CHARS,
-    ) as running:
+    )) as running:
         yield running
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import pytest
 
 from client import stream_invoke
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(offline_delay_ms=1) as running:
+    with LocalStack(StackSettings(offline_delay_ms=1)) as running:
         yield running
 
 

@@ -123,7 +123,7 @@ def test_agent_streams_under_adot_and_records_spans(instrumented_agent: tuple[st
 
     # The agent saw that ADOT was already started by the entry point (it does not start it twice).
     log_lines = [json.loads(line) for line in stderr_path.read_text().splitlines() + stdout_path.read_text().splitlines() if line.startswith('{"timestamp"')]
-    started = [line for line in log_lines if line.get("event") == "observability_started"]
+    started = [line for line in log_lines if line.get("message") == "observability_started"]
     assert [line["mode"] for line in started] == ["entry-point"], log_lines
 
     # ADOT exported the request's spans, Strands' agent span among them (console exporter; the

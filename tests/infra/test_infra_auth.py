@@ -1,4 +1,4 @@
-"""Each auth mode puts the right authorization on POST /invoke (issue 4, Done when)."""
+"""Each auth mode puts the right authorization on POST /invoke."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""AWS facts the program depends on, tested against mocks that behave like AWS (issue 9, part A).
+"""AWS facts the program depends on, tested against mocks that behave like AWS.
 
 The mocked account maps zone names to other zone ids and refuses an agent in a zone AgentCore does
 not support (infra_harness); API Gateway's same-account IAM decision is modelled in iam_evaluation
-from AWS's documents. Each test fails on the program as it was before issue 9.
+from AWS's documents. Each test fails on the program as it was before these facts were checked.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from infra_harness import (
 )
 from pulumi.runtime import MockResourceArgs
 from streaming_proxy.contract import parse_invoke_request
-from streaming_proxy.settings import load_settings
+from streaming_proxy.edge import load_settings
 
 from components import policies, regions, waf
 from components.settings import PROJECT, SettingsError, parse_settings

@@ -1,4 +1,4 @@
-"""CORS for deployed stacks (issue 6): off by default; when origins are listed, an open OPTIONS
+"""CORS for deployed stacks: off by default; when origins are listed, an open OPTIONS
 /invoke MOCK route, the proxy's PROXY_CORS_ALLOWED_ORIGINS and CORS on API Gateway's own errors."""
 
 from __future__ import annotations
@@ -7,9 +7,8 @@ import json
 
 import pytest
 from infra_harness import ProgramRun, run_program, stack_config
-from streaming_proxy import cors as proxy_cors
+from streaming_proxy import edge as proxy_edge
 
-from components import api_builders
 from components.settings import PROJECT, SettingsError, parse_settings
 from policy.adapters import from_recorded_run
 from policy.rules import RULES, evaluate, run_rule
@@ -25,8 +24,9 @@ CORS_ENV = "PROXY_CORS_ALLOWED_ORIGINS"
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 
 PAGE_ORIGIN = "https://chat.example.com"
+ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_agent-AbCdEf1234"
 LOCAL_PAGE_ORIGIN = "http://localhost:8001"
-# What a browser's preflight answer must carry (issue 6); Allow-Origin is checked per case.
+# What a browser's preflight answer must carry; Allow-Origin is checked per case.
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "POST, OPTIONS",
     "Access-Control-Allow-Headers": "content-type, x-api-key, authorization, x-amz-date, x-amz-security-token",
@@ -146,7 +146,7 @@ def test_proxy_lambda_gets_the_origins(one_origin_run: ProgramRun) -> None:
     variables = proxy_environment(one_origin_run)
     assert variables[CORS_ENV] == PAGE_ORIGIN
     # The proxy accepts what the stack writes (it refuses to start on a bad value).
-    assert proxy_cors.parse_allowed_origins(variables[CORS_ENV]) == (PAGE_ORIGIN,)
+    assert proxy_edge.parse_allowed_origins(variables[CORS_ENV]) == (PAGE_ORIGIN,)
 
 
 def test_gateway_errors_carry_the_origin(one_origin_run: ProgramRun) -> None:
@@ -196,13 +196,6 @@ def test_any_origin() -> None:
         assert response.inputs["responseParameters"][f"gatewayresponse.header.{ALLOW_ORIGIN}"] == "'*'"
 
 
-def test_infra_and_proxy_send_the_same_preflight_headers() -> None:
-    policy = proxy_cors.CorsPolicy((PAGE_ORIGIN,))
-    from_proxy = policy.preflight_headers(PAGE_ORIGIN)
-    from_api = api_builders.preflight_static_headers((PAGE_ORIGIN,))
-    assert from_api == from_proxy
-
-
 # --- Settings -----------------------------------------------------------------------------------
 
 
@@ -243,6 +236,18 @@ def test_settings_normalise_origins() -> None:
     )
     assert parse_settings(PROJECT, "dev", values_with([])).cors_allowed_origins == ()
     assert parse_settings(PROJECT, "dev", values_with(["*"])).cors_allowed_origins == ("*",)
+
+
+def test_settings_read_origins_with_the_one_grammar_the_proxy_uses() -> None:
+    # The three entries the proxy and the settings used to answer differently (tests/proxy/test_edge.py).
+    assert parse_settings(PROJECT, "dev", values_with(["http://[::1]:8000"])).cors_allowed_origins == (
+        "http://[::1]:8000",
+    )
+    for entry in ("http://chat.example.com", "https://a.example.com:443"):
+        with pytest.raises(SettingsError):
+            parse_settings(PROJECT, "dev", values_with([entry]))
+        with pytest.raises(proxy_edge.SettingsError):
+            proxy_edge.load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_CORS_ALLOWED_ORIGINS": entry})
 
 
 # --- Policy pack --------------------------------------------------------------------------------

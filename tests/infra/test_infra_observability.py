@@ -1,4 +1,4 @@
-"""Access logs, alarms, their topic and the dashboard (issue 4, Done when)."""
+"""Access logs, alarms, their topic and the dashboard."""
 
 from __future__ import annotations
 

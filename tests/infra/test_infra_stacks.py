@@ -1,4 +1,4 @@
-"""The real __main__.py under mocks, once per stack with the stack's own files (issue 3, Done when)."""
+"""The real __main__.py under mocks, once per stack with the stack's own files."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_program_calls_only_mocked_data_sources(stack_run: ProgramRun) -> None:
         "aws:index/getPartition:getPartition",
         "aws:index/getRegion:getRegion",
         "aws:ec2/getVpc:getVpc",
-        # Zones chosen by zone id, existing subnets' zones and route tables (issue 9).
+        # Zones chosen by zone id, existing subnets' zones and route tables.
         "aws:index/getAvailabilityZones:getAvailabilityZones",
         "aws:ec2/getSubnet:getSubnet",
         "aws:ec2/getRouteTables:getRouteTables",

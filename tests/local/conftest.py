@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from local_loopback import RUNTIME_ARN, FakeAgent, ServerThread, agentcore_client
+from local_loopback import RUNTIME_ARN, FakeAgent, agentcore_client
+
+from tests.support.servers import ServerThread
 
 from local.standin import create_app
 

@@ -1,16 +1,14 @@
-"""Loopback servers for the stand-in and client tests: real uvicorn, real sockets, ephemeral ports."""
+"""Fakes for the stand-in and client tests (served with tests.support.servers.ServerThread)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import uvicorn
 from botocore.config import Config
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,34 +22,6 @@ FIRST_FRAME = b'data: "Hello"\n\n'
 REST_FRAMES = [b'data: ", world"\n\n', b'data: {"done": true}\n\n']
 # How long the fake agent waits for a test to release it; only reached when a test is broken.
 GATE_TIMEOUT_SECONDS = 20.0
-
-
-class ServerThread:
-    """Runs an ASGI app under uvicorn in a daemon thread on 127.0.0.1:<ephemeral port>."""
-
-    def __init__(self, app: Any) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, http="h11", loop="asyncio", timeout_graceful_shutdown=2
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return self
-            self.thread.join(0.05)
-        raise RuntimeError("test server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclass

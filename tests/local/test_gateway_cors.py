@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from local.gateway import LocalApiGateway, error_cors_headers, parse_cors_origins
+from local.gateway import LocalApiGateway, error_cors_headers
+from proxy.streaming_proxy.edge import parse_allowed_origins
 from local.gateway_auth import AuthSettings
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 PAGE_ORIGIN = "http://localhost:8001"
 OTHER_ALLOWED_ORIGIN = "https://chat.example.com"
@@ -32,7 +33,7 @@ def cors_stack() -> Iterator[LocalStack]:
     # learn the origins here (as both are configured from corsAllowedOrigins on AWS).
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PROXY_CORS_ALLOWED_ORIGINS", f"{PAGE_ORIGIN},{OTHER_ALLOWED_ORIGIN}")
-        stack = LocalStack(offline_delay_ms=0, auth="apiKey", api_keys={API_KEY: "cors-key-id"})
+        stack = LocalStack(StackSettings(offline_delay_ms=0, auth="apiKey", api_keys={API_KEY: "cors-key-id"}))
     stack.start()
     try:
         yield stack
@@ -122,7 +123,7 @@ def test_without_origins_a_preflight_is_refused_like_a_missing_route() -> None:
 
 
 def test_error_cors_headers() -> None:
-    origins = parse_cors_origins(f" {PAGE_ORIGIN} ,, HTTPS://Chat.Example.com,{PAGE_ORIGIN}")
+    origins = parse_allowed_origins(f" {PAGE_ORIGIN} ,, HTTPS://Chat.Example.com,{PAGE_ORIGIN}")
     assert origins == (PAGE_ORIGIN, OTHER_ALLOWED_ORIGIN)
     assert error_cors_headers((), PAGE_ORIGIN) == []
     assert dict(error_cors_headers(origins, FOREIGN_ORIGIN)) == {b"vary": b"Origin"}
@@ -134,7 +135,7 @@ def test_error_cors_headers() -> None:
 
 def test_the_served_page_can_reach_an_authenticating_gateway() -> None:
     # serve_page picks the page's origins itself; the gateway in front must learn them too.
-    with LocalStack(offline_delay_ms=0, auth="apiKey", api_keys={API_KEY: "page-key-id"}, serve_page=True) as stack:
+    with LocalStack(StackSettings(offline_delay_ms=0, auth="apiKey", api_keys={API_KEY: "page-key-id"}, serve_page=True)) as stack:
         origin = stack.page_server.origins[0]
         preflight = httpx.options(
             f"{stack.url}/invoke", headers={**PREFLIGHT_REQUEST_HEADERS, "Origin": origin}, timeout=30

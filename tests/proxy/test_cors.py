@@ -9,15 +9,8 @@ from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
-from streaming_proxy.cors import (
-    ALLOWED_HEADERS,
-    EXPOSED_HEADERS,
-    CorsConfigError,
-    CorsPolicy,
-    parse_allowed_origins,
-)
-from streaming_proxy.logs import JsonLogger
-from streaming_proxy.settings import SettingsError, load_settings
+from streaming_proxy.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, CorsPolicy, SettingsError, load_settings
+from streaming_proxy.jsonlog import JsonLogger
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 PAGE = "https://chat.example.com"
@@ -82,31 +75,7 @@ def assert_no_cors(response: Any) -> None:
 # -- the setting -------------------------------------------------------------------------------------
 
 
-def test_parse_allowed_origins_normalises_and_deduplicates():
-    assert parse_allowed_origins("") == ()
-    assert parse_allowed_origins(" , ") == ()
-    assert parse_allowed_origins(" HTTPS://Chat.Example.com ,http://127.0.0.1:8001,https://chat.example.com") == (
-        "https://chat.example.com",
-        "http://127.0.0.1:8001",
-    )
-    assert parse_allowed_origins("*") == ("*",)
-    assert parse_allowed_origins("http://[::1]:8001") == ("http://[::1]:8001",)
-
-
-@pytest.mark.parametrize(
-    "raw",
-    ["https://chat.example.com/", "https://chat.example.com/page", "chat.example.com", "ftp://x.example", "null",
-     "https://*.example.com", "https://chat.example.com:port"],
-)
-def test_parse_allowed_origins_rejects_what_is_not_an_origin(raw):
-    with pytest.raises(CorsConfigError) as caught:
-        parse_allowed_origins(f"https://ok.example.com,{raw}")
-    assert raw.lower() in str(caught.value)
-
-
-def test_trailing_slash_gets_a_hint():
-    with pytest.raises(CorsConfigError, match="trailing slash"):
-        parse_allowed_origins("https://chat.example.com/")
+# The origin grammar itself: tests/proxy/test_edge.py.
 
 
 def test_settings_name_the_variable_and_default_to_off():

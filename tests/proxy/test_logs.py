@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 
-from streaming_proxy.logs import JsonLogger
+from streaming_proxy.jsonlog import JsonLogger
 
 
 class CountingStream(io.StringIO):
@@ -61,3 +61,93 @@ def test_lines_below_the_level_are_dropped() -> None:
     stream = CountingStream()
     JsonLogger("proxy", "WARNING", stream=stream).info("quiet")
     assert stream.getvalue() == "" and stream.flushes == 0
+
+
+# -- the one format, shared by proxy, agent, gateway and stand-in ----------------------------------
+
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from streaming_proxy.jsonlog import JsonFormatter, log_context, session_hash, write_json_lines  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_request_keys_come_from_the_context_and_end_with_it() -> None:
+    stream = CountingStream()
+    logger = JsonLogger("proxy", stream=stream)
+    with log_context(requestId="r-1", caller="anonymous"):
+        logger.info("inside", deltas=2)
+        with log_context(requestId="r-2"):
+            logger.info("nested")
+    logger.info("outside")
+    records = lines(stream)
+    assert {key: records[0][key] for key in ("message", "requestId", "caller", "deltas", "service")} == {
+        "message": "inside", "requestId": "r-1", "caller": "anonymous", "deltas": 2, "service": "proxy"
+    }
+    assert (records[1]["requestId"], records[1]["caller"]) == ("r-2", "anonymous")
+    assert "requestId" not in records[2] and "caller" not in records[2]
+
+
+def test_concurrent_requests_keep_their_own_keys() -> None:
+    stream = CountingStream()
+    logger = JsonLogger("proxy", stream=stream)
+
+    async def request(request_id: str) -> None:
+        with log_context(requestId=request_id):
+            await asyncio.sleep(0)
+            logger.info("step", mine=request_id)
+
+    async def both() -> None:
+        await asyncio.gather(request("a"), request("b"))
+
+    asyncio.run(both())
+    assert all(record["requestId"] == record["mine"] for record in lines(stream))
+
+
+def test_a_library_line_keeps_its_template_and_an_exception_only_its_type() -> None:
+    stream = io.StringIO()
+    library = logging.Logger("some.library")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("agent", own_loggers=("streaming_agent",)))
+    library.addHandler(handler)
+    try:
+        raise ValueError("the prompt was: secret")
+    except ValueError:
+        library.error("Invocation failed for %s", "secret prompt", exc_info=True)
+    (record,) = lines(stream)
+    assert record["message"] == "Invocation failed for %s" and record["errorType"] == "ValueError"
+    assert "secret" not in stream.getvalue()
+
+
+def test_a_named_logger_writes_the_format() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.jsonlog.named")
+    write_json_lines(logger, "gateway", stream)
+    logger.info("request relayed %s", "x", extra={"fields": {"status": 200}})
+    (record,) = lines(stream)
+    assert (record["service"], record["message"], record["status"]) == ("gateway", "request relayed x", 200)
+
+
+def test_session_ids_are_logged_as_a_hash() -> None:
+    assert session_hash(None) is None
+    assert session_hash("abc") == session_hash("abc") != session_hash("abd")
+    assert len(session_hash("abc")) == 16 and "abc" not in session_hash("abc")
+
+
+def test_one_source_file_for_the_proxy_and_the_agent() -> None:
+    proxy_copy = REPO_ROOT / "proxy" / "streaming_proxy" / "jsonlog.py"
+    assert proxy_copy.is_symlink()
+    assert proxy_copy.resolve() == (REPO_ROOT / "agent" / "streaming_agent" / "jsonlog.py").resolve()
+
+
+def test_the_proxy_zip_ships_the_log_format_itself_not_a_link(tmp_path: Path) -> None:
+    import zipfile
+
+    from packager.artifacts import build_zip
+
+    built = build_zip([(REPO_ROOT / "proxy" / "streaming_proxy", "streaming_proxy")], tmp_path / "proxy.zip")
+    with zipfile.ZipFile(built.path) as archive:
+        shipped = archive.read("streaming_proxy/jsonlog.py")
+        assert "streaming_proxy/edge.py" in archive.namelist()
+    assert shipped == (REPO_ROOT / "agent" / "streaming_agent" / "jsonlog.py").read_bytes()

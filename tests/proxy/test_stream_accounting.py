@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
-from streaming_proxy.logs import JsonLogger
-from streaming_proxy.settings import load_settings
+from streaming_proxy.jsonlog import JsonLogger
+from streaming_proxy.edge import load_settings
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
@@ -273,7 +273,7 @@ def test_deeply_nested_request_context_is_anonymous_not_a_500() -> None:
 
 
 def contract_header() -> str:
-    from streaming_proxy.caller import REQUEST_CONTEXT_HEADER
+    from streaming_proxy.edge import REQUEST_CONTEXT_HEADER
 
     return REQUEST_CONTEXT_HEADER
 

@@ -25,7 +25,7 @@ from reliability_support import (
 )
 
 from client import stream_invoke
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 from local.standin import BEHAVIOUR_FAULTS, invoke_error_statuses
 
 STREAM_TIMEOUT_SECONDS = 5.0
@@ -38,12 +38,12 @@ LIMIT = STREAM_TIMEOUT_SECONDS + SLACK_SECONDS
 @pytest.fixture(scope="module")
 def fault_stack() -> Iterator[LocalStack]:
     # A short stop grace: the stand-in may still be sleeping in a slow-headers fault the proxy gave up on.
-    with LocalStack(
+    with LocalStack(StackSettings(
         offline_delay_ms=5,
         stream_timeout_seconds=STREAM_TIMEOUT_SECONDS,
         keepalive_seconds=KEEPALIVE_SECONDS,
         stop_grace_seconds=3,
-    ) as stack:
+    )) as stack:
         yield stack
 
 

@@ -40,7 +40,7 @@ from reliability_support import (
 
 from client.auth import sigv4_headers
 from local.gateway_auth import issue_local_token
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 pytestmark = pytest.mark.hostile
 
@@ -104,7 +104,7 @@ def pooled_upstream_connections(target: ModeStack) -> int:
 @pytest.fixture(scope="module", params=["none", "apiKey", "iam", "cognito"])
 def target(request: pytest.FixtureRequest) -> Iterator[ModeStack]:
     timeouts = {"HTTP_HEADER_TIMEOUT_SECONDS": "5", "HTTP_BODY_TIMEOUT_SECONDS": "5"}
-    with LocalStack(
+    with LocalStack(StackSettings(
         auth=request.param,
         offline_delay_ms=0,
         max_prompt_chars=MAX_PROMPT_CHARS,
@@ -115,7 +115,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[ModeStack]:
         api_keys={API_KEY: "hostile-key-id"},
         iam_credentials={IAM_ACCESS_KEY: IAM_SECRET},
         jwt_secret=JWT_SECRET,
-    ) as stack:
+    )) as stack:
         token = issue_local_token(JWT_SECRET, "hostile-user", expires_in=3600)
         mode = ModeStack(request.param, stack, token)
         mode.idle_fds, mode.idle_threads = idle_counts(mode)

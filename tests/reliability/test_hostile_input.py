@@ -27,7 +27,7 @@ from reliability_support import (
     terminal_event,
 )
 
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 MAX_PROMPT_CHARS = 300
 MAX_BODY_BYTES = MAX_PROMPT_CHARS * 12 + 2048  # the proxy's default for this prompt limit
@@ -75,9 +75,9 @@ session_ids = valid_session_ids | st.text(max_size=140) | json_values
 @pytest.fixture(scope="module")
 def fuzz_stack() -> Iterator[LocalStack]:
     # The model answers at full speed ([[delay-ms]] only exists in prompts we write).
-    with LocalStack(
+    with LocalStack(StackSettings(
         offline_delay_ms=0, max_prompt_chars=MAX_PROMPT_CHARS, stream_timeout_seconds=15, keepalive_seconds=2
-    ) as stack:
+    )) as stack:
         yield stack
 
 

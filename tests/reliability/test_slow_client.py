@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.fake_stack import fake_upstream
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 STREAM_TIMEOUT_SECONDS = 3.0
 # Reading 64 KiB every 50 ms (about 1.3 MB/s), the whole answer would take about 45 s.
@@ -29,11 +29,11 @@ GIVE_UP_SECONDS = 30.0
 @pytest.fixture(scope="module")
 def slow_client_stack() -> Iterator[LocalStack]:
     with fake_upstream() as upstream_url:
-        with LocalStack(
+        with LocalStack(StackSettings(
             stream_timeout_seconds=STREAM_TIMEOUT_SECONDS,
             keepalive_seconds=1,
             proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": upstream_url},
-        ) as stack:
+        )) as stack:
             yield stack
 
 

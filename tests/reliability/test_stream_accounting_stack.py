@@ -22,7 +22,7 @@ from reliability_support import (
     wait_until_settled,
 )
 
-from local.stack import LocalStack
+from local.stack import LocalStack, StackSettings
 
 SLOTS = 4
 HEADER_TIMEOUT_SECONDS = 1.0
@@ -34,7 +34,7 @@ CONTROL_CHARACTERS = [chr(code) for code in [*range(0x20), 0x7F]]
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     timeouts = {"HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT_SECONDS), "HTTP_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT_SECONDS)}
-    with LocalStack(
+    with LocalStack(StackSettings(
         offline_delay_ms=2,
         keepalive_seconds=0.3,
         stream_timeout_seconds=20,
@@ -42,7 +42,7 @@ def stack() -> Iterator[LocalStack]:
         gateway_env=timeouts,
         auth="apiKey",
         api_keys={"hostile-test-key": "key-id-hostile"},
-    ) as running:
+    )) as running:
         yield running
 
 

@@ -1,0 +1,1 @@
+../../agent/streaming_agent/jsonlog.py

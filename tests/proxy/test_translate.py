@@ -1,0 +1,47 @@
+"""The relay's pure parts: one agent event translated, and the stream's statistics."""
+
+import json
+
+from streaming_proxy import contract
+from streaming_proxy.app import AgentEvent, StreamRecord, translate
+
+
+def event_data(payload: bytes) -> dict:
+    lines = payload.decode().splitlines()
+    return json.loads(lines[1].removeprefix("data: "))
+
+
+def test_delta_forms_become_the_same_client_event():
+    for payload in ('"Hi"', '{"type": "delta", "text": "Hi"}', '{"data": "Hi"}'):
+        event = translate(payload, "s-1")
+        assert (event.kind, event.text, event.terminal) == ("delta", "Hi", False)
+        assert event_data(event.payload) == {"text": "Hi"}
+
+
+def test_done_keeps_usage_and_stop_reason_and_names_the_session():
+    event = translate('{"type": "done", "stopReason": "end_turn", "usage": {"outputTokens": 3}, "x": 1}', "s-1")
+    assert event.terminal and event.kind == "done"
+    assert event_data(event.payload) == {"sessionId": "s-1", "stopReason": "end_turn", "usage": {"outputTokens": 3}}
+
+
+def test_agent_error_reports_only_its_type_and_never_its_text():
+    event = translate('{"error": "secret prompt text", "error_type": "ValueError", "message": "boom"}', "s-1")
+    assert event.terminal and event.kind == contract.AGENT_ERROR
+    assert event.agent_error_type == "ValueError"
+    assert b"secret" not in event.payload and b"boom" not in event.payload
+
+
+def test_unreadable_and_unknown_payloads():
+    assert translate("{not json", "s-1").kind == contract.UPSTREAM_PROTOCOL_ERROR
+    assert translate("[1, 2]", "s-1") == AgentEvent(None, False, "ignored")
+    assert translate('{"type": "tool"}', "s-1") == AgentEvent(None, False, "ignored")
+
+
+def test_stream_record_counts_deltas_and_keeps_the_answer_only_when_asked():
+    record = StreamRecord(started=0.0, answer=[])
+    record.count(AgentEvent(b"x", False, "delta", "He"))
+    record.count(AgentEvent(b"x", False, "delta", "llo"))
+    record.count(AgentEvent(None, False, "ignored"))
+    summary = record.summary()
+    assert summary["deltas"] == 2 and summary["answer"] == "Hello" and summary["firstDeltaMs"] is not None
+    assert "answer" not in StreamRecord(started=0.0).summary()

@@ -1,0 +1,1 @@
+"""Helpers shared by every test folder (import as `tests.support.<module>`)."""
