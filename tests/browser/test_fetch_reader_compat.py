@@ -10,7 +10,6 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ import pytest
 from headless_chromium import Chromium, Page, poll
 
 from local.stack import LocalStack, StackSettings
+from tests.support.streams import holding_the_only_slot
 
 PIECE_DELAY_MS = 40
 KEEPALIVE_SECONDS = 0.25
@@ -67,22 +67,6 @@ def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
 @pytest.fixture
 def capped_page(chromium: Chromium, capped_stack: LocalStack) -> Iterator[Page]:
     yield from open_page(chromium, capped_stack)
-
-
-@contextmanager
-def holding_the_only_slot(stack: LocalStack) -> Iterator[None]:
-    """Keep one slow stream open (its `start` read) so the capped proxy refuses the next with 429."""
-    address = urlsplit(stack.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        body = json.dumps({"prompt": "[[pause:5]] [[pieces:1]] hold the slot"})
-        connection.request("POST", "/invoke", body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        assert response.status == 200
-        assert b"event: start" in response.read1(4096)
-        yield
-    finally:
-        connection.close()
 
 
 def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> Any:

@@ -1,12 +1,10 @@
-"""Helpers the compatibility tests share: the stand-in's record of calls, faults, raw bytes, a held slot."""
+"""Helpers the compatibility tests share: the stand-in's record of calls, faults, and raw bytes."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from local.stack import LocalStack
 
@@ -50,21 +48,5 @@ def raw_stream(stack: LocalStack, prompt: str) -> bytes:
         response = connection.getresponse()
         assert response.status == 200
         return response.read()
-    finally:
-        connection.close()
-
-
-@contextmanager
-def holding_the_only_slot(stack: LocalStack) -> Iterator[None]:
-    """Keep one slow stream open (its `start` read) on a stack whose proxy allows one stream at a time."""
-    parts = urllib.parse.urlsplit(stack.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        body = json.dumps({"prompt": "[[pause:5]] [[pieces:1]] hold the slot"})
-        connection.request("POST", "/invoke", body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        assert response.status == 200
-        assert b"event: start" in response.read1(4096)
-        yield
     finally:
         connection.close()

@@ -6,10 +6,11 @@ import json
 import time
 
 import httpx
-from compat_support import MAX_PROMPT_CHARS, PIECE_DELAY_MS, holding_the_only_slot, inject_fault, invocations
+from compat_support import MAX_PROMPT_CHARS, PIECE_DELAY_MS, inject_fault, invocations
 from httpx_sse import connect_sse
 
 from local.stack import LocalStack
+from tests.support.streams import holding_the_only_slot
 
 
 def read(stack: LocalStack, body: dict) -> tuple[httpx.Response, list[tuple[str, dict, float]]]:

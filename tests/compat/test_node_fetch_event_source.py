@@ -16,13 +16,13 @@ from compat_support import (
     KEEPALIVE_SECONDS,
     MAX_PROMPT_CHARS,
     PIECE_DELAY_MS,
-    holding_the_only_slot,
     inject_fault,
     invocations,
     raw_stream,
 )
 
 from local.stack import LocalStack
+from tests.support.streams import holding_the_only_slot
 
 
 def read_with_node(node_project: Path, stack: LocalStack, body: dict[str, Any]) -> list[dict[str, Any]]:

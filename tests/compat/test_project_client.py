@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from compat_support import holding_the_only_slot, inject_fault, invocations, raw_stream
+from compat_support import inject_fault, invocations, raw_stream
 
 from client import InvokeError, stream_invoke
 from local.stack import LocalStack
+from tests.support.streams import holding_the_only_slot
 
 
 def test_throttling_raises_with_retry_after_and_sends_nothing_upstream(capped_stack: LocalStack) -> None:
