@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +240,18 @@ def poll(probe: Callable[[], Any], timeout: float, what: str, interval: float = 
             extra = f"; page problems: {context()}" if context is not None else ""
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last value {value!r}){extra}")
         time.sleep(interval)
+
+
+def open_page(chromium: Chromium, url: str | None) -> Iterator[Page]:
+    """A tab on `url` with no saved settings (so config.js names the API); fails the test if the page threw."""
+    assert url is not None
+    tab = chromium.new_page()
+    try:
+        tab.navigate(url)
+        tab.evaluate("localStorage.clear()")
+        tab.navigate(url)
+        yield tab
+        exceptions = [event["exceptionDetails"] for event in tab.events("Runtime.exceptionThrown")]
+        assert not exceptions, f"the page threw: {exceptions}"
+    finally:
+        tab.close()

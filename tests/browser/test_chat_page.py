@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from headless_chromium import Chromium, Page, poll
+from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
 
@@ -45,18 +45,7 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
-    tab = chromium.new_page()
-    try:
-        assert stack.page_url is not None
-        tab.navigate(stack.page_url)
-        # Each test starts without saved settings, so config.js names the API.
-        tab.evaluate("localStorage.clear()")
-        tab.navigate(stack.page_url)
-        yield tab
-        exceptions = [event["exceptionDetails"] for event in tab.events("Runtime.exceptionThrown")]
-        assert not exceptions, f"the page threw: {exceptions}"
-    finally:
-        tab.close()
+    yield from open_page(chromium, stack.page_url)
 
 
 def turns(page: Page) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from headless_chromium import Chromium, Page, poll
+from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import LocalStack, StackSettings
 from tests.support.streams import holding_the_only_slot
@@ -45,28 +45,14 @@ def capped_stack() -> Iterator[LocalStack]:
         yield running
 
 
-def open_page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
-    tab = chromium.new_page()
-    try:
-        assert stack.page_url is not None
-        tab.navigate(stack.page_url)
-        tab.evaluate("localStorage.clear()")
-        tab.navigate(stack.page_url)
-        yield tab
-        exceptions = [event["exceptionDetails"] for event in tab.events("Runtime.exceptionThrown")]
-        assert not exceptions, f"the page threw: {exceptions}"
-    finally:
-        tab.close()
-
-
 @pytest.fixture
 def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
-    yield from open_page(chromium, stack)
+    yield from open_page(chromium, stack.page_url)
 
 
 @pytest.fixture
 def capped_page(chromium: Chromium, capped_stack: LocalStack) -> Iterator[Page]:
-    yield from open_page(chromium, capped_stack)
+    yield from open_page(chromium, capped_stack.page_url)
 
 
 def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> Any:
