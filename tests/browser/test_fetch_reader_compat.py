@@ -6,18 +6,16 @@ through the page's own SseParser, as any browser client would. The others drive 
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import LocalStack, StackSettings
-from tests.support.streams import holding_the_only_slot
+from tests.support.streams import holding_the_only_slot, standin
 
 PIECE_DELAY_MS = 40
 KEEPALIVE_SECONDS = 0.25
@@ -53,18 +51,6 @@ def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
 @pytest.fixture
 def capped_page(chromium: Chromium, capped_stack: LocalStack) -> Iterator[Page]:
     yield from open_page(chromium, capped_stack.page_url)
-
-
-def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> Any:
-    address = urlsplit(stack.standin_url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-    try:
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
-        raw = connection.getresponse().read()
-        return json.loads(raw) if raw else None
-    finally:
-        connection.close()
 
 
 def invocations(stack: LocalStack) -> int:

@@ -7,6 +7,7 @@ import json
 import urllib.parse
 
 from local.stack import LocalStack
+from tests.support.streams import standin
 
 # The local stack the folder shares: pieces this far apart, keep-alives after this much silence.
 PIECE_DELAY_MS = 40
@@ -14,29 +15,15 @@ KEEPALIVE_SECONDS = 0.25
 MAX_PROMPT_CHARS = 200
 
 
-def standin_call(stack: LocalStack, method: str, path: str, body: dict | None = None) -> object:
-    parts = urllib.parse.urlsplit(stack.standin_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    try:
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        raw = response.read()
-        assert response.status < 300, raw
-        return json.loads(raw) if raw else None
-    finally:
-        connection.close()
-
-
 def invocations(stack: LocalStack) -> int:
     """How many calls reached the AgentCore stand-in, i.e. how many times a prompt was sent upstream."""
-    events = standin_call(stack, "GET", "/_standin/events")
+    events = standin(stack, "GET", "/_standin/events")
     assert isinstance(events, list)
     return sum(event["kind"] == "invocation" for event in events)
 
 
 def inject_fault(stack: LocalStack, fault: str) -> None:
-    standin_call(stack, "POST", "/_standin/faults", {"fault": fault})
+    standin(stack, "POST", "/_standin/faults", {"fault": fault})
 
 
 def raw_stream(stack: LocalStack, prompt: str) -> bytes:

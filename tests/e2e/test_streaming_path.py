@@ -17,6 +17,7 @@ import pytest
 
 from client import Event, InvokeError, stream_invoke
 from local.stack import LocalStack, StackSettings
+from tests.support.streams import standin
 
 PIECE_DELAY_MS = 100
 KEEPALIVE_SECONDS = 0.3
@@ -31,20 +32,6 @@ def stack() -> Iterator[LocalStack]:
         max_prompt_chars=MAX_PROMPT_CHARS,
     )) as running:
         yield running
-
-
-def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> object:
-    parts = urllib.parse.urlsplit(stack.standin_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    try:
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        raw = response.read()
-        assert response.status < 300, raw
-        return json.loads(raw) if raw else None
-    finally:
-        connection.close()
 
 
 def standin_events(stack: LocalStack, kind: str | None = None) -> list[dict]:

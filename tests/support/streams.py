@@ -1,4 +1,4 @@
-"""Holding a local stack's stream slots, for tests of what happens when the proxy is full."""
+"""Driving a local stack from tests: the AgentCore stand-in's control routes, and holding stream slots."""
 
 from __future__ import annotations
 
@@ -9,6 +9,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from local.stack import LocalStack
+
+
+def standin(stack: LocalStack, method: str, path: str, body: dict | None = None) -> object:
+    """Call one of the stand-in's control routes (/_standin/events, /_standin/faults) and return its JSON."""
+    parts = urllib.parse.urlsplit(stack.standin_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        raw = response.read()
+        assert response.status < 300, raw
+        return json.loads(raw) if raw else None
+    finally:
+        connection.close()
 
 
 @contextmanager
