@@ -74,6 +74,32 @@ def ensure_environment(requirements: Path) -> None:
     stamp.touch()
 
 
+# Options after which pytest must stay in one process: an explicit worker choice, xdist turned off,
+# a debugger, or named tests (file::test), where starting workers costs more than it saves.
+SERIAL_OPTIONS = ("-n", "--numprocesses", "--dist", "--pdb", "--trace")
+MAXIMUM_TEST_WORKERS = 4
+
+
+def parallel_options(arguments: list[str]) -> list[str]:
+    """pytest-xdist options for `dev.py test`: one worker per core (at most four), each test file
+    on one worker (--dist loadfile, so a module's fixtures are built once), or none at all."""
+    if "no:xdist" in arguments or any("::" in argument for argument in arguments):
+        return []
+    if any(argument.startswith(SERIAL_OPTIONS) for argument in arguments):
+        return []
+    configured = os.environ.get("TEST_WORKERS", "").strip()
+    if configured and not configured.isdigit():
+        fail(f"TEST_WORKERS must be a number of worker processes (0 runs in one process); got {configured!r}.")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = int(configured) if configured else min(cores, MAXIMUM_TEST_WORKERS)
+    if workers <= 1:
+        print("dev.py: running the tests in one process", flush=True)
+        return []
+    print(f"dev.py: running the tests on {workers} worker processes (TEST_WORKERS={workers}; "
+          "TEST_WORKERS=0 or -n 0 runs them in one process)", flush=True)
+    return ["-n", str(workers), "--dist", "loadfile"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in REQUIREMENTS:
         print(__doc__.strip(), file=sys.stderr)
@@ -84,7 +110,7 @@ def main(argv: list[str]) -> int:
         print(f"dev.py: {VENV.relative_to(ROOT)}/ is ready ({PYTHON.relative_to(ROOT)})")
         return 0
     if command == "test":
-        run = [str(PYTHON), "-m", "pytest", *arguments]
+        run = [str(PYTHON), "-m", "pytest", *parallel_options(arguments), *arguments]
     elif command == "demo":
         run = [str(PYTHON), "-m", "local", "demo", *arguments]
     elif command == "local":

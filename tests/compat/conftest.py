@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from compat_support import KEEPALIVE_SECONDS, MAX_PROMPT_CHARS, PIECE_DELAY_MS
 
+from tests.support.locks import exclusive
+
 from local.stack import LocalStack, StackSettings
 
 NODE_PROJECT = Path(__file__).parent / "node"
@@ -50,13 +52,15 @@ def node_project() -> Path:
             pytest.fail(f"{message}. CI must run them.", pytrace=False)
         pytest.skip(message)
     stamp = NODE_PROJECT / "node_modules" / f".installed-{_lock_digest()}"
-    if not stamp.exists():
-        # npm ci installs exactly the versions in package-lock.json (with their integrity hashes).
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_PROJECT, capture_output=True, text=True, timeout=300,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"npm ci failed in {NODE_PROJECT}:\n{result.stdout}\n{result.stderr}", pytrace=False)
-        stamp.touch()
+    # npm ci deletes node_modules first: one process at a time (xdist workers share this folder).
+    with exclusive(NODE_PROJECT.parents[2] / ".build" / "npm-ci.lock"):
+        if not stamp.exists():
+            # npm ci installs exactly the versions in package-lock.json (with their integrity hashes).
+            result = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=NODE_PROJECT, capture_output=True, text=True, timeout=300,
+            )
+            if result.returncode != 0:
+                pytest.fail(f"npm ci failed in {NODE_PROJECT}:\n{result.stdout}\n{result.stderr}", pytrace=False)
+            stamp.touch()
     return NODE_PROJECT

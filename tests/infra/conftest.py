@@ -1,13 +1,29 @@
 from __future__ import annotations
 
 import pytest
-from infra_harness import ProgramRun, run_program, stack_config
+from infra_harness import REPO_ROOT, ProgramRun, build_checkout_zips, run_program, stack_config
+
+from tests.support.locks import exclusive
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # pulumi_aws and pulumi_awsx warn about deprecated resources we never use, at import time.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_awsx.*")
+
+
+def _runs_the_program(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    return hasattr(module, "run_program") or bool({"dev_run", "prod_run", "stack_run"} & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Before any test (so outside the per-test timeout): install the zips' dependencies and build the
+    # zips once in this process. On a fresh clone the first pip install takes minutes; the lock lets
+    # one xdist worker install while the others wait, instead of all installing at once.
+    if any(_runs_the_program(item) for item in session.items):
+        with exclusive(REPO_ROOT / ".build" / "build.lock"):
+            build_checkout_zips()
 
 
 # Each stack's program runs once per session; every test reads the same recorded graph.

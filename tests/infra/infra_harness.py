@@ -9,6 +9,8 @@ no children), and raise on any provider function (data source) nobody mocked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 import runpy
@@ -24,6 +26,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from packager import artifacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "agentcore-streaming"
@@ -434,6 +438,53 @@ def stack_config(stack: str, root: Path = REPO_ROOT, overrides: Optional[Mapping
     return {key: _config_string(value) for key, value in config.items()}
 
 
+# --- zips built once per process ------------------------------------------------------------
+# Every run of the program builds both code zips (tens of MB of deflate: most of a run's time). A
+# build is a pure function of the zip's file names, modes and contents (build_zip promises equal
+# bytes for equal inputs), so within run_program a build whose inputs and destination match an
+# earlier one in this process returns that build instead of compressing again. Any edited source
+# (as in test_editing_the_agent_changes_the_s3_key) changes the key and builds for real.
+_real_build_zip = artifacts.build_zip
+_ZIP_BUILDS: dict[tuple[Any, ...], artifacts.CodeZip] = {}
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "blake2b").hexdigest()
+
+
+def _build_zip_once(
+    sources: Any, destination: Path, *, executables: Any = (), exclude: Any = artifacts.is_never_deployed
+) -> artifacts.CodeZip:
+    entries = artifacts._collect_entries(sources, exclude)
+    key = (str(destination), tuple(sorted(
+        (name, artifacts._file_mode(path, name, executables), _file_digest(path)) for name, path in entries.items()
+    )))
+    built = _ZIP_BUILDS.get(key)
+    if built is not None and destination.is_file() and destination.stat().st_size == built.size:
+        return built
+    built = _real_build_zip(sources, destination, executables=executables, exclude=exclude)
+    _ZIP_BUILDS[key] = built
+    return built
+
+
+@contextlib.contextmanager
+def zips_built_once() -> Any:
+    artifacts.build_zip = _build_zip_once
+    try:
+        yield
+    finally:
+        artifacts.build_zip = _real_build_zip
+
+
+def build_checkout_zips() -> None:
+    """Build the checkout's zips (and install their dependencies) as the program would, so that the
+    program's runs in this process find them built. Called once per process before the tests."""
+    with zips_built_once():
+        artifacts.build_proxy_zip(REPO_ROOT)
+        artifacts.build_agent_zip(REPO_ROOT)
+
+
 def run_program(
     stack: str,
     config: Mapping[str, str],
@@ -460,7 +511,8 @@ def run_program(
     # preview=False: with a preview, apply callbacks never run and assertions on them pass vacuously.
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=engine_log, monitor=monitor)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main_path), run_name="__main__")))
+        with zips_built_once():
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main_path), run_name="__main__")))
         root = get_root_resource()
         exported = dict(root.outputs) if root is not None else {}  # type: ignore[attr-defined]
         outputs: dict[str, Any] = {}
