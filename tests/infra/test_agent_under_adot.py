@@ -1,18 +1,22 @@
 """The agent as deployed: its locked dependency set, started under ADOT's opentelemetry-instrument.
 
 The dev venv cannot hold ADOT (its OpenTelemetry and protobuf pins conflict with the dev pins), so
-this test installs agent/requirements-deploy.txt with agent/constraints.txt for this machine into a
-temporary folder, runs a bare interpreter on it with the environment components/agent_runtime.py
+this test installs agent/requirements-deploy.txt with agent/constraints.txt for this machine into
+.build/test-deploy-set/ (once per set of inputs), runs a bare interpreter on it with the environment components/agent_runtime.py
 sets (plus a console exporter instead of AgentCore's OTLP endpoints), and checks that the agent
 still streams and that ADOT records its spans. Slow: pip downloads the set.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from collections.abc import Iterator
@@ -21,8 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.locks import exclusive
+
 from components.agent_runtime import ADOT_ENVIRONMENT, CODE_ENTRY_POINTS
 from local.stack import find_free_port
+from packager.artifacts import requirement_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO_ROOT / "agent"
@@ -30,20 +37,39 @@ STARTUP_SECONDS = 120  # generous: a cold import of ADOT's instrumentors on a bu
 SESSION_ID = "adot-smoke-session-0123456789abcdef0123"
 
 
+def deploy_set_key() -> str:
+    """What the installed set depends on: the pip inputs, this interpreter and this machine."""
+    digest = hashlib.sha256()
+    for path in (*requirement_files(AGENT_DIR / "requirements-deploy.txt"), AGENT_DIR / "constraints.txt"):
+        digest.update(path.read_bytes())
+    digest.update(f"{sys.version}|{platform.machine()}|{sys.platform}".encode())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="module")
-def deploy_site_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("agent-deploy-set")
-    completed = subprocess.run(
-        [
-            sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-            "--quiet", "--no-compile", "--only-binary=:all:", "--target", str(target),
-            "-r", str(AGENT_DIR / "requirements-deploy.txt"), "-c", str(AGENT_DIR / "constraints.txt"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+def deploy_site_packages() -> Path:
+    # Installed once per set of inputs into .build/ (ignored by git) and reused by later runs and by
+    # the other xdist workers; pip works in a temporary sibling renamed into place when it succeeds.
+    cache = REPO_ROOT / ".build" / "test-deploy-set"
+    target = cache / f"host-{deploy_set_key()}"
+    with exclusive(cache / "install.lock"):
+        if target.is_dir():
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache))
+        completed = subprocess.run(
+            [
+                sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+                "--quiet", "--no-compile", "--only-binary=:all:", "--target", str(staging),
+                "-r", str(AGENT_DIR / "requirements-deploy.txt"), "-c", str(AGENT_DIR / "constraints.txt"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+        assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+        os.rename(staging, target)
     return target
 
 

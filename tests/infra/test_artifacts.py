@@ -440,9 +440,13 @@ class RealBuilds:
 
 @pytest.fixture(scope="module")
 def real_builds(tmp_path_factory: pytest.TempPathFactory) -> RealBuilds:
-    """Both zips of the real checkout, built once into a temporary folder (never into .build/)."""
+    """Both zips of the real checkout, built once into a temporary folder (never into .build/).
+
+    The dependency trees come from the checkout's own cache (.build/deps, keyed by the pip inputs and
+    the platform, as `pulumi up` uses it): the pip step itself is tested on a synthetic checkout above.
+    """
     build_dir = tmp_path_factory.mktemp("real-build")
-    deps_cache_dir = build_dir / "deps"
+    deps_cache_dir = REPO_ROOT / ".build" / "deps"
     return RealBuilds(
         proxy=build_proxy_zip(REPO_ROOT, build_dir=build_dir, deps_cache_dir=deps_cache_dir),
         agent=build_agent_zip(REPO_ROOT, build_dir=build_dir, deps_cache_dir=deps_cache_dir),
