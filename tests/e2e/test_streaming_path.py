@@ -79,7 +79,9 @@ def test_text_arrives_incrementally_with_no_batching(stack: LocalStack) -> None:
     produced = read_trace(stack)[trace_before:]
     assert [piece["index"] for piece in produced] == list(range(6))
 
-    assert [event.name for event in events] == ["start"] + ["delta"] * 6 + ["done"]
+    # A keep-alive may come first when a loaded machine (xdist workers, 2 cores) starts the model
+    # later than KEEPALIVE_SECONDS; it carries no text, so it cannot hide a batched piece.
+    assert [event.name for event in events if event.name != "keep-alive"] == ["start"] + ["delta"] * 6 + ["done"]
     deltas = [event for event in events if event.name == "delta"]
     assert text_of(events) == "w0 w1 w2 w3 w4 w5 "
     # The start event is on the client before the model produced anything ...
