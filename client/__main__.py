@@ -109,7 +109,6 @@ class Connection:
     iam: bool
     region: str | None
     token: str | None
-    auth_mode: str | None  # the stack's authMode, when --stack was given (for hints)
 
     @property
     def credentials_given(self) -> bool:
@@ -122,25 +121,26 @@ def resolve_connection(arguments: argparse.Namespace, environ: Mapping[str, str]
     api_key, iam, token = arguments.api_key, arguments.iam, arguments.token
     explicit = api_key is not None or iam or token is not None
     if not explicit:
-        token = environ.get(TOKEN_VARIABLE) or None
         if stack is None:
-            api_key = environ.get(API_KEY_VARIABLE) or None
+            api_key, token = environ.get(API_KEY_VARIABLE) or None, environ.get(TOKEN_VARIABLE) or None
         elif stack.auth_mode == "apiKey":
             api_key = stack.api_key
         elif stack.auth_mode == "iam":
-            iam, token = True, None
-        elif stack.auth_mode == "cognito" and token is None:
-            raise UsageError(
-                f"stack {stack.stack} uses Cognito (authMode cognito), and no ID token was given",
-                f"add --token ID_TOKEN or set {TOKEN_VARIABLE} (a user pool ID token, e.g. from aws cognito-idp initiate-auth)",
-            )
+            iam = True
+        elif stack.auth_mode == "cognito":
+            # A stack cannot hand out a user's token: it comes from the environment, or is missing.
+            token = environ.get(TOKEN_VARIABLE) or None
+            if token is None:
+                raise UsageError(
+                    f"stack {stack.stack} uses Cognito (authMode cognito), and no ID token was given",
+                    f"add --token ID_TOKEN or set {TOKEN_VARIABLE} (a user pool ID token, e.g. from aws cognito-idp initiate-auth)",
+                )
     return Connection(
         url=arguments.url or (stack.url if stack else None) or environ.get(URL_VARIABLE) or DEFAULT_URL,
         api_key=api_key,
         iam=iam,
         region=arguments.region or (stack.region if stack else None),
         token=token,
-        auth_mode=stack.auth_mode if stack else None,
     )
 
 
@@ -224,7 +224,7 @@ class Conversation:
         request = f" (request id {error.request_id})" if error.request_id else ""
         retry = f"; retry after {error.retry_after} s" if error.retry_after else ""
         self.say(f"HTTP {error.status} {error.code}: {error.message}{request}{retry}")
-        hint = refused(error, credentials_given=self.connection.credentials_given, auth_mode=self.connection.auth_mode)
+        hint = refused(error, credentials_given=self.connection.credentials_given)
         if hint:
             self.say(f"hint: {hint}")
         self.fatal = error.status in (401, 403)

@@ -14,6 +14,7 @@ from client.api import InvokeError
 
 URL_EXAMPLES = "https://<api-id>.execute-api.<region>.amazonaws.com/<stage> (the stack output apiUrl) or http://127.0.0.1:8000 locally"
 MISSING_AUTHENTICATION_TOKEN = "Missing Authentication Token"
+FORBIDDEN = "Forbidden"
 CREDENTIAL_FLAGS = {
     "apiKey": "add --api-key KEY (the stack output apiKey: pulumi stack output apiKey --show-secrets), or use --stack NAME",
     "iam": "add --iam to sign the request with your AWS credentials (SigV4), or use --stack NAME",
@@ -25,21 +26,19 @@ def malformed_url(url: str) -> str:
     return f"{url!r} is not an API URL; it looks like {URL_EXAMPLES}, optionally ending in /invoke"
 
 
-def refused(error: InvokeError, *, credentials_given: bool, auth_mode: str | None) -> str | None:
-    """A hint for a 401 or 403, knowing whether the user sent credentials and the stack's authMode (if read)."""
+def refused(error: InvokeError, *, credentials_given: bool) -> str | None:
+    """A hint for a 401, or for a 403 to a request that carried no credentials (else the refusal says enough)."""
     if error.status == 401:
         if credentials_given:
             return "the API refused the token: it may have expired or come from another user pool; sign in again for a fresh ID token"
         return f"this API wants a Cognito ID token: {CREDENTIAL_FLAGS['cognito']}"
     if error.status != 403 or credentials_given:
         return None
-    if auth_mode in CREDENTIAL_FLAGS:
-        return f"the stack's authMode is {auth_mode}: {CREDENTIAL_FLAGS[auth_mode]}"
     if error.message == MISSING_AUTHENTICATION_TOKEN:
         return (
             f"this API wants a SigV4 signature: {CREDENTIAL_FLAGS['iam']} "
             "(API Gateway says this for a wrong stage or path too: check the URL)"
         )
-    if error.message == "Forbidden":
+    if error.message == FORBIDDEN:
         return f"this API wants an API key: {CREDENTIAL_FLAGS['apiKey']}"
-    return "the API refused a request without credentials: add --api-key KEY, --iam or --token ID_TOKEN, as the stack's authMode requires, or use --stack NAME"
+    return "the API refused a request without credentials: add --api-key KEY, --iam or --token ID_TOKEN as its authMode requires, or use --stack NAME"
