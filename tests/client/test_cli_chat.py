@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from cli_support import Terminal, run_client
+from tests.support.client_cli import Terminal, run_client
 
 from client.__main__ import CHAT_PROMPT, EXIT_DONE, EXIT_INTERRUPTED
 from local.stack import LocalStack

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from cli_support import FakeStdin, client_process, run_cli, run_client
+from tests.support.client_cli import FakeStdin, client_process, run_cli, run_client
 from starlette.responses import StreamingResponse
 
 from client.__main__ import EXIT_AGENT_ERROR, EXIT_DONE, EXIT_USAGE

@@ -1,8 +1,9 @@
-"""Running `python -m client` from the client tests: in-process (fast) or as a real child process."""
+"""Running `python -m client` in tests: in-process (fast), as a child process, on a pseudo-terminal, and a fake `pulumi`."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import select
 import subprocess
@@ -124,3 +125,37 @@ class Terminal:
             self.process.kill()
             self.process.wait()
         os.close(self.controller)
+
+
+class FakePulumi:
+    """A `pulumi` executable in a folder of its own: records its argv, prints canned outputs or fails like pulumi."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.argv_file = folder / "argv.json"
+        self.answer_file = folder / "answer.json"
+        executable = folder / "pulumi"
+        executable.write_text(
+            f"#!{sys.executable}\n"
+            "import json, pathlib, sys\n"
+            "here = pathlib.Path(__file__).parent\n"
+            "(here / 'argv.json').write_text(json.dumps(sys.argv[1:]))\n"
+            "answer = json.loads((here / 'answer.json').read_text())\n"
+            "sys.stdout.write(answer['stdout'])\n"
+            "sys.stderr.write(answer['stderr'])\n"
+            "sys.exit(answer['status'])\n"
+        )
+        executable.chmod(0o755)
+        self.outputs({})
+
+    def outputs(self, outputs: dict[str, Any]) -> None:
+        """Answer like `pulumi stack output --json` for a stack with these outputs."""
+        self.answer(json.dumps(outputs, indent=2) + "\n", "", 0)
+
+    def answer(self, stdout: str, stderr: str, status: int) -> None:
+        self.answer_file.write_text(json.dumps({"stdout": stdout, "stderr": stderr, "status": status}))
+
+    @property
+    def argv(self) -> list[str] | None:
+        return json.loads(self.argv_file.read_text()) if self.argv_file.exists() else None
