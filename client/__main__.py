@@ -74,6 +74,10 @@ class UsageError(Exception):
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m client",
         description="Stream an answer from the agent API.",
@@ -97,7 +101,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print one JSON object per event (see below)")
     mode.add_argument("--chat", action="store_true", help="a conversation: read prompts until Ctrl-D, keeping the session")
-    return parser.parse_args(argv)
+    return parser
 
 
 @dataclass(frozen=True)
