@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.support.client_cli import Terminal, run_client
+from tests.support.streams import standin
 
 from client.__main__ import CHAT_PROMPT, EXIT_DONE, EXIT_INTERRUPTED
 from local.stack import LocalStack
@@ -39,7 +40,14 @@ def test_two_turns_keep_the_session_and_ctrl_d_leaves_with_status_0(chat: Termin
     assert "session: " in chat.expect("session: ")
 
 
-def test_ctrl_c_during_an_answer_stops_it_and_returns_to_the_prompt(chat: Terminal) -> None:
+def disconnects(stack: LocalStack) -> int:
+    """How many answers the AgentCore stand-in saw abandoned by their caller so far."""
+    events = standin(stack, "GET", "/_standin/events")
+    return sum(1 for event in events if event["kind"] == "client_disconnected")
+
+
+def test_ctrl_c_during_an_answer_stops_it_and_returns_to_the_prompt(stack: LocalStack, chat: Terminal) -> None:
+    before = disconnects(stack)
     chat.expect(CHAT_PROMPT)
     chat.type(b"[[pause:30]] [[pieces:2]] a slow one" + ENTER)
     chat.expect("a slow one\r\n")  # the line is taken (typed too early, Ctrl-C would discard it)
@@ -48,6 +56,11 @@ def test_ctrl_c_during_an_answer_stops_it_and_returns_to_the_prompt(chat: Termin
     chat.type(CTRL_C)
     shown = chat.expect("(answer stopped)", timeout=10)
     assert "w0" not in shown and "Traceback" not in shown
+    # The stream was closed, not left to run: the disconnect reaches the stand-in long before 30 s.
+    deadline = time.monotonic() + 10
+    while disconnects(stack) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert disconnects(stack) == before + 1
     chat.expect(CHAT_PROMPT)
     chat.type(b"still here?" + ENTER)
     chat.expect('You said: "still here?"')
