@@ -235,7 +235,10 @@ class Conversation:
         return EXIT_REQUEST_FAILED
 
     def say(self, line: str) -> None:
-        print(line, file=self.stderr, flush=True)
+        try:
+            print(line, file=self.stderr, flush=True)
+        except OSError:  # stderr closed too (`2>&1 | head`): nobody is left to tell
+            pass
 
     def report_session(self) -> None:
         if self.session_id:
@@ -253,8 +256,11 @@ def read_chat_prompt(stdin: TextIO, stderr: TextIO) -> str | None:
             return input(CHAT_PROMPT)  # the prompt goes to the terminal, never into redirected output
         except EOFError:
             return None
-    stderr.write(CHAT_PROMPT)
-    stderr.flush()
+    try:
+        stderr.write(CHAT_PROMPT)
+        stderr.flush()
+    except OSError:  # stderr closed (`2>&1 | head`): the prompt has nowhere to go, the chat goes on
+        pass
     line = stdin.readline()
     return line.rstrip("\r\n") if line else None
 
@@ -321,13 +327,19 @@ def run(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: Te
     return status
 
 
-def silence_stdout() -> None:
-    """Point stdout at /dev/null, so the interpreter's final flush of a closed pipe prints no error."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+def silence_output() -> None:
+    """Point stdout and stderr at /dev/null, so the interpreter's final flush of a closed pipe (stderr
+    too, with `2>&1 | head`) neither prints an error nor turns the exit status into 120.
+
+    Everything meant for a stderr that still works has been flushed already.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         status = EXIT_INTERRUPTED
     if status == EXIT_OUTPUT_CLOSED:
-        silence_stdout()
+        silence_output()
     return status
 
 

@@ -32,3 +32,23 @@ def test_closed_stdout_ends_quietly_with_141(stack: LocalStack, mode: list[str])
     assert status == EXIT_OUTPUT_CLOSED, stderr
     # Nothing at all on stderr: no traceback, no "Exception ignored", never "cannot reach".
     assert stderr == ""
+
+
+@pytest.mark.parametrize("mode", [[], ["--chat"]], ids=["answer", "chat"])
+def test_stdout_and_stderr_closed_together_still_exit_141(stack: LocalStack, mode: list[str]) -> None:
+    # `python -m client ... 2>&1 | head -c 10`: the session line and any message go to the closed pipe too.
+    process = client_process(
+        *mode, "--url", stack.url, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        process.stdin.write(f"{LONG_ANSWER}\n".encode())
+        process.stdin.close()
+        assert len(process.stdout.read(10)) == 10
+        process.stdout.close()
+        status = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # An exception escaping (a BrokenPipeError on stderr) would end the interpreter with status 1.
+    assert status == EXIT_OUTPUT_CLOSED
