@@ -68,7 +68,7 @@ def test_the_argument_wins_over_stdin(stack: LocalStack) -> None:
 def test_json_prints_each_event_on_its_own_line_as_it_arrives(stack: LocalStack) -> None:
     # The agent stays silent for a while before its first piece: `start` must be on stdout by then.
     process = client_process(
-        "[[pause:1.5]] [[pieces:3]] slow", "--json", "--url", stack.url,
+        "[[pause:1]] [[pieces:3]] slow", "--json", "--url", stack.url,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
     )
     try:
