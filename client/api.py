@@ -79,11 +79,15 @@ def invoke_target(url: str) -> tuple[type[http.client.HTTPConnection], str, int 
         raise ValueError(f"API URL must be http(s)://host[:port][/stage][/invoke], got {url!r}")
     if parts.query or parts.fragment:
         raise ValueError(f"API URL must not carry a query or fragment, got {url!r}")
+    try:
+        port = parts.port
+    except ValueError:  # urllib's own message does not name the URL
+        raise ValueError(f"API URL has a port that is not a number from 0 to 65535, got {url!r}") from None
     connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     path = parts.path.rstrip("/")
     if not path.endswith(INVOKE_PATH):
         path += INVOKE_PATH
-    return connection, parts.hostname, parts.port, path
+    return connection, parts.hostname, port, path
 
 
 def stream_invoke(

@@ -82,7 +82,7 @@ FIRST_DEPLOY_STEPS = [
     ("the stack", "pulumi stack init dev"),
     ("the account setting's owner", "pulumi config set manageApiGatewayAccount true"),
     ("deploying", "pulumi up"),
-    ("a smoke test", '-m client "Hello" --url "$(pulumi stack output apiUrl)"'),
+    ("a smoke test", '-m client "Hello" --stack dev'),
     ("the agent's logs", 'aws logs tail "$(pulumi stack output agentLogGroup)"'),
     ("removing it", "pulumi destroy"),
     ("removing the stack", "pulumi stack rm dev"),
