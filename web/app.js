@@ -1,6 +1,7 @@
-// The chat page: POST <API URL>/invoke, read the SSE answer as it streams, render it as text.
-// Plain browser JavaScript with no dependencies and no build step. Model text only ever reaches the
-// page through text nodes (never innerHTML), so an answer cannot inject markup.
+// The chat page: POST <API URL>/invoke, read the SSE answer as it streams, render it as markdown.
+// Plain browser JavaScript with no build step. Answers are markdown: the vendored `marked` turns the
+// text so far into HTML and the vendored DOMPurify cleans it into a DOM fragment, which replaces the
+// answer's children; no HTML string from the model ever reaches the page unsanitized.
 "use strict";
 
 const SETTINGS_KEY = "agentcore-streaming.settings";
@@ -105,6 +106,69 @@ function invokeUrl(apiUrl) {
   return url.toString();
 }
 
+// -- markdown -------------------------------------------------------------------------------------
+
+// Only what answers need: text structure, code, links and tables. Everything else (script, style,
+// img, svg, math, iframe, form controls, event handlers, style attributes) is dropped by DOMPurify.
+const ALLOWED_TAGS = [
+  "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre", "blockquote",
+  "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+];
+const ALLOWED_ATTR = ["href", "title", "start", "align"];
+// Links may only leave for the web or a mail client: no javascript:, data:, relative or other schemes.
+const SAFE_LINK = /^(?:https?:\/\/|mailto:)/i;
+// A hidden tab gets no animation frames; a timer then renders instead, at most this often.
+const RENDER_FALLBACK_MS = 100;
+
+function configureSanitizer() {
+  window.DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    if (node.nodeName !== "A") return;
+    const href = node.getAttribute("href");
+    if (href !== null && !SAFE_LINK.test(href.trim())) node.removeAttribute("href");
+    if (node.hasAttribute("href")) {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer");
+    }
+  });
+}
+
+// The answer's markdown so far, re-rendered at most once per animation frame: a long answer costs
+// one parse per frame, not one per delta.
+class MarkdownView {
+  constructor(container) {
+    this.container = container;
+    this.source = "";
+    this.frame = null;
+    this.timer = null;
+  }
+
+  append(text) {
+    this.source += text;
+    if (this.frame !== null) return;
+    this.frame = window.requestAnimationFrame(() => this.flush());
+    this.timer = window.setTimeout(() => this.flush(), RENDER_FALLBACK_MS);
+  }
+
+  flush() {
+    if (this.frame !== null) window.cancelAnimationFrame(this.frame);
+    window.clearTimeout(this.timer);
+    this.frame = null;
+    this.timer = null;
+    this.container.replaceChildren(renderMarkdown(this.source));
+  }
+}
+
+// Markdown -> sanitized DocumentFragment (DOMPurify parses in an inert document: nothing runs).
+function renderMarkdown(source) {
+  const html = window.marked.parse(source, { gfm: true, breaks: false, async: false });
+  return window.DOMPurify.sanitize(html, {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR,
+    ALLOW_DATA_ATTR: false,
+    RETURN_DOM_FRAGMENT: true,
+  });
+}
+
 // -- the page -------------------------------------------------------------------------------------
 
 const page = {
@@ -146,9 +210,8 @@ class Turn {
     const user = element("div", "message user");
     user.append(element("span", "who", "You"), element("p", "text", prompt));
     const agent = element("div", "message agent");
-    this.answer = element("p", "text answer");
-    this.answerText = document.createTextNode("");
-    this.answer.append(this.answerText);
+    this.answer = element("div", "text answer markdown");
+    this.markdown = new MarkdownView(this.answer);
     this.error = element("div", "error");
     this.error.setAttribute("role", "alert");
     this.error.hidden = true;
@@ -165,7 +228,7 @@ class Turn {
       this.root.dataset.firstTokenMs = String(this.firstTokenMs);
     }
     this.root.dataset.state = "streaming";
-    this.answerText.appendData(text);
+    this.markdown.append(text);
     this.describeTiming("streaming");
   }
 
@@ -177,11 +240,13 @@ class Turn {
   }
 
   finish(outcome) {
+    this.markdown.flush();
     this.root.dataset.state = outcome; // done or stopped
     this.describeTiming(outcome === "done" ? "done" : "stopped by you");
   }
 
   fail(title, message, requestId) {
+    this.markdown.flush();
     this.root.dataset.state = "error";
     this.error.replaceChildren(element("strong", "error-title", title), element("span", "error-message", ` ${message}`));
     if (requestId) this.error.append(element("span", "error-request", ` (request ${requestId})`));
@@ -422,4 +487,5 @@ page.settingsForm.addEventListener("submit", (event) => {
   page.settingsStatus.textContent = "Saved.";
 });
 
+configureSanitizer();
 fillSettingsForm();
