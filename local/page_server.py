@@ -1,17 +1,24 @@
-"""Serves the chat page (web/) on 127.0.0.1 with a config.js that names the local API.
+"""Serves the chat page (web/) on 127.0.0.1 with a config.js that names the API.
 
 The page lives on its own origin, as it would in front of a deployed stack, so the browser calls
 the API cross-origin and the proxy's CORS rules are exercised locally too (LocalStack allows this
 server's origins in PROXY_CORS_ALLOWED_ORIGINS).
 
     python -m local.page_server --api-url http://127.0.0.1:8000 --port 8001
+
+It prints the page's URL and the origin the API must allow (http://127.0.0.1:<port>, the address it
+listens on and the one the README tells you to allow), then asks the API with a CORS preflight
+whether it allows that origin and warns on stderr when it does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
+import urllib.error
+import urllib.request
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,8 +53,51 @@ def config_script(api_url: str) -> bytes:
 
 
 def page_origins(port: int) -> list[str]:
-    """The origins a browser reports for this server: people type localhost as often as 127.0.0.1."""
+    """The origins a browser reports for this server; the first is the one printed and documented.
+
+    People type localhost as often as 127.0.0.1, so the local stack allows both.
+    """
     return [f"http://{HOST}:{port}", f"http://localhost:{port}"]
+
+
+# The headers the page may send: JSON, and an API key or an ID token depending on the stack.
+PREFLIGHT_REQUEST_HEADERS = "content-type"
+PREFLIGHT_TIMEOUT_SECONDS = 10
+
+
+def invoke_url(api_url: str) -> str:
+    """<API URL>/invoke, as the page builds it (an URL that already ends in /invoke is kept)."""
+    base = api_url.rstrip("/")
+    return base if base.endswith("/invoke") else f"{base}/invoke"
+
+
+def cors_warning(api_url: str, origin: str) -> str | None:
+    """One line saying the API does not let `origin` call it (or could not be asked), or None if it does.
+
+    Asks the way a browser does: an OPTIONS preflight for POST /invoke with `Origin`. That works the
+    same for the local stack and a deployed API (whose preflight route needs no credentials); a
+    deployed API without CORS has no OPTIONS route and answers 403 without the header.
+    """
+    url = invoke_url(api_url)
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": PREFLIGHT_REQUEST_HEADERS,
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=PREFLIGHT_TIMEOUT_SECONDS) as response:  # noqa: S310
+            allowed = response.headers.get("Access-Control-Allow-Origin")
+    except urllib.error.HTTPError as error:
+        allowed = error.headers.get("Access-Control-Allow-Origin")
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return f"warning: could not ask {url} whether it allows origin {origin} (CORS): {reason}"
+    if allowed in (origin, "*"):
+        return None
+    return (
+        f"warning: the API at {url} does not allow origin {origin} (CORS), so the browser will not show its "
+        f"answers; add it to the stack: pulumi config set --path 'corsAllowedOrigins[0]' {origin} && pulumi up"
+    )
 
 
 class PageServer:
@@ -110,6 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     server = PageServer(arguments.api_url, arguments.port)
     print(f"Chat page: {server.url}  (API: {arguments.api_url}; the API must allow origin {server.origins[0]})",
           flush=True)
+    warning = cors_warning(arguments.api_url, server.origins[0])
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     try:
         server.server.serve_forever()
     except KeyboardInterrupt:
