@@ -47,9 +47,15 @@ SECURITY_HEADERS = {
 }
 
 
-def config_script(api_url: str) -> bytes:
-    config = json.dumps({"apiUrl": api_url})
-    return f"// Served by local/page_server.py for the local stack.\nwindow.AGENTCORE_STREAMING_CONFIG = {config};\n".encode()
+def config_script(api_url: str, auth_mode: str | None = None, cognito: dict[str, object] | None = None) -> bytes:
+    """The page's config.js (the shape the hosted page's config.js has too; never a key or a secret)."""
+    config: dict[str, object] = {"apiUrl": api_url}
+    if auth_mode is not None:
+        config["authMode"] = auth_mode
+    if cognito is not None:
+        config["cognito"] = cognito
+    return (f"// Served by local/page_server.py for the local stack.\n"
+            f"window.AGENTCORE_STREAMING_CONFIG = {json.dumps(config)};\n").encode()
 
 
 def page_origins(port: int) -> list[str]:
@@ -104,13 +110,23 @@ class PageServer:
     """A ThreadingHTTPServer in a daemon thread; `url` is the page, `origins` what the API must allow."""
 
     def __init__(self, api_url: str, port: int = 0, web_dir: Path = WEB_DIR) -> None:
-        handler = _handler_for(web_dir, config_script(api_url))
-        self.server = ThreadingHTTPServer((HOST, port), handler)
+        self.api_url = api_url
+        self.config = config_script(api_url)
+        self.server = ThreadingHTTPServer((HOST, port), _handler_for(web_dir, self))
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.url = f"http://{HOST}:{self.port}/"
         self.origins = page_origins(self.port)
         self.thread = threading.Thread(target=self.server.serve_forever, name="page-server", daemon=True)
+
+    @property
+    def redirect_uris(self) -> list[str]:
+        """The URLs the page signs in from (its origin + path), for an app client's callback list."""
+        return [f"{origin}{path}" for origin in self.origins for path in ("/", "/index.html")]
+
+    def configure_auth(self, auth_mode: str, cognito: dict[str, object] | None = None) -> None:
+        """Name the API's auth mode (and, for cognito, the user pool's hosted login) in config.js."""
+        self.config = config_script(self.api_url, auth_mode, cognito)
 
     def start(self) -> PageServer:
         self.thread.start()
@@ -122,14 +138,14 @@ class PageServer:
         self.server.server_close()
 
 
-def _handler_for(web_dir: Path, config: bytes) -> type[BaseHTTPRequestHandler]:
+def _handler_for(web_dir: Path, page_server: PageServer) -> type[BaseHTTPRequestHandler]:
     class PageHandler(BaseHTTPRequestHandler):
         server_version = "local-page-server"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = self.path.split("?", 1)[0]
             if path == CONFIG_PATH:
-                self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", config)
+                self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", page_server.config)
             elif path in PAGE_FILES:
                 name, content_type = PAGE_FILES[path]
                 self._send(HTTPStatus.OK, content_type, (web_dir / name).read_bytes())
