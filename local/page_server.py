@@ -6,9 +6,9 @@ server's origins in PROXY_CORS_ALLOWED_ORIGINS).
 
     python -m local.page_server --api-url http://127.0.0.1:8000 --port 8001
 
-It prints the page's URL and the origin the API must allow (http://127.0.0.1:<port>, the address it
-listens on and the one the README tells you to allow), then asks the API with a CORS preflight
-whether it allows that origin and warns on stderr when it does not.
+It prints the page's URL and the origin the API must allow (http://localhost:<port>, the one the
+README tells you to allow, and the only plain-http origin Cognito accepts as a callback URL), then
+asks the API with a CORS preflight whether it allows that origin and warns on stderr when it does not.
 """
 
 from __future__ import annotations
@@ -61,9 +61,11 @@ def config_script(api_url: str, auth_mode: str | None = None, cognito: dict[str,
 def page_origins(port: int) -> list[str]:
     """The origins a browser reports for this server; the first is the one printed and documented.
 
-    People type localhost as often as 127.0.0.1, so the local stack allows both.
+    localhost first: Cognito accepts plain-http callback URLs only for http://localhost, so that is
+    the origin that works for CORS and for signing in alike. People type 127.0.0.1 too, so the
+    local stack allows both.
     """
-    return [f"http://{HOST}:{port}", f"http://localhost:{port}"]
+    return [f"http://localhost:{port}", f"http://{HOST}:{port}"]
 
 
 # The headers the page may send: JSON, and an API key or an ID token depending on the stack.
@@ -115,7 +117,7 @@ class PageServer:
         self.server = ThreadingHTTPServer((HOST, port), _handler_for(web_dir, self))
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.url = f"http://{HOST}:{self.port}/"
+        self.url = f"{page_origins(self.port)[0]}/"
         self.origins = page_origins(self.port)
         self.thread = threading.Thread(target=self.server.serve_forever, name="page-server", daemon=True)
 

@@ -72,8 +72,9 @@ def test_nothing_else_is_served(server, path):
 
 
 def test_origins_name_both_loopback_spellings(server):
-    assert server.origins == [f"http://127.0.0.1:{server.port}", f"http://localhost:{server.port}"]
-    assert server.url == f"http://127.0.0.1:{server.port}/"
+    assert server.origins == [f"http://localhost:{server.port}", f"http://127.0.0.1:{server.port}"]
+    # localhost: the only plain-http origin Cognito accepts as a callback URL.
+    assert server.url == f"http://localhost:{server.port}/"
 
 
 def test_the_page_loads_only_its_own_scripts_and_no_inline_code():
@@ -142,14 +143,14 @@ def test_the_readme_tells_users_to_allow_the_origin_the_page_server_prints():
 
 
 def test_no_cors_warning_when_the_api_allows_the_origin():
-    origin = "http://127.0.0.1:8001"
+    origin = "http://localhost:8001"
     with fake_api(origin) as api:
         assert cors_warning(f"{api.url}/dev", origin) is None
         assert cors_warning(f"{api.url}/dev/invoke", origin) is None
 
 
 def test_a_cors_warning_when_the_api_allows_another_origin_or_none():
-    origin = "http://127.0.0.1:8001"
+    origin = "http://localhost:8001"
     with fake_api("https://chat.example.com") as api:
         warning = cors_warning(f"{api.url}/dev/", origin)
     assert warning is not None and f"{api.url}/dev/invoke does not allow origin {origin}" in warning
