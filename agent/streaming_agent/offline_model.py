@@ -23,6 +23,9 @@ Test directives, written anywhere in the latest prompt and removed from the echo
     [[markdown]]         reply with MARKDOWN_ANSWER (a heading, emphasis, a list, a table, a code
                          block and a link), in word pieces, as a real model formats an answer
 
+Constructed with markdown=True (OFFLINE_MODEL_MARKDOWN=1), every reply without another reply
+directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the README's screenshot).
+
 When OFFLINE_MODEL_TRACE_FILE is set, one JSON line {"t": time.monotonic(), "index": i} is appended
 per piece at the moment the piece is produced (never any text).
 """
@@ -86,6 +89,7 @@ class OfflineModelConfig(TypedDict, total=False):
     model_id: str
     delay_ms: int
     trace_file: str | None
+    markdown: bool
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,11 @@ def _byte_pieces(total_bytes: int, piece_size: int) -> list[str]:
     return [filler[start : start + piece_size] for start in range(0, total_bytes, piece_size)]
 
 
-def plan_reply(messages: Messages) -> tuple[Directives, list[str]]:
-    """The directives of the latest turn and the pieces the model will stream for it."""
+def plan_reply(messages: Messages, markdown: bool = False) -> tuple[Directives, list[str]]:
+    """The directives of the latest turn and the pieces the model will stream for it.
+
+    `markdown`: reply as [[markdown]] does unless the prompt asks for another reply.
+    """
     prompts = _user_prompts(messages)
     if not prompts:
         raise ValueError("the offline model needs at least one user message with text")
@@ -185,7 +192,7 @@ def plan_reply(messages: Messages) -> tuple[Directives, list[str]]:
         return directives, [f"w{index} " for index in range(directives.pieces)]
     if directives.total_bytes is not None:
         return directives, _byte_pieces(directives.total_bytes, directives.piece_size)
-    if directives.markdown:
+    if directives.markdown or markdown:
         return directives, _WORD_PIECE.findall(MARKDOWN_ANSWER)
     return directives, _echo_pieces(prompts)
 
@@ -211,9 +218,9 @@ async def _pause_unless_cancelled(seconds: float, cancel_signal: threading.Event
 class OfflineEchoModel(Model):
     """Deterministic streaming model for local runs and tests (see the module docstring)."""
 
-    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None) -> None:
+    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False) -> None:
         self.config: OfflineModelConfig = {"model_id": OFFLINE_MODEL_ID, "delay_ms": delay_ms,
-                                           "trace_file": trace_file}
+                                           "trace_file": trace_file, "markdown": markdown}
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)  # type: ignore[typeddict-item]
@@ -236,7 +243,7 @@ class OfflineEchoModel(Model):
         **kwargs: Any,
     ) -> AsyncIterable[StreamEvent]:
         started = time.monotonic()
-        directives, pieces = plan_reply(messages)
+        directives, pieces = plan_reply(messages, markdown=bool(self.config.get("markdown")))
         delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
         cancel_signal = kwargs.get("cancel_signal")
 

@@ -67,3 +67,10 @@ def test_the_markdown_directive_streams_the_markdown_answer_in_word_pieces() -> 
 def test_the_markdown_directive_does_not_combine_with_other_replies(prompt: str) -> None:
     with pytest.raises(ValueError, match=r"\[\[markdown\]\]"):
         parse_directives(prompt)
+
+
+def test_the_markdown_switch_answers_every_plain_prompt_with_the_markdown_answer() -> None:
+    _, pieces = plan_reply([user("How does streaming work?")], markdown=True)
+    assert "".join(pieces) == MARKDOWN_ANSWER
+    _, pieces = plan_reply([user("[[pieces:2]]")], markdown=True)  # another reply directive still wins
+    assert pieces == ["w0 ", "w1 "]

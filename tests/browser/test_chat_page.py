@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import struct
 import time
 from collections.abc import Iterator
@@ -17,10 +16,9 @@ from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
 
-# Every run saves the screenshot under .build/ (ignored by git); UPDATE_SCREENSHOT=1 also refreshes
-# the README's copy in docs/, which otherwise would change on every run (timings, session ids).
+# Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The
+# README's picture (docs/screenshot.png, a markdown answer) comes from tests/browser/screenshot.py.
 SCREENSHOT = REPO_ROOT / ".build" / "screenshots" / "chat-page.png"
-README_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 # Slow enough that a person, and a poll every few tens of milliseconds, sees text arrive piece by piece.
 OFFLINE_DELAY_MS = 150
 MAX_PROMPT_CHARS = 500
@@ -143,15 +141,13 @@ def test_a_second_message_continues_the_conversation(page: Page):
     assert posted == [{"prompt": "Remember the blue kite."}, {"prompt": "What did I say first?", "sessionId": session_id}]
     assert_no_raw_sse(page)
 
-    # The README's picture: a streamed two-turn conversation, as the page shows it.
+    # A picture of a streamed two-turn conversation, as the page shows it.
     png = page.screenshot()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1100, 800)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.write_bytes(png)
-    if os.environ.get("UPDATE_SCREENSHOT") == "1":
-        README_SCREENSHOT.write_bytes(png)
 
 
 def test_new_conversation_forgets_the_session(page: Page):
