@@ -108,25 +108,7 @@ class UserPool(pulumi.ComponentResource):
             deletion_protection="ACTIVE" if protect else "INACTIVE",
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )
-        client = aws.cognito.UserPoolClient(
-            f"{name}-client",
-            name=args.client_name,
-            user_pool_id=pool.id,
-            # A public client (CLI, browser): a secret could not be kept secret there.
-            generate_secret=False,
-            explicit_auth_flows=list(AUTH_FLOWS),
-            id_token_validity=ID_TOKEN_MINUTES,
-            access_token_validity=ACCESS_TOKEN_MINUTES,
-            refresh_token_validity=REFRESH_TOKEN_DAYS,
-            token_validity_units=aws.cognito.UserPoolClientTokenValidityUnitsArgs(
-                id_token="minutes", access_token="minutes", refresh_token="days",
-            ),
-            enable_token_revocation=True,
-            # "Incorrect username or password" for unknown users too: no probing for accounts.
-            prevent_user_existence_errors="ENABLED",
-            **_hosted_login_settings(args.page_callback_urls),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        client = _app_client(self, name, args, pool.id)
         domain = aws.cognito.UserPoolDomain(
             f"{name}-domain",
             domain=args.domain_prefix,
@@ -148,6 +130,29 @@ class UserPool(pulumi.ComponentResource):
             "hostedLoginUrl": self.hosted_login_url,
             "pageConfig": self.page_config,
         })
+
+
+def _app_client(parent: pulumi.Resource, name: str, args: UserPoolArgs,
+                pool_id: pulumi.Input[str]) -> aws.cognito.UserPoolClient:
+    return aws.cognito.UserPoolClient(
+        f"{name}-client",
+        name=args.client_name,
+        user_pool_id=pool_id,
+        # A public client (CLI, browser): a secret could not be kept secret there.
+        generate_secret=False,
+        explicit_auth_flows=list(AUTH_FLOWS),
+        id_token_validity=ID_TOKEN_MINUTES,
+        access_token_validity=ACCESS_TOKEN_MINUTES,
+        refresh_token_validity=REFRESH_TOKEN_DAYS,
+        token_validity_units=aws.cognito.UserPoolClientTokenValidityUnitsArgs(
+            id_token="minutes", access_token="minutes", refresh_token="days",
+        ),
+        enable_token_revocation=True,
+        # "Incorrect username or password" for unknown users too: no probing for accounts.
+        prevent_user_existence_errors="ENABLED",
+        **_hosted_login_settings(args.page_callback_urls),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def _hosted_login_settings(page_callback_urls: Sequence[pulumi.Input[str]]) -> dict[str, object]:
