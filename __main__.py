@@ -22,7 +22,7 @@ from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.proxy_function import ProxyFunction, ProxyFunctionArgs
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings, settings_warnings
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
-from components.user_pool import UserPool, UserPoolArgs
+from components.user_pool import UserPool, UserPoolArgs, hosted_login_domain_prefix
 from components.waf import Waf, WafArgs
 from packager.artifacts import agent_artifact, build_proxy_zip
 
@@ -140,10 +140,17 @@ if new_pool is not None:
         client_name=name("client", max_length=128),
         allow_self_sign_up=new_pool.allow_self_sign_up,
         protect_stateful_resources=settings.protect_stateful_resources,
+        # Unique among all pools of the region: the account id makes it so.
+        domain_prefix=caller.account_id.apply(lambda account: hosted_login_domain_prefix(name("login", max_length=50), account)),
+        region=settings.region,
+        page_callback_urls=list(new_pool.page_callback_urls),
     ))
     created_user_pool_arn = user_pool.user_pool_arn
     pulumi.export("userPoolId", user_pool.user_pool_id)
     pulumi.export("userPoolClientId", user_pool.client_id)
+    # The chat page's sign-in: its config.js `cognito` value (authMode "cognito").
+    pulumi.export("cognitoHostedLoginUrl", user_pool.hosted_login_url)
+    pulumi.export("pageCognitoConfig", user_pool.page_config)
 
 api = StreamingApi("api", StreamingApiArgs(
     api_name=api_name,

@@ -67,6 +67,8 @@ class NewUserPool:
 
     # Let anyone sign up; off: only administrators create users.
     allow_self_sign_up: bool
+    # Pages that sign in with the pool's hosted login (pageCallbackUrls): its callback and sign-out URLs.
+    page_callback_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

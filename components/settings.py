@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from components import regions
@@ -382,20 +383,50 @@ def _parse_auth(read: _Reader, throttle: Throttle, production: bool) -> Auth:
         "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
     )
     allow_self_sign_up = read.boolean("cognitoAllowSelfSignUp")
+    page_callback_urls = _read_page_callback_urls(read)
     # A production stack open to the internet without authentication is a mistake, not a choice.
     read.check("authMode", not (production and mode == NoAuth.mode),
                "a production stack must authenticate callers (choose 'apiKey', 'iam' or 'cognito')")
     # An ARN that is silently ignored would leave someone believing their pool guards the API.
     read.check("cognitoUserPoolArn", pool_arn is None or mode == Cognito.mode,
                "is only used with authMode 'cognito'; clear it or switch authMode")
+    read.check("pageCallbackUrls", not page_callback_urls or (mode == Cognito.mode and pool_arn is None),
+               "is only used with authMode 'cognito' and a pool the stack creates (empty cognitoUserPoolArn); "
+               "for an existing pool, add the page's URL to its app client yourself")
     if mode == ApiKey.mode:
         return ApiKey(throttle=throttle, quota=Quota(quota_limit, quota_period) if quota_limit > 0 else None)
     if mode == Iam.mode:
         return Iam()
     if mode == Cognito.mode:
-        pool = ExistingUserPool(pool_arn) if pool_arn else NewUserPool(allow_self_sign_up)
+        pool = ExistingUserPool(pool_arn) if pool_arn else NewUserPool(allow_self_sign_up, page_callback_urls)
         return Cognito(pool=pool)
     return NoAuth()
+
+
+# Cognito: a callback URL is absolute, without a fragment, and HTTPS except http://localhost.
+CALLBACK_URL_FORMS = "absolute https:// URLs (http:// only for localhost), without a #fragment"
+
+
+def _parse_callback_url(url: str) -> str:
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" and bool(parts.hostname)
+    local = parts.scheme == "http" and parts.hostname == "localhost"
+    if not (secure or local) or parts.fragment or "#" in url or parts.username or parts.password or url != url.strip():
+        raise ValueError(url)
+    return url
+
+
+def _read_page_callback_urls(read: _Reader) -> tuple[str, ...]:
+    """pageCallbackUrls: the pages that sign in with the new user pool's hosted login."""
+    urls = read.string_list("pageCallbackUrls")
+    for url in urls:
+        try:
+            _parse_callback_url(url)
+        except ValueError:
+            raise SettingsError(
+                f"{read.full_key('pageCallbackUrls')} must be a list of {CALLBACK_URL_FORMS}, got {url!r}"
+            ) from None
+    return tuple(dict.fromkeys(urls))
 
 
 def _check_region_fits(read: _Reader, settings: Settings) -> None:
@@ -447,4 +478,5 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
     "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
     "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
+    "pageCallbackUrls",
 )

@@ -145,6 +145,9 @@ def ready_banner(stack: LocalStack, model: str) -> str:
     if stack.auth != NoAuth.mode:
         credentials = f"  proxy (behind it):  {stack.proxy_url}\n{credentials}"
     page_line = f"  chat page:          {stack.page_url}  (open it in a browser)\n" if stack.page_url else ""
+    if stack.cognito_login is not None:
+        page_line += (f"  hosted login:       {stack.cognito_login.url}  (local stand-in: the page's Sign in "
+                      f"signs in {stack.cognito_login.settings.email} at once, with PKCE)\n")
     return (
         f"\nLocal stack ready.\n"
         f"{page_line}"

@@ -1,17 +1,24 @@
-"""Serves the chat page (web/) on 127.0.0.1 with a config.js that names the local API.
+"""Serves the chat page (web/) on 127.0.0.1 with a config.js that names the API.
 
 The page lives on its own origin, as it would in front of a deployed stack, so the browser calls
 the API cross-origin and the proxy's CORS rules are exercised locally too (LocalStack allows this
 server's origins in PROXY_CORS_ALLOWED_ORIGINS).
 
     python -m local.page_server --api-url http://127.0.0.1:8000 --port 8001
+
+It prints the page's URL and the origin the API must allow (http://localhost:<port>, the one the
+README tells you to allow, and the only plain-http origin Cognito accepts as a callback URL), then
+asks the API with a CORS preflight whether it allows that origin and warns on stderr when it does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
+import urllib.error
+import urllib.request
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +31,8 @@ PAGE_FILES = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/vendor/marked.umd.js": ("vendor/marked.umd.js", "text/javascript; charset=utf-8"),
+    "/vendor/purify.min.js": ("vendor/purify.min.js", "text/javascript; charset=utf-8"),
 }
 CONFIG_PATH = "/config.js"
 SECURITY_HEADERS = {
@@ -38,27 +47,88 @@ SECURITY_HEADERS = {
 }
 
 
-def config_script(api_url: str) -> bytes:
-    config = json.dumps({"apiUrl": api_url})
-    return f"// Served by local/page_server.py for the local stack.\nwindow.AGENTCORE_STREAMING_CONFIG = {config};\n".encode()
+def config_script(api_url: str, auth_mode: str | None = None, cognito: dict[str, object] | None = None) -> bytes:
+    """The page's config.js (the shape the hosted page's config.js has too; never a key or a secret)."""
+    config: dict[str, object] = {"apiUrl": api_url}
+    if auth_mode is not None:
+        config["authMode"] = auth_mode
+    if cognito is not None:
+        config["cognito"] = cognito
+    return (f"// Served by local/page_server.py for the local stack.\n"
+            f"window.AGENTCORE_STREAMING_CONFIG = {json.dumps(config)};\n").encode()
 
 
 def page_origins(port: int) -> list[str]:
-    """The origins a browser reports for this server: people type localhost as often as 127.0.0.1."""
-    return [f"http://{HOST}:{port}", f"http://localhost:{port}"]
+    """The origins a browser reports for this server; the first is the one printed and documented.
+
+    localhost first: Cognito accepts plain-http callback URLs only for http://localhost, so that is
+    the origin that works for CORS and for signing in alike. People type 127.0.0.1 too, so the
+    local stack allows both.
+    """
+    return [f"http://localhost:{port}", f"http://{HOST}:{port}"]
+
+
+# The headers the page may send: JSON, and an API key or an ID token depending on the stack.
+PREFLIGHT_REQUEST_HEADERS = "content-type"
+PREFLIGHT_TIMEOUT_SECONDS = 10
+
+
+def invoke_url(api_url: str) -> str:
+    """<API URL>/invoke, as the page builds it (an URL that already ends in /invoke is kept)."""
+    base = api_url.rstrip("/")
+    return base if base.endswith("/invoke") else f"{base}/invoke"
+
+
+def cors_warning(api_url: str, origin: str) -> str | None:
+    """One line saying the API does not let `origin` call it (or could not be asked), or None if it does.
+
+    Asks the way a browser does: an OPTIONS preflight for POST /invoke with `Origin`. That works the
+    same for the local stack and a deployed API (whose preflight route needs no credentials); a
+    deployed API without CORS has no OPTIONS route and answers 403 without the header.
+    """
+    url = invoke_url(api_url)
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": PREFLIGHT_REQUEST_HEADERS,
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=PREFLIGHT_TIMEOUT_SECONDS) as response:  # noqa: S310
+            allowed = response.headers.get("Access-Control-Allow-Origin")
+    except urllib.error.HTTPError as error:
+        allowed = error.headers.get("Access-Control-Allow-Origin")
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return f"warning: could not ask {url} whether it allows origin {origin} (CORS): {reason}"
+    if allowed in (origin, "*"):
+        return None
+    return (
+        f"warning: the API at {url} does not allow origin {origin} (CORS), so the browser will not show its "
+        f"answers; add it to the stack: pulumi config set --path 'corsAllowedOrigins[0]' {origin} && pulumi up"
+    )
 
 
 class PageServer:
     """A ThreadingHTTPServer in a daemon thread; `url` is the page, `origins` what the API must allow."""
 
     def __init__(self, api_url: str, port: int = 0, web_dir: Path = WEB_DIR) -> None:
-        handler = _handler_for(web_dir, config_script(api_url))
-        self.server = ThreadingHTTPServer((HOST, port), handler)
+        self.api_url = api_url
+        self.config = config_script(api_url)
+        self.server = ThreadingHTTPServer((HOST, port), _handler_for(web_dir, self))
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.url = f"http://{HOST}:{self.port}/"
+        self.url = f"{page_origins(self.port)[0]}/"
         self.origins = page_origins(self.port)
         self.thread = threading.Thread(target=self.server.serve_forever, name="page-server", daemon=True)
+
+    @property
+    def redirect_uris(self) -> list[str]:
+        """The URLs the page signs in from (its origin + path), for an app client's callback list."""
+        return [f"{origin}{path}" for origin in self.origins for path in ("/", "/index.html")]
+
+    def configure_auth(self, auth_mode: str, cognito: dict[str, object] | None = None) -> None:
+        """Name the API's auth mode (and, for cognito, the user pool's hosted login) in config.js."""
+        self.config = config_script(self.api_url, auth_mode, cognito)
 
     def start(self) -> PageServer:
         self.thread.start()
@@ -70,14 +140,14 @@ class PageServer:
         self.server.server_close()
 
 
-def _handler_for(web_dir: Path, config: bytes) -> type[BaseHTTPRequestHandler]:
+def _handler_for(web_dir: Path, page_server: PageServer) -> type[BaseHTTPRequestHandler]:
     class PageHandler(BaseHTTPRequestHandler):
         server_version = "local-page-server"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = self.path.split("?", 1)[0]
             if path == CONFIG_PATH:
-                self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", config)
+                self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", page_server.config)
             elif path in PAGE_FILES:
                 name, content_type = PAGE_FILES[path]
                 self._send(HTTPStatus.OK, content_type, (web_dir / name).read_bytes())
@@ -108,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     server = PageServer(arguments.api_url, arguments.port)
     print(f"Chat page: {server.url}  (API: {arguments.api_url}; the API must allow origin {server.origins[0]})",
           flush=True)
+    warning = cors_warning(arguments.api_url, server.origins[0])
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     try:
         server.server.serve_forever()
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+from local.cognito_login import CognitoLogin, LoginSettings
 from local.page_server import PageServer
 from proxy.streaming_proxy.edge import (
     CORS_VARIABLE,
@@ -247,6 +248,8 @@ class StackSettings:
     # Serve the chat page (web/) on its own origin, which the proxy's CORS rules then allow.
     serve_page: bool = False
     page_port: int = 0
+    # cognito with the page: port of the hosted-login stand-in (local/cognito_login.py); 0 picks one.
+    cognito_login_port: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.auth, str):
@@ -326,6 +329,7 @@ class LocalStack:
         self.agent_url = agent.url
         self.page_server = PageServer(self.url, settings.page_port) if settings.serve_page else None
         self.page_url = self.page_server.url if self.page_server is not None else None
+        self.cognito_login = self._cognito_login(settings)
         self._share_cors_origins(settings, proxy)
 
     def _choose_credentials(self, settings: StackSettings) -> None:
@@ -391,6 +395,20 @@ class LocalStack:
         environment = child_environment(LOCAL_GATEWAY_AUTH=json.dumps(auth), **(settings.gateway_env or {}))
         return Component("gateway", command, environment, port)
 
+    def _cognito_login(self, settings: StackSettings) -> CognitoLogin | None:
+        """In cognito mode with the page: a stand-in for the user pool's hosted login, which the page
+        signs in with (PKCE) and whose ID tokens the local gateway accepts."""
+        if self.page_server is None:
+            return None
+        login = None
+        cognito = None
+        if settings.auth == Cognito.mode:
+            login = CognitoLogin(LoginSettings(jwt_secret=self.jwt_secret, callback_urls=self.page_server.redirect_uris),
+                                 port=settings.cognito_login_port)
+            cognito = {"domain": login.url, "clientId": login.settings.client_id, "scopes": ["openid", "email"]}
+        self.page_server.configure_auth(settings.auth, cognito)
+        return login
+
     def _share_cors_origins(self, settings: StackSettings, proxy: Component) -> None:
         if self.page_server is not None and not (settings.proxy_env or {}).get(CORS_VARIABLE):
             proxy.env[CORS_VARIABLE] = ",".join(self.page_server.origins)
@@ -413,6 +431,8 @@ class LocalStack:
             for name in self.component_order:
                 self.components[name].start(self.log_sink)
             self._wait_until_ready()
+            if self.cognito_login is not None:
+                self.cognito_login.start()
             if self.page_server is not None:
                 self.page_server.start()
         except BaseException:
@@ -473,6 +493,8 @@ class LocalStack:
         # Front to back: the proxy stops taking requests before the parts behind it go away.
         if self.page_server is not None:
             self.page_server.stop()
+        if self.cognito_login is not None:
+            self.cognito_login.stop()
         for name in reversed(self.component_order):
             self.components[name].stop(self.stop_grace_seconds)
         shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -1,6 +1,7 @@
-// The chat page: POST <API URL>/invoke, read the SSE answer as it streams, render it as text.
-// Plain browser JavaScript with no dependencies and no build step. Model text only ever reaches the
-// page through text nodes (never innerHTML), so an answer cannot inject markup.
+// The chat page: POST <API URL>/invoke, read the SSE answer as it streams, render it as markdown.
+// Plain browser JavaScript with no build step. Answers are markdown: the vendored `marked` turns the
+// text so far into HTML and the vendored DOMPurify cleans it into a DOM fragment, which replaces the
+// answer's children; no HTML string from the model ever reaches the page unsanitized.
 "use strict";
 
 const SETTINGS_KEY = "agentcore-streaming.settings";
@@ -105,6 +106,232 @@ function invokeUrl(apiUrl) {
   return url.toString();
 }
 
+// -- markdown -------------------------------------------------------------------------------------
+
+// Only what answers need: text structure, code, links and tables. Everything else (script, style,
+// img, svg, math, iframe, form controls, event handlers, style attributes) is dropped by DOMPurify.
+const ALLOWED_TAGS = [
+  "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre", "blockquote",
+  "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+];
+const ALLOWED_ATTR = ["href", "title", "start", "align"];
+// Links may only leave for the web or a mail client: no javascript:, data:, relative or other schemes.
+const SAFE_LINK = /^(?:https?:\/\/|mailto:)/i;
+// A hidden tab gets no animation frames; a timer then renders instead, at most this often.
+const RENDER_FALLBACK_MS = 100;
+
+function configureSanitizer() {
+  window.DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    if (node.nodeName !== "A") return;
+    const href = node.getAttribute("href");
+    if (href !== null && !SAFE_LINK.test(href.trim())) node.removeAttribute("href");
+    if (node.hasAttribute("href")) {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer");
+    }
+  });
+}
+
+// The answer's markdown so far, re-rendered at most once per animation frame: a long answer costs
+// one parse per frame, not one per delta.
+class MarkdownView {
+  constructor(container) {
+    this.container = container;
+    this.source = "";
+    this.frame = null;
+    this.timer = null;
+  }
+
+  append(text) {
+    this.source += text;
+    if (this.frame !== null) return;
+    this.frame = window.requestAnimationFrame(() => this.flush());
+    this.timer = window.setTimeout(() => this.flush(), RENDER_FALLBACK_MS);
+  }
+
+  flush() {
+    if (this.frame !== null) window.cancelAnimationFrame(this.frame);
+    window.clearTimeout(this.timer);
+    this.frame = null;
+    this.timer = null;
+    this.container.replaceChildren(renderMarkdown(this.source));
+  }
+}
+
+// Markdown -> sanitized DocumentFragment (DOMPurify parses in an inert document: nothing runs).
+function renderMarkdown(source) {
+  const html = window.marked.parse(source, { gfm: true, breaks: false, async: false });
+  return window.DOMPurify.sanitize(html, {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR,
+    ALLOW_DATA_ATTR: false,
+    RETURN_DOM_FRAGMENT: true,
+  });
+}
+
+// -- Cognito sign-in (authMode "cognito") ---------------------------------------------------------
+
+// The user pool's hosted login, Authorization Code grant with PKCE (S256): no client secret in the
+// page, and an intercepted code is useless without this tab's verifier. The ID token is kept in
+// sessionStorage: it survives the redirects of signing in and a reload, but stays in this tab and
+// is gone when the tab closes (localStorage would keep it on disk for every tab, for as long as it
+// is valid). No refresh token is kept: when the ID token expires the person signs in again, which
+// the hosted login's own session usually makes one click.
+const TOKEN_KEY = "agentcore-streaming.idToken";
+const SIGN_IN_KEY = "agentcore-streaming.signIn"; // {state, verifier, redirectUri} while away signing in
+// A token this close to its expiry is not sent: it could expire on the way.
+const EXPIRY_MARGIN_MS = 60 * 1000;
+const DEFAULT_SCOPES = ["openid", "email"];
+
+// The user pool's domain and app client when the page is configured for Cognito, else null.
+function cognitoConfig() {
+  const config = window.AGENTCORE_STREAMING_CONFIG || {};
+  const cognito = config.cognito;
+  if (config.authMode !== "cognito" || !cognito || !cognito.domain || !cognito.clientId) return null;
+  return { domain: String(cognito.domain).replace(/\/+$/, ""), clientId: String(cognito.clientId),
+           scopes: Array.isArray(cognito.scopes) && cognito.scopes.length ? cognito.scopes : DEFAULT_SCOPES };
+}
+
+// Where the hosted login sends the person back: this page, without its query (a callback URL of the app client).
+function redirectUri() {
+  return window.location.origin + window.location.pathname;
+}
+
+function base64Url(bytes) {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomString(byteCount) {
+  return base64Url(crypto.getRandomValues(new Uint8Array(byteCount)));
+}
+
+async function codeChallenge(verifier) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return base64Url(new Uint8Array(digest));
+}
+
+// The token's claims (read, not verified: API Gateway verifies it), or null.
+function tokenClaims(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(payload), (char) => char.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    return null;
+  }
+}
+
+// The ID token to send, or null when there is none or it has (nearly) expired.
+function currentToken() {
+  const token = window.sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return null;
+  const claims = tokenClaims(token);
+  if (!claims || typeof claims.exp !== "number" || claims.exp * 1000 - EXPIRY_MARGIN_MS <= Date.now()) {
+    window.sessionStorage.removeItem(TOKEN_KEY);
+    return null;
+  }
+  return token;
+}
+
+async function signIn() {
+  const cognito = cognitoConfig();
+  if (!cognito) return;
+  const verifier = randomString(48); // 64 characters, within PKCE's 43..128
+  const stateValue = randomString(24);
+  window.sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ state: stateValue, verifier, redirectUri: redirectUri() }));
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: cognito.clientId,
+    redirect_uri: redirectUri(),
+    scope: cognito.scopes.join(" "),
+    state: stateValue,
+    code_challenge: await codeChallenge(verifier),
+    code_challenge_method: "S256",
+  });
+  window.location.assign(`${cognito.domain}/oauth2/authorize?${query}`);
+}
+
+function signOut() {
+  const cognito = cognitoConfig();
+  window.sessionStorage.removeItem(TOKEN_KEY);
+  if (!cognito) return updateAuth();
+  // The hosted login ends its own session too, then returns here (a sign-out URL of the app client).
+  const query = new URLSearchParams({ client_id: cognito.clientId, logout_uri: redirectUri() });
+  window.location.assign(`${cognito.domain}/logout?${query}`);
+}
+
+// Back from the hosted login with ?code=&state= (or ?error=): check state, redeem the code.
+async function finishSignIn() {
+  const cognito = cognitoConfig();
+  const params = new URLSearchParams(window.location.search);
+  if (!cognito || !(params.has("code") || params.has("error"))) return;
+  const code = params.get("code");
+  const returnedState = params.get("state");
+  const failure = params.get("error");
+  let pending = null;
+  try {
+    pending = JSON.parse(window.sessionStorage.getItem(SIGN_IN_KEY) || "null");
+  } catch (error) {
+    pending = null;
+  }
+  window.sessionStorage.removeItem(SIGN_IN_KEY);
+  // The code is single-use and must not stay in the address bar, the history or a bookmark.
+  for (const name of ["code", "state", "error", "error_description"]) params.delete(name);
+  const rest = params.toString();
+  window.history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : "") + window.location.hash);
+
+  if (failure) return showAuthProblem(`Sign-in failed: ${failure}.`);
+  // A code this tab did not ask for (another tab, or a forged link) is never redeemed.
+  if (!pending || !returnedState || pending.state !== returnedState) {
+    return showAuthProblem("Sign-in failed: the answer did not match this tab's sign-in request. Sign in again.");
+  }
+  let response;
+  try {
+    response = await fetch(`${cognito.domain}/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: cognito.clientId,
+        code,
+        redirect_uri: pending.redirectUri,
+        code_verifier: pending.verifier,
+      }),
+      cache: "no-store",
+      credentials: "omit",
+    });
+  } catch (error) {
+    return showAuthProblem("Sign-in failed: the user pool's token endpoint could not be reached.");
+  }
+  const body = parseJson(await response.text().catch(() => ""));
+  if (!response.ok || !body || typeof body.id_token !== "string") {
+    const reason = body && body.error ? ` (${body.error})` : "";
+    return showAuthProblem(`Sign-in failed: the token endpoint answered ${response.status}${reason}. Sign in again.`);
+  }
+  window.sessionStorage.setItem(TOKEN_KEY, body.id_token);
+}
+
+function showAuthProblem(message) {
+  page.authStatus.textContent = message;
+  page.authStatus.dataset.problem = "true";
+}
+
+// Show Sign in or Sign out (and who is signed in) when the page is configured for Cognito.
+function updateAuth() {
+  const cognito = cognitoConfig();
+  page.auth.hidden = !cognito;
+  if (!cognito) return;
+  const token = currentToken();
+  page.signIn.hidden = Boolean(token);
+  page.signOut.hidden = !token;
+  if (page.authStatus.dataset.problem === "true" && !token) return; // keep the problem visible until the next try
+  delete page.authStatus.dataset.problem;
+  const claims = token ? tokenClaims(token) : null;
+  page.authStatus.textContent = claims ? `Signed in as ${claims.email || claims["cognito:username"] || claims.sub}` : "Not signed in";
+}
+
 // -- the page -------------------------------------------------------------------------------------
 
 const page = {
@@ -122,6 +349,10 @@ const page = {
   settingsStatus: document.getElementById("settings-status"),
   apiUrl: document.getElementById("api-url"),
   apiKey: document.getElementById("api-key"),
+  auth: document.getElementById("auth"),
+  authStatus: document.getElementById("auth-status"),
+  signIn: document.getElementById("sign-in"),
+  signOut: document.getElementById("sign-out"),
 };
 
 const state = {
@@ -146,9 +377,8 @@ class Turn {
     const user = element("div", "message user");
     user.append(element("span", "who", "You"), element("p", "text", prompt));
     const agent = element("div", "message agent");
-    this.answer = element("p", "text answer");
-    this.answerText = document.createTextNode("");
-    this.answer.append(this.answerText);
+    this.answer = element("div", "text answer markdown");
+    this.markdown = new MarkdownView(this.answer);
     this.error = element("div", "error");
     this.error.setAttribute("role", "alert");
     this.error.hidden = true;
@@ -165,7 +395,7 @@ class Turn {
       this.root.dataset.firstTokenMs = String(this.firstTokenMs);
     }
     this.root.dataset.state = "streaming";
-    this.answerText.appendData(text);
+    this.markdown.append(text);
     this.describeTiming("streaming");
   }
 
@@ -177,11 +407,13 @@ class Turn {
   }
 
   finish(outcome) {
+    this.markdown.flush();
     this.root.dataset.state = outcome; // done or stopped
     this.describeTiming(outcome === "done" ? "done" : "stopped by you");
   }
 
   fail(title, message, requestId) {
+    this.markdown.flush();
     this.root.dataset.state = "error";
     this.error.replaceChildren(element("strong", "error-title", title), element("span", "error-message", ` ${message}`));
     if (requestId) this.error.append(element("span", "error-request", ` (request ${requestId})`));
@@ -319,6 +551,12 @@ async function ask(prompt) {
   }
   const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
   if (settings.apiKey) headers["x-api-key"] = settings.apiKey;
+  if (cognitoConfig()) {
+    const token = currentToken();
+    updateAuth();
+    if (!token) return turn.fail("Not signed in", "Sign in to use this API (a sign-in lasts an hour).");
+    headers.Authorization = `Bearer ${token}`;
+  }
   const body = { prompt };
   if (state.sessionId) body.sessionId = state.sessionId;
 
@@ -347,6 +585,12 @@ async function ask(prompt) {
       const wait = retryAfterSeconds(response.headers.get("Retry-After"));
       if (wait !== null && wait > 0) holdSendingFor(wait);
       const problem = await describeHttpError(response);
+      if (response.status === 401 && cognitoConfig()) {
+        // API Gateway's Cognito authorizer refused the token (expired, revoked, another pool).
+        window.sessionStorage.removeItem(TOKEN_KEY);
+        updateAuth();
+        problem.message += " Your sign-in was not accepted or has expired: sign in again.";
+      }
       return turn.fail(problem.title, problem.message, problem.requestId);
     }
     if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
@@ -422,4 +666,12 @@ page.settingsForm.addEventListener("submit", (event) => {
   page.settingsStatus.textContent = "Saved.";
 });
 
+page.signIn.addEventListener("click", () => {
+  signIn().catch(() => showAuthProblem("Sign-in could not start in this browser."));
+});
+page.signOut.addEventListener("click", signOut);
+
+configureSanitizer();
 fillSettingsForm();
+updateAuth();
+finishSignIn().finally(updateAuth);

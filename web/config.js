@@ -1,4 +1,8 @@
 // Optional defaults for the chat page. The local stack serves its own version of this file with its
-// API URL filled in. When you host web/ yourself you may set apiUrl here (never an API key: anyone
-// who can load the page can read this file). A URL given as ?api= or saved in Settings wins.
+// API URL filled in. When you host web/ yourself you may set, never with an API key or a secret
+// (anyone who can load the page can read this file):
+//   apiUrl:   the stack's apiUrl output; a URL given as ?api= or saved in Settings wins
+//   authMode: "none" | "apiKey" | "iam" | "cognito" (the stack's authMode output)
+//   cognito:  cognito mode only, the stack's pageCognitoConfig output:
+//             { domain: "https://<prefix>.auth.<region>.amazoncognito.com", clientId: "...", scopes: ["openid", "email"] }
 window.AGENTCORE_STREAMING_CONFIG = window.AGENTCORE_STREAMING_CONFIG || { apiUrl: "" };

@@ -16,7 +16,8 @@ NO_CREDENTIALS_MESSAGE = (
 
 def build_model(settings: AgentSettings) -> Model:
     if settings.model_provider == "offline":
-        return OfflineEchoModel(delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file)
+        return OfflineEchoModel(delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
+                                markdown=settings.offline_markdown)
     return _build_bedrock_model(settings)
 
 

@@ -20,6 +20,11 @@ Test directives, written anywhere in the latest prompt and removed from the echo
     [[delay-ms:N]]       delay between pieces for this turn only (0 allowed)
     [[fail-after:N]]     raise OfflineModelFailure after N pieces; its message contains the
                          marker SECRET-INTERNAL-DETAIL so tests can prove it never reaches a client
+    [[markdown]]         reply with MARKDOWN_ANSWER (a heading, emphasis, a list, a table, a code
+                         block and a link), in word pieces, as a real model formats an answer
+
+Constructed with markdown=True (OFFLINE_MODEL_MARKDOWN=1), every reply without another reply
+directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the README's screenshot).
 
 When OFFLINE_MODEL_TRACE_FILE is set, one JSON line {"t": time.monotonic(), "index": i} is appended
 per piece at the moment the piece is produced (never any text).
@@ -50,9 +55,30 @@ OFFLINE_MODEL_ID = "offline-echo"
 SECRET_MARKER = "SECRET-INTERNAL-DETAIL"
 DEFAULT_PIECE_SIZE = 1024
 
-_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after):([^\[\]]*)\]\]")
+_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after):([^\[\]]*)\]\]|\[\[(markdown)\]\]")
 _WORD_PIECE = re.compile(r"\S+\s*")
 _FILLER = string.ascii_lowercase + string.digits
+# What [[markdown]] answers: the kinds of markdown a model writes, for the chat page's rendering.
+MARKDOWN_ANSWER = """## Streaming on AWS
+
+**API Gateway** can stream a Lambda response *as it is written*:
+
+1. The page posts the prompt to `/invoke`.
+2. The proxy relays each `delta` event.
+3. The page renders the markdown so far.
+
+| Endpoint | Silent stream cut after |
+| --- | --- |
+| REGIONAL | 5 minutes |
+| EDGE | 30 seconds |
+
+```python
+for event in stream_invoke(url, "Hello"):
+    print(event.text, end="")
+```
+
+See [response streaming](https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html) for details.
+"""
 
 
 class OfflineModelFailure(RuntimeError):
@@ -63,6 +89,7 @@ class OfflineModelConfig(TypedDict, total=False):
     model_id: str
     delay_ms: int
     trace_file: str | None
+    markdown: bool
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,7 @@ class Directives:
     piece_size: int = DEFAULT_PIECE_SIZE
     delay_ms: int | None = None
     fail_after: int | None = None
+    markdown: bool = False
 
 
 # Directives drive tests and benchmarks; the cap keeps a typo from exhausting memory.
@@ -94,7 +122,9 @@ def parse_directives(prompt: str) -> tuple[Directives, str]:
     values: dict[str, Any] = {}
     for match in _DIRECTIVE.finditer(prompt):
         name, raw = match.group(1), match.group(2)
-        if name == "pause":
+        if match.group(3) == "markdown":
+            values["markdown"] = True
+        elif name == "pause":
             try:
                 seconds = float(raw.strip())
             except ValueError:
@@ -107,8 +137,11 @@ def parse_directives(prompt: str) -> tuple[Directives, str]:
                      "fail-after": "fail_after"}.get(name, name)
             values[field] = _non_negative_int(name, raw)
     directives = Directives(**values)
-    if directives.pieces is not None and directives.total_bytes is not None:
-        raise ValueError("directives [[pieces:N]] and [[bytes:N]] cannot be combined")
+    replies = [name for name, chosen in (("[[pieces:N]]", directives.pieces is not None),
+                                         ("[[bytes:N]]", directives.total_bytes is not None),
+                                         ("[[markdown]]", directives.markdown)) if chosen]
+    if len(replies) > 1:
+        raise ValueError(f"directives {' and '.join(replies)} cannot be combined")
     if directives.piece_size < 1:
         raise ValueError("directive [[piece-size:K]] must be at least 1")
     return directives, without_directives(prompt)
@@ -146,8 +179,11 @@ def _byte_pieces(total_bytes: int, piece_size: int) -> list[str]:
     return [filler[start : start + piece_size] for start in range(0, total_bytes, piece_size)]
 
 
-def plan_reply(messages: Messages) -> tuple[Directives, list[str]]:
-    """The directives of the latest turn and the pieces the model will stream for it."""
+def plan_reply(messages: Messages, markdown: bool = False) -> tuple[Directives, list[str]]:
+    """The directives of the latest turn and the pieces the model will stream for it.
+
+    `markdown`: reply as [[markdown]] does unless the prompt asks for another reply.
+    """
     prompts = _user_prompts(messages)
     if not prompts:
         raise ValueError("the offline model needs at least one user message with text")
@@ -156,6 +192,8 @@ def plan_reply(messages: Messages) -> tuple[Directives, list[str]]:
         return directives, [f"w{index} " for index in range(directives.pieces)]
     if directives.total_bytes is not None:
         return directives, _byte_pieces(directives.total_bytes, directives.piece_size)
+    if directives.markdown or markdown:
+        return directives, _WORD_PIECE.findall(MARKDOWN_ANSWER)
     return directives, _echo_pieces(prompts)
 
 
@@ -180,9 +218,9 @@ async def _pause_unless_cancelled(seconds: float, cancel_signal: threading.Event
 class OfflineEchoModel(Model):
     """Deterministic streaming model for local runs and tests (see the module docstring)."""
 
-    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None) -> None:
+    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False) -> None:
         self.config: OfflineModelConfig = {"model_id": OFFLINE_MODEL_ID, "delay_ms": delay_ms,
-                                           "trace_file": trace_file}
+                                           "trace_file": trace_file, "markdown": markdown}
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)  # type: ignore[typeddict-item]
@@ -205,7 +243,7 @@ class OfflineEchoModel(Model):
         **kwargs: Any,
     ) -> AsyncIterable[StreamEvent]:
         started = time.monotonic()
-        directives, pieces = plan_reply(messages)
+        directives, pieces = plan_reply(messages, markdown=bool(self.config.get("markdown")))
         delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
         cancel_signal = kwargs.get("cancel_signal")
 

@@ -45,6 +45,8 @@ class AgentSettings:
     memory_id: str | None = None
     # AGENT_OBSERVABILITY_ENABLED: the runtime is started under opentelemetry-instrument (ADOT).
     observability_enabled: bool = False
+    # OFFLINE_MODEL_MARKDOWN: the offline model answers every prompt as [[markdown]] does (screenshots).
+    offline_markdown: bool = False
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:
@@ -122,4 +124,5 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
         port=_integer(environ, "AGENT_PORT", DEFAULT_PORT, 1, 65535),
         memory_id=_memory_id(environ),
         observability_enabled=_boolean(environ, "AGENT_OBSERVABILITY_ENABLED", False),
+        offline_markdown=_boolean(environ, "OFFLINE_MODEL_MARKDOWN", False),
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from streaming_agent.offline_model import Directives, parse_directives, plan_reply
+from streaming_agent.offline_model import MARKDOWN_ANSWER, Directives, parse_directives, plan_reply
 
 
 def user(text: str) -> dict:
@@ -51,3 +51,26 @@ def test_the_echo_counts_user_turns_and_quotes_the_first_one() -> None:
 def test_a_bad_directive_in_an_earlier_turn_does_not_break_later_turns() -> None:
     _, pieces = plan_reply([user("[[pieces:x]] hi"), assistant("..."), user("again")])
     assert "".join(pieces).endswith('Earlier you said: "hi".')
+
+
+def test_the_markdown_directive_streams_the_markdown_answer_in_word_pieces() -> None:
+    directives, text = parse_directives("show me [[markdown]] please")
+    assert directives == Directives(markdown=True)
+    assert text == "show me please"
+    _, pieces = plan_reply([user("[[markdown]] [[delay-ms:0]]")])
+    assert "".join(pieces) == MARKDOWN_ANSWER  # line breaks and code indentation survive the split
+    assert len(pieces) > 20
+    assert all(piece.strip() for piece in pieces)
+
+
+@pytest.mark.parametrize("prompt", ["[[markdown]] [[pieces:2]]", "[[bytes:3]] [[markdown]]"])
+def test_the_markdown_directive_does_not_combine_with_other_replies(prompt: str) -> None:
+    with pytest.raises(ValueError, match=r"\[\[markdown\]\]"):
+        parse_directives(prompt)
+
+
+def test_the_markdown_switch_answers_every_plain_prompt_with_the_markdown_answer() -> None:
+    _, pieces = plan_reply([user("How does streaming work?")], markdown=True)
+    assert "".join(pieces) == MARKDOWN_ANSWER
+    _, pieces = plan_reply([user("[[pieces:2]]")], markdown=True)  # another reply directive still wins
+    assert pieces == ["w0 ", "w1 "]

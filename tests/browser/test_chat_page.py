@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import struct
 import time
 from collections.abc import Iterator
@@ -17,10 +16,9 @@ from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
 
-# Every run saves the screenshot under .build/ (ignored by git); UPDATE_SCREENSHOT=1 also refreshes
-# the README's copy in docs/, which otherwise would change on every run (timings, session ids).
+# Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The
+# README's picture (docs/screenshot.png, a markdown answer) comes from tests/browser/screenshot.py.
 SCREENSHOT = REPO_ROOT / ".build" / "screenshots" / "chat-page.png"
-README_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 # Slow enough that a person, and a poll every few tens of milliseconds, sees text arrive piece by piece.
 OFFLINE_DELAY_MS = 150
 MAX_PROMPT_CHARS = 500
@@ -28,7 +26,7 @@ MAX_PROMPT_CHARS = 500
 TURNS_SCRIPT = """
 [...document.querySelectorAll('#conversation .turn')].map((turn) => ({
   state: turn.dataset.state,
-  answer: turn.querySelector('.answer').textContent,
+  answer: turn.querySelector('.answer').textContent.trim(),
   error: turn.querySelector('.error').hidden ? null : turn.querySelector('.error').innerText,
   firstTokenMs: turn.dataset.firstTokenMs || null,
   meta: turn.querySelector('.meta').textContent,
@@ -110,7 +108,8 @@ def test_the_page_shows_text_while_the_agent_is_still_producing_it(page: Page, s
             break
         time.sleep(0.02)
     assert turn["state"] == "done", turn
-    assert turn["answer"] == "".join(f"w{i} " for i in range(pieces))
+    # Rendered as markdown (one paragraph); TURNS_SCRIPT trims the text around it.
+    assert turn["answer"] == "".join(f"w{i} " for i in range(pieces)).strip()
 
     produced = trace_times(stack)[produced_before:]
     assert len(produced) == pieces
@@ -118,7 +117,7 @@ def test_the_page_shows_text_while_the_agent_is_still_producing_it(page: Page, s
     seen_at, partial = first_seen
     # time.monotonic() is the system-wide monotonic clock on Linux, the same one the agent's trace uses.
     assert seen_at < produced[-1], "the first delta was only shown after the agent had produced the last one"
-    assert partial.startswith("w0 ") and f"w{pieces - 1} " not in partial
+    assert partial.startswith("w0") and f"w{pieces - 1}" not in partial
     assert int(turn["firstTokenMs"]) >= 0
     assert "first token" in turn["meta"] and "ms" in turn["meta"]
     assert_no_raw_sse(page)
@@ -142,15 +141,13 @@ def test_a_second_message_continues_the_conversation(page: Page):
     assert posted == [{"prompt": "Remember the blue kite."}, {"prompt": "What did I say first?", "sessionId": session_id}]
     assert_no_raw_sse(page)
 
-    # The README's picture: a streamed two-turn conversation, as the page shows it.
+    # A picture of a streamed two-turn conversation, as the page shows it.
     png = page.screenshot()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1100, 800)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.write_bytes(png)
-    if os.environ.get("UPDATE_SCREENSHOT") == "1":
-        README_SCREENSHOT.write_bytes(png)
 
 
 def test_new_conversation_forgets_the_session(page: Page):
@@ -198,7 +195,7 @@ def test_an_error_event_is_shown_readably(page: Page):
     assert turn["state"] == "error"
     assert "AGENT_ERROR" in turn["error"]
     assert "The agent failed while answering." in turn["error"]
-    assert turn["answer"].startswith("Offline model, ")  # the text that arrived before the failure stays
+    assert turn["answer"] == "Offline model,"  # the text that arrived before the failure stays
     assert page.evaluate("document.querySelector('.turn .error').getAttribute('role')") == "alert"
     assert_no_raw_sse(page)
 
@@ -286,3 +283,121 @@ def test_the_invoke_url_follows_the_api_url_and_api_query_wins(page: Page, stack
     assert stack.page_url is not None
     page.navigate(f"{stack.page_url}?api=https://abc.example.com/prod")
     assert page.evaluate("document.getElementById('api-url').value") == "https://abc.example.com/prod"
+
+
+# What the answer's DOM holds at one moment, read in one round trip.
+ANSWER_DOM_SCRIPT = """
+((index) => {
+  const turn = document.querySelectorAll('#conversation .turn')[index];
+  const answer = turn.querySelector('.answer');
+  const has = (selector) => answer.querySelector(selector) !== null;
+  return {
+    state: turn.dataset.state,
+    heading: has('h2'), strong: has('strong'), em: has('em'), item: has('ol > li'), table: has('table th'),
+    code: has('pre > code'), link: has('a'),
+  };
+})
+"""
+
+
+def answer_dom(page: Page, index: int) -> dict[str, Any]:
+    return dict(page.evaluate(f"({ANSWER_DOM_SCRIPT})({index})"))
+
+
+def test_markdown_is_rendered_while_the_answer_streams(page: Page):
+    index = send(page, "[[markdown]] [[delay-ms:40]] format this")
+    snapshots = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        snapshot = answer_dom(page, index)
+        snapshots.append(snapshot)
+        if snapshot["state"] in FINAL_STATES:
+            break
+        time.sleep(0.01)
+    assert snapshots[-1]["state"] == "done", snapshots[-1]
+    streaming = [snapshot for snapshot in snapshots if snapshot["state"] == "streaming"]
+    # The link is the answer's last line: until it arrives the stream is still going, and by then the
+    # heading, emphasis, the list, the table and the (still unclosed, then closed) code block are elements.
+    assert any(s["heading"] and s["strong"] and s["item"] and not s["link"] for s in streaming), streaming
+    assert any(s["table"] and s["code"] and not s["link"] for s in streaming), streaming
+    assert any(not s["code"] for s in streaming), "the first render already had everything: not incremental"
+
+    final = page.evaluate(f"""(() => {{
+      const answer = document.querySelectorAll('#conversation .turn')[{index}].querySelector('.answer');
+      const link = answer.querySelector('a');
+      return {{
+        heading: answer.querySelector('h2').textContent,
+        strong: answer.querySelector('strong').textContent,
+        items: [...answer.querySelectorAll('ol > li')].map((item) => item.textContent),
+        headers: [...answer.querySelectorAll('th')].map((cell) => cell.textContent),
+        code: answer.querySelector('pre > code').textContent,
+        codeFont: getComputedStyle(answer.querySelector('pre > code')).fontFamily,
+        codeOverflow: getComputedStyle(answer.querySelector('pre')).overflowX,
+        link: [link.getAttribute('href'), link.getAttribute('target'), link.getAttribute('rel')],
+      }};
+    }})()""")
+    assert final["heading"] == "Streaming on AWS"
+    assert final["strong"] == "API Gateway"
+    assert final["items"][0] == "The page posts the prompt to /invoke."
+    assert final["headers"] == ["Endpoint", "Silent stream cut after"]
+    assert final["code"] == 'for event in stream_invoke(url, "Hello"):\n    print(event.text, end="")\n'
+    assert "monospace" in final["codeFont"]
+    assert final["codeOverflow"] == "auto"
+    assert final["link"] == [
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html",
+        "_blank",
+        "noopener noreferrer",
+    ]
+    assert "**" not in page_text(page) and "```" not in page_text(page)
+
+
+# Model text the page must never turn into live markup: each tries to run `mark(N)` or to load something.
+HOSTILE_ANSWER_PARTS = [
+    '<img src=x onerror="mark(1)">',
+    "<script>mark(2)</script>",
+    "[markdown link](javascript:mark(3))",
+    '<a href="javascript:mark(4)">html link</a>',
+    '<svg onload="mark(5)"><circle r="5"></circle></svg>',
+    '<iframe src="javascript:mark(6)"></iframe>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5tYXJrKDcpPC9zY3JpcHQ+">data link</a>',
+    '<details open ontoggle="mark(8)">x</details>',
+    '<a href="https://example.com/safe" onclick="mark(9)" style="color:red">safe link</a>',
+    "[vb](vbscript:mark(10)) [rel](/relative/path) <form action=/x><input autofocus onfocus=mark(11)></form>",
+]
+
+
+def test_hostile_markup_in_an_answer_stays_inert(page: Page):
+    # `mark` would record a call; an element that tried to load something (the img, the iframe) would
+    # show as a request. (DOMPurify's own parse in an inert document reports the blocked handlers as
+    # CSP violations, so violations cannot tell a bypass apart; the DOM and the network can.)
+    page.evaluate("window.__marks = []; window.mark = (n) => window.__marks.push(n);")
+    requests_before = len(page.events("Network.requestWillBeSent"))
+    # The offline model echoes the prompt, so the answers carry every part as model text (in two
+    # prompts: one would pass the stack's MAX_PROMPT_CHARS).
+    half = len(HOSTILE_ANSWER_PARTS) // 2
+    for parts in (HOSTILE_ANSWER_PARTS[:half], HOSTILE_ANSWER_PARTS[half:]):
+        index = send(page, "[[delay-ms:5]] " + " ".join(parts))
+        assert wait_until_final(page, index)["state"] == "done"
+    time.sleep(0.3)  # let anything that was going to load or fire do so
+    found = page.evaluate("""(() => {
+      const all = [...document.querySelectorAll('#conversation .answer *')];
+      return {
+        tags: [...new Set(all.map((node) => node.tagName.toLowerCase()))].sort(),
+        handlers: all.flatMap((node) => [...node.attributes].map((a) => a.name)).filter((name) => name.startsWith('on')),
+        styles: all.filter((node) => node.hasAttribute('style')).length,
+        links: all.filter((node) => node.tagName === 'A')
+          .map((a) => [a.textContent, a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel')]),
+        marks: window.__marks,
+      };
+    })()""")
+    assert not set(found["tags"]) & {"img", "script", "svg", "circle", "iframe", "details", "form", "input", "style"}, found
+    assert found["handlers"] == [] and found["styles"] == 0, found
+    assert found["marks"] == [], found
+    requested = [event["request"]["url"] for event in page.events("Network.requestWillBeSent")[requests_before:]]
+    assert requested and all(url.endswith("/invoke") for url in requested), requested
+    # Links keep their text; only http(s) and mailto targets survive, and they open in a new tab without an opener.
+    links = {text: (href, target, rel) for text, href, target, rel in found["links"]}
+    assert links["safe link"] == ("https://example.com/safe", "_blank", "noopener noreferrer")
+    for text in ("markdown link", "html link", "data link", "vb", "rel"):
+        assert links[text] == (None, None, None), (text, links[text])
+    assert "javascript:" not in json.dumps(found["links"])

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import runpy
 import threading
 from dataclasses import dataclass, field
@@ -321,7 +322,21 @@ class InfraMocks(pulumi.runtime.Mocks):
                 f"{', '.join(refused)}. Supported availability zones are: {', '.join(AGENTCORE_ACCEPTED_ZONE_IDS)}"
             )
 
+    @staticmethod
+    def _check_cognito(type_token: str, inputs: Mapping[str, Any]) -> None:
+        """What CreateUserPoolClient and CreateUserPoolDomain refuse, with their words (AWS API reference)."""
+        if type_token == "aws:cognito/userPoolClient:UserPoolClient":
+            flows = set(inputs.get("allowedOauthFlows") or [])
+            if flows & {"code", "implicit"} and not inputs.get("callbackUrls"):
+                raise AwsRefusal("InvalidOAuthFlowException: CallbackUrls can not be empty when code flow or "
+                                 "implicit flow is selected")
+        if type_token == "aws:cognito/userPoolDomain:UserPoolDomain":
+            if not re.fullmatch(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?", str(inputs.get("domain", ""))):
+                raise AwsRefusal(f"InvalidParameterException: domain {inputs.get('domain')!r} must satisfy "
+                                 "^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$")
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        self._check_cognito(args.typ, args.inputs)
         if args.typ == "awsx:ec2:Vpc":
             return f"{args.name}-id", self._new_vpc(args)
         if args.typ == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":

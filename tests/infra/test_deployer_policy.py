@@ -196,6 +196,10 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
         (a, lambda _r, _x: _arn("cognito-idp", "userpool/us-east-1_AbC123")) for a in (
             "cognito-idp:CreateUserPoolClient", "cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient",
             "cognito-idp:DeleteUserPoolClient")],
+    # DescribeUserPoolDomain names only the domain, so it cannot be scoped to a pool.
+    "aws:cognito/userPoolDomain:UserPoolDomain": [("cognito-idp:DescribeUserPoolDomain", any_resource)] + [
+        (a, lambda _r, _x: _arn("cognito-idp", "userpool/us-east-1_AbC123")) for a in (
+            "cognito-idp:CreateUserPoolDomain", "cognito-idp:UpdateUserPoolDomain", "cognito-idp:DeleteUserPoolDomain")],
     "aws:ec2/securityGroup:SecurityGroup": [(a, any_resource) for a in (
         "ec2:CreateSecurityGroup", "ec2:DescribeSecurityGroups", "ec2:AuthorizeSecurityGroupIngress",
         "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup", "ec2:CreateTags")],

@@ -1,0 +1,157 @@
+"""The chat page signs in with a user pool's hosted login (code + PKCE) and streams with the ID token.
+
+The local stack in cognito mode: its gateway checks ID tokens like API Gateway's Cognito authorizer,
+and local/cognito_login.py stands in for the pool's /oauth2/authorize, /oauth2/token and /logout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from headless_chromium import BrowserError, Chromium, Page, open_page, poll
+
+from local.cognito_login import CognitoLogin, code_challenge
+from local.gateway_auth import issue_local_token
+from local.stack import LocalStack, StackSettings
+
+AUTH_STATUS = "document.getElementById('auth-status').textContent"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(StackSettings(auth="cognito", serve_page=True, offline_delay_ms=5)) as running:
+        yield running
+
+
+@pytest.fixture
+def login(stack: LocalStack) -> CognitoLogin:
+    assert stack.cognito_login is not None
+    stack.cognito_login.settings.token_requests.clear()
+    return stack.cognito_login
+
+
+@pytest.fixture
+def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
+    yield from open_page(chromium, stack.page_url)
+
+
+def evaluate_when_loaded(page: Page, expression: str, timeout: float, what: str) -> Any:
+    """Poll `expression` across navigations (a page being replaced cannot answer for a moment)."""
+    def probe() -> Any:
+        try:
+            return page.evaluate(f"document.readyState === 'complete' && ({expression})")
+        except BrowserError:
+            return None
+    return poll(probe, timeout, what, context=page.problems)
+
+
+def invoke_requests(page: Page) -> list[dict[str, Any]]:
+    return [event["request"] for event in page.events("Network.requestWillBeSent")
+            if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
+
+
+def send_and_wait(page: Page, prompt: str) -> dict[str, Any]:
+    before = page.evaluate("document.querySelectorAll('#conversation .turn').length")
+    page.evaluate(f"document.getElementById('prompt').value = {json.dumps(prompt)}")
+    page.click("#send")
+    return dict(poll(lambda: page.evaluate(f"""(() => {{
+      const turn = document.querySelectorAll('#conversation .turn')[{before}];
+      if (!turn || !['done', 'error', 'stopped'].includes(turn.dataset.state)) return null;
+      return {{state: turn.dataset.state, answer: turn.querySelector('.answer').textContent.trim(),
+               error: turn.querySelector('.error').hidden ? null : turn.querySelector('.error').innerText}};
+    }})()"""), 30, "the answer to finish", context=page.problems))
+
+
+def sign_in(page: Page) -> None:
+    assert page.evaluate(AUTH_STATUS) == "Not signed in"
+    page.click("#sign-in")
+    evaluate_when_loaded(page, f"{AUTH_STATUS}.startsWith('Signed in as')", 20, "the page to come back signed in")
+
+
+def test_sign_in_with_pkce_then_stream_with_the_id_token(page: Page, stack: LocalStack, login: CognitoLogin):
+    assert page.evaluate("document.getElementById('auth').hidden") is False
+    # Not signed in: the page asks for a sign-in and sends nothing.
+    refused = send_and_wait(page, "before signing in")
+    assert refused["state"] == "error" and "Sign in" in refused["error"]
+    assert invoke_requests(page) == []
+
+    sign_in(page)
+    assert page.evaluate(AUTH_STATUS) == f"Signed in as {login.settings.email}"
+    # The authorize request carried an S256 challenge of the verifier the token request then proved.
+    authorize = [event["request"]["url"] for event in page.events("Network.requestWillBeSent")
+                 if "/oauth2/authorize" in event["request"]["url"]]
+    assert len(authorize) == 1
+    query = {name: values[0] for name, values in parse_qs(urlsplit(authorize[0]).query).items()}
+    assert query["code_challenge_method"] == "S256" and query["response_type"] == "code"
+    assert query["scope"] == "openid email" and query["redirect_uri"] == stack.page_url
+    assert len(query["state"]) >= 32
+    [token_request] = login.settings.token_requests
+    assert code_challenge(token_request["code_verifier"]) == query["code_challenge"]
+    # The code left the address bar; the token is in this tab's sessionStorage, never in localStorage.
+    assert page.evaluate("location.search") == ""
+    token = page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')")
+    assert token and token.count(".") == 2
+    assert token not in page.evaluate("JSON.stringify(localStorage)")
+
+    answer = send_and_wait(page, "Hello with a token")
+    assert answer["state"] == "done", answer
+    assert 'You said: "Hello with a token"' in answer["answer"]
+    assert [request["headers"].get("Authorization") for request in invoke_requests(page)] == [f"Bearer {token}"]
+
+    # Sign out: the hosted login's /logout, back to the page, signed out.
+    page.click("#sign-out")
+    evaluate_when_loaded(page, f"{AUTH_STATUS} === 'Not signed in'", 20, "the page to come back signed out")
+    assert any("/logout?" in event["request"]["url"] for event in page.events("Network.requestWillBeSent"))
+    assert page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')") is None
+
+
+def come_back_from_login(page: Page, stack: LocalStack, login: CognitoLogin, *, pending: dict[str, str],
+                         verifier: str, state: str) -> None:
+    """As if this tab had started a sign-in (`pending` in sessionStorage), go through the hosted login."""
+    page.evaluate(f"sessionStorage.setItem('agentcore-streaming.signIn', {json.dumps(json.dumps(pending))})")
+    query = {"response_type": "code", "client_id": login.settings.client_id, "redirect_uri": stack.page_url,
+             "scope": "openid email", "state": state, "code_challenge": code_challenge(verifier),
+             "code_challenge_method": "S256"}
+    page.navigate(f"{login.url}/oauth2/authorize?{urlencode(query)}")
+    evaluate_when_loaded(page, f"{AUTH_STATUS}.startsWith('Sign-in failed')", 20, "the page to report the failed sign-in")
+
+
+def test_a_wrong_verifier_is_refused_by_the_token_endpoint(page: Page, stack: LocalStack, login: CognitoLogin):
+    stored = "s" * 64  # the verifier this tab kept is not the one the challenge was made from
+    come_back_from_login(page, stack, login, pending={"state": "S" * 32, "verifier": stored, "redirectUri": stack.page_url},
+                         verifier="x" * 64, state="S" * 32)
+    assert "400 (invalid_grant)" in page.evaluate(AUTH_STATUS)
+    assert [request["code_verifier"] for request in login.settings.token_requests] == [stored]
+    assert page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')") is None
+    assert page.evaluate("document.getElementById('sign-in').hidden") is False
+
+
+def test_a_state_this_tab_did_not_send_is_never_redeemed(page: Page, stack: LocalStack, login: CognitoLogin):
+    verifier = "v" * 64
+    come_back_from_login(page, stack, login, pending={"state": "A" * 32, "verifier": verifier, "redirectUri": stack.page_url},
+                         verifier=verifier, state="B" * 32)
+    assert "did not match this tab's sign-in request" in page.evaluate(AUTH_STATUS)
+    assert login.settings.token_requests == []
+    assert page.evaluate("location.search") == ""
+
+
+def test_an_expired_token_is_not_sent_and_a_refused_one_asks_for_a_new_sign_in(page: Page, stack: LocalStack):
+    expired = issue_local_token(stack.jwt_secret, "local-user", expires_in=-10)
+    page.evaluate(f"sessionStorage.setItem('agentcore-streaming.idToken', {json.dumps(expired)})")
+    answer = send_and_wait(page, "with an expired token")
+    assert answer["state"] == "error" and "Sign in" in answer["error"]
+    assert invoke_requests(page) == []
+    assert page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')") is None
+
+    # Unexpired but not the pool's: the gateway (as API Gateway's authorizer) answers 401.
+    forged = issue_local_token("not-the-pool-secret", "local-user", expires_in=3600)
+    page.evaluate(f"sessionStorage.setItem('agentcore-streaming.idToken', {json.dumps(forged)})")
+    answer = send_and_wait(page, "with a forged token")
+    assert answer["state"] == "error" and "401" in answer["error"] and "sign in again" in answer["error"]
+    assert [request["headers"].get("Authorization") for request in invoke_requests(page)] == [f"Bearer {forged}"]
+    assert page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')") is None
+    assert page.evaluate(AUTH_STATUS) == "Not signed in"
