@@ -7,6 +7,7 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 # Short-lived tokens: a leaked ID token is useful for an hour at most; the refresh token lets a
 # client stay signed in for a working month without asking for the password again.
@@ -27,12 +28,20 @@ class UserPoolArgs:
     allow_self_sign_up: bool
     # Turn on Cognito's deletion protection and Pulumi's protect/retain: the pool holds the users.
     protect_stateful_resources: bool
+    # The hosted chat page's URL (pageHosting): the app client accepts it as a sign-in callback and
+    # sign-out URL. None: no hosted page.
+    hosted_page_url: Optional[pulumi.Input[str]] = None
+    # Prefix of the pool's hosted login domain (<prefix>-<8 hex>.auth.<region>.amazoncognito.com,
+    # unique in the region); None: no login domain.
+    login_domain_prefix: Optional[str] = None
 
 
 class UserPool(pulumi.ComponentResource):
     user_pool_id: pulumi.Output[str]
     user_pool_arn: pulumi.Output[str]
     client_id: pulumi.Output[str]
+    # The login domain's prefix (the first label of its host name), when there is one.
+    login_domain: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: UserPoolArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:user_pool:UserPool", name, None, opts)
@@ -81,8 +90,22 @@ class UserPool(pulumi.ComponentResource):
             enable_token_revocation=True,
             # "Incorrect username or password" for unknown users too: no probing for accounts.
             prevent_user_existence_errors="ENABLED",
+            callback_urls=[args.hosted_page_url] if args.hosted_page_url is not None else None,
+            logout_urls=[args.hosted_page_url] if args.hosted_page_url is not None else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.login_domain = None
+        if args.login_domain_prefix is not None:
+            # Domain prefixes are unique per region across all accounts: a random tail avoids
+            # colliding with another deployment of this project.
+            suffix = random.RandomId(f"{name}-domain-suffix", byte_length=4, opts=pulumi.ResourceOptions(parent=self))
+            domain = aws.cognito.UserPoolDomain(
+                f"{name}-domain",
+                domain=pulumi.Output.concat(args.login_domain_prefix, "-", suffix.hex),
+                user_pool_id=pool.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.login_domain = domain.domain
 
         self.user_pool_id = pool.id
         self.user_pool_arn = pool.arn
