@@ -36,6 +36,11 @@ class UserPoolArgs:
     login_domain_prefix: Optional[str] = None
 
 
+def _page_urls(args: UserPoolArgs) -> Optional[list[pulumi.Input[str]]]:
+    """The hosted page signs users in and out and comes back to its own URL."""
+    return [args.hosted_page_url] if args.hosted_page_url is not None else None
+
+
 class UserPool(pulumi.ComponentResource):
     user_pool_id: pulumi.Output[str]
     user_pool_arn: pulumi.Output[str]
@@ -90,22 +95,10 @@ class UserPool(pulumi.ComponentResource):
             enable_token_revocation=True,
             # "Incorrect username or password" for unknown users too: no probing for accounts.
             prevent_user_existence_errors="ENABLED",
-            callback_urls=[args.hosted_page_url] if args.hosted_page_url is not None else None,
-            logout_urls=[args.hosted_page_url] if args.hosted_page_url is not None else None,
+            callback_urls=_page_urls(args), logout_urls=_page_urls(args),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.login_domain = None
-        if args.login_domain_prefix is not None:
-            # Domain prefixes are unique per region across all accounts: a random tail avoids
-            # colliding with another deployment of this project.
-            suffix = random.RandomId(f"{name}-domain-suffix", byte_length=4, opts=pulumi.ResourceOptions(parent=self))
-            domain = aws.cognito.UserPoolDomain(
-                f"{name}-domain",
-                domain=pulumi.Output.concat(args.login_domain_prefix, "-", suffix.hex),
-                user_pool_id=pool.id,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.login_domain = domain.domain
+        self.login_domain = self._login_domain(name, args.login_domain_prefix, pool)
 
         self.user_pool_id = pool.id
         self.user_pool_arn = pool.arn
@@ -115,3 +108,17 @@ class UserPool(pulumi.ComponentResource):
             "userPoolArn": self.user_pool_arn,
             "clientId": self.client_id,
         })
+
+    def _login_domain(self, name: str, prefix: Optional[str], pool: aws.cognito.UserPool) -> Optional[pulumi.Output[str]]:
+        """The hosted login's domain (None without a prefix); prefixes are unique per region across
+        all accounts, so a random tail keeps two deployments of this project apart."""
+        if prefix is None:
+            return None
+        suffix = random.RandomId(f"{name}-domain-suffix", byte_length=4, opts=pulumi.ResourceOptions(parent=self))
+        domain = aws.cognito.UserPoolDomain(
+            f"{name}-domain",
+            domain=pulumi.Output.concat(prefix, "-", suffix.hex),
+            user_pool_id=pool.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return domain.domain
