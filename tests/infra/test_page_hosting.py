@@ -143,6 +143,8 @@ def test_every_page_file_is_uploaded_with_its_type_and_hash(dev_hosting_run: Pro
         assert inputs["contentType"] == site_file.content_type, key
         # The bytes' hash: changed bytes change the input, so `pulumi up` uploads them again.
         assert inputs["sourceHash"] == site_file.sha256, key
+        # CachingOptimized honours the origin's max-age: a new deployment reaches everyone in 5 minutes.
+        assert inputs["cacheControl"] == "public, max-age=300", key
     assert uploaded["index.html"].inputs["contentType"] == "text/html; charset=utf-8"
     assert uploaded["app.js"].inputs["contentType"] == "text/javascript; charset=utf-8"
     assert uploaded["style.css"].inputs["contentType"] == "text/css; charset=utf-8"
