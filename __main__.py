@@ -14,10 +14,11 @@ import pulumi_aws as aws
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
-from components.auth import user_pool_to_create
+from components.auth import Cognito, user_pool_to_create
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
+from components.page_hosting import HostedSignIn, PageConfig, PageConfigArgs, PageHosting, PageHostingArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.proxy_function import ProxyFunction, ProxyFunctionArgs
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings, settings_warnings
@@ -47,7 +48,8 @@ for warning in settings_warnings(settings):
     pulumi.log.warn(warning)
 
 caller = aws.get_caller_identity_output()
-partition = aws.get_partition_output().partition
+partition_info = aws.get_partition_output()
+partition = partition_info.partition
 
 
 def name(role: str, max_length: int = 64) -> str:
@@ -103,6 +105,29 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     memory=memory_store,
 ))
 
+# The hosted page comes before the proxy and the API, whose CORS lists need its origin. Two values it
+# needs are known only later, and neither depends on the page, so they are deferred: the API's
+# execute-api origin (for the page's CSP; it depends on the REST API's id alone) and, for Cognito,
+# the login domain and app client (the client lists the page's URL as a callback).
+page = None
+page_sign_in = None
+if settings.page_hosting:
+    api_origin, resolve_api_origin = pulumi.deferred_output()
+    if isinstance(settings.auth, Cognito):  # parse_settings allows only a pool the stack creates
+        login_domain_url, resolve_login_domain_url = pulumi.deferred_output()
+        login_client_id, resolve_login_client_id = pulumi.deferred_output()
+        page_sign_in = HostedSignIn(domain_url=login_domain_url, client_id=login_client_id)
+    page = PageHosting("page", PageHostingArgs(
+        web_dir=REPO_ROOT / "web",
+        # S3 allows at most 37 characters for a bucket_prefix (it appends 26).
+        bucket_name_prefix=name("page", max_length=37),
+        access_control_name=name("page", max_length=64),
+        headers_policy_name=name("page-headers", max_length=128),
+        price_class=settings.page_price_class,
+        api_origins=[api_origin],
+        sign_in=page_sign_in,
+    ))
+
 proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     function_name=proxy_function_name,
     code_zip=build_proxy_zip(REPO_ROOT),
@@ -119,6 +144,7 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     region=settings.region,
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
+    page_origin=page.origin if page is not None else None,
 ))
 
 vpc_endpoint_id = None
@@ -143,8 +169,12 @@ if new_pool is not None:
         # Unique among all pools of the region: the account id makes it so.
         domain_prefix=caller.account_id.apply(lambda account: hosted_login_domain_prefix(name("login", max_length=50), account)),
         region=settings.region,
-        page_callback_urls=list(new_pool.page_callback_urls),
+        # The hosted page (pageHosting) signs in and out through its own URL too.
+        page_callback_urls=[*new_pool.page_callback_urls, *([page.url] if page is not None else [])],
     ))
+    if page_sign_in is not None:
+        resolve_login_domain_url(user_pool.hosted_login_url)
+        resolve_login_client_id(user_pool.client_id)
     created_user_pool_arn = user_pool.user_pool_arn
     pulumi.export("userPoolId", user_pool.user_pool_id)
     pulumi.export("userPoolClientId", user_pool.client_id)
@@ -167,7 +197,21 @@ api = StreamingApi("api", StreamingApiArgs(
     manage_account_settings=settings.manage_api_gateway_account,
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
+    page_origin=page.origin if page is not None else None,
 ))
+
+if page is not None:
+    resolve_api_origin(pulumi.Output.concat(
+        "https://", api.rest_api_id, ".execute-api.", settings.region, ".", partition_info.dns_suffix
+    ))
+    # Last: config.js names the URL users call, which exists once the API is deployed.
+    PageConfig("page-config", PageConfigArgs(
+        bucket_id=page.bucket_id,
+        api_url=api.api_url,
+        auth_mode=settings.auth_mode,
+        sign_in=page_sign_in,
+    ))
+    pulumi.export("pageUrl", page.url)
 
 if web_acl_name is not None:
     waf = Waf("waf", WafArgs(

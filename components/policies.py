@@ -312,3 +312,19 @@ def alarm_topic_key_policy(partition: str, region: str, account_id: str, alarm_n
             },
         },
     )
+
+
+def page_bucket_policy(bucket_arn: str, distribution_arn: str) -> PolicyDocument:
+    """The hosted page's bucket: only this CloudFront distribution (through its origin access
+    control) may read objects, and only over TLS. Nothing may list the bucket or write to it."""
+    return _document(
+        {
+            "Sid": "AllowThisDistributionToReadThePage",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        },
+        tls_only_bucket_policy(bucket_arn)["Statement"][0],
+    )

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components import policies
 from components.agent_runtime import AgentRuntime
 from packager.artifacts import CodeZip
-from proxy.streaming_proxy.edge import READY_PATH, ProxySettings
+from proxy.streaming_proxy.edge import CORS_VARIABLE, READY_PATH, ProxySettings, origins_variable, with_origin
 
 # The type this component had while it was called StreamingProxy; the alias carries the deployed
 # component (and, through it, its children) over to the new type instead of replacing them.
@@ -52,6 +52,9 @@ class ProxyFunctionArgs:
     protect_stateful_resources: bool
     # Browser origins the proxy adds CORS headers for; empty: none (no CORS variable at all).
     cors_allowed_origins: tuple[str, ...] = ()
+    # The hosted page's origin (https://<distribution domain>), added to the origins above; known
+    # only once CloudFront has created the distribution. None: no hosted page.
+    page_origin: Optional[pulumi.Input[str]] = None
 
 
 class ProxyFunction(pulumi.ComponentResource):
@@ -158,7 +161,7 @@ def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
         log_level=args.log_level,
         cors_allowed_origins=tuple(args.cors_allowed_origins),
     )
-    return {
+    environ: dict[str, pulumi.Input[str]] = {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",
         "AWS_LWA_PORT": str(PROXY_PORT),
@@ -166,3 +169,9 @@ def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
         "AWS_LWA_READINESS_CHECK_PATH": READY_PATH,
         **settings.to_environ(),
     }
+    if args.page_origin is not None:
+        configured = tuple(args.cors_allowed_origins)
+        environ[CORS_VARIABLE] = pulumi.Output.from_input(args.page_origin).apply(
+            lambda origin: origins_variable(with_origin(configured, origin))
+        )
+    return environ

@@ -52,6 +52,8 @@ PROXY_STREAM_SAFETY_MARGIN_SECONDS = 10
 MAX_IDLE_SECONDS = 300
 # AgentCore Memory keeps raw conversation events this many days at most (the provider's range).
 MEMORY_EVENT_EXPIRY_DAYS_RANGE = (7, 365)
+# CloudFront's price classes for the hosted page, cheapest (fewest edge locations) first.
+PAGE_PRICE_CLASSES: tuple[str, ...] = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 
 REGION_KEY = "aws:region"
 
@@ -112,6 +114,11 @@ class Settings:
     # Alarms, their SNS topic and the dashboard; alarm_email subscribes one address (or None).
     observability_enabled: bool
     alarm_email: str | None
+
+    # The chat page (web/) served by the stack from a private S3 bucket behind CloudFront, and
+    # CloudFront's price class for it.
+    page_hosting: bool = False
+    page_price_class: str = "PriceClass_100"
 
     @property
     def auth_mode(self) -> str:
@@ -315,7 +322,10 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         protect_stateful_resources=read.boolean("protectStatefulResources"),
         observability_enabled=read.boolean("observabilityEnabled"),
         alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
+        page_hosting=read.boolean("pageHosting"),
+        page_price_class=read.choice("pagePriceClass", PAGE_PRICE_CLASSES),
     )
+    _check_page_hosting(read, settings)
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
     _check_region_fits(read, settings)
@@ -429,6 +439,16 @@ def _read_page_callback_urls(read: _Reader) -> tuple[str, ...]:
     return tuple(dict.fromkeys(urls))
 
 
+def _check_page_hosting(read: _Reader, settings: Settings) -> None:
+    """The hosted page signs Cognito users in through the app client this stack creates."""
+    read.check("pageHosting",
+               not (settings.page_hosting and isinstance(settings.auth, Cognito)
+                    and isinstance(settings.auth.pool, ExistingUserPool)),
+               "a hosted page needs the user pool's app client to accept the page's URL as a sign-in "
+               "callback, and this stack does not own the pool of cognitoUserPoolArn; clear "
+               "cognitoUserPoolArn (the stack then creates a pool) or set pageHosting: false")
+
+
 def _check_region_fits(read: _Reader, settings: Settings) -> None:
     """Refuse what AWS would refuse only at deploy time or at the first call, in this region."""
     region = settings.region
@@ -465,6 +485,25 @@ def settings_warnings(settings: Settings) -> list[str]:
             f"`pulumi config set alarmEmail ops@example.com` (it must confirm the subscription) or "
             f"subscribe something else to the alarmTopicArn output."
         )
+    warnings += _page_hosting_warnings(settings)
+    return warnings
+
+
+def _page_hosting_warnings(settings: Settings) -> list[str]:
+    """A hosted page that deploys but cannot call the API from an ordinary browser."""
+    if not settings.page_hosting:
+        return []
+    warnings: list[str] = []
+    if settings.endpoint_type == "PRIVATE":
+        warnings.append(
+            f"{settings.project}:pageHosting is true but endpointType is PRIVATE: the page is public on "
+            f"CloudFront, while the API answers only inside the VPC, so only browsers there can use it."
+        )
+    if isinstance(settings.auth, Iam):
+        warnings.append(
+            f"{settings.project}:pageHosting is true but authMode is 'iam': a browser page cannot sign "
+            f"requests with SigV4, so the hosted page cannot call this API; use 'apiKey' or 'cognito'."
+        )
     return warnings
 
 
@@ -479,4 +518,5 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
     "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
     "pageCallbackUrls",
+    "pageHosting", "pagePriceClass",
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import pulumi
 import pulumi_aws as aws
@@ -34,7 +34,13 @@ from components.api_builders import (
     request_body_schema,
 )
 from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
-from proxy.streaming_proxy.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES, PREFLIGHT_METHOD, gateway_error_template
+from proxy.streaming_proxy.edge import (
+    ALLOW_ORIGIN,
+    GATEWAY_RESPONSES,
+    PREFLIGHT_METHOD,
+    gateway_error_template,
+    with_origin,
+)
 
 __all__ = ["STAGE_NAME", "StreamingApi", "StreamingApiArgs"]
 
@@ -71,6 +77,28 @@ class StreamingApiArgs:
     # Browser origins allowed to call the API, or ("*",) (settings.py validates them). Empty: no
     # OPTIONS /invoke route and no CORS headers on gateway errors.
     cors_allowed_origins: tuple[str, ...] = ()
+    # The hosted page's origin (https://<distribution domain>), added to the origins above; known
+    # only once CloudFront has created the distribution, so the CORS values become Outputs then.
+    page_origin: Optional[pulumi.Input[str]] = None
+
+
+# The allowed origins: a plain tuple, or an Output of one when the hosted page's origin is among them.
+Origins = Union[tuple[str, ...], pulumi.Output[tuple[str, ...]]]
+T = TypeVar("T")
+
+
+def allowed_origins(args: StreamingApiArgs) -> Origins:
+    configured = tuple(args.cors_allowed_origins)
+    if args.page_origin is None:
+        return configured
+    return pulumi.Output.from_input(args.page_origin).apply(lambda origin: with_origin(configured, origin))
+
+
+def _from_origins(origins: Origins, build: Callable[[tuple[str, ...]], T]) -> pulumi.Input[T]:
+    """build(origins) now, or once the page's origin is known."""
+    if isinstance(origins, pulumi.Output):
+        return origins.apply(build)
+    return build(origins)
 
 
 @dataclass
@@ -133,9 +161,10 @@ class StreamingApi(pulumi.ComponentResource):
         if args.endpoint_type == "PRIVATE":
             _private_access(self, name, args, api, definition)
         route = _invoke_route(self, name, args, api, pool_arn, definition)
-        origins = tuple(args.cors_allowed_origins)
-        if origins:
-            definition.add(_preflight_route(self, name, api.id, route.id, origins), PREFLIGHT_METHOD, list(origins))
+        origins = allowed_origins(args)
+        if args.cors_allowed_origins or args.page_origin is not None:
+            definition.add(_preflight_route(self, name, api.id, route.id, origins), PREFLIGHT_METHOD,
+                           _from_origins(origins, list))
         _gateway_responses(self, name, api.id, origins, definition)
         aws.lambda_.Permission(
             f"{name}-invoke-permission",
@@ -252,7 +281,7 @@ def _preflight_route(
     name: str,
     api_id: pulumi.Output[str],
     resource_id: pulumi.Output[str],
-    origins: tuple[str, ...],
+    origins: Origins,
 ) -> list[pulumi.Resource]:
     """OPTIONS /invoke answered by API Gateway itself (MOCK): 204 with the CORS headers.
 
@@ -261,7 +290,6 @@ def _preflight_route(
     the Lambda. VTL response mapping is allowed here; only the STREAM integration forbids it.
     """
     child = pulumi.ResourceOptions(parent=parent)
-    static_headers = preflight_static_headers(origins)
     method = aws.apigateway.Method(
         f"{name}-preflight-method", rest_api=api_id, resource_id=resource_id, http_method=PREFLIGHT_METHOD,
         authorization="NONE", api_key_required=False, opts=child,
@@ -277,29 +305,35 @@ def _preflight_route(
         f"{name}-preflight-method-response", rest_api=api_id, resource_id=resource_id,
         http_method=method.http_method, status_code=PREFLIGHT_STATUS,
         response_parameters={
-            f"method.response.header.{header}": True for header in sorted({*static_headers, ALLOW_ORIGIN})
+            # The same headers whatever the number of origins: Allow-Origin is fixed or templated.
+            f"method.response.header.{header}": True for header in sorted({*preflight_static_headers(()), ALLOW_ORIGIN})
         },
         opts=child,
     )
-    template = preflight_origin_template(origins)
     integration_response = aws.apigateway.IntegrationResponse(
         f"{name}-preflight-integration-response", rest_api=api_id, resource_id=resource_id,
         http_method=method.http_method, status_code=method_response.status_code,
         # Static values are quoted; the template (several origins) adds Allow-Origin itself.
-        response_parameters={
-            f"method.response.header.{header}": f"'{value}'" for header, value in static_headers.items()
-        },
-        response_templates={"application/json": template} if template else None,
+        response_parameters=_from_origins(origins, lambda allowed: {
+            f"method.response.header.{header}": f"'{value}'"
+            for header, value in preflight_static_headers(allowed).items()
+        }),
+        response_templates=_from_origins(origins, _preflight_templates),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[integration]),
     )
     return [method, integration, method_response, integration_response]
+
+
+def _preflight_templates(origins: tuple[str, ...]) -> Optional[dict[str, str]]:
+    template = preflight_origin_template(origins)
+    return {"application/json": template} if template else None
 
 
 # --- API Gateway's own errors ---------------------------------------------------------------------
 
 
 def _gateway_responses(
-    parent: pulumi.Resource, name: str, api_id: pulumi.Output[str], origins: tuple[str, ...], definition: _Definition
+    parent: pulumi.Resource, name: str, api_id: pulumi.Output[str], origins: Origins, definition: _Definition
 ) -> None:
     """Every gateway response of the edge's GATEWAY_RESPONSES, in the project's error shape."""
     for response_type, rewrite in GATEWAY_RESPONSES.items():
@@ -310,7 +344,9 @@ def _gateway_responses(
             response_type=response_type,
             status_code=status,
             response_templates={"application/json": gateway_error_template(code)},
-            response_parameters=gateway_response_parameters(response_type, origins),
+            response_parameters=_from_origins(
+                origins, lambda allowed, response_type=response_type: gateway_response_parameters(response_type, allowed)
+            ),
             opts=pulumi.ResourceOptions(parent=parent),
         )
         definition.add([gateway_response], response_type, status, code)

@@ -36,6 +36,8 @@ VPC_ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
 BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+RESPONSE_HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 
 # The Python runtime the project deploys and tests (README, "Design notes"); anything older is flagged.
 LATEST_PYTHON_RUNTIME = "python3.13"
@@ -323,6 +325,96 @@ def bucket_encryption(resources: Sequence[Resource]) -> Iterator[Finding]:
         inline = bucket.get("serverSideEncryptionConfiguration")
         if not configurations and not inline:
             yield Finding("S3BucketServerSideEncryptionEnabled", bucket.name, "no default encryption")
+
+
+# --- CloudFront and the hosted page ------------------------------------------------------------
+
+# Security policies CloudFront offers with TLS 1.2 or later as the minimum.
+TLS12_SECURITY_POLICIES = frozenset({"TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"})
+# HSTS shorter than a year is not worth a browser's memory (and preload lists refuse it).
+MIN_HSTS_SECONDS = 365 * 24 * 3600
+_S3_WEBSITE_ENDPOINT = re.compile(r"\.s3-website[.-]")
+
+
+@rule("S5", "Bucket policies grant nothing to everyone (Principal \"*\" without a condition).")
+def bucket_policy_not_public(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for policy in _of_type(resources, BUCKET_POLICY):
+        document = _document(policy.get("policy"))
+        if document is not None and any(_allows_everyone(s) for s in _as_list(document.get("Statement"))):
+            yield Finding("S5", policy.name, "allows Principal \"*\" without a condition")
+
+
+def _behaviors(distribution: Resource) -> list[dict[str, Any]]:
+    behaviors = [distribution.get("defaultCacheBehavior")] + _as_list(distribution.get("orderedCacheBehaviors"))
+    return [b for b in behaviors if isinstance(b, dict)]
+
+
+@rule("CFR6", "CloudFront reads S3 through an origin access control: no legacy origin access identity, "
+              "no public website endpoint, no S3 origin without signing.")
+def cloudfront_origin_access_control(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for distribution in _of_type(resources, DISTRIBUTION):
+        for origin in _as_list(distribution.get("origins")):
+            if not isinstance(origin, dict):
+                continue
+            domain = origin.get("domainName")
+            identity = (origin.get("s3OriginConfig") or {}).get("originAccessIdentity")
+            if isinstance(domain, str) and _S3_WEBSITE_ENDPOINT.search(domain):
+                yield Finding("CFR6", distribution.name, f"origin {domain} is a public S3 website endpoint")
+            elif identity:
+                yield Finding("CFR6", distribution.name, "origin uses a legacy origin access identity")
+            elif not origin.get("customOriginConfig") and not origin.get("originAccessControlId"):
+                yield Finding("CFR6", distribution.name, f"S3 origin {domain or ''} has no origin access control")
+
+
+@rule("CFR-HTTPS", "CloudFront behaviors redirect HTTP to HTTPS or refuse it.")
+def cloudfront_https_only(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for distribution in _of_type(resources, DISTRIBUTION):
+        for behavior in _behaviors(distribution):
+            policy = behavior.get("viewerProtocolPolicy")
+            if isinstance(policy, str) and policy not in ("redirect-to-https", "https-only"):
+                path = behavior.get("pathPattern", "default")
+                yield Finding("CFR-HTTPS", distribution.name, f"behavior {path} allows {policy}")
+
+
+@rule("CFR4", "CloudFront viewer connections require TLS 1.2 or later.")
+def cloudfront_tls_minimum(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for distribution in _of_type(resources, DISTRIBUTION):
+        certificate = distribution.get("viewerCertificate") or {}
+        if certificate.get("cloudfrontDefaultCertificate") is True:
+            # CloudFront fixes the *.cloudfront.net certificate's security policy at TLSv1.
+            yield Finding("CFR4", distribution.name, "the default certificate allows TLSv1", detail="DefaultCertificate")
+            continue
+        version = certificate.get("minimumProtocolVersion")
+        if version not in TLS12_SECURITY_POLICIES:
+            yield Finding("CFR4", distribution.name, f"minimum protocol {version} is below TLSv1.2",
+                          detail=f"Version:{version}")
+
+
+def _sets_security_headers(policy: Resource) -> bool:
+    headers = policy.get("securityHeadersConfig") or {}
+    hsts = headers.get("strictTransportSecurity") or {}
+    return (
+        bool((headers.get("contentSecurityPolicy") or {}).get("contentSecurityPolicy"))
+        and isinstance(hsts.get("accessControlMaxAgeSec"), (int, float))
+        and hsts["accessControlMaxAgeSec"] >= MIN_HSTS_SECONDS
+        and headers.get("contentTypeOptions") is not None
+        and (headers.get("frameOptions") or {}).get("frameOption") in ("DENY", "SAMEORIGIN")
+    )
+
+
+@rule("CloudFrontSecurityHeaders",
+      "CloudFront behaviors carry a response headers policy with CSP, HSTS (a year or more), nosniff "
+      "and frame options.")
+def cloudfront_security_headers(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for distribution in _of_type(resources, DISTRIBUTION):
+        policies = [p for p in _of_type(resources, RESPONSE_HEADERS_POLICY) if p.urn in distribution.depends_on]
+        for behavior in _behaviors(distribution):
+            if "responseHeadersPolicyId" not in behavior:
+                yield Finding("CloudFrontSecurityHeaders", distribution.name,
+                              f"behavior {behavior.get('pathPattern', 'default')} has no response headers policy")
+        if not any(_sets_security_headers(p) for p in policies):
+            yield Finding("CloudFrontSecurityHeaders", distribution.name,
+                          "no response headers policy sets CSP, HSTS, nosniff and frame options")
 
 
 # --- evaluation --------------------------------------------------------------------------------

@@ -83,6 +83,15 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
         "held to one account and region instead of the managed policy.",
         applies_to="Resource:arn:*:logs:*:[*]",
     ),
+    # --- the hosted page ----------------------------------------------------------------------
+    Suppression(
+        "CFR4", "page-distribution", EVERY_STACK,
+        "The page is served on its *.cloudfront.net name, whose certificate CloudFront pins at the "
+        "TLSv1 security policy whatever the distribution asks; only a custom domain with an ACM "
+        "certificate can require TLSv1.2_2021. Browsers negotiate TLS 1.2 or 1.3 anyway, and HSTS "
+        "keeps them on HTTPS.",
+        applies_to="DefaultCertificate",
+    ),
     # --- stacks behind an API key with a quota: they trade protection for cost --------------
     Suppression(
         "APIG3", "api-stage", KEYED_AND_QUOTA_LIMITED,

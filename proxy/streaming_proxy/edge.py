@@ -197,6 +197,21 @@ def parse_allowed_origins(entries: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parse_origin(entry) for entry in present))
 
 
+def with_origin(origins: Sequence[str], origin: str) -> tuple[str, ...]:
+    """The list plus one more origin (the hosted page's, known only once it is deployed).
+
+    "*" already admits every origin, so it stays alone; an origin already listed is not repeated.
+    """
+    if tuple(origins) == (ANY_ORIGIN,):
+        return (ANY_ORIGIN,)
+    return parse_allowed_origins([*origins, origin])
+
+
+def origins_variable(origins: Sequence[str]) -> str:
+    """PROXY_CORS_ALLOWED_ORIGINS's value for a list of origins (parse_allowed_origins reads it back)."""
+    return ",".join(origins)
+
+
 @dataclass(frozen=True)
 class CorsPolicy:
     """Which browser origins may read responses; no origins means no CORS headers at all."""
@@ -348,7 +363,7 @@ class ProxySettings:
             environ[MAX_BODY_BYTES_VARIABLE] = str(self.max_body_bytes)
         if self.cors_allowed_origins:
             # Left out when off: the proxy then sends no CORS headers and answers no preflight.
-            environ[CORS_VARIABLE] = ",".join(self.cors_allowed_origins)
+            environ[CORS_VARIABLE] = origins_variable(self.cors_allowed_origins)
         return environ
 
 

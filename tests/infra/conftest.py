@@ -40,3 +40,19 @@ def prod_run() -> ProgramRun:
 @pytest.fixture(scope="session", params=["dev", "prod"])
 def stack_run(request: pytest.FixtureRequest, dev_run: ProgramRun, prod_run: ProgramRun) -> ProgramRun:
     return {"dev": dev_run, "prod": prod_run}[request.param]
+
+
+# The hosted page (pageHosting) in its two shapes, shared by the hosting, policy-pack and
+# deployer-policy tests: dev's API key, and a production stack signing users in with Cognito.
+HOSTING = {"agentcore-streaming:pageHosting": True}
+PROD_COGNITO_HOSTING = {**HOSTING, "agentcore-streaming:authMode": "cognito"}
+
+
+@pytest.fixture(scope="session")
+def dev_hosting_run() -> ProgramRun:
+    return run_program("dev", stack_config("dev", overrides=HOSTING))
+
+
+@pytest.fixture(scope="session")
+def prod_hosting_run() -> ProgramRun:
+    return run_program("prod", stack_config("prod", overrides=PROD_COGNITO_HOSTING))

@@ -49,6 +49,9 @@ MOCK_REPOSITORY_URL = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{MOCK_REPOSI
 MOCK_IMAGE_URI = f"{MOCK_REPOSITORY_URL}@sha256:{'ab' * 32}"
 MOCK_API_KEY_VALUE = "mock-generated-api-key-0123456789"
 MOCK_USER_POOL_ID = f"{REGION}_MockPool1"
+# What CloudFront names a distribution: a generated host under cloudfront.net (never derived from
+# the program's inputs, so a test cannot pass by reading back what the program wrote).
+MOCK_DISTRIBUTION_DOMAIN = "d1mock2page3cdn.cloudfront.net"
 # What the providers generate: Terraform's unique suffix after a name_prefix, pulumi_random's hex.
 # These are the first deployment's; a later one (run_program(generation=N)) draws others, as AWS and
 # pulumi_random would after the stack was destroyed and deployed again.
@@ -251,7 +254,12 @@ def computed_outputs(
         }
     if type_token == "aws:s3/bucket:Bucket":
         bucket = f"{inputs.get('bucketPrefix', name)}{generated_suffix(generation)}"
-        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                "bucketRegionalDomainName": f"{bucket}.s3.{REGION}.amazonaws.com"}
+    if type_token == "aws:cloudfront/distribution:Distribution":
+        # CloudFront ARNs are global: no region.
+        return {"arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}",
+                "domainName": MOCK_DISTRIBUTION_DOMAIN, "hostedZoneId": "Z2FDTNDATAQYW2"}
     if type_token == "aws:cloudwatch/logGroup:LogGroup":
         # A name_prefix gets the provider's 26-character unique suffix, as Terraform's does.
         group = inputs.get("name") or f"{inputs['namePrefix']}{generated_suffix(generation)}"

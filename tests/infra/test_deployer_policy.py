@@ -52,8 +52,11 @@ def log_group(_run: ProgramRun, resource: RecordedResource) -> str:
     return _arn("logs", f"log-group:{resource.state['name']}")
 
 
-def bucket(run: ProgramRun, _resource: RecordedResource) -> str:
-    return f"arn:aws:s3:::{run.one('aws:s3/bucket:Bucket').state['bucket']}"
+def bucket(run: ProgramRun, resource: RecordedResource) -> str:
+    # The bucket itself, or the one a bucket's part names (the mock's ids are "<logical name>-id").
+    [found] = [b for b in run.of_type("aws:s3/bucket:Bucket")
+               if b is resource or f"{b.name}-id" == resource.inputs.get("bucket")]
+    return f"arn:aws:s3:::{found.state['bucket']}"
 
 
 def bucket_object(run: ProgramRun, resource: RecordedResource) -> str:
@@ -86,6 +89,11 @@ def web_acl_of(run: ProgramRun, _resource: RecordedResource) -> str:
 
 def key(_run: ProgramRun, _resource: RecordedResource) -> str:
     return _arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
+
+
+def cloudfront(kind: str) -> ResourceArn:
+    # CloudFront ARNs are global (no region) and end in the id CloudFront generates.
+    return lambda _run, _resource: f"arn:aws:cloudfront::{ACCOUNT}:{kind}/E2MOCK0ID0001"
 
 
 def any_resource(_run: ProgramRun, _resource: RecordedResource) -> None:
@@ -196,10 +204,18 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
         (a, lambda _r, _x: _arn("cognito-idp", "userpool/us-east-1_AbC123")) for a in (
             "cognito-idp:CreateUserPoolClient", "cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient",
             "cognito-idp:DeleteUserPoolClient")],
-    # DescribeUserPoolDomain names only the domain, so it cannot be scoped to a pool.
     "aws:cognito/userPoolDomain:UserPoolDomain": [("cognito-idp:DescribeUserPoolDomain", any_resource)] + [
         (a, lambda _r, _x: _arn("cognito-idp", "userpool/us-east-1_AbC123")) for a in (
             "cognito-idp:CreateUserPoolDomain", "cognito-idp:UpdateUserPoolDomain", "cognito-idp:DeleteUserPoolDomain")],
+    "aws:cloudfront/distribution:Distribution": [(a, cloudfront("distribution")) for a in (
+        "cloudfront:CreateDistribution", "cloudfront:GetDistribution", "cloudfront:UpdateDistribution",
+        "cloudfront:DeleteDistribution", "cloudfront:TagResource", "cloudfront:ListTagsForResource")],
+    "aws:cloudfront/originAccessControl:OriginAccessControl": [(a, cloudfront("origin-access-control")) for a in (
+        "cloudfront:CreateOriginAccessControl", "cloudfront:GetOriginAccessControl",
+        "cloudfront:UpdateOriginAccessControl", "cloudfront:DeleteOriginAccessControl")],
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": [(a, cloudfront("response-headers-policy")) for a in (
+        "cloudfront:CreateResponseHeadersPolicy", "cloudfront:GetResponseHeadersPolicy",
+        "cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy")],
     "aws:ec2/securityGroup:SecurityGroup": [(a, any_resource) for a in (
         "ec2:CreateSecurityGroup", "ec2:DescribeSecurityGroups", "ec2:AuthorizeSecurityGroupIngress",
         "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup", "ec2:CreateTags")],
@@ -290,10 +306,10 @@ def test_the_evaluator_refuses_what_iam_refuses() -> None:
     assert not allows(policy, "lambda:DeleteFunction", "arn:aws:lambda:us-east-1:1:function:app-proxy")
 
 
-def test_every_resource_type_the_program_creates_has_its_actions_allowed(every_shape: list[ProgramRun]) -> None:
+def missing_actions(runs: list[ProgramRun]) -> list[str]:
     policy = statements(DEPLOYER_POLICY)
     missing: list[str] = []
-    for run in every_shape:
+    for run in runs:
         for resource in run.resources:
             if not resource.custom and not resource.remote:
                 continue  # our own ComponentResources make no AWS call
@@ -302,7 +318,24 @@ def test_every_resource_type_the_program_creates_has_its_actions_allowed(every_s
                 arn = arn_of(run, resource)
                 if not allows(policy, action, arn):
                     missing.append(f"{resource.type} {resource.name}: {action} on {arn or '*'}")
-    assert not missing, "deploy/deployer-policy.json does not allow:\n" + "\n".join(sorted(set(missing)))
+    return sorted(set(missing))
+
+
+def test_every_resource_type_the_program_creates_has_its_actions_allowed(every_shape: list[ProgramRun]) -> None:
+    missing = missing_actions(every_shape)
+    assert not missing, "deploy/deployer-policy.json does not allow:\n" + "\n".join(missing)
+
+
+def test_the_hosted_page_resources_have_their_actions_allowed(
+    dev_hosting_run: ProgramRun, prod_hosting_run: ProgramRun
+) -> None:
+    # pageHosting's shapes (conftest.py, shared with tests/infra/test_page_hosting.py): CloudFront, the
+    # page bucket and its objects, and the Cognito login domain.
+    missing = missing_actions([dev_hosting_run, prod_hosting_run])
+    assert not missing, "deploy/deployer-policy.json does not allow:\n" + "\n".join(missing)
+    for run in (dev_hosting_run, prod_hosting_run):
+        for call in run.calls:
+            assert call in CALLS, f"provider call {call} is new: list the actions it needs in CALLS"
 
 
 def test_every_data_source_is_allowed_to_deploy_and_to_preview(every_shape: list[ProgramRun]) -> None:

@@ -38,6 +38,27 @@ def test_prod_passes_every_rule(prod_run: ProgramRun) -> None:
         assert suppression.when is EVERY_STACK, (finding, "prod must not lean on a conditional exception")
 
 
+def test_prod_with_the_hosted_page_passes_every_rule(prod_hosting_run: ProgramRun) -> None:
+    report = evaluate(from_recorded_run(prod_hosting_run.resources))
+    assert report.findings == []
+    suppressed = {(f.rule_id, f.resource_name, f.detail) for f, s in report.suppressed if f.rule_id != "IAM5"}
+    # The one exception the page brings: CloudFront pins its default certificate at TLSv1.
+    assert suppressed == {("CFR4", "page-distribution", "DefaultCertificate")}
+    for finding, suppression in report.suppressed:
+        assert suppression.when is EVERY_STACK, finding
+    # The page's resources are really checked: each new rule sees them.
+    types = {r.type for r in prod_hosting_run.resources}
+    assert {"aws:cloudfront/distribution:Distribution", "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+            "aws:s3/bucketPolicy:BucketPolicy"} <= types
+
+
+def test_dev_with_the_hosted_page_adds_only_the_default_certificate_finding(
+    dev_run: ProgramRun, dev_hosting_run: ProgramRun
+) -> None:
+    assert evaluate(from_recorded_run(dev_hosting_run.resources)).findings == []
+    assert raw_findings(dev_hosting_run) - raw_findings(dev_run) == {("CFR4", "page-distribution")}
+
+
 def test_dev_has_exactly_the_expected_findings_beyond_the_shared_iam_exceptions(dev_run: ProgramRun) -> None:
     report = evaluate(from_recorded_run(dev_run.resources))
     assert report.findings == []  # every dev finding is a reasoned suppression
@@ -46,10 +67,12 @@ def test_dev_has_exactly_the_expected_findings_beyond_the_shared_iam_exceptions(
     assert {(r, n) for r, n in raw_findings(dev_run) if r != "IAM5"} == DEV_EXPECTED_FINDINGS
 
 
-def test_every_suppression_has_a_reason_and_is_still_needed(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+def test_every_suppression_has_a_reason_and_is_still_needed(
+    dev_run: ProgramRun, prod_run: ProgramRun, prod_hosting_run: ProgramRun
+) -> None:
     used = {
         id(suppression)
-        for run in (dev_run, prod_run)
+        for run in (dev_run, prod_run, prod_hosting_run)
         for _, suppression in evaluate(from_recorded_run(run.resources)).suppressed
     }
     for suppression in SUPPRESSIONS:
@@ -96,7 +119,36 @@ GOOD_BUCKET_PARTS = [
     }]})}, (BUCKET_URN,)),
     res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "sse", {}, (BUCKET_URN,)),
 ]
-GOOD_STACK = [GOOD_STAGE, GOOD_SETTINGS, GOOD_ASSOCIATION, GOOD_BUCKET, *GOOD_BUCKET_PARTS]
+HEADERS_URN = "urn:pulumi:t::p::aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy::headers"
+GOOD_HEADERS = res("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "headers", {"securityHeadersConfig": {
+    "contentSecurityPolicy": {"contentSecurityPolicy": "default-src 'self'", "override": True},
+    "strictTransportSecurity": {"accessControlMaxAgeSec": 63072000, "includeSubdomains": True, "override": True},
+    "contentTypeOptions": {"override": True},
+    "frameOptions": {"frameOption": "DENY", "override": True},
+}})
+GOOD_BEHAVIOR = {"viewerProtocolPolicy": "redirect-to-https", "responseHeadersPolicyId": "headers-id"}
+GOOD_DISTRIBUTION_INPUTS = {
+    "origins": [{"originId": "o", "domainName": "b.s3.us-east-1.amazonaws.com", "originAccessControlId": "oac"}],
+    "defaultCacheBehavior": GOOD_BEHAVIOR,
+    "orderedCacheBehaviors": [{**GOOD_BEHAVIOR, "pathPattern": "/config.js"}],
+    "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c",
+                          "minimumProtocolVersion": "TLSv1.2_2021", "sslSupportMethod": "sni-only"},
+}
+GOOD_DISTRIBUTION = res("aws:cloudfront/distribution:Distribution", "distribution", GOOD_DISTRIBUTION_INPUTS,
+                        (HEADERS_URN,))
+GOOD_STACK = [GOOD_STAGE, GOOD_SETTINGS, GOOD_ASSOCIATION, GOOD_BUCKET, *GOOD_BUCKET_PARTS, GOOD_HEADERS,
+              GOOD_DISTRIBUTION]
+
+
+def distribution_with(**changes: Any) -> list[Resource]:
+    return [*without("distribution"), res("aws:cloudfront/distribution:Distribution", "distribution",
+                                          {**GOOD_DISTRIBUTION_INPUTS, **changes}, (HEADERS_URN,))]
+
+
+def headers_with(**changes: Any) -> list[Resource]:
+    config = {**GOOD_HEADERS.inputs["securityHeadersConfig"], **changes}
+    return [*without("headers"), res("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "headers",
+                                     {"securityHeadersConfig": config})]
 
 
 def role_policy(statement: dict[str, Any]) -> Resource:
@@ -143,6 +195,22 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
     ("S2", without("pab")),
     ("S10", without("bucket-policy")),
     ("S3BucketServerSideEncryptionEnabled", without("sse")),
+    ("S5", [res("aws:s3/bucketPolicy:BucketPolicy", "open-policy", {"policy": json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]})})]),
+    # A public website endpoint, a legacy origin access identity, an S3 origin without signing.
+    ("CFR6", distribution_with(origins=[{"originId": "o", "domainName": "b.s3-website-us-east-1.amazonaws.com",
+                                         "customOriginConfig": {"originProtocolPolicy": "http-only"}}])),
+    ("CFR6", distribution_with(origins=[{"originId": "o", "domainName": "b.s3.amazonaws.com", "s3OriginConfig": {
+        "originAccessIdentity": "origin-access-identity/cloudfront/E1"}}])),
+    ("CFR6", distribution_with(origins=[{"originId": "o", "domainName": "b.s3.amazonaws.com"}])),
+    ("CFR-HTTPS", distribution_with(orderedCacheBehaviors=[{**GOOD_BEHAVIOR, "viewerProtocolPolicy": "allow-all"}])),
+    ("CFR4", distribution_with(viewerCertificate={"cloudfrontDefaultCertificate": True})),
+    ("CFR4", distribution_with(viewerCertificate={**GOOD_DISTRIBUTION_INPUTS["viewerCertificate"],
+                                                  "minimumProtocolVersion": "TLSv1.1_2016"})),
+    ("CloudFrontSecurityHeaders", distribution_with(defaultCacheBehavior={"viewerProtocolPolicy": "https-only"})),
+    ("CloudFrontSecurityHeaders", headers_with(frameOptions=None)),
+    ("CloudFrontSecurityHeaders", headers_with(strictTransportSecurity={
+        "accessControlMaxAgeSec": 3600, "includeSubdomains": True, "override": True})),
 ]
 
 
