@@ -15,6 +15,7 @@ from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import user_pool_to_create
+from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
@@ -122,6 +123,7 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
 ))
 
 vpc_endpoint_id = None
+vpc_endpoint_target = None
 if settings.endpoint_type == "PRIVATE":
     assert network is not None  # settings.needs_network is true for PRIVATE
     private_access = PrivateAccess("private-access", PrivateAccessArgs(
@@ -130,6 +132,7 @@ if settings.endpoint_type == "PRIVATE":
         region=settings.region,
     ))
     vpc_endpoint_id = private_access.vpc_endpoint_id
+    vpc_endpoint_target = VpcEndpointTarget(vpc_endpoint_id, private_access.dns_name, private_access.dns_zone_id)
     pulumi.export("vpcEndpointId", vpc_endpoint_id)
 
 created_user_pool_arn = None
@@ -160,7 +163,29 @@ api = StreamingApi("api", StreamingApiArgs(
     manage_account_settings=settings.manage_api_gateway_account,
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
+    disable_execute_api_endpoint=(
+        settings.disable_execute_api_endpoint if settings.custom_domain is not None else None
+    ),
 ))
+
+# The URL users call: the custom domain's when there is one, else the stage's execute-api URL.
+api_url, invoke_url = api.api_url, api.invoke_url
+if settings.custom_domain is not None:
+    custom_domain = CustomDomainName("domain", CustomDomainNameArgs(
+        domain=settings.custom_domain,
+        endpoint_type=settings.endpoint_type,
+        rest_api_id=api.rest_api_id,
+        stage_name=api.stage_name,
+        vpc_endpoint=vpc_endpoint_target,
+    ))
+    api_url, invoke_url = custom_domain.url, custom_domain.invoke_url
+    pulumi.export("executeApiUrl", api.api_url)
+    pulumi.export("executeApiEnabled", not settings.disable_execute_api_endpoint)
+    pulumi.export("customDomainName", settings.custom_domain.name)
+    if custom_domain.target_domain_name is not None and settings.custom_domain.hosted_zone_id is None:
+        # No hosted zone given: the user points the name here (alias, or CNAME at another DNS host).
+        pulumi.export("customDomainTarget", custom_domain.target_domain_name)
+        pulumi.export("customDomainTargetZoneId", custom_domain.target_zone_id)
 
 if web_acl_name is not None:
     waf = Waf("waf", WafArgs(
@@ -193,8 +218,9 @@ if settings.observability_enabled:
     pulumi.export("alarmTopicArn", observability.topic_arn)
     pulumi.export("dashboardName", observability.dashboard_name)
 
-pulumi.export("invokeUrl", api.invoke_url)
-pulumi.export("apiUrl", api.api_url)
+pulumi.export("invokeUrl", invoke_url)
+pulumi.export("apiUrl", api_url)
+pulumi.export("restApiId", api.rest_api_id)
 pulumi.export("runtimeArn", agent.runtime_arn)
 pulumi.export("region", settings.region)
 pulumi.export("authMode", settings.auth_mode)
