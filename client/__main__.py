@@ -91,6 +91,9 @@ def run(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout.write("\n")
         print(f"stream from {arguments.url} broke: {error}", file=stderr)
         return EXIT_REQUEST_FAILED
+    except AuthConfigurationError as error:  # e.g. --iam on a custom domain without --region
+        print(f"cannot sign the request: {error}", file=stderr)
+        return EXIT_REQUEST_FAILED
     except (OSError, ValueError) as error:  # refused, unknown host, timeout, TLS, or a bad URL
         print(f"cannot reach {arguments.url}: {error}", file=stderr)
         return EXIT_REQUEST_FAILED
