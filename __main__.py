@@ -15,6 +15,7 @@ from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import Cognito, user_pool_to_create
+from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
@@ -124,7 +125,8 @@ if settings.page_hosting:
         access_control_name=name("page", max_length=64),
         headers_policy_name=name("page-headers", max_length=128),
         price_class=settings.page_price_class,
-        api_origins=[api_origin],
+        # The execute-api origin, and the custom domain's (the URL config.js names) when one is set.
+        api_origins=[api_origin, *([f"https://{settings.custom_domain.name}"] if settings.custom_domain else [])],
         sign_in=page_sign_in,
     ))
 
@@ -148,6 +150,7 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
 ))
 
 vpc_endpoint_id = None
+vpc_endpoint_target = None
 if settings.endpoint_type == "PRIVATE":
     assert network is not None  # settings.needs_network is true for PRIVATE
     private_access = PrivateAccess("private-access", PrivateAccessArgs(
@@ -156,6 +159,7 @@ if settings.endpoint_type == "PRIVATE":
         region=settings.region,
     ))
     vpc_endpoint_id = private_access.vpc_endpoint_id
+    vpc_endpoint_target = VpcEndpointTarget(vpc_endpoint_id, private_access.dns_name, private_access.dns_zone_id)
     pulumi.export("vpcEndpointId", vpc_endpoint_id)
 
 created_user_pool_arn = None
@@ -198,7 +202,29 @@ api = StreamingApi("api", StreamingApiArgs(
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
     page_origin=page.origin if page is not None else None,
+    disable_execute_api_endpoint=(
+        settings.disable_execute_api_endpoint if settings.custom_domain is not None else None
+    ),
 ))
+
+# The URL users call: the custom domain's when there is one, else the stage's execute-api URL.
+api_url, invoke_url = api.api_url, api.invoke_url
+if settings.custom_domain is not None:
+    custom_domain = CustomDomainName("domain", CustomDomainNameArgs(
+        domain=settings.custom_domain,
+        endpoint_type=settings.endpoint_type,
+        rest_api_id=api.rest_api_id,
+        stage_name=api.stage_name,
+        vpc_endpoint=vpc_endpoint_target,
+    ))
+    api_url, invoke_url = custom_domain.url, custom_domain.invoke_url
+    pulumi.export("executeApiUrl", api.api_url)
+    pulumi.export("executeApiEnabled", not settings.disable_execute_api_endpoint)
+    pulumi.export("customDomainName", settings.custom_domain.name)
+    if custom_domain.target_domain_name is not None and settings.custom_domain.hosted_zone_id is None:
+        # No hosted zone given: the user points the name here (alias, or CNAME at another DNS host).
+        pulumi.export("customDomainTarget", custom_domain.target_domain_name)
+        pulumi.export("customDomainTargetZoneId", custom_domain.target_zone_id)
 
 if page is not None:
     resolve_api_origin(pulumi.Output.concat(
@@ -207,7 +233,7 @@ if page is not None:
     # Last: config.js names the URL users call, which exists once the API is deployed.
     PageConfig("page-config", PageConfigArgs(
         bucket_id=page.bucket_id,
-        api_url=api.api_url,
+        api_url=api_url,
         auth_mode=settings.auth_mode,
         sign_in=page_sign_in,
     ))
@@ -244,8 +270,9 @@ if settings.observability_enabled:
     pulumi.export("alarmTopicArn", observability.topic_arn)
     pulumi.export("dashboardName", observability.dashboard_name)
 
-pulumi.export("invokeUrl", api.invoke_url)
-pulumi.export("apiUrl", api.api_url)
+pulumi.export("invokeUrl", invoke_url)
+pulumi.export("apiUrl", api_url)
+pulumi.export("restApiId", api.rest_api_id)
 pulumi.export("runtimeArn", agent.runtime_arn)
 pulumi.export("region", settings.region)
 pulumi.export("authMode", settings.auth_mode)

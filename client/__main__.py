@@ -216,6 +216,9 @@ class Conversation:
             answer.end()
             self.say(f"stream from {connection.url} broke: {error}")
             return EXIT_REQUEST_FAILED
+        except AuthConfigurationError as error:  # e.g. --iam on a custom domain without --region
+            self.say(f"cannot sign the request: {error}")
+            return EXIT_REQUEST_FAILED
         except (OSError, ValueError) as error:  # refused, unknown host, timeout, TLS
             self.say(f"cannot reach {connection.url}: {error}")
             return EXIT_REQUEST_FAILED

@@ -253,6 +253,33 @@ def private_api_policy(
     )
 
 
+def private_domain_policy(vpc_endpoint_id: str) -> PolicyDocument:
+    """The `execute-api` policy of a private custom domain name: invocable through this VPC endpoint only.
+
+    The form of API Gateway's tutorial ("Create and invoke a custom domain name for private APIs"):
+    allow everyone, deny every other source. Who may call is still decided by the mapped API's own
+    resource policy (with IAM: the account root, so identity policies decide) and its authorization,
+    which every call through the domain passes as well.
+    """
+    return _document(
+        {
+            "Sid": "InvokeThroughTheDomain",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": ["execute-api:/*"],
+        },
+        {
+            "Sid": "DenyEveryOtherSource",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": ["execute-api:/*"],
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": vpc_endpoint_id}},
+        },
+    )
+
+
 def execute_api_endpoint_policy(execute_api_arn: str) -> PolicyDocument:
     """The execute-api VPC endpoint's own policy: it carries calls to this API and to no other.
 

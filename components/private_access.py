@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -22,9 +22,33 @@ class PrivateAccessArgs:
     region: str
 
 
+def regional_dns_entry(entries: Sequence[Any]) -> tuple[str, str]:
+    """(DNS name, hosted zone id) of an interface endpoint's regional name.
+
+    EC2 lists a regional name (vpce-<id>.execute-api.<region>.vpce.amazonaws.com), one per zone
+    (vpce-<id>-<zone>.execute-api...) and, with private DNS, the service's own name; the regional
+    one is the shortest of the vpce names. Entries arrive as the provider's objects or as plain dicts.
+    """
+    def field(entry: Any, name: str, key: str) -> str:
+        # The provider's output types are dicts keyed in snake_case; plain dicts may be camelCase.
+        if isinstance(entry, dict):
+            return entry[name] if name in entry else entry[key]
+        return getattr(entry, name)
+
+    names = [(field(e, "dns_name", "dnsName"), field(e, "hosted_zone_id", "hostedZoneId")) for e in entries]
+    vpce_names = [entry for entry in names if entry[0].endswith(".vpce.amazonaws.com")]
+    if not vpce_names:
+        raise ValueError(f"the execute-api endpoint has no vpce DNS name: {names}")
+    return min(vpce_names, key=lambda entry: len(entry[0]))
+
+
 class PrivateAccess(pulumi.ComponentResource):
     vpc_endpoint_id: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    # The endpoint's regional DNS name and its Route 53 zone: what a private custom domain's alias
+    # record points at.
+    dns_name: pulumi.Output[str]
+    dns_zone_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PrivateAccessArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:private_access:PrivateAccess", name, None, opts)
@@ -58,4 +82,7 @@ class PrivateAccess(pulumi.ComponentResource):
 
         self.vpc_endpoint_id = endpoint.id
         self.security_group_id = security_group.id
+        regional = endpoint.dns_entries.apply(regional_dns_entry)
+        self.dns_name = regional.apply(lambda entry: entry[0])
+        self.dns_zone_id = regional.apply(lambda entry: entry[1])
         self.register_outputs({"vpcEndpointId": self.vpc_endpoint_id, "securityGroupId": self.security_group_id})

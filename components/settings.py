@@ -7,6 +7,7 @@ frozen `Settings` and never read `pulumi.Config` themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from components.auth import (
     Quota,
     Throttle,
 )
+from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
 from packager.artifacts import AGENT_ARTIFACT_KINDS
 from proxy.streaming_proxy.edge import ORIGIN_FORMS, OriginError, parse_allowed_origins
 
@@ -120,6 +122,12 @@ class Settings:
     page_hosting: bool = False
     page_price_class: str = "PriceClass_100"
 
+    # Custom domain (components/domain_names.py): the host callers use instead of execute-api, or
+    # None. disable_execute_api_endpoint is the effective value: true only for a REGIONAL API with
+    # a custom domain whose stack asked for it (a PRIVATE API keeps its endpoint; see README).
+    custom_domain: CustomDomain | None = None
+    disable_execute_api_endpoint: bool = False
+
     @property
     def auth_mode(self) -> str:
         """The authMode config value the stack was built from ("none", "apiKey", ...)."""
@@ -162,6 +170,10 @@ class _Reader:
 
     def full_key(self, key: str) -> str:
         return key if ":" in key else f"{self._project}:{key}"
+
+    def raw(self, key: str) -> Any:
+        """The value as given, for settings parsed by a module of their own."""
+        return self._raw(key)
 
     def _raw(self, key: str) -> Any:
         full = self.full_key(key)
@@ -329,6 +341,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
     _check_region_fits(read, settings)
+    settings = dataclasses.replace(settings, **_read_custom_domain(read, settings))
     return settings
 
 
@@ -471,6 +484,27 @@ def _check_region_fits(read: _Reader, settings: Settings) -> None:
         )
 
 
+def _read_custom_domain(read: _Reader, settings: Settings) -> dict[str, Any]:
+    """customDomain (each field checked, named customDomain.<field>) and disableExecuteApiEndpoint."""
+    try:
+        domain = parse_custom_domain(read.raw("customDomain"), region=settings.region,
+                                     endpoint_type=settings.endpoint_type)
+    except CustomDomainError as error:
+        key = read.full_key("customDomain") + (f".{error.field}" if error.field else "")
+        raise SettingsError(f"{key} {error}") from None
+    disable = read.boolean("disableExecuteApiEndpoint")
+    # With no custom domain, the execute-api URL is the only way in: disabling it would leave a
+    # REGIONAL API that nobody can call.
+    read.check("disableExecuteApiEndpoint",
+               not (disable and domain is None and settings.endpoint_type == "REGIONAL"),
+               "true needs customDomain: without a custom domain the execute-api endpoint is the API's "
+               "only URL; set customDomain, or disableExecuteApiEndpoint: false")
+    return {
+        "custom_domain": domain,
+        "disable_execute_api_endpoint": disable and domain is not None and settings.endpoint_type == "REGIONAL",
+    }
+
+
 def settings_warnings(settings: Settings) -> list[str]:
     """Choices AWS accepts but that are probably a mistake; __main__ shows each with pulumi.log.warn.
 
@@ -519,4 +553,10 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
     "pageCallbackUrls",
     "pageHosting", "pagePriceClass",
+    "customDomain", "disableExecuteApiEndpoint",
 )
+# Keys whose value is an object. Pulumi's config declarations can only type string, integer,
+# boolean and array, so Pulumi.yaml declares these without a `type` (the CLI then accepts any
+# value, as `pulumi config set --path customDomain.name ...` writes an object) and parse_settings
+# checks them field by field.
+OBJECT_CONFIG_KEYS: tuple[str, ...] = ("customDomain",)

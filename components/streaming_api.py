@@ -80,6 +80,9 @@ class StreamingApiArgs:
     # The hosted page's origin (https://<distribution domain>), added to the origins above; known
     # only once CloudFront has created the distribution, so the CORS values become Outputs then.
     page_origin: Optional[pulumi.Input[str]] = None
+    # Set only when a custom domain fronts the API: True refuses calls to the execute-api URL
+    # (403), False keeps it. None (no custom domain) leaves the REST API's own default untouched.
+    disable_execute_api_endpoint: Optional[bool] = None
 
 
 # The allowed origins: a plain tuple, or an Output of one when the hosted page's origin is among them.
@@ -155,9 +158,15 @@ class StreamingApi(pulumi.ComponentResource):
             description="Streaming agent endpoint: POST /invoke",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types=args.endpoint_type),
             api_key_source="HEADER",
+            disable_execute_api_endpoint=args.disable_execute_api_endpoint,
             opts=pulumi.ResourceOptions(parent=self),
         )
         definition = _Definition(inputs=[args.endpoint_type, authorization, api_key_required])
+        if args.disable_execute_api_endpoint is not None:
+            # The setting takes effect only with a new deployment of a stage (API Gateway Developer
+            # Guide, "Disable the default endpoint for REST APIs"); hashed only when set, so a stack
+            # without a custom domain keeps its deployment.
+            definition.inputs.append({"disableExecuteApiEndpoint": args.disable_execute_api_endpoint})
         if args.endpoint_type == "PRIVATE":
             _private_access(self, name, args, api, definition)
         route = _invoke_route(self, name, args, api, pool_arn, definition)

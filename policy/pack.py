@@ -22,13 +22,14 @@ def validation_for(check: Rule) -> Callable[[StackValidationArgs, ReportViolatio
 
 
 def build_policies() -> list[StackValidationPolicy]:
-    # Mandatory: an unsuppressed finding fails the preview. Exceptions live in policy/suppressions.py.
+    # Mandatory unless the rule is advisory: an unsuppressed finding fails the preview.
+    # Exceptions live in policy/suppressions.py.
     return [
         StackValidationPolicy(
             name=check.id.lower(),
             description=check.description,
             validate=validation_for(check),
-            enforcement_level=EnforcementLevel.MANDATORY,
+            enforcement_level=EnforcementLevel.ADVISORY if check.advisory else EnforcementLevel.MANDATORY,
         )
         for check in RULES
     ]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from components.domain_names import ENHANCED_SECURITY_POLICY_PREFIX, SECURITY_POLICY
 from policy.properties import METHOD, StackProperties
 from policy.resources import UNKNOWN, Finding, Resource
 from policy.suppressions import SUPPRESSIONS, Suppression
@@ -55,14 +56,18 @@ class Rule:
     id: str
     description: str
     check: Callable[[Sequence[Resource]], Iterable[Finding]]
+    # An advisory rule's findings warn in `pulumi preview` instead of failing it.
+    advisory: bool = False
 
 
 RULES: list[Rule] = []
 
 
-def rule(rule_id: str, description: str) -> Callable[[Callable[[Sequence[Resource]], Iterable[Finding]]], Callable]:
+def rule(
+    rule_id: str, description: str, *, advisory: bool = False
+) -> Callable[[Callable[[Sequence[Resource]], Iterable[Finding]]], Callable]:
     def register(check: Callable[[Sequence[Resource]], Iterable[Finding]]) -> Callable:
-        RULES.append(Rule(rule_id, description, check))
+        RULES.append(Rule(rule_id, description, check, advisory))
         return check
     return register
 
@@ -193,6 +198,39 @@ def api_structured_logging(resources: Sequence[Resource]) -> Iterator[Finding]:
                 json.loads(log_format)
             except json.JSONDecodeError:
                 yield Finding("Serverless-APIGWStructuredLogging", stage.name, "access log format is not JSON")
+
+
+# --- custom domains ----------------------------------------------------------------------------
+
+DOMAIN_NAME = "aws:apigateway/domainName:DomainName"
+BASE_PATH_MAPPING = "aws:apigateway/basePathMapping:BasePathMapping"
+REST_API = "aws:apigateway/restApi:RestApi"
+
+
+@rule("APIGDomainTls", "API Gateway custom domain names use a TLS 1.2+ security policy (TLS_1_2 or an "
+      "enhanced SecurityPolicy_* policy), set explicitly.")
+def domain_tls_policy(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for domain in _of_type(resources, DOMAIN_NAME):
+        if domain.inputs.get("securityPolicy") is UNKNOWN:
+            continue  # cannot tell during a preview
+        policy = domain.get("securityPolicy")
+        if policy != SECURITY_POLICY and not (
+            isinstance(policy, str) and policy.startswith(ENHANCED_SECURITY_POLICY_PREFIX)
+        ):
+            yield Finding("APIGDomainTls", domain.name, f"security policy {policy!r} accepts TLS 1.0 or is left to "
+                          f"API Gateway's default; use {SECURITY_POLICY!r}")
+
+
+@rule("APIGDefaultEndpoint", "A public (REGIONAL) REST API served through a custom domain disables its "
+      "default execute-api endpoint, so callers cannot bypass the domain and its TLS policy.", advisory=True)
+def default_endpoint_disabled(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for api in _of_type(resources, REST_API):
+        if api.get("endpointConfiguration", "types") not in ("REGIONAL", ["REGIONAL"]):
+            continue
+        if _depending_on(resources, api, BASE_PATH_MAPPING) and api.get("disableExecuteApiEndpoint") is not True:
+            yield Finding("APIGDefaultEndpoint", api.name,
+                          "has a custom domain but still answers on its execute-api URL "
+                          "(set disableExecuteApiEndpoint: true)")
 
 
 # --- IAM ---------------------------------------------------------------------------------------

@@ -280,8 +280,66 @@ def computed_outputs(
         return {"arn": _arn("sns", inputs["name"])}
     if type_token == "aws:wafv2/webAcl:WebAcl":
         return {"arn": _arn("wafv2", f"regional/webacl/{inputs['name']}/{resource_id}")}
+    if type_token == "aws:apigateway/domainName:DomainName":
+        return domain_name_outputs(inputs)
+    if type_token == "aws:acm/certificate:Certificate":
+        return {"arn": _arn("acm", f"certificate/{MOCK_CERTIFICATE_UUID}"), "domainValidationOptions": [{
+            "domainName": inputs["domainName"],
+            "resourceRecordName": f"_0a1b2c3d4e5f.{inputs['domainName']}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": "_9f8e7d6c5b4a.mockvalidation.acm-validations.aws.",
+        }]}
+    if type_token == "aws:route53/record:Record":
+        return {"fqdn": inputs["name"].rstrip(".")}
+    if type_token == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        return {"arn": _arn("ec2", f"{name}/{resource_id}"), "dnsEntries": vpc_endpoint_dns_entries(resource_id)}
     service = type_token.split(":")[1].split("/")[0]
     return {"arn": _arn(service, f"{name}/{resource_id}")}
+
+
+MOCK_CERTIFICATE_UUID = "0d5f8e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a"
+MOCK_DOMAIN_NAME_ID = "a1b2c3d4e5"
+# API Gateway's Route 53 zone for regional endpoints in us-east-1, and an interface endpoint's.
+REGIONAL_API_ZONE_ID = "Z1UJRXOUMOOFQ8"
+VPC_ENDPOINT_ZONE_ID = "Z7HUB22UULQXV"
+
+
+def domain_name_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A custom domain name's ARN and targets, as API Gateway forms them for each endpoint type."""
+    name = inputs["domainName"]
+    if inputs["endpointConfiguration"]["types"] == "PRIVATE":
+        # Private domain names are identified by name + id, and their ARN carries the account.
+        return {"arn": f"arn:aws:apigateway:{REGION}:{ACCOUNT_ID}:/domainnames/{name}+{MOCK_DOMAIN_NAME_ID}",
+                "domainNameId": MOCK_DOMAIN_NAME_ID}
+    return {"arn": f"arn:aws:apigateway:{REGION}::/domainnames/{name}",
+            "regionalDomainName": f"d-mock0domain.execute-api.{REGION}.amazonaws.com",
+            "regionalZoneId": REGIONAL_API_ZONE_ID}
+
+
+def vpc_endpoint_dns_entries(endpoint_id: str) -> list[dict[str, str]]:
+    """An execute-api interface endpoint's names: zonal, regional, and the private DNS name. EC2 does
+    not document an order, so the zonal one comes first here."""
+    return [
+        {"dnsName": f"{endpoint_id}-us-east-1e.execute-api.{REGION}.vpce.amazonaws.com", "hostedZoneId": VPC_ENDPOINT_ZONE_ID},
+        {"dnsName": f"{endpoint_id}.execute-api.{REGION}.vpce.amazonaws.com", "hostedZoneId": VPC_ENDPOINT_ZONE_ID},
+        {"dnsName": f"execute-api.{REGION}.amazonaws.com", "hostedZoneId": "ZONEPRIVATEDNS"},
+    ]
+
+
+def check_custom_domain(type_token: str, inputs: Mapping[str, Any]) -> None:
+    """What API Gateway refuses when a custom domain is created or mapped."""
+    if type_token == "aws:apigateway/domainName:DomainName":
+        kind = inputs["endpointConfiguration"]["types"]
+        certificate = inputs.get("regionalCertificateArn") if kind == "REGIONAL" else inputs.get("certificateArn")
+        if not certificate:
+            raise AwsRefusal(f"BadRequestException: a {kind} domain name needs its certificate "
+                             f"({'regionalCertificateArn' if kind == 'REGIONAL' else 'certificateArn'})")
+        if f":acm:{REGION}:" not in certificate:
+            raise AwsRefusal("BadRequestException: the certificate must be in the API's region")
+        if kind != "PRIVATE" and inputs.get("policy"):
+            raise AwsRefusal("BadRequestException: policy is supported only for private custom domain names")
+    if type_token == "aws:apigateway/basePathMapping:BasePathMapping" and "+" in str(inputs.get("domainName")):
+        raise AwsRefusal("BadRequestException: domainName is the name, not the ARN")
 
 
 # AgentCore's own list for us-east-1, as its CreateAgentRuntime error states it ("Supported
@@ -300,6 +358,7 @@ class InfraMocks(pulumi.runtime.Mocks):
         self.generation = generation
         # Zone name of every subnet the account has (existing ones, and a new VPC's once created).
         self.subnet_zones: dict[str, str] = {sid: zone for sid, (_vpc, zone) in EXISTING_SUBNETS.items()}
+        self.private_domain_names: set[str] = set()
 
     def _new_vpc(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         # awsx puts one private subnet in each named zone, or in the account's first N zone names.
@@ -349,6 +408,8 @@ class InfraMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", self._new_vpc(args)
         if args.typ == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":
             self._check_agent_subnets(args.inputs)
+        check_custom_domain(args.typ, args.inputs)
+        self._check_private_mapping(args.typ, args.inputs)
         if args.typ == "awsx:ecr:Repository":
             return f"{args.name}-id", {"url": MOCK_REPOSITORY_URL}
         if args.typ == "awsx:ecr:Image":
@@ -360,6 +421,15 @@ class InfraMocks(pulumi.runtime.Mocks):
         for key, value in computed_outputs(args.typ, args.name, resource_id, args.inputs, self.generation).items():
             state.setdefault(key, value)
         return resource_id, state
+
+    def _check_private_mapping(self, type_token: str, inputs: Mapping[str, Any]) -> None:
+        """CreateBasePathMapping needs domainNameId for a private custom domain name (botocore's
+        apigateway model: "Required for private custom domain names")."""
+        if type_token == "aws:apigateway/domainName:DomainName" and inputs["endpointConfiguration"]["types"] == "PRIVATE":
+            self.private_domain_names.add(inputs["domainName"])
+        if (type_token == "aws:apigateway/basePathMapping:BasePathMapping"
+                and inputs.get("domainName") in self.private_domain_names and not inputs.get("domainNameId")):
+            raise AwsRefusal("BadRequestException: domainNameId is required for a private custom domain name")
 
     def _resource_id(self, args: pulumi.runtime.MockResourceArgs) -> str:
         # Ids shaped like the real ones where the program passes them on (memory id, pool id).

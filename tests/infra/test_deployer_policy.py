@@ -227,6 +227,33 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
         "ec2:ModifyVpcEndpoint", "ec2:DescribeVpcEndpoints")],
     "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": [(a, any_resource) for a in (
         "ec2:ModifyVpcEndpoint", "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables")],
+    # Custom domains (issue 13). API Gateway creates its service-linked role with the first regional
+    # domain on an ACM certificate ("Set up a Regional custom domain name in API Gateway").
+    "aws:apigateway/domainName:DomainName": [
+        ("apigateway:POST", lambda _r, _x: f"arn:aws:apigateway:{REGION}::/domainnames"),
+        ("iam:CreateServiceLinkedRole",
+         lambda _r, _x: f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway"),
+    ] + [(a, lambda _r, d: d.state["arn"]) for a in ("apigateway:GET", "apigateway:PATCH", "apigateway:DELETE")],
+    "aws:apigateway/basePathMapping:BasePathMapping": [
+        (a, lambda _r, m: f"arn:aws:apigateway:{REGION}::/domainnames/{m.inputs['domainName']}/basepathmappings/(none)")
+        for a in ("apigateway:POST", "apigateway:GET", "apigateway:PATCH", "apigateway:DELETE")],
+    "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation": [
+        ("apigateway:POST", lambda _r, _x: f"arn:aws:apigateway:{REGION}::/domainnameaccessassociations"),
+        # The consumer's side of the association: named in the domain's managementPolicy when shared
+        # ("API provider: Share your private custom domain name using the API Gateway AWS CLI").
+        ("apigateway:CreateAccessAssociation", lambda _r, a: a.inputs["domainNameArn"]),
+    ] + [(a, lambda _r, a_: f"arn:aws:apigateway:{REGION}:{ACCOUNT}:/domainnameaccessassociations/domainname/"
+                           f"{a_.inputs['domainNameArn'].rsplit('/', 1)[1]}/vpcesource/{a_.inputs['accessAssociationSource']}")
+         for a in ("apigateway:GET", "apigateway:DELETE")],
+    "aws:acm/certificate:Certificate": [("acm:RequestCertificate", any_resource)] + [
+        (a, lambda _r, c: c.state["arn"]) for a in (
+            "acm:DescribeCertificate", "acm:ListTagsForCertificate", "acm:AddTagsToCertificate", "acm:DeleteCertificate")],
+    "aws:acm/certificateValidation:CertificateValidation": [
+        ("acm:DescribeCertificate", lambda _r, v: v.inputs["certificateArn"])],
+    "aws:route53/record:Record": [
+        (a, lambda _r, rec: f"arn:aws:route53:::hostedzone/{rec.inputs['zoneId']}") for a in (
+            "route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets")] + [
+        ("route53:GetChange", lambda _r, _x: "arn:aws:route53:::change/C0123456789ABCDEFGHIJ")],
     "awsx:ec2:Vpc": [(a, any_resource) for a in (
         "ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:CreateSubnet",
         "ec2:DescribeSubnets", "ec2:CreateRouteTable", "ec2:AssociateRouteTable", "ec2:CreateRoute",
@@ -260,13 +287,19 @@ CALLS: dict[str, list[str]] = {
     "aws:ec2/getPrefixList:getPrefixList": ["ec2:DescribePrefixLists"],
 }
 
-# Everything dev and prod leave out, in two more runs (each run costs seconds).
+# Everything dev and prod leave out, in two more runs (each run costs seconds): with a PRIVATE
+# custom domain (association, alias) and a REGIONAL one on a requested certificate (validation).
 VARIANTS = {
-    "prod-cognito-cors-mail-existing-vpc": ("prod", {
+    "prod-cognito-cors-mail-existing-vpc-private-domain": ("prod", {
         f"{PROJECT}authMode": "cognito", f"{PROJECT}alarmEmail": "ops@example.com",
         f"{PROJECT}corsAllowedOrigins": ["https://chat.example.com"], f"{PROJECT}manageApiGatewayAccount": True,
-        f"{PROJECT}vpcId": EXISTING_VPC_ID, f"{PROJECT}subnetIds": ["subnet-0x", "subnet-0y"]}),
-    "dev-container": ("dev", {f"{PROJECT}agentArtifact": "container"}),
+        f"{PROJECT}vpcId": EXISTING_VPC_ID, f"{PROJECT}subnetIds": ["subnet-0x", "subnet-0y"],
+        f"{PROJECT}customDomain": {"name": "agent.internal.example.com", "hostedZoneId": "Z0PRIVATE012345678",
+                                   "certificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0d5f8e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a"}}),
+    "dev-container-regional-domain": ("dev", {
+        f"{PROJECT}agentArtifact": "container",
+        f"{PROJECT}customDomain": {"name": "api.example.com", "hostedZoneId": "Z0PUBLIC0123456789"},
+        f"{PROJECT}disableExecuteApiEndpoint": True}),
 }
 
 

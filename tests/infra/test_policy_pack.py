@@ -211,6 +211,13 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
     ("CloudFrontSecurityHeaders", headers_with(frameOptions=None)),
     ("CloudFrontSecurityHeaders", headers_with(strictTransportSecurity={
         "accessControlMaxAgeSec": 3600, "includeSubdomains": True, "override": True})),
+    ("APIGDomainTls", [res("aws:apigateway/domainName:DomainName", "d", {"securityPolicy": "TLS_1_0"})]),
+    ("APIGDomainTls", [res("aws:apigateway/domainName:DomainName", "d", {"domainName": "api.example.com"})]),
+    ("APIGDefaultEndpoint", [
+        res("aws:apigateway/restApi:RestApi", "api", {"endpointConfiguration": {"types": "REGIONAL"}}),
+        res("aws:apigateway/basePathMapping:BasePathMapping", "mapping", {},
+            ("urn:pulumi:t::p::aws:apigateway/restApi:RestApi::api",)),
+    ]),
 ]
 
 
@@ -226,6 +233,35 @@ def test_each_rule_flags_a_bad_resource(rule_id: str, resources: list[Resource])
 
 def test_every_rule_has_a_bad_case() -> None:
     assert {r.id for r in RULES} == {rule_id for rule_id, _ in BAD_CASES}
+
+
+def test_custom_domains_with_tls_1_2_and_without_a_bypass_pass() -> None:
+    api_urn = "urn:pulumi:t::p::aws:apigateway/restApi:RestApi::api"
+    ok = [
+        res("aws:apigateway/domainName:DomainName", "legacy", {"securityPolicy": "TLS_1_2"}),
+        res("aws:apigateway/domainName:DomainName", "enhanced", {"securityPolicy": "SecurityPolicy_TLS13_1_3_2025_09"}),
+        res("aws:apigateway/domainName:DomainName", "preview", {"securityPolicy": UNKNOWN}),
+        res("aws:apigateway/restApi:RestApi", "api", {"endpointConfiguration": {"types": "REGIONAL"},
+                                                     "disableExecuteApiEndpoint": True}),
+        res("aws:apigateway/basePathMapping:BasePathMapping", "mapping", {}, (api_urn,)),
+        # A PRIVATE API keeps its endpoint (reachable only through the VPC endpoint), and a REGIONAL
+        # API without a domain needs its execute-api URL.
+        res("aws:apigateway/restApi:RestApi", "private", {"endpointConfiguration": {"types": "PRIVATE"}}),
+        res("aws:apigateway/basePathMapping:BasePathMapping", "private-mapping", {},
+            ("urn:pulumi:t::p::aws:apigateway/restApi:RestApi::private",)),
+        res("aws:apigateway/restApi:RestApi", "plain", {"endpointConfiguration": {"types": "REGIONAL"}}),
+    ]
+    assert evaluate(ok, suppressions=()).findings == []
+
+
+def test_only_the_default_endpoint_rule_is_advisory() -> None:
+    import pulumi_policy
+
+    from policy.pack import build_policies
+
+    levels = {p.name: p.enforcement_level for p in build_policies()}
+    assert levels.pop("apigdefaultendpoint") == pulumi_policy.EnforcementLevel.ADVISORY
+    assert set(levels.values()) == {pulumi_policy.EnforcementLevel.MANDATORY}
 
 
 def test_allowed_wildcards_and_unknowns_do_not_produce_findings() -> None:
