@@ -366,3 +366,17 @@ def test_hosting_warns_where_a_browser_cannot_use_the_api(prod_hosting_run: Prog
     assert any(f"{PROJECT}:pageHosting is true but endpointType is PRIVATE" in w for w in prod_hosting_run.warnings)
     assert not [w for w in settings_warnings(parse_settings(PROJECT, "dev", values(pageHosting=True)))
                 if "pageHosting" in w]
+
+
+def test_a_hosted_page_calls_the_custom_domain_and_its_csp_allows_it() -> None:
+    # config.js names apiUrl, the URL users call: with a custom domain that is the domain, so the
+    # header's connect-src must allow its origin, or the browser would refuse every request.
+    certificate = f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    run = run_program("dev", stack_config("dev", overrides={
+        f"{PROJECT}:pageHosting": True,
+        f"{PROJECT}:customDomain": {"name": "chat.example.com", "certificateArn": certificate},
+    }))
+    _content, config = config_script(run)
+    assert config["apiUrl"] == run.outputs["apiUrl"] == "https://chat.example.com"
+    csp = csp_directives(headers_config(run)["contentSecurityPolicy"]["contentSecurityPolicy"])
+    assert "https://chat.example.com" in csp["connect-src"].split()
