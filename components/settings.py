@@ -26,6 +26,7 @@ from components.auth import (
     Quota,
     Throttle,
 )
+from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from packager.artifacts import AGENT_ARTIFACT_KINDS
 from proxy.streaming_proxy.edge import ORIGIN_FORMS, OriginError, parse_allowed_origins
 
@@ -112,6 +113,10 @@ class Settings:
     observability_enabled: bool
     alarm_email: str | None
 
+    # Bedrock guardrail the agent's model applies to prompts and answers: one the stack creates
+    # (NewGuardrail), an existing one (ExistingGuardrail), or None (off).
+    guardrail: Guardrail | None = None
+
     @property
     def auth_mode(self) -> str:
         """The authMode config value the stack was built from ("none", "apiKey", ...)."""
@@ -151,6 +156,13 @@ class _Reader:
     def __init__(self, project: str, values: Mapping[str, Any]) -> None:
         self._project = project
         self._values = values
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        return self._values
+
+    def raw(self, key: str) -> Any:
+        return self._raw(key)
 
     def full_key(self, key: str) -> str:
         return key if ":" in key else f"{self._project}:{key}"
@@ -314,11 +326,24 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         protect_stateful_resources=read.boolean("protectStatefulResources"),
         observability_enabled=read.boolean("observabilityEnabled"),
         alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
+        guardrail=_read_guardrail(read, production),
     )
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
     _check_region_fits(read, settings)
     return settings
+
+
+def _read_guardrail(read: _Reader, production: bool) -> Guardrail | None:
+    """The `guardrail` object; an error names the field inside it, e.g. guardrail.contentFilters[0].type."""
+    # Optional: a stack file written before guardrails existed has no guardrail at all.
+    if read.full_key("guardrail") not in read.values and "guardrail" not in read.values:
+        return None
+    try:
+        return parse_guardrail(read.raw("guardrail"), production)
+    except GuardrailConfigError as error:
+        where = read.full_key("guardrail") + (f".{error.field}" if error.field else "")
+        raise SettingsError(f"{where} {error.message}") from None
 
 
 def _read_existing_network(read: _Reader) -> tuple[str | None, tuple[str, ...]]:
@@ -447,4 +472,5 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
     "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
     "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
+    "guardrail",
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import runpy
 import threading
 from dataclasses import dataclass, field
@@ -267,6 +268,11 @@ def computed_outputs(
         return {"arn": _arn("sns", inputs["name"])}
     if type_token == "aws:wafv2/webAcl:WebAcl":
         return {"arn": _arn("wafv2", f"regional/webacl/{inputs['name']}/{resource_id}")}
+    if type_token == "aws:bedrock/guardrail:Guardrail":
+        # CreateGuardrail answers a 12-character lower-case id and the ARN built from it; a new
+        # guardrail starts as the DRAFT version.
+        return {"guardrailId": resource_id, "guardrailArn": _arn("bedrock", f"guardrail/{resource_id}"),
+                "version": "DRAFT"}
     service = type_token.split(":")[1].split("/")[0]
     return {"arn": _arn(service, f"{name}/{resource_id}")}
 
@@ -285,6 +291,8 @@ class InfraMocks(pulumi.runtime.Mocks):
     def __init__(self, generation: int = 1) -> None:
         self.calls: list[str] = []
         self.generation = generation
+        # Versions published per guardrail ARN.
+        self.guardrail_versions: dict[str, int] = {}
         # Zone name of every subnet the account has (existing ones, and a new VPC's once created).
         self.subnet_zones: dict[str, str] = {sid: zone for sid, (_vpc, zone) in EXISTING_SUBNETS.items()}
 
@@ -317,11 +325,38 @@ class InfraMocks(pulumi.runtime.Mocks):
                 f"{', '.join(refused)}. Supported availability zones are: {', '.join(AGENTCORE_ACCEPTED_ZONE_IDS)}"
             )
 
+    @staticmethod
+    def _check_guardrail(inputs: Mapping[str, Any]) -> None:
+        """CreateGuardrail's own checks (botocore's bedrock model, and its PROMPT_ATTACK rule)."""
+        if not re.fullmatch(r"[0-9a-zA-Z-_]{1,50}", inputs.get("name", "")):
+            raise AwsRefusal(f"CreateGuardrail: invalid name {inputs.get('name')!r}")
+        for key in ("blockedInputMessaging", "blockedOutputsMessaging"):
+            if not 1 <= len(inputs.get(key) or "") <= 500:
+                raise AwsRefusal(f"CreateGuardrail: {key} must be 1-500 characters")
+        for entry in (inputs.get("contentPolicyConfig") or {}).get("filtersConfigs") or []:
+            if entry["type"] == "PROMPT_ATTACK" and entry["outputStrength"] != "NONE":
+                raise AwsRefusal("CreateGuardrail: PROMPT_ATTACK content filter strength for response must be NONE")
+        if not any(inputs.get(key) for key in ("contentPolicyConfig", "topicPolicyConfig",
+                                                "sensitiveInformationPolicyConfig", "wordPolicyConfig",
+                                                "contextualGroundingPolicyConfig")):
+            raise AwsRefusal("CreateGuardrail: at least one policy is required")
+
+    def _publish_guardrail_version(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        """CreateGuardrailVersion numbers a guardrail's versions 1, 2, ... in order."""
+        arn = args.inputs["guardrailArn"]
+        number = self.guardrail_versions.get(arn, 0) + 1
+        self.guardrail_versions[arn] = number
+        return f"{arn},{number}", {**args.inputs, "version": str(number)}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         if args.typ == "awsx:ec2:Vpc":
             return f"{args.name}-id", self._new_vpc(args)
         if args.typ == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":
             self._check_agent_subnets(args.inputs)
+        if args.typ == "aws:bedrock/guardrail:Guardrail":
+            self._check_guardrail(args.inputs)
+        if args.typ == "aws:bedrock/guardrailVersion:GuardrailVersion":
+            return self._publish_guardrail_version(args)
         if args.typ == "awsx:ecr:Repository":
             return f"{args.name}-id", {"url": MOCK_REPOSITORY_URL}
         if args.typ == "awsx:ecr:Image":
@@ -340,6 +375,8 @@ class InfraMocks(pulumi.runtime.Mocks):
             return f"{args.inputs['name']}{MOCK_MEMORY_ID_SUFFIX}"
         if args.typ == "aws:cognito/userPool:UserPool":
             return MOCK_USER_POOL_ID
+        if args.typ == "aws:bedrock/guardrail:Guardrail":
+            return f"gr{self.generation:02d}mock1234"[:12]
         # AWS draws a new id for every resource it creates (a REST API's id, ...), so a later
         # deployment of the same stack gets other ids.
         return f"{args.name}-id" if self.generation == 1 else f"{args.name}-id{self.generation}"
