@@ -3,6 +3,7 @@
 Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <json>`):
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
+    {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail intervened
 A failure is raised, not yielded: the SDK then ends the stream with its own
 {"error", "error_type", "message"} event, which the proxy recognises.
 """
@@ -51,6 +52,18 @@ def done_event(result: AgentResult | None) -> dict[str, Any]:
     usage = invocation.usage if invocation is not None else result.metrics.accumulated_usage
     event["usage"] = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens") if key in usage}
     return event
+
+
+# Strands' stop reason when the Bedrock guardrail blocked the prompt or the answer.
+GUARDRAIL_INTERVENED = "guardrail_intervened"
+
+
+def blocked_event() -> dict[str, Any]:
+    """The turn's last event when the guardrail intervened; the proxy sends CONTENT_BLOCKED for it.
+
+    It carries no text: what was blocked never leaves the agent, and the proxy words the message.
+    """
+    return {"type": "blocked", "reason": "guardrail"}
 
 
 def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
@@ -170,6 +183,12 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             if not turn.completed:
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
+                return
+            if turn.result is not None and turn.result.stop_reason == GUARDRAIL_INTERVENED:
+                # Strands has already replaced the blocked prompt and answer in the session's
+                # history (redaction); the caller learns only that the guardrail intervened.
+                outcome = "turn_blocked"
+                yield blocked_event()
                 return
             # The answer is complete and kept in the session, whether or not the caller reads `done`.
             outcome = "turn_finished"

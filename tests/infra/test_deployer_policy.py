@@ -76,6 +76,15 @@ def runtime(_run: ProgramRun, resource: RecordedResource) -> str:
     return _arn("bedrock-agentcore", f"runtime/{resource.inputs['agentRuntimeName']}-AbCdE12345")
 
 
+def guardrail(_run: ProgramRun, _resource: RecordedResource) -> str:
+    return _arn("bedrock", "guardrail/a1b2c3d4e5f6")
+
+
+def guardrail_of_version(_run: ProgramRun, resource: RecordedResource) -> str:
+    # Deleting a version is DeleteGuardrail with the version number, on the guardrail's ARN.
+    return resource.inputs["guardrailArn"]
+
+
 def web_acl(_run: ProgramRun, resource: RecordedResource) -> str:
     return _arn("wafv2", f"regional/webacl/{resource.inputs['name']}/0f1e2d3c")
 
@@ -137,6 +146,13 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
         (a, lambda _r, m: _arn("bedrock-agentcore", f"memory/{m.inputs['name']}-AbCdE12345")) for a in (
             "bedrock-agentcore:CreateMemory", "bedrock-agentcore:GetMemory", "bedrock-agentcore:UpdateMemory",
             "bedrock-agentcore:DeleteMemory", "bedrock-agentcore:TagResource")],
+    # A guardrail's ARN ends in an id Bedrock draws, never the stack's name, so the grant covers
+    # guardrails in general; tags come with the provider's default tags (the guardrails permissions guide).
+    "aws:bedrock/guardrail:Guardrail": [(a, guardrail) for a in (
+        "bedrock:CreateGuardrail", "bedrock:GetGuardrail", "bedrock:UpdateGuardrail", "bedrock:DeleteGuardrail",
+        "bedrock:TagResource", "bedrock:UntagResource", "bedrock:ListTagsForResource")],
+    "aws:bedrock/guardrailVersion:GuardrailVersion": [(a, guardrail_of_version) for a in (
+        "bedrock:CreateGuardrailVersion", "bedrock:GetGuardrail", "bedrock:DeleteGuardrail")],
     "aws:apigateway/restApi:RestApi": APIGW,
     "aws:apigateway/restApiPolicy:RestApiPolicy": [*APIGW, ("apigateway:UpdateRestApiPolicy", rest_api)],
     "aws:apigateway/resource:Resource": APIGW,
