@@ -124,6 +124,7 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     protect_stateful_resources=settings.protect_stateful_resources,
     memory=memory_store,
     guardrail=applied_guardrail,
+    production=settings.production,
 ))
 
 proxy = ProxyFunction("proxy", ProxyFunctionArgs(

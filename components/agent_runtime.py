@@ -71,6 +71,14 @@ class AgentRuntimeArgs:
     # AGENT_GUARDRAIL_ID / AGENT_GUARDRAIL_VERSION, its ARN scopes the role's ApplyGuardrail grant.
     # None: no guardrail, no grant.
     guardrail: Optional[AppliedGuardrail] = None
+    # The stack serves real users (the `production` setting). Shown as the runtime's tag
+    # PRODUCTION_TAG, so the policy pack, which sees resources and not configuration, can hold a
+    # production runtime to production rules (a guardrail attached).
+    production: bool = False
+
+
+# The runtime's tag that marks a production stack ("true"/"false"); policy/rules.py reads it.
+PRODUCTION_TAG = "production"
 
 
 @dataclass
@@ -122,6 +130,7 @@ class AgentRuntime(pulumi.ComponentResource):
             protocol_configuration=aws.bedrock.AgentcoreAgentRuntimeProtocolConfigurationArgs(
                 server_protocol="HTTP",
             ),
+            tags={PRODUCTION_TAG: "true" if args.production else "false"},
             # AgentCore checks the role when the runtime is created, so its policy must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *stored.dependencies]),
         )

@@ -57,6 +57,15 @@ def test_every_suppression_has_a_reason_and_is_still_needed(dev_run: ProgramRun,
         assert id(suppression) in used, f"stale suppression: {suppression}"
 
 
+def test_guardrail_rule_passes_prod_and_fails_prod_without_a_guardrail(prod_run: ProgramRun) -> None:
+    guardrail_rule = next(r for r in RULES if r.id == "GuardrailInProduction")
+    assert run_rule(guardrail_rule, from_recorded_run(prod_run.resources), ()).findings == []
+    # The same prod configuration with the guardrail switched off: the rule must see it.
+    unguarded = run_program("prod", stack_config("prod", overrides={f"{PROJECT}:guardrail": {"enabled": False}}))
+    findings = run_rule(guardrail_rule, from_recorded_run(unguarded.resources), ()).findings
+    assert [(f.resource_name, f.message) for f in findings] == [("agent-runtime", "production runtime without a guardrail")]
+
+
 def test_rules_run_on_every_stack_resource_type_they_name(prod_run: ProgramRun) -> None:
     # Guard against a rule passing because it never sees anything: prod has each checked type.
     types = {r.type for r in prod_run.resources}
@@ -143,6 +152,11 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
     ("S2", without("pab")),
     ("S10", without("bucket-policy")),
     ("S3BucketServerSideEncryptionEnabled", without("sse")),
+    ("GuardrailInProduction", [res("aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime", "runtime", {
+        "tags": {"production": "true"}, "environmentVariables": {"BEDROCK_MODEL_ID": "m"}})]),
+    ("GuardrailInProduction", [res("aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime", "runtime", {
+        "tags": {"production": "true"},
+        "environmentVariables": {"AGENT_GUARDRAIL_ID": "abc123", "AGENT_GUARDRAIL_VERSION": "DRAFT"}})]),
 ]
 
 
