@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from infra_harness import ProgramRun, run_program, stack_config
+from infra_harness import DEV_VARIANT_OVERRIDES, ProgramRun, run_program, stack_config
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,3 +24,10 @@ def prod_run() -> ProgramRun:
 @pytest.fixture(scope="session", params=["dev", "prod"])
 def stack_run(request: pytest.FixtureRequest, dev_run: ProgramRun, prod_run: ProgramRun) -> ProgramRun:
     return {"dev": dev_run, "prod": prod_run}[request.param]
+
+
+# dev in the shapes its own file does not show (infra_harness.DEV_VARIANT_OVERRIDES: the container
+# artifact and an existing guardrail). One run, shared by the deployer-policy and guardrail tests.
+@pytest.fixture(scope="session")
+def dev_variant_run() -> ProgramRun:
+    return run_program("dev", stack_config("dev", overrides=DEV_VARIANT_OVERRIDES))

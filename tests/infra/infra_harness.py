@@ -30,6 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "agentcore-streaming"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+# dev in the shapes its own stack file does not show: the container artifact, and an existing
+# guardrail named by id (conftest.py's dev_variant_run).
+EXISTING_GUARDRAIL_ID = "ab12cd34ef56"
+DEV_VARIANT_OVERRIDES = {
+    "agentcore-streaming:agentArtifact": "container",
+    "agentcore-streaming:guardrail": {"id": EXISTING_GUARDRAIL_ID, "version": "7"},
+}
 EXISTING_VPC_CIDR = "10.99.0.0/16"
 
 # Outputs of awsx remote components. Fixed values, never echoes of the inputs, so a test cannot
@@ -184,6 +191,8 @@ class RecordedResource:
     state: dict[str, Any] = field(default_factory=dict)
     # Former types this resource answers to (its aliases' type tokens), e.g. after a rename.
     alias_types: list[str] = field(default_factory=list)
+    # Properties whose change replaces the resource (ResourceOptions.replace_on_changes).
+    replace_on_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -440,6 +449,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             depends_on=list(request.dependencies),
             state=rpc.deserialize_properties(response.object) if response.object else {},
             alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
+            replace_on_changes=list(request.replaceOnChanges),
         )
         with self._lock:
             self.recorded.append(recorded)

@@ -262,13 +262,13 @@ VARIANTS = {
         f"{PROJECT}authMode": "cognito", f"{PROJECT}alarmEmail": "ops@example.com",
         f"{PROJECT}corsAllowedOrigins": ["https://chat.example.com"], f"{PROJECT}manageApiGatewayAccount": True,
         f"{PROJECT}vpcId": EXISTING_VPC_ID, f"{PROJECT}subnetIds": ["subnet-0x", "subnet-0y"]}),
-    "dev-container": ("dev", {f"{PROJECT}agentArtifact": "container"}),
 }
 
 
 @pytest.fixture(scope="module")
-def every_shape(dev_run: ProgramRun, prod_run: ProgramRun) -> list[ProgramRun]:
-    runs = [dev_run, prod_run]
+def every_shape(dev_run: ProgramRun, prod_run: ProgramRun, dev_variant_run: ProgramRun) -> list[ProgramRun]:
+    # dev_variant_run (conftest.py): the container artifact and an existing guardrail.
+    runs = [dev_run, prod_run, dev_variant_run]
     for stack, overrides in VARIANTS.values():
         runs.append(run_program(stack, stack_config(stack, overrides=overrides)))
     return runs

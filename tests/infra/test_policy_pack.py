@@ -3,6 +3,7 @@ pulumi_policy wiring."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import runpy
 from typing import Any
@@ -59,10 +60,16 @@ def test_every_suppression_has_a_reason_and_is_still_needed(dev_run: ProgramRun,
 
 def test_guardrail_rule_passes_prod_and_fails_prod_without_a_guardrail(prod_run: ProgramRun) -> None:
     guardrail_rule = next(r for r in RULES if r.id == "GuardrailInProduction")
-    assert run_rule(guardrail_rule, from_recorded_run(prod_run.resources), ()).findings == []
-    # The same prod configuration with the guardrail switched off: the rule must see it.
-    unguarded = run_program("prod", stack_config("prod", overrides={f"{PROJECT}:guardrail": {"enabled": False}}))
-    findings = run_rule(guardrail_rule, from_recorded_run(unguarded.resources), ()).findings
+    resources = from_recorded_run(prod_run.resources)
+    assert run_rule(guardrail_rule, resources, ()).findings == []
+    # prod's own runtime with the guardrail's variables taken away: the rule must see it.
+    unguarded = [
+        dataclasses.replace(r, inputs={**r.inputs, "environmentVariables": {
+            k: v for k, v in r.inputs["environmentVariables"].items() if not k.startswith("AGENT_GUARDRAIL")}})
+        if r.type == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime" else r
+        for r in resources
+    ]
+    findings = run_rule(guardrail_rule, unguarded, ()).findings
     assert [(f.resource_name, f.message) for f in findings] == [("agent-runtime", "production runtime without a guardrail")]
 
 
