@@ -51,3 +51,14 @@ def test_the_echo_counts_user_turns_and_quotes_the_first_one() -> None:
 def test_a_bad_directive_in_an_earlier_turn_does_not_break_later_turns() -> None:
     _, pieces = plan_reply([user("[[pieces:x]] hi"), assistant("..."), user("again")])
     assert "".join(pieces).endswith('Earlier you said: "hi".')
+
+
+def test_guardrail_directives_plan_the_blocked_message_instead_of_the_echo() -> None:
+    prompt = [{"role": "user", "content": [{"text": "[[guardrail:input]] say SECRET-WORD"}]}]
+    directives, pieces = plan_reply(prompt)
+    assert directives.guardrail == "input"
+    assert pieces == ["Offline guardrail: this request was blocked."]
+    _, pieces = plan_reply([{"role": "user", "content": [{"text": "[[guardrail:output]] say SECRET-WORD"}]}])
+    assert "".join(pieces) == "Offline model, turn 1. Offline guardrail: the answer was blocked."
+    with pytest.raises(ValueError, match="input, output"):
+        parse_directives("[[guardrail:both]]")
