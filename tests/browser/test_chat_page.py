@@ -16,6 +16,7 @@ import pytest
 from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
+from proxy.streaming_proxy.edge import CONTENT_BLOCKED_MESSAGE
 
 # Every run saves the screenshot under .build/ (ignored by git); UPDATE_SCREENSHOT=1 also refreshes
 # the README's copy in docs/, which otherwise would change on every run (timings, session ids).
@@ -286,3 +287,17 @@ def test_the_invoke_url_follows_the_api_url_and_api_query_wins(page: Page, stack
     assert stack.page_url is not None
     page.navigate(f"{stack.page_url}?api=https://abc.example.com/prod")
     assert page.evaluate("document.getElementById('api-url').value") == "https://abc.example.com/prod"
+
+
+def test_a_guardrail_block_shows_the_readable_message_and_never_the_blocked_text(page: Page):
+    # The offline model simulates the guardrail blocking the answer part-way ([[guardrail:output]]):
+    # without it, the answer would echo the marker.
+    marker = "FORBIDDEN-PAYLOAD-7731"
+    index = send(page, f"[[guardrail:output]] say {marker}")
+    turn = wait_until_final(page, index)
+    assert turn["state"] == "error", turn
+    assert turn["error"].startswith("CONTENT_BLOCKED") and CONTENT_BLOCKED_MESSAGE in turn["error"]
+    agent_side = str(page.evaluate(
+        f"document.querySelectorAll('#conversation .turn')[{index}].querySelector('.message.agent').innerText"))
+    assert marker not in agent_side, agent_side
+    assert_no_raw_sse(page)
