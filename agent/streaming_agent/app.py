@@ -66,6 +66,15 @@ def blocked_event() -> dict[str, Any]:
     return {"type": "blocked", "reason": "guardrail"}
 
 
+def blocked_by_guardrail(result: AgentResult | None) -> bool:
+    """Whether the guardrail blocked the prompt or the answer.
+
+    Strands has then already replaced both in the session's history (BedrockModel's redaction), so
+    the turn is kept; the caller learns only that the guardrail intervened.
+    """
+    return result is not None and result.stop_reason == GUARDRAIL_INTERVENED
+
+
 def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
     # Strands keeps the user message of a turn that failed or was abandoned, without an answer.
     # The next turn would then send two user messages in a row, which Bedrock's Converse API
@@ -184,15 +193,10 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
-            if turn.result is not None and turn.result.stop_reason == GUARDRAIL_INTERVENED:
-                # Strands has already replaced the blocked prompt and answer in the session's
-                # history (redaction); the caller learns only that the guardrail intervened.
-                outcome = "turn_blocked"
-                yield blocked_event()
-                return
-            # The answer is complete and kept in the session, whether or not the caller reads `done`.
-            outcome = "turn_finished"
-            yield done_event(turn.result)
+            # The answer is complete and kept in the session (redacted if the guardrail blocked it),
+            # whether or not the caller reads the last event.
+            outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
+            yield blocked_event() if outcome == "turn_blocked" else done_event(turn.result)
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
