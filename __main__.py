@@ -16,6 +16,7 @@ from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import Cognito, user_pool_to_create
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
+from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
 from components.naming import agentcore_name, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
@@ -88,6 +89,27 @@ if settings.memory_enabled:
     memory_store = memory.store
     pulumi.export("memoryId", memory.memory_id)
 
+applied_guardrail = None
+if isinstance(settings.guardrail, ExistingGuardrail):
+    existing_guardrail = settings.guardrail
+    applied_guardrail = AppliedGuardrail(
+        id=existing_guardrail.identifier,
+        version=existing_guardrail.version,
+        arn=pulumi.Output.all(partition, caller.account_id).apply(
+            lambda v: existing_guardrail.arn(v[0], settings.region, v[1])
+        ),
+    )
+elif settings.guardrail is not None:
+    guardrail = BedrockGuardrail("guardrail", GuardrailArgs(
+        guardrail_name=name("guardrail", max_length=50),
+        policies=settings.guardrail,
+        keep_old_versions=settings.protect_stateful_resources,
+    ))
+    applied_guardrail = guardrail.applied
+if applied_guardrail is not None:
+    pulumi.export("guardrailId", applied_guardrail.id)
+    pulumi.export("guardrailVersion", applied_guardrail.version)
+
 agent = AgentRuntime("agent", AgentRuntimeArgs(
     runtime_name=agentcore_name(project, stack),
     model_id=settings.model_id,
@@ -104,6 +126,8 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     bucket_name_prefix=name("code", max_length=37),
     protect_stateful_resources=settings.protect_stateful_resources,
     memory=memory_store,
+    guardrail=applied_guardrail,
+    production=settings.production,
 ))
 
 # The hosted page comes before the proxy and the API, whose CORS lists need its origin. Two values it

@@ -12,6 +12,7 @@ import pulumi_awsx as awsx
 
 from components import policies
 from components.agent_memory import MemoryStore
+from components.guardrail import AppliedGuardrail
 from components.network import Subnets
 from packager.artifacts import AGENT_INSTRUMENTATION_COMMAND, AgentArtifact, CodeZip, ContainerImage
 
@@ -66,6 +67,18 @@ class AgentRuntimeArgs:
     # Durable memory (components/agent_memory.py): its id reaches the agent as AGENT_MEMORY_ID and
     # its ARN scopes the role's memory grant. None: no memory, no grant.
     memory: Optional[MemoryStore] = None
+    # Bedrock guardrail (components/guardrail.py): its id and version reach the agent as
+    # AGENT_GUARDRAIL_ID / AGENT_GUARDRAIL_VERSION, its ARN scopes the role's ApplyGuardrail grant.
+    # None: no guardrail, no grant.
+    guardrail: Optional[AppliedGuardrail] = None
+    # The stack serves real users (the `production` setting). Shown as the runtime's tag
+    # PRODUCTION_TAG, so the policy pack, which sees resources and not configuration, can hold a
+    # production runtime to production rules (a guardrail attached).
+    production: bool = False
+
+
+# The runtime's tag that marks a production stack ("true"/"false"); policy/rules.py reads it.
+PRODUCTION_TAG = "production"
 
 
 @dataclass
@@ -117,6 +130,7 @@ class AgentRuntime(pulumi.ComponentResource):
             protocol_configuration=aws.bedrock.AgentcoreAgentRuntimeProtocolConfigurationArgs(
                 server_protocol="HTTP",
             ),
+            tags={PRODUCTION_TAG: "true" if args.production else "false"},
             # AgentCore checks the role when the runtime is created, so its policy must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *stored.dependencies]),
         )
@@ -199,15 +213,17 @@ class AgentRuntime(pulumi.ComponentResource):
             opts=child,
         )
         memory_arn = args.memory.arn if args.memory is not None else None
+        guardrail_arn = args.guardrail.arn if args.guardrail is not None else None
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=role.id,
             policy=pulumi.Output.all(
-                args.partition, args.account_id, stored.code_bucket_arn, stored.image_repository_arn, memory_arn
+                args.partition, args.account_id, stored.code_bucket_arn, stored.image_repository_arn, memory_arn,
+                guardrail_arn,
             ).apply(lambda v: json.dumps(policies.agent_runtime_policy(
                 partition=v[0], region=args.region, account_id=v[1], runtime_name=args.runtime_name,
                 model_id=args.model_id, code_bucket_arn=v[2], image_repository_arn=v[3],
-                memory_arn=v[4],
+                memory_arn=v[4], guardrail_arn=v[5],
             ))),
             opts=child,
         )
@@ -252,6 +268,9 @@ class AgentRuntime(pulumi.ComponentResource):
         }
         if args.memory is not None:
             environment["AGENT_MEMORY_ID"] = args.memory.id
+        if args.guardrail is not None:
+            environment["AGENT_GUARDRAIL_ID"] = args.guardrail.id
+            environment["AGENT_GUARDRAIL_VERSION"] = args.guardrail.version
         return environment
 
     def _code_store(

@@ -106,6 +106,7 @@ def agent_runtime_policy(
     code_bucket_arn: str | None = None,
     image_repository_arn: str | None = None,
     memory_arn: str | None = None,
+    guardrail_arn: str | None = None,
 ) -> PolicyDocument:
     """The AgentCore execution role: the documented statements, scoped to this agent and model."""
     directory = f"arn:{partition}:bedrock-agentcore:{region}:{account_id}:workload-identity-directory/default"
@@ -142,9 +143,21 @@ def agent_runtime_policy(
             "Action": list(MEMORY_DATA_PLANE_ACTIONS),
             "Resource": memory_arn,
         })
+    if guardrail_arn is not None:
+        statements.append(guardrail_statement(guardrail_arn))
     if image_repository_arn is not None:
         statements += _image_pull_statements(image_repository_arn)
     return _document(*statements)
+
+
+def guardrail_statement(guardrail_arn: str) -> dict[str, Any]:
+    """Applying the guardrail the agent's model calls name, and no other (Bedrock guardrails permissions guide)."""
+    return {
+        "Sid": "ApplyGuardrail",
+        "Effect": "Allow",
+        "Action": "bedrock:ApplyGuardrail",
+        "Resource": guardrail_arn,
+    }
 
 
 def _runtime_telemetry_statements(partition: str, region: str, account_id: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from components.auth import (
     Throttle,
 )
 from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
+from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from packager.artifacts import AGENT_ARTIFACT_KINDS
 from proxy.streaming_proxy.edge import ORIGIN_FORMS, OriginError, parse_allowed_origins
 
@@ -128,6 +129,10 @@ class Settings:
     custom_domain: CustomDomain | None = None
     disable_execute_api_endpoint: bool = False
 
+    # Bedrock guardrail the agent's model applies to prompts and answers: one the stack creates
+    # (NewGuardrail), an existing one (ExistingGuardrail), or None (off).
+    guardrail: Guardrail | None = None
+
     @property
     def auth_mode(self) -> str:
         """The authMode config value the stack was built from ("none", "apiKey", ...)."""
@@ -167,6 +172,13 @@ class _Reader:
     def __init__(self, project: str, values: Mapping[str, Any]) -> None:
         self._project = project
         self._values = values
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        return self._values
+
+    def raw(self, key: str) -> Any:
+        return self._raw(key)
 
     def full_key(self, key: str) -> str:
         return key if ":" in key else f"{self._project}:{key}"
@@ -294,10 +306,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
     retention = _read_log_retention(read)
     region = _read_region(read)
     production = read.boolean("production")
-    throttle = Throttle(
-        rate_limit=read.integer("throttleRateLimit", minimum=1, maximum=10_000),
-        burst_limit=read.integer("throttleBurstLimit", minimum=1, maximum=5_000),
-    )
+    throttle = _read_throttle(read)
     settings = Settings(
         project=project,
         stack=stack,
@@ -336,13 +345,32 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
         page_hosting=read.boolean("pageHosting"),
         page_price_class=read.choice("pagePriceClass", PAGE_PRICE_CLASSES),
+        guardrail=_read_guardrail(read, production),
     )
     _check_page_hosting(read, settings)
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
     _check_region_fits(read, settings)
-    settings = dataclasses.replace(settings, **_read_custom_domain(read, settings))
-    return settings
+    return dataclasses.replace(settings, **_read_custom_domain(read, settings))
+
+
+def _read_throttle(read: _Reader) -> Throttle:
+    return Throttle(
+        rate_limit=read.integer("throttleRateLimit", minimum=1, maximum=10_000),
+        burst_limit=read.integer("throttleBurstLimit", minimum=1, maximum=5_000),
+    )
+
+
+def _read_guardrail(read: _Reader, production: bool) -> Guardrail | None:
+    """The `guardrail` object; an error names the field inside it, e.g. guardrail.contentFilters[0].type."""
+    # Optional: a stack file written before guardrails existed has no guardrail at all.
+    if read.full_key("guardrail") not in read.values and "guardrail" not in read.values:
+        return None
+    try:
+        return parse_guardrail(read.raw("guardrail"), production)
+    except GuardrailConfigError as error:
+        where = read.full_key("guardrail") + (f".{error.field}" if error.field else "")
+        raise SettingsError(f"{where} {error.message}") from None
 
 
 def _read_existing_network(read: _Reader) -> tuple[str | None, tuple[str, ...]]:
@@ -554,9 +582,10 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "pageCallbackUrls",
     "pageHosting", "pagePriceClass",
     "customDomain", "disableExecuteApiEndpoint",
+    "guardrail",
 )
 # Keys whose value is an object. Pulumi's config declarations can only type string, integer,
 # boolean and array, so Pulumi.yaml declares these without a `type` (the CLI then accepts any
 # value, as `pulumi config set --path customDomain.name ...` writes an object) and parse_settings
 # checks them field by field.
-OBJECT_CONFIG_KEYS: tuple[str, ...] = ("customDomain",)
+OBJECT_CONFIG_KEYS: tuple[str, ...] = ("customDomain", "guardrail")

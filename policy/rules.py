@@ -39,6 +39,9 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 RESPONSE_HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+AGENT_RUNTIME = "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime"
+# The runtime tag components/agent_runtime.py sets from the `production` setting.
+PRODUCTION_TAG = "production"
 
 # The Python runtime the project deploys and tests (README, "Design notes"); anything older is flagged.
 LATEST_PYTHON_RUNTIME = "python3.13"
@@ -453,6 +456,22 @@ def cloudfront_security_headers(resources: Sequence[Resource]) -> Iterator[Findi
         if not any(_sets_security_headers(p) for p in policies):
             yield Finding("CloudFrontSecurityHeaders", distribution.name,
                           "no response headers policy sets CSP, HSTS, nosniff and frame options")
+
+
+# --- the agent ---------------------------------------------------------------------------------
+
+
+@rule("GuardrailInProduction",
+      "An AgentCore runtime tagged production applies a Bedrock guardrail (a published version, not DRAFT).")
+def guardrail_in_production(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for runtime in _of_type(resources, AGENT_RUNTIME):
+        if runtime.get("tags", PRODUCTION_TAG) != "true":
+            continue
+        environment = runtime.get("environmentVariables") or {}
+        if "AGENT_GUARDRAIL_ID" not in environment or "AGENT_GUARDRAIL_VERSION" not in environment:
+            yield Finding("GuardrailInProduction", runtime.name, "production runtime without a guardrail")
+        elif runtime.get("environmentVariables", "AGENT_GUARDRAIL_VERSION") == "DRAFT":
+            yield Finding("GuardrailInProduction", runtime.name, "production runtime applies the guardrail's DRAFT")
 
 
 # --- evaluation --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <json>`):
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
+    {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail intervened
 A failure is raised, not yielded: the SDK then ends the stream with its own
 {"error", "error_type", "message"} event, which the proxy recognises.
 """
@@ -51,6 +52,27 @@ def done_event(result: AgentResult | None) -> dict[str, Any]:
     usage = invocation.usage if invocation is not None else result.metrics.accumulated_usage
     event["usage"] = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens") if key in usage}
     return event
+
+
+# Strands' stop reason when the Bedrock guardrail blocked the prompt or the answer.
+GUARDRAIL_INTERVENED = "guardrail_intervened"
+
+
+def blocked_event() -> dict[str, Any]:
+    """The turn's last event when the guardrail intervened; the proxy sends CONTENT_BLOCKED for it.
+
+    It carries no text: what was blocked never leaves the agent, and the proxy words the message.
+    """
+    return {"type": "blocked", "reason": "guardrail"}
+
+
+def blocked_by_guardrail(result: AgentResult | None) -> bool:
+    """Whether the guardrail blocked the prompt or the answer.
+
+    Strands has then already replaced both in the session's history (BedrockModel's redaction), so
+    the turn is kept; the caller learns only that the guardrail intervened.
+    """
+    return result is not None and result.stop_reason == GUARDRAIL_INTERVENED
 
 
 def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
@@ -171,9 +193,10 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
-            # The answer is complete and kept in the session, whether or not the caller reads `done`.
-            outcome = "turn_finished"
-            yield done_event(turn.result)
+            # The answer is complete and kept in the session (redacted if the guardrail blocked it),
+            # whether or not the caller reads the last event.
+            outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
+            yield blocked_event() if outcome == "turn_blocked" else done_event(turn.result)
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())

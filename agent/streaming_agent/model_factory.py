@@ -38,4 +38,26 @@ def _build_bedrock_model(settings: AgentSettings) -> Model:
         raise AgentConfigurationError(
             "AWS_REGION (or AWS_DEFAULT_REGION) is required when AGENT_MODEL_PROVIDER is 'bedrock'"
         )
-    return BedrockModel(boto_session=session, model_id=settings.bedrock_model_id, streaming=True)
+    return BedrockModel(
+        boto_session=session, model_id=settings.bedrock_model_id, streaming=True,
+        **guardrail_config(settings),
+    )
+
+
+def guardrail_config(settings: AgentSettings) -> dict[str, object]:
+    """BedrockModel's guardrail settings: applied to the prompt and the answer, checked before streaming."""
+    if settings.guardrail_id is None:
+        return {}
+    return {
+        "guardrail_id": settings.guardrail_id,
+        "guardrail_version": settings.guardrail_version,
+        # The trace tells BLOCKED from ANONYMIZED (masked PII), so only a real block ends the turn.
+        "guardrail_trace": "enabled",
+        # sync (Bedrock's default, named so it stays): each chunk is checked before Bedrock sends it,
+        # so no unchecked text ever streams; the price is some latency per chunk (README, Guardrails).
+        "guardrail_stream_processing_mode": "sync",
+        # A blocked prompt and a blocked answer are replaced in the session's history, so the next
+        # turn never sends them to the model again.
+        "guardrail_redact_input": True,
+        "guardrail_redact_output": True,
+    }

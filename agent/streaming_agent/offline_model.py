@@ -26,6 +26,18 @@ Test directives, written anywhere in the latest prompt and removed from the echo
 Constructed with markdown=True (OFFLINE_MODEL_MARKDOWN=1), every reply without another reply
 directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the README's screenshot).
 
+    [[guardrail:input]]  simulate a Bedrock guardrail blocking the prompt: the reply is only the
+                         guardrail's blocked-input message, stop reason guardrail_intervened
+    [[guardrail:output]] simulate the guardrail blocking the answer part-way: the reply's first
+                         sentence ("Offline model, turn N."), then the blocked-output message in place
+                         of the rest (the echo of the prompt never streams), stop reason
+                         guardrail_intervened
+
+A simulated intervention streams what Bedrock streams with a guardrail in synchronous mode
+(text that passed the check, then the guardrail's message instead of the blocked text), followed
+by the metadata trace and the redactContent events Strands' BedrockModel emits, so the agent's
+session history is redacted the same way.
+
 When OFFLINE_MODEL_TRACE_FILE is set, one JSON line {"t": time.monotonic(), "index": i} is appended
 per piece at the moment the piece is produced (never any text).
 """
@@ -55,7 +67,15 @@ OFFLINE_MODEL_ID = "offline-echo"
 SECRET_MARKER = "SECRET-INTERNAL-DETAIL"
 DEFAULT_PIECE_SIZE = 1024
 
-_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after):([^\[\]]*)\]\]|\[\[(markdown)\]\]")
+_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after|guardrail):([^\[\]]*)\]\]|\[\[(markdown)\]\]")
+GUARDRAIL_SIMULATIONS = ("input", "output")
+# What the simulated guardrail answers instead of blocked text (a real guardrail's
+# blockedInputMessaging / blockedOutputsMessaging).
+OFFLINE_BLOCKED_INPUT_MESSAGE = "Offline guardrail: this request was blocked."
+OFFLINE_BLOCKED_OUTPUT_MESSAGE = "Offline guardrail: the answer was blocked."
+# Strands BedrockModel's default redaction texts, which replace blocked turns in the history.
+REDACTED_INPUT = "[User input redacted.]"
+REDACTED_OUTPUT = "[Assistant output redacted.]"
 _WORD_PIECE = re.compile(r"\S+\s*")
 _FILLER = string.ascii_lowercase + string.digits
 # What [[markdown]] answers: the kinds of markdown a model writes, for the chat page's rendering.
@@ -101,6 +121,8 @@ class Directives:
     delay_ms: int | None = None
     fail_after: int | None = None
     markdown: bool = False
+    # "input" or "output": simulate a guardrail intervention (see the module docstring).
+    guardrail: str | None = None
 
 
 # Directives drive tests and benchmarks; the cap keeps a typo from exhausting memory.
@@ -132,6 +154,10 @@ def parse_directives(prompt: str) -> tuple[Directives, str]:
             if not 0 <= seconds < 3600:  # also rejects nan and inf
                 raise ValueError(f"directive [[pause:SECONDS]] must be from 0 to 3600, got {raw!r}")
             values["pause_seconds"] = seconds
+        elif name == "guardrail":
+            if raw.strip() not in GUARDRAIL_SIMULATIONS:
+                raise ValueError(f"directive [[guardrail:...]] must be one of {', '.join(GUARDRAIL_SIMULATIONS)}, got {raw!r}")
+            values["guardrail"] = raw.strip()
         else:
             field = {"bytes": "total_bytes", "piece-size": "piece_size", "delay-ms": "delay_ms",
                      "fail-after": "fail_after"}.get(name, name)
@@ -188,6 +214,11 @@ def plan_reply(messages: Messages, markdown: bool = False) -> tuple[Directives, 
     if not prompts:
         raise ValueError("the offline model needs at least one user message with text")
     directives, _ = parse_directives(prompts[-1])
+    if directives.guardrail == "input":
+        return directives, [OFFLINE_BLOCKED_INPUT_MESSAGE]
+    if directives.guardrail == "output":
+        first_sentence = f"Offline model, turn {len(prompts)}. "
+        return directives, [*_WORD_PIECE.findall(first_sentence), OFFLINE_BLOCKED_OUTPUT_MESSAGE]
     if directives.pieces is not None:
         return directives, [f"w{index} " for index in range(directives.pieces)]
     if directives.total_bytes is not None:
@@ -213,6 +244,16 @@ async def _pause_unless_cancelled(seconds: float, cancel_signal: threading.Event
             return False
         await asyncio.sleep(min(remaining, _CANCEL_POLL_SECONDS))
     return cancel_signal is None or not cancel_signal.is_set()
+
+
+def _blocked_trace(where: str) -> dict[str, Any]:
+    """A guardrail trace as Bedrock reports a content filter that blocked the prompt or the answer."""
+    assessment = {"contentPolicy": {"filters": [
+        {"type": "MISCONDUCT", "confidence": "HIGH", "action": "BLOCKED", "detected": True},
+    ]}}
+    if where == "input":
+        return {"inputAssessment": {"offline-guardrail": assessment}}
+    return {"outputAssessments": {"offline-guardrail": [assessment]}}
 
 
 class OfflineEchoModel(Model):
@@ -266,16 +307,21 @@ class OfflineEchoModel(Model):
                 f"offline model failed on request after {directives.fail_after} pieces ({SECRET_MARKER})"
             )
         yield {"contentBlockStop": {}}
-        yield {"messageStop": {"stopReason": "end_turn"}}
+        yield {"messageStop": {"stopReason": "guardrail_intervened" if directives.guardrail else "end_turn"}}
         input_tokens = sum(len(prompt.split()) for prompt in _user_prompts(messages))
         output_tokens = len(pieces)
-        yield {
-            "metadata": {
-                "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
-                          "totalTokens": input_tokens + output_tokens},
-                "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
-            }
+        metadata: dict[str, Any] = {
+            "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
+                      "totalTokens": input_tokens + output_tokens},
+            "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
         }
+        if directives.guardrail:
+            metadata["trace"] = {"guardrail": _blocked_trace(directives.guardrail)}
+        yield {"metadata": metadata}  # type: ignore[misc]
+        if directives.guardrail:
+            # What BedrockModel emits after a blocking trace (guardrail_redact_input / _output).
+            yield {"redactContent": {"redactUserContentMessage": REDACTED_INPUT}}
+            yield {"redactContent": {"redactAssistantContentMessage": REDACTED_OUTPUT}}
 
     async def structured_output(
         self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any

@@ -22,6 +22,11 @@ DEFAULT_OFFLINE_DELAY_MS = 40
 MEMORY_ID_PATTERN = re.compile(
     r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"
 )
+# Bedrock's GuardrailIdentifier (an id or the guardrail's ARN) and GuardrailVersion grammars.
+GUARDRAIL_ID_PATTERN = re.compile(
+    r"[a-z0-9]{1,64}|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+"
+)
+GUARDRAIL_VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,7}|DRAFT")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
@@ -47,6 +52,10 @@ class AgentSettings:
     observability_enabled: bool = False
     # OFFLINE_MODEL_MARKDOWN: the offline model answers every prompt as [[markdown]] does (screenshots).
     offline_markdown: bool = False
+    # AGENT_GUARDRAIL_ID / AGENT_GUARDRAIL_VERSION: the Bedrock guardrail the model applies to
+    # prompts and answers (both or neither).
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:
@@ -102,6 +111,24 @@ def _memory_id(environ: Mapping[str, str]) -> str | None:
     return memory_id
 
 
+def _guardrail(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    guardrail_id = _optional(environ, "AGENT_GUARDRAIL_ID")
+    version = _optional(environ, "AGENT_GUARDRAIL_VERSION")
+    if (guardrail_id is None) != (version is None):
+        raise AgentConfigurationError(
+            "AGENT_GUARDRAIL_ID and AGENT_GUARDRAIL_VERSION go together: set both to apply a guardrail, or neither"
+        )
+    if guardrail_id is not None and not GUARDRAIL_ID_PATTERN.fullmatch(guardrail_id):
+        raise AgentConfigurationError(
+            f"AGENT_GUARDRAIL_ID must be a guardrail id (lower-case letters and digits) or its ARN, got {guardrail_id!r}"
+        )
+    if version is not None and not GUARDRAIL_VERSION_PATTERN.fullmatch(version):
+        raise AgentConfigurationError(
+            f"AGENT_GUARDRAIL_VERSION must be a version number (1, 2, ...) or 'DRAFT', got {version!r}"
+        )
+    return guardrail_id, version
+
+
 def load_settings(environ: Mapping[str, str]) -> AgentSettings:
     """Parse and validate the agent's environment variables."""
     provider = _model_provider(environ)
@@ -111,6 +138,7 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
             "BEDROCK_MODEL_ID is required when AGENT_MODEL_PROVIDER is 'bedrock' (the default); "
             "set it to a model or inference-profile id, or set AGENT_MODEL_PROVIDER=offline"
         )
+    guardrail_id, guardrail_version = _guardrail(environ)
     return AgentSettings(
         model_provider=provider,
         bedrock_model_id=model_id,
@@ -125,4 +153,6 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
         memory_id=_memory_id(environ),
         observability_enabled=_boolean(environ, "AGENT_OBSERVABILITY_ENABLED", False),
         offline_markdown=_boolean(environ, "OFFLINE_MODEL_MARKDOWN", False),
+        guardrail_id=guardrail_id,
+        guardrail_version=guardrail_version,
     )

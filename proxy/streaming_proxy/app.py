@@ -50,7 +50,7 @@ from .upstream import (
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
-ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR})
+ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED})
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -116,6 +116,11 @@ def translate(payload: str, session_id: str) -> AgentEvent:
     kind = value.get("type")
     if kind == "delta" and isinstance(value.get("text"), str):
         return AgentEvent(sse_event("delta", {"text": value["text"]}), False, "delta", value["text"])
+    if kind == "blocked":
+        # The guardrail intervened: an error instead of `done`, worded here, never with any agent text.
+        return AgentEvent(
+            _stream_error(contract.CONTENT_BLOCKED, contract.CONTENT_BLOCKED_MESSAGE), True, contract.CONTENT_BLOCKED
+        )
     if kind == "done":
         done: dict[str, Any] = {"sessionId": session_id}
         for key in ("stopReason", "usage"):

@@ -16,6 +16,8 @@ from typing import Any
 from .edge import (  # noqa: F401
     AGENT_ERROR,
     AMBIGUOUS_FRAMING,
+    CONTENT_BLOCKED,
+    CONTENT_BLOCKED_MESSAGE,
     INTERNAL_ERROR,
     INVALID_BODY,
     INVALID_FIELD,

@@ -60,6 +60,12 @@ AGENT_ERROR = "AGENT_ERROR"
 UPSTREAM_INTERRUPTED = "UPSTREAM_INTERRUPTED"
 UPSTREAM_PROTOCOL_ERROR = "UPSTREAM_PROTOCOL_ERROR"
 STREAM_TIMEOUT = "STREAM_TIMEOUT"
+# The Bedrock guardrail blocked the prompt or the answer: the stream ends with this instead of `done`,
+# and the message is the proxy's own, never the blocked text (README, Guardrails).
+CONTENT_BLOCKED = "CONTENT_BLOCKED"
+CONTENT_BLOCKED_MESSAGE = (
+    "The content guardrail blocked this request or its answer. Discard any partial answer and rephrase the request."
+)
 # Opening the agent's stream failed after `start` went out: the same codes as the HTTP errors they
 # used to be (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT), now as `error` events.
 OPEN_ERROR_CODES = (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT)

@@ -110,3 +110,50 @@ def test_bedrock_with_credentials_builds_a_streaming_bedrock_model(
     assert model.get_config()["model_id"] == "anthropic.claude-x"
     assert model.get_config()["streaming"] is True
     assert model.client.meta.region_name == "eu-central-1"
+
+
+# --- the guardrail (issue 13) ------------------------------------------------------------------
+
+
+def test_a_guardrail_is_read_with_its_version() -> None:
+    settings = load_settings({"AGENT_MODEL_PROVIDER": "offline", "AGENT_GUARDRAIL_ID": "ab12cd34ef56",
+                              "AGENT_GUARDRAIL_VERSION": "3"})
+    assert (settings.guardrail_id, settings.guardrail_version) == ("ab12cd34ef56", "3")
+    assert load_settings({"AGENT_MODEL_PROVIDER": "offline"}).guardrail_id is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "fragment"),
+    [
+        ({"AGENT_GUARDRAIL_ID": "ab12cd34ef56"}, "go together"),
+        ({"AGENT_GUARDRAIL_VERSION": "1"}, "go together"),
+        ({"AGENT_GUARDRAIL_ID": "Bad_Id", "AGENT_GUARDRAIL_VERSION": "1"}, "AGENT_GUARDRAIL_ID must be"),
+        ({"AGENT_GUARDRAIL_ID": "ab12", "AGENT_GUARDRAIL_VERSION": "v1"}, "AGENT_GUARDRAIL_VERSION must be"),
+    ],
+)
+def test_a_bad_guardrail_names_the_variable(environ: dict[str, str], fragment: str) -> None:
+    with pytest.raises(AgentConfigurationError, match=fragment):
+        load_settings({"AGENT_MODEL_PROVIDER": "offline", **environ})
+
+
+def test_the_bedrock_model_applies_the_guardrail_synchronously_to_input_and_output(
+    no_aws_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fake credentials: building the client makes no call.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake")
+    settings = load_settings({"BEDROCK_MODEL_ID": "us.anthropic.claude-x", "AWS_REGION": "us-east-1",
+                              "AGENT_GUARDRAIL_ID": "ab12cd34ef56", "AGENT_GUARDRAIL_VERSION": "2"})
+    model = build_model(settings)
+    request = model.format_request([{"role": "user", "content": [{"text": "hi"}]}])  # type: ignore[attr-defined]
+    assert request["guardrailConfig"] == {"guardrailIdentifier": "ab12cd34ef56", "guardrailVersion": "2",
+                                          "trace": "enabled", "streamProcessingMode": "sync"}
+    config = model.get_config()
+    assert config["guardrail_redact_input"] is True and config["guardrail_redact_output"] is True
+
+
+def test_without_a_guardrail_the_request_has_none(no_aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake")
+    model = build_model(load_settings({"BEDROCK_MODEL_ID": "us.anthropic.claude-x", "AWS_REGION": "us-east-1"}))
+    assert "guardrailConfig" not in model.format_request([{"role": "user", "content": [{"text": "hi"}]}])  # type: ignore[attr-defined]

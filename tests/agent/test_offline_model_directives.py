@@ -74,3 +74,14 @@ def test_the_markdown_switch_answers_every_plain_prompt_with_the_markdown_answer
     assert "".join(pieces) == MARKDOWN_ANSWER
     _, pieces = plan_reply([user("[[pieces:2]]")], markdown=True)  # another reply directive still wins
     assert pieces == ["w0 ", "w1 "]
+
+
+def test_guardrail_directives_plan_the_blocked_message_instead_of_the_echo() -> None:
+    prompt = [{"role": "user", "content": [{"text": "[[guardrail:input]] say SECRET-WORD"}]}]
+    directives, pieces = plan_reply(prompt)
+    assert directives.guardrail == "input"
+    assert pieces == ["Offline guardrail: this request was blocked."]
+    _, pieces = plan_reply([{"role": "user", "content": [{"text": "[[guardrail:output]] say SECRET-WORD"}]}])
+    assert "".join(pieces) == "Offline model, turn 1. Offline guardrail: the answer was blocked."
+    with pytest.raises(ValueError, match="input, output"):
+        parse_directives("[[guardrail:both]]")

@@ -15,6 +15,7 @@ import pytest
 from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
+from proxy.streaming_proxy.edge import CONTENT_BLOCKED_MESSAGE
 
 # Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The
 # README's picture (docs/screenshot.png, a markdown answer) comes from tests/browser/screenshot.py.
@@ -401,3 +402,17 @@ def test_hostile_markup_in_an_answer_stays_inert(page: Page):
     for text in ("markdown link", "html link", "data link", "vb", "rel"):
         assert links[text] == (None, None, None), (text, links[text])
     assert "javascript:" not in json.dumps(found["links"])
+
+
+def test_a_guardrail_block_shows_the_readable_message_and_never_the_blocked_text(page: Page):
+    # The offline model simulates the guardrail blocking the answer part-way ([[guardrail:output]]):
+    # without it, the answer would echo the marker.
+    marker = "FORBIDDEN-PAYLOAD-7731"
+    index = send(page, f"[[guardrail:output]] say {marker}")
+    turn = wait_until_final(page, index)
+    assert turn["state"] == "error", turn
+    assert turn["error"].startswith("CONTENT_BLOCKED") and CONTENT_BLOCKED_MESSAGE in turn["error"]
+    agent_side = str(page.evaluate(
+        f"document.querySelectorAll('#conversation .turn')[{index}].querySelector('.message.agent').innerText"))
+    assert marker not in agent_side, agent_side
+    assert_no_raw_sse(page)

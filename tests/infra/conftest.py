@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from infra_harness import REPO_ROOT, ProgramRun, build_checkout_zips, run_program, stack_config
+from infra_harness import DEV_VARIANT_OVERRIDES, REPO_ROOT, ProgramRun, build_checkout_zips, run_program, stack_config
 
 from tests.support.locks import exclusive
 
@@ -56,3 +56,10 @@ def dev_hosting_run() -> ProgramRun:
 @pytest.fixture(scope="session")
 def prod_hosting_run() -> ProgramRun:
     return run_program("prod", stack_config("prod", overrides=PROD_COGNITO_HOSTING))
+
+
+# dev in the shapes its own file does not show (infra_harness.DEV_VARIANT_OVERRIDES: the container
+# artifact and an existing guardrail). One run, shared by the deployer-policy and guardrail tests.
+@pytest.fixture(scope="session")
+def dev_variant_run() -> ProgramRun:
+    return run_program("dev", stack_config("dev", overrides=DEV_VARIANT_OVERRIDES))

@@ -34,6 +34,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "agentcore-streaming"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+# dev in the shapes its own stack file does not show: the container artifact, an existing guardrail
+# named by id and a REGIONAL custom domain (conftest.py's dev_variant_run).
+EXISTING_GUARDRAIL_ID = "ab12cd34ef56"
+DEV_VARIANT_OVERRIDES = {
+    "agentcore-streaming:agentArtifact": "container",
+    "agentcore-streaming:guardrail": {"id": EXISTING_GUARDRAIL_ID, "version": "7"},
+    # A REGIONAL custom domain on a certificate the stack requests (validation record, alias).
+    "agentcore-streaming:customDomain": {"name": "api.example.com", "hostedZoneId": "Z0PUBLIC0123456789"},
+    "agentcore-streaming:disableExecuteApiEndpoint": True,
+}
 EXISTING_VPC_CIDR = "10.99.0.0/16"
 
 # Outputs of awsx remote components. Fixed values, never echoes of the inputs, so a test cannot
@@ -191,6 +201,8 @@ class RecordedResource:
     state: dict[str, Any] = field(default_factory=dict)
     # Former types this resource answers to (its aliases' type tokens), e.g. after a rename.
     alias_types: list[str] = field(default_factory=list)
+    # Properties whose change replaces the resource (ResourceOptions.replace_on_changes).
+    replace_on_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -293,6 +305,11 @@ def computed_outputs(
         return {"fqdn": inputs["name"].rstrip(".")}
     if type_token == "aws:ec2/vpcEndpoint:VpcEndpoint":
         return {"arn": _arn("ec2", f"{name}/{resource_id}"), "dnsEntries": vpc_endpoint_dns_entries(resource_id)}
+    if type_token == "aws:bedrock/guardrail:Guardrail":
+        # CreateGuardrail answers a 12-character lower-case id and the ARN built from it; a new
+        # guardrail starts as the DRAFT version.
+        return {"guardrailId": resource_id, "guardrailArn": _arn("bedrock", f"guardrail/{resource_id}"),
+                "version": "DRAFT"}
     service = type_token.split(":")[1].split("/")[0]
     return {"arn": _arn(service, f"{name}/{resource_id}")}
 
@@ -356,6 +373,8 @@ class InfraMocks(pulumi.runtime.Mocks):
     def __init__(self, generation: int = 1) -> None:
         self.calls: list[str] = []
         self.generation = generation
+        # Versions published per guardrail ARN.
+        self.guardrail_versions: dict[str, int] = {}
         # Zone name of every subnet the account has (existing ones, and a new VPC's once created).
         self.subnet_zones: dict[str, str] = {sid: zone for sid, (_vpc, zone) in EXISTING_SUBNETS.items()}
         self.private_domain_names: set[str] = set()
@@ -402,6 +421,29 @@ class InfraMocks(pulumi.runtime.Mocks):
                 raise AwsRefusal(f"InvalidParameterException: domain {inputs.get('domain')!r} must satisfy "
                                  "^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$")
 
+    @staticmethod
+    def _check_guardrail(inputs: Mapping[str, Any]) -> None:
+        """CreateGuardrail's own checks (botocore's bedrock model, and its PROMPT_ATTACK rule)."""
+        if not re.fullmatch(r"[0-9a-zA-Z-_]{1,50}", inputs.get("name", "")):
+            raise AwsRefusal(f"CreateGuardrail: invalid name {inputs.get('name')!r}")
+        for key in ("blockedInputMessaging", "blockedOutputsMessaging"):
+            if not 1 <= len(inputs.get(key) or "") <= 500:
+                raise AwsRefusal(f"CreateGuardrail: {key} must be 1-500 characters")
+        for entry in (inputs.get("contentPolicyConfig") or {}).get("filtersConfigs") or []:
+            if entry["type"] == "PROMPT_ATTACK" and entry["outputStrength"] != "NONE":
+                raise AwsRefusal("CreateGuardrail: PROMPT_ATTACK content filter strength for response must be NONE")
+        if not any(inputs.get(key) for key in ("contentPolicyConfig", "topicPolicyConfig",
+                                                "sensitiveInformationPolicyConfig", "wordPolicyConfig",
+                                                "contextualGroundingPolicyConfig")):
+            raise AwsRefusal("CreateGuardrail: at least one policy is required")
+
+    def _publish_guardrail_version(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        """CreateGuardrailVersion numbers a guardrail's versions 1, 2, ... in order."""
+        arn = args.inputs["guardrailArn"]
+        number = self.guardrail_versions.get(arn, 0) + 1
+        self.guardrail_versions[arn] = number
+        return f"{arn},{number}", {**args.inputs, "version": str(number)}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         self._check_cognito(args.typ, args.inputs)
         if args.typ == "awsx:ec2:Vpc":
@@ -410,6 +452,10 @@ class InfraMocks(pulumi.runtime.Mocks):
             self._check_agent_subnets(args.inputs)
         check_custom_domain(args.typ, args.inputs)
         self._check_private_mapping(args.typ, args.inputs)
+        if args.typ == "aws:bedrock/guardrail:Guardrail":
+            self._check_guardrail(args.inputs)
+        if args.typ == "aws:bedrock/guardrailVersion:GuardrailVersion":
+            return self._publish_guardrail_version(args)
         if args.typ == "awsx:ecr:Repository":
             return f"{args.name}-id", {"url": MOCK_REPOSITORY_URL}
         if args.typ == "awsx:ecr:Image":
@@ -437,6 +483,8 @@ class InfraMocks(pulumi.runtime.Mocks):
             return f"{args.inputs['name']}{MOCK_MEMORY_ID_SUFFIX}"
         if args.typ == "aws:cognito/userPool:UserPool":
             return MOCK_USER_POOL_ID
+        if args.typ == "aws:bedrock/guardrail:Guardrail":
+            return f"gr{self.generation:02d}mock1234"[:12]
         # AWS draws a new id for every resource it creates (a REST API's id, ...), so a later
         # deployment of the same stack gets other ids.
         return f"{args.name}-id" if self.generation == 1 else f"{args.name}-id{self.generation}"
@@ -500,6 +548,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             depends_on=list(request.dependencies),
             state=rpc.deserialize_properties(response.object) if response.object else {},
             alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
+            replace_on_changes=list(request.replaceOnChanges),
         )
         with self._lock:
             self.recorded.append(recorded)

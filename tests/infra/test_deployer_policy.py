@@ -79,6 +79,15 @@ def runtime(_run: ProgramRun, resource: RecordedResource) -> str:
     return _arn("bedrock-agentcore", f"runtime/{resource.inputs['agentRuntimeName']}-AbCdE12345")
 
 
+def guardrail(_run: ProgramRun, _resource: RecordedResource) -> str:
+    return _arn("bedrock", "guardrail/a1b2c3d4e5f6")
+
+
+def guardrail_of_version(_run: ProgramRun, resource: RecordedResource) -> str:
+    # Deleting a version is DeleteGuardrail with the version number, on the guardrail's ARN.
+    return resource.inputs["guardrailArn"]
+
+
 def web_acl(_run: ProgramRun, resource: RecordedResource) -> str:
     return _arn("wafv2", f"regional/webacl/{resource.inputs['name']}/0f1e2d3c")
 
@@ -145,6 +154,13 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
         (a, lambda _r, m: _arn("bedrock-agentcore", f"memory/{m.inputs['name']}-AbCdE12345")) for a in (
             "bedrock-agentcore:CreateMemory", "bedrock-agentcore:GetMemory", "bedrock-agentcore:UpdateMemory",
             "bedrock-agentcore:DeleteMemory", "bedrock-agentcore:TagResource")],
+    # A guardrail's ARN ends in an id Bedrock draws, never the stack's name, so the grant covers
+    # guardrails in general; tags come with the provider's default tags (the guardrails permissions guide).
+    "aws:bedrock/guardrail:Guardrail": [(a, guardrail) for a in (
+        "bedrock:CreateGuardrail", "bedrock:GetGuardrail", "bedrock:UpdateGuardrail", "bedrock:DeleteGuardrail",
+        "bedrock:TagResource", "bedrock:UntagResource", "bedrock:ListTagsForResource")],
+    "aws:bedrock/guardrailVersion:GuardrailVersion": [(a, guardrail_of_version) for a in (
+        "bedrock:CreateGuardrailVersion", "bedrock:GetGuardrail", "bedrock:DeleteGuardrail")],
     "aws:apigateway/restApi:RestApi": APIGW,
     "aws:apigateway/restApiPolicy:RestApiPolicy": [*APIGW, ("apigateway:UpdateRestApiPolicy", rest_api)],
     "aws:apigateway/resource:Resource": APIGW,
@@ -287,8 +303,8 @@ CALLS: dict[str, list[str]] = {
     "aws:ec2/getPrefixList:getPrefixList": ["ec2:DescribePrefixLists"],
 }
 
-# Everything dev and prod leave out, in two more runs (each run costs seconds): with a PRIVATE
-# custom domain (association, alias) and a REGIONAL one on a requested certificate (validation).
+# Everything dev and prod leave out, in one more run (each run costs seconds), with a PRIVATE custom
+# domain (association, alias); dev_variant_run has a REGIONAL one on a requested certificate.
 VARIANTS = {
     "prod-cognito-cors-mail-existing-vpc-private-domain": ("prod", {
         f"{PROJECT}authMode": "cognito", f"{PROJECT}alarmEmail": "ops@example.com",
@@ -296,16 +312,14 @@ VARIANTS = {
         f"{PROJECT}vpcId": EXISTING_VPC_ID, f"{PROJECT}subnetIds": ["subnet-0x", "subnet-0y"],
         f"{PROJECT}customDomain": {"name": "agent.internal.example.com", "hostedZoneId": "Z0PRIVATE012345678",
                                    "certificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0d5f8e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a"}}),
-    "dev-container-regional-domain": ("dev", {
-        f"{PROJECT}agentArtifact": "container",
-        f"{PROJECT}customDomain": {"name": "api.example.com", "hostedZoneId": "Z0PUBLIC0123456789"},
-        f"{PROJECT}disableExecuteApiEndpoint": True}),
 }
 
 
 @pytest.fixture(scope="module")
-def every_shape(dev_run: ProgramRun, prod_run: ProgramRun) -> list[ProgramRun]:
-    runs = [dev_run, prod_run]
+def every_shape(dev_run: ProgramRun, prod_run: ProgramRun, dev_variant_run: ProgramRun) -> list[ProgramRun]:
+    # dev_variant_run (conftest.py): the container artifact, an existing guardrail and a REGIONAL
+    # custom domain on a requested certificate.
+    runs = [dev_run, prod_run, dev_variant_run]
     for stack, overrides in VARIANTS.values():
         runs.append(run_program(stack, stack_config(stack, overrides=overrides)))
     return runs

@@ -3,6 +3,7 @@ pulumi_policy wiring."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import runpy
 from typing import Any
@@ -78,6 +79,21 @@ def test_every_suppression_has_a_reason_and_is_still_needed(
     for suppression in SUPPRESSIONS:
         assert len(suppression.reason.split()) >= 8, suppression
         assert id(suppression) in used, f"stale suppression: {suppression}"
+
+
+def test_guardrail_rule_passes_prod_and_fails_prod_without_a_guardrail(prod_run: ProgramRun) -> None:
+    guardrail_rule = next(r for r in RULES if r.id == "GuardrailInProduction")
+    resources = from_recorded_run(prod_run.resources)
+    assert run_rule(guardrail_rule, resources, ()).findings == []
+    # prod's own runtime with the guardrail's variables taken away: the rule must see it.
+    unguarded = [
+        dataclasses.replace(r, inputs={**r.inputs, "environmentVariables": {
+            k: v for k, v in r.inputs["environmentVariables"].items() if not k.startswith("AGENT_GUARDRAIL")}})
+        if r.type == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime" else r
+        for r in resources
+    ]
+    findings = run_rule(guardrail_rule, unguarded, ()).findings
+    assert [(f.resource_name, f.message) for f in findings] == [("agent-runtime", "production runtime without a guardrail")]
 
 
 def test_rules_run_on_every_stack_resource_type_they_name(prod_run: ProgramRun) -> None:
@@ -218,6 +234,11 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
         res("aws:apigateway/basePathMapping:BasePathMapping", "mapping", {},
             ("urn:pulumi:t::p::aws:apigateway/restApi:RestApi::api",)),
     ]),
+    ("GuardrailInProduction", [res("aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime", "runtime", {
+        "tags": {"production": "true"}, "environmentVariables": {"BEDROCK_MODEL_ID": "m"}})]),
+    ("GuardrailInProduction", [res("aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime", "runtime", {
+        "tags": {"production": "true"},
+        "environmentVariables": {"AGENT_GUARDRAIL_ID": "abc123", "AGENT_GUARDRAIL_VERSION": "DRAFT"}})]),
 ]
 
 

@@ -45,3 +45,11 @@ def test_stream_record_counts_deltas_and_keeps_the_answer_only_when_asked():
     summary = record.summary()
     assert summary["deltas"] == 2 and summary["answer"] == "Hello" and summary["firstDeltaMs"] is not None
     assert "answer" not in StreamRecord(started=0.0).summary()
+
+
+def test_a_guardrail_block_becomes_content_blocked_with_the_proxys_own_message():
+    event = translate('{"type": "blocked", "reason": "guardrail", "text": "the blocked words"}', "s-1")
+    assert event.terminal and event.kind == contract.CONTENT_BLOCKED
+    assert event.payload.startswith(b"event: error\n")
+    assert event_data(event.payload) == {"code": "CONTENT_BLOCKED", "message": contract.CONTENT_BLOCKED_MESSAGE}
+    assert b"blocked words" not in event.payload

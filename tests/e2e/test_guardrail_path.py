@@ -1,0 +1,71 @@
+"""A guardrail intervention end to end on loopback: agent -> proxy -> client (issue 13, guardrails).
+
+The offline model simulates Bedrock's guardrail on request ([[guardrail:input]] / [[guardrail:output]],
+agent/streaming_agent/offline_model.py). The prompt carries a marker that stands for the blocked
+text: an unblocked turn echoes it, a blocked one must show it nowhere (stream, client output, logs).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from client import stream_invoke
+from client.__main__ import EXIT_AGENT_ERROR, parse_arguments, run
+from local.stack import LocalStack, StackSettings
+from proxy.streaming_proxy.edge import CONTENT_BLOCKED, CONTENT_BLOCKED_MESSAGE
+
+BLOCKED_MARKER = "FORBIDDEN-PAYLOAD-7731"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(StackSettings(offline_delay_ms=5)) as running:
+        yield running
+
+
+def events_of(stack: LocalStack, prompt: str, session_id: str | None = None) -> list:
+    return list(stream_invoke(stack.url, prompt, session_id=session_id, timeout=30))
+
+
+def test_without_a_simulated_intervention_the_marker_is_echoed(stack: LocalStack) -> None:
+    # The control: the marker would reach the client if nothing blocked it.
+    events = events_of(stack, f"say {BLOCKED_MARKER}")
+    assert events[-1].name == "done"
+    assert BLOCKED_MARKER in "".join(e.data.get("text", "") for e in events if e.name == "delta")
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_an_intervention_ends_the_stream_with_content_blocked_and_no_blocked_text(stack: LocalStack, where: str) -> None:
+    events = events_of(stack, f"[[guardrail:{where}]] say {BLOCKED_MARKER}")
+    names = [event.name for event in events]
+    assert names[0] == "start" and names[-1] == "error" and "done" not in names
+    assert events[-1].data == {"code": CONTENT_BLOCKED, "message": CONTENT_BLOCKED_MESSAGE}
+    wire = json.dumps([event.data for event in events])
+    assert BLOCKED_MARKER not in wire
+    for component in ("agent", "proxy", "standin"):
+        assert not [line for line in stack.logs(component) if BLOCKED_MARKER in line], component
+    agent_log = [json.loads(line) for line in stack.logs("agent") if line.startswith("{")]
+    assert any(entry.get("event") == "turn_blocked" or entry.get("message") == "turn_blocked" for entry in agent_log), \
+        agent_log[-5:]
+
+
+def test_the_session_goes_on_after_a_blocked_turn_without_the_blocked_prompt(stack: LocalStack) -> None:
+    first = events_of(stack, f"[[guardrail:input]] {BLOCKED_MARKER}", session_id="guardrail-session-1")
+    assert first[-1].data["code"] == CONTENT_BLOCKED
+    second = events_of(stack, "hello again", session_id="guardrail-session-1")
+    assert second[-1].name == "done"
+    answer = "".join(e.data.get("text", "") for e in second if e.name == "delta")
+    # The blocked prompt was redacted from the history, so the model never sees it again.
+    assert "turn 2" in answer and BLOCKED_MARKER not in answer and "redacted" in answer
+
+
+def test_the_client_prints_the_readable_message_and_exits_with_the_agent_error_status(stack: LocalStack) -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = run(parse_arguments([f"[[guardrail:output]] {BLOCKED_MARKER}", "--url", stack.url]), stdout, stderr)
+    assert status == EXIT_AGENT_ERROR
+    assert f"error: {CONTENT_BLOCKED}: {CONTENT_BLOCKED_MESSAGE}" in stderr.getvalue()
+    assert BLOCKED_MARKER not in stdout.getvalue() + stderr.getvalue()
