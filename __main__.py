@@ -15,7 +15,7 @@ from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import user_pool_to_create
-from components.naming import agentcore_name, physical_name
+from components.naming import agentcore_name, metrics_namespace, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
@@ -58,6 +58,7 @@ def name(role: str, max_length: int = 64) -> str:
 api_name = name("api")
 proxy_function_name = name("proxy")
 web_acl_name = name("waf", max_length=128 - len("aws-waf-logs-")) if settings.waf_enabled else None
+usage_metrics_namespace = metrics_namespace(project, stack)
 
 
 network = None
@@ -119,6 +120,9 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     region=settings.region,
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
+    # Usage metrics (EMF in the proxy's log): one namespace per stack, read by the dashboard.
+    metrics_namespace=usage_metrics_namespace,
+    metrics_stack=stack,
 ))
 
 vpc_endpoint_id = None
@@ -182,6 +186,8 @@ if settings.observability_enabled:
             function_name=proxy_function_name,
             function_timeout_seconds=settings.stream_timeout_seconds,
             web_acl_name=web_acl_name,
+            metrics_namespace=usage_metrics_namespace,
+            stack_name=stack,
         ),
         alarm_name_prefix=f"{name('alarm')}-",
         topic_name=name("alarms", max_length=256),

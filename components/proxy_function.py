@@ -52,6 +52,10 @@ class ProxyFunctionArgs:
     protect_stateful_resources: bool
     # Browser origins the proxy adds CORS headers for; empty: none (no CORS variable at all).
     cors_allowed_origins: tuple[str, ...] = ()
+    # CloudWatch namespace of the usage metrics the proxy logs (EMF) and the stack they are for;
+    # empty: usage records without metrics.
+    metrics_namespace: str = ""
+    metrics_stack: str = ""
 
 
 class ProxyFunction(pulumi.ComponentResource):
@@ -157,6 +161,8 @@ def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
         stream_timeout_seconds=args.stream_timeout_seconds,
         log_level=args.log_level,
         cors_allowed_origins=tuple(args.cors_allowed_origins),
+        metrics_namespace=args.metrics_namespace,
+        metrics_stack=args.metrics_stack,
     )
     return {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
