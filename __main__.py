@@ -58,7 +58,7 @@ def name(role: str, max_length: int = 64) -> str:
 api_name = name("api")
 proxy_function_name = name("proxy")
 web_acl_name = name("waf", max_length=128 - len("aws-waf-logs-")) if settings.waf_enabled else None
-usage_metrics_namespace = metrics_namespace(project, stack)
+usage_metrics_namespace = metrics_namespace(project, stack) if settings.usage_metrics_enabled else None
 
 
 network = None
@@ -121,8 +121,8 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
     # Usage metrics (EMF in the proxy's log): one namespace per stack, read by the dashboard.
-    metrics_namespace=usage_metrics_namespace,
-    metrics_stack=stack,
+    metrics_namespace=usage_metrics_namespace or "",
+    metrics_stack=stack if usage_metrics_namespace else "",
 ))
 
 vpc_endpoint_id = None

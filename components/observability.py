@@ -47,8 +47,9 @@ class MonitoredNames:
     function_timeout_seconds: int
     # None when no web ACL guards the stage: no WAF alarm, no WAF widget.
     web_acl_name: Optional[str]
-    # The proxy's usage metrics (EMF): their namespace and the value of their `stack` dimension.
-    metrics_namespace: str
+    # The proxy's usage metrics (EMF): their namespace (None: not published, no usage widgets) and
+    # the value of their `stack` dimension.
+    metrics_namespace: Optional[str]
     stack_name: str
 
 
@@ -151,12 +152,15 @@ def _widget(title: str, metrics: list[list[Any]], region: str, *, stat: str = "S
 def turns_by_outcome_search(names: MonitoredNames) -> str:
     """Every outcome's Turns metric, found by search: outcomes are not known in advance (error codes)."""
     # The namespace has '/' and '-', so the metric schema quotes it.
+    assert names.metrics_namespace is not None
     schema = f'{{"{names.metrics_namespace}",{OUTCOME_DIMENSION},{STACK_DIMENSION}}}'
     return f"SEARCH('{schema} MetricName=\"{TURNS_METRIC}\"', 'Sum', {PERIOD_SECONDS})"
 
 
 def usage_widgets(names: MonitoredNames) -> list[dict[str, Any]]:
     """Tokens per minute and turns by outcome, from the usage records the proxy logs (EMF)."""
+    if names.metrics_namespace is None:
+        return []
     stack = [STACK_DIMENSION, names.stack_name]
     return [
         _widget("Tokens per minute", [

@@ -111,6 +111,8 @@ class Settings:
     # Alarms, their SNS topic and the dashboard; alarm_email subscribes one address (or None).
     observability_enabled: bool
     alarm_email: str | None
+    # Per-stack CloudWatch metrics (EMF) in the proxy's usage records; the records are logged anyway.
+    usage_metrics_enabled: bool
 
     @property
     def auth_mode(self) -> str:
@@ -314,6 +316,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         protect_stateful_resources=read.boolean("protectStatefulResources"),
         observability_enabled=read.boolean("observabilityEnabled"),
         alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
+        usage_metrics_enabled=read.boolean("usageMetricsEnabled"),
     )
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
                "needs observabilityEnabled: true (the alarms and their topic)")
@@ -447,4 +450,5 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
     "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
     "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
+    "usageMetricsEnabled",
 )

@@ -1,6 +1,7 @@
-"""Usage metering in the infrastructure: the proxy is told its stack's metrics namespace, and the prod
-dashboard graphs exactly the metrics the proxy's usage records publish (checked against a record the
-proxy's own code builds from the deployed environment, so a renamed metric on either side fails)."""
+"""Usage metering in the infrastructure: with usageMetricsEnabled (prod) the proxy is told its stack's
+metrics namespace, and the prod dashboard graphs exactly the metrics the proxy's usage records publish
+(checked against a record the proxy's own code builds from the deployed environment, so a renamed
+metric on either side fails)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,18 @@ def published_metrics(settings: ProxySettings) -> set:
     return published
 
 
-def test_each_stack_gives_the_proxy_its_own_metrics_namespace(stack_run: ProgramRun) -> None:
-    settings = proxy_settings(stack_run)
-    assert settings.metrics_namespace == f"agentcore-streaming/{stack_run.stack}"
-    assert settings.metrics_stack == stack_run.stack
+def test_prod_gives_the_proxy_its_own_metrics_namespace(prod_run: ProgramRun) -> None:
+    settings = proxy_settings(prod_run)
+    assert settings.metrics_namespace == "agentcore-streaming/prod"
+    assert settings.metrics_stack == "prod"
+
+
+def test_dev_logs_usage_records_without_metrics(dev_run: ProgramRun) -> None:
+    # usageMetricsEnabled is off in dev: custom metrics are billed; the records alone are free.
+    settings = proxy_settings(dev_run)
+    assert (settings.metrics_namespace, settings.metrics_stack) == ("", "")
+    variables = dev_run.one(FUNCTION).inputs["environment"]["variables"]
+    assert not any(name.startswith("PROXY_METRICS_") for name in variables)
 
 
 def test_the_namespace_is_never_an_aws_one_and_fits_cloudwatch() -> None:

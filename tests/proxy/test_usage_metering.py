@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -262,3 +264,35 @@ def test_a_client_that_leaves_mid_stream_gets_one_record_as_client_disconnected(
     [record] = usage_records(log)
     assert record["outcome"] == "client_disconnected" and record["TotalTokens"] is None
     assert emf_problems(record) == [] and "secret" not in log.getvalue()
+
+
+# -- the README's Logs Insights query --------------------------------------------------------------
+
+
+def readme_usage_query() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Usage metering\n", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    [query] = [block for block in blocks if "stats" in block]
+    return query
+
+
+def query_fields(query: str) -> tuple[str, set[str]]:
+    """The message the query filters on, and every log field it reads (aliases and functions aside)."""
+    [message] = re.findall(r'filter message = "([^"]+)"', query)
+    read = set(re.findall(r"\b(?:sum|avg|min|max|count|count_distinct)\((\w+)\)", query))
+    for grouping in re.findall(r"\bby (.+)$", query, re.MULTILINE):
+        read |= {part.strip() for part in grouping.split(",") if not part.strip().startswith("bin(")}
+    return message, read
+
+
+def test_the_readmes_tokens_per_caller_query_reads_fields_the_proxy_logs() -> None:
+    message, fields = query_fields(readme_usage_query())
+    assert {"InputTokens", "OutputTokens", "TotalTokens", "caller"} <= fields  # the parse found them
+    done = f'data: {json.dumps({"type": "done", "stopReason": "end_turn", "usage": USAGE})}\n\n'.encode()
+    app, log = app_and_log(DELTAS + done)
+    post(app, {"prompt": PROMPT})
+    [record] = usage_records(log)
+    assert record["message"] == message
+    assert fields <= set(record), f"the query reads fields the record does not have: {fields - set(record)}"
+    assert all(isinstance(record[name], int) for name in fields if name.endswith("Tokens"))
