@@ -167,7 +167,8 @@ def usage_widgets(names: MonitoredNames) -> list[dict[str, Any]]:
             [names.metrics_namespace, metric, *stack] for metric in TOKEN_METRICS
         ], names.region, period=TOKENS_PERIOD_SECONDS),
         _widget("Turns by outcome, and turn duration (ms)", [
-            [{"expression": turns_by_outcome_search(names), "id": "turns", "label": ""}],
+            # No label: each line is then named by its outcome.
+            [{"expression": turns_by_outcome_search(names), "id": "turns"}],
             [names.metrics_namespace, TURN_DURATION_METRIC, *stack, {"stat": "p99", "yAxis": "right"}],
         ], names.region),
     ]
