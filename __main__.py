@@ -17,7 +17,7 @@ from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import Cognito, user_pool_to_create
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
-from components.naming import agentcore_name, physical_name
+from components.naming import agentcore_name, metrics_namespace, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.page_hosting import HostedSignIn, PageConfig, PageConfigArgs, PageHosting, PageHostingArgs
@@ -62,6 +62,7 @@ def name(role: str, max_length: int = 64) -> str:
 api_name = name("api")
 proxy_function_name = name("proxy")
 web_acl_name = name("waf", max_length=128 - len("aws-waf-logs-")) if settings.waf_enabled else None
+usage_metrics_namespace = metrics_namespace(project, stack) if settings.usage_metrics_enabled else None
 
 
 network = None
@@ -171,6 +172,9 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     protect_stateful_resources=settings.protect_stateful_resources,
     cors_allowed_origins=settings.cors_allowed_origins,
     page_origin=page.origin if page is not None else None,
+    # Usage metrics (EMF in the proxy's log): one namespace per stack, read by the dashboard.
+    metrics_namespace=usage_metrics_namespace or "",
+    metrics_stack=stack if usage_metrics_namespace else "",
 ))
 
 vpc_endpoint_id = None
@@ -283,6 +287,8 @@ if settings.observability_enabled:
             function_name=proxy_function_name,
             function_timeout_seconds=settings.stream_timeout_seconds,
             web_acl_name=web_acl_name,
+            metrics_namespace=usage_metrics_namespace,
+            stack_name=stack,
         ),
         alarm_name_prefix=f"{name('alarm')}-",
         topic_name=name("alarms", max_length=256),

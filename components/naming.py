@@ -34,6 +34,16 @@ def agentcore_name(project: str, stack: str, role: str = "agent", max_length: in
     return _fit(name, source, min(max_length, AGENTCORE_NAME_MAX), "_")
 
 
+def metrics_namespace(project: str, stack: str) -> str:
+    """The CloudWatch namespace of one stack's usage metrics, such as `agentcore-streaming/prod`.
+
+    Pulumi project and stack names are letters, digits, '-', '_' and '.', all allowed in a namespace
+    (printable ASCII, 255 at most); only the "AWS/" prefix is reserved for AWS's own services.
+    """
+    namespace = f"{project}/{stack}"[:255]
+    return f"_{namespace}"[:255] if namespace.startswith("AWS/") else namespace
+
+
 def physical_name(project: str, stack: str, role: str, max_length: int = 64) -> str:
     """A lower-case, hyphenated name such as `agentcore-streaming-dev-proxy`."""
     source = f"{project}-{stack}-{role}"

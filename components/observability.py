@@ -14,6 +14,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from proxy.streaming_proxy.edge import (
+    OUTCOME_DIMENSION,
+    STACK_DIMENSION,
+    TOKEN_METRICS,
+    TURN_DURATION_METRIC,
+    TURNS_METRIC,
+)
 
 PERIOD_SECONDS = 300
 # API 5XX rate (percent of requests) that raises the alarm, and the traffic below which a rate
@@ -25,6 +32,8 @@ API_5XX_MIN_REQUESTS = 10
 DURATION_SHARE_OF_TIMEOUT = 0.9
 # Blocked requests per 5 minutes that count as an attack rather than the odd scanner.
 WAF_BLOCKED_SPIKE = 100
+# Tokens are shown per minute: the rate a model's quota is stated in.
+TOKENS_PERIOD_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,10 @@ class MonitoredNames:
     function_timeout_seconds: int
     # None when no web ACL guards the stage: no WAF alarm, no WAF widget.
     web_acl_name: Optional[str]
+    # The proxy's usage metrics (EMF): their namespace (None: not published, no usage widgets) and
+    # the value of their `stack` dimension.
+    metrics_namespace: Optional[str]
+    stack_name: str
 
 
 def _metric(namespace: str, metric_name: str, dimensions: dict[str, str], stat: str) -> dict[str, Any]:
@@ -125,14 +138,40 @@ def alarm_definitions(names: MonitoredNames, alarm_name_prefix: str) -> list[dic
     return alarms
 
 
-def _widget(title: str, metrics: list[list[Any]], region: str, *, stat: str = "Sum") -> dict[str, Any]:
+def _widget(title: str, metrics: list[list[Any]], region: str, *, stat: str = "Sum",
+            period: int = PERIOD_SECONDS) -> dict[str, Any]:
     return {
         "type": "metric",
         "width": 12,
         "height": 6,
         "properties": {"title": title, "region": region, "metrics": metrics, "stat": stat,
-                       "period": PERIOD_SECONDS, "view": "timeSeries"},
+                       "period": period, "view": "timeSeries"},
     }
+
+
+def turns_by_outcome_search(names: MonitoredNames) -> str:
+    """Every outcome's Turns metric, found by search: outcomes are not known in advance (error codes)."""
+    # The namespace has '/' and '-', so the metric schema quotes it.
+    assert names.metrics_namespace is not None
+    schema = f'{{"{names.metrics_namespace}",{OUTCOME_DIMENSION},{STACK_DIMENSION}}}'
+    return f"SEARCH('{schema} MetricName=\"{TURNS_METRIC}\"', 'Sum', {PERIOD_SECONDS})"
+
+
+def usage_widgets(names: MonitoredNames) -> list[dict[str, Any]]:
+    """Tokens per minute and turns by outcome, from the usage records the proxy logs (EMF)."""
+    if names.metrics_namespace is None:
+        return []
+    stack = [STACK_DIMENSION, names.stack_name]
+    return [
+        _widget("Tokens per minute", [
+            [names.metrics_namespace, metric, *stack] for metric in TOKEN_METRICS
+        ], names.region, period=TOKENS_PERIOD_SECONDS),
+        _widget("Turns by outcome, and turn duration (ms)", [
+            # No label: each line is then named by its outcome.
+            [{"expression": turns_by_outcome_search(names), "id": "turns"}],
+            [names.metrics_namespace, TURN_DURATION_METRIC, *stack, {"stat": "p99", "yAxis": "right"}],
+        ], names.region),
+    ]
 
 
 def dashboard_body(names: MonitoredNames) -> dict[str, Any]:
@@ -163,6 +202,7 @@ def dashboard_body(names: MonitoredNames) -> dict[str, Any]:
             [*lam, "Duration", *fn, {"stat": "p99"}],
             [*lam, "ConcurrentExecutions", *fn, {"stat": "Maximum", "yAxis": "right"}],
         ], names.region, stat="p99"),
+        *usage_widgets(names),
     ]
     if names.web_acl_name is not None:
         waf = ["AWS/WAFV2"]

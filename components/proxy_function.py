@@ -55,6 +55,10 @@ class ProxyFunctionArgs:
     # The hosted page's origin (https://<distribution domain>), added to the origins above; known
     # only once CloudFront has created the distribution. None: no hosted page.
     page_origin: Optional[pulumi.Input[str]] = None
+    # CloudWatch namespace of the usage metrics the proxy logs (EMF) and the stack they are for;
+    # empty: usage records without metrics.
+    metrics_namespace: str = ""
+    metrics_stack: str = ""
 
 
 class ProxyFunction(pulumi.ComponentResource):
@@ -160,6 +164,8 @@ def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
         stream_timeout_seconds=args.stream_timeout_seconds,
         log_level=args.log_level,
         cors_allowed_origins=tuple(args.cors_allowed_origins),
+        metrics_namespace=args.metrics_namespace,
+        metrics_stack=args.metrics_stack,
     )
     environ: dict[str, pulumi.Input[str]] = {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",

@@ -117,6 +117,8 @@ class Settings:
     # Alarms, their SNS topic and the dashboard; alarm_email subscribes one address (or None).
     observability_enabled: bool
     alarm_email: str | None
+    # Per-stack CloudWatch metrics (EMF) in the proxy's usage records; the records are logged anyway.
+    usage_metrics_enabled: bool
 
     # The chat page (web/) served by the stack from a private S3 bucket behind CloudFront, and
     # CloudFront's price class for it.
@@ -346,6 +348,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         page_hosting=read.boolean("pageHosting"),
         page_price_class=read.choice("pagePriceClass", PAGE_PRICE_CLASSES),
         guardrail=_read_guardrail(read, production),
+        usage_metrics_enabled=read.boolean("usageMetricsEnabled"),
     )
     _check_page_hosting(read, settings)
     read.check("alarmEmail", settings.alarm_email is None or settings.observability_enabled,
@@ -583,6 +586,7 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "pageHosting", "pagePriceClass",
     "customDomain", "disableExecuteApiEndpoint",
     "guardrail",
+    "usageMetricsEnabled",
 )
 # Keys whose value is an object. Pulumi's config declarations can only type string, integer,
 # boolean and array, so Pulumi.yaml declares these without a `type` (the CLI then accepts any

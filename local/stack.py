@@ -45,6 +45,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # Well-formed but fake: the proxy validates the ARN's shape, the stand-in answers only for it.
 LOCAL_RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/local_agent-0000000000"
+# The usage metrics' namespace and stack dimension in the local stack's proxy log.
+LOCAL_METRICS_STACK = "local"
+LOCAL_METRICS_NAMESPACE = f"agentcore-streaming/{LOCAL_METRICS_STACK}"
 LOCAL_REGION = "us-east-1"
 # Static dummy credentials, only ever given to the proxy: its boto3 client must sign requests
 # (the stand-in checks for SigV4) but must never hold, or leak, the developer's real keys.
@@ -272,6 +275,9 @@ class StackSettings:
             "max_prompt_chars": self.max_prompt_chars,
             "stream_timeout_seconds": self.stream_timeout_seconds,
             "log_content": self.log_content or None,
+            # Usage records carry the same EMF metrics as on AWS, under a namespace of their own.
+            "metrics_namespace": LOCAL_METRICS_NAMESPACE,
+            "metrics_stack": LOCAL_METRICS_STACK,
         }
         defaults = ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ()
         asked = ProxySettings(

@@ -4,6 +4,8 @@ Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <jso
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail intervened
+where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
+Strands counted them for the turn's model calls (see done_event).
 A failure is raised, not yielded: the SDK then ends the stream with its own
 {"error", "error_type", "message"} event, which the proxy recognises.
 """
@@ -42,15 +44,25 @@ def read_prompt(payload: Any) -> str:
     return prompt
 
 
-def done_event(result: AgentResult | None) -> dict[str, Any]:
+USAGE_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens")
+
+
+def done_event(result: AgentResult | None, model_latency_ms: int | None = None) -> dict[str, Any]:
+    """The turn's last event; `model_latency_ms` is this turn's share of Strands' latency total."""
     event: dict[str, Any] = {"type": "done"}
     if result is None:
         return event
     event["stopReason"] = result.stop_reason
-    # The agent keeps metrics for its whole life; report this turn's usage only.
+    # result.metrics is the agent's own EventLoopMetrics, kept for the agent's whole life (a session's
+    # agent answers many turns): accumulated_usage and accumulated_metrics sum every turn so far.
+    # Strands opens one AgentInvocation per call of stream_async, so its usage is this turn's alone.
     invocation = result.metrics.latest_agent_invocation
-    usage = invocation.usage if invocation is not None else result.metrics.accumulated_usage
-    event["usage"] = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens") if key in usage}
+    if invocation is None:
+        return event
+    usage = {key: int(invocation.usage.get(key, 0)) for key in USAGE_TOKEN_KEYS}
+    if model_latency_ms is not None:
+        usage["latencyMs"] = max(0, int(model_latency_ms))
+    event["usage"] = usage
     return event
 
 
@@ -75,6 +87,11 @@ def blocked_by_guardrail(result: AgentResult | None) -> bool:
     return result is not None and result.stop_reason == GUARDRAIL_INTERVENED
 
 
+def accumulated_latency_ms(agent: Agent) -> int:
+    """Strands' running total of the model's reported latency (metadata.metrics.latencyMs), all turns."""
+    return int(agent.event_loop_metrics.accumulated_metrics.get("latencyMs", 0))
+
+
 def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
     # Strands keeps the user message of a turn that failed or was abandoned, without an answer.
     # The next turn would then send two user messages in a row, which Bedrock's Converse API
@@ -95,6 +112,8 @@ class Turn:
     started: float = field(default_factory=time.monotonic)
     pieces: int = 0
     result: AgentResult | None = None
+    # The model's latency for this turn's calls (Strands only keeps a lifetime total), once answered.
+    model_latency_ms: int | None = None
     # Set once the answer is complete and kept in the session.
     completed: bool = False
 
@@ -130,6 +149,7 @@ async def stream_answer(
     """The model's text as delta events, one turn of a session at a time; sets turn.completed."""
     async with turn_lock:
         history_length = len(agent.messages)
+        latency_before = accumulated_latency_ms(agent)
         completed = False
         try:
             # The caller may have left while this turn queued behind another of its session.
@@ -145,6 +165,7 @@ async def stream_answer(
                         yield {"type": "delta", "text": text}
                     elif isinstance(event.get("result"), AgentResult):
                         turn.result = event["result"]
+                        turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
             completed = not was_cancelled(turn.result, disconnected)
         finally:
             if not completed:
@@ -196,7 +217,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
             # whether or not the caller reads the last event.
             outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
-            yield blocked_event() if outcome == "turn_blocked" else done_event(turn.result)
+            yield blocked_event() if outcome == "turn_blocked" else done_event(turn.result, turn.model_latency_ms)
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())

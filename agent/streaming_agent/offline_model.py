@@ -38,6 +38,18 @@ A simulated intervention streams what Bedrock streams with a guardrail in synchr
 by the metadata trace and the redactContent events Strands' BedrockModel emits, so the agent's
 session history is redacted the same way.
 
+Usage, reported like Bedrock's ConverseStream in a final `metadata` event once the reply is complete
+(none for a turn that fails or is cancelled, as Bedrock sends none either):
+
+    inputTokens   the number of whitespace-separated words in the text of every message the model
+                  was given (the whole conversation so far, user and assistant turns, directives
+                  included as written; the system prompt is not counted)
+    outputTokens  the number of pieces streamed
+    totalTokens   inputTokens + outputTokens
+    latencyMs     (in `metrics`) milliseconds from the request to the last piece
+
+So a first turn "hello streaming world" costs 3 input tokens, and a test can predict every count.
+
 When OFFLINE_MODEL_TRACE_FILE is set, one JSON line {"t": time.monotonic(), "index": i} is appended
 per piece at the moment the piece is produced (never any text).
 """
@@ -189,6 +201,16 @@ def _user_prompts(messages: Messages) -> list[str]:
     return prompts
 
 
+def count_input_tokens(messages: Messages) -> int:
+    """The offline model's input tokens: words in the text of every message (module docstring)."""
+    return sum(
+        len(block["text"].split())
+        for message in messages
+        for block in message.get("content", [])
+        if isinstance(block.get("text"), str)
+    )
+
+
 def _echo_pieces(prompts: list[str]) -> list[str]:
     turn = len(prompts)
     _, latest = parse_directives(prompts[-1])
@@ -308,7 +330,7 @@ class OfflineEchoModel(Model):
             )
         yield {"contentBlockStop": {}}
         yield {"messageStop": {"stopReason": "guardrail_intervened" if directives.guardrail else "end_turn"}}
-        input_tokens = sum(len(prompt.split()) for prompt in _user_prompts(messages))
+        input_tokens = count_input_tokens(messages)
         output_tokens = len(pieces)
         metadata: dict[str, Any] = {
             "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,

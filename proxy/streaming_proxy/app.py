@@ -34,8 +34,18 @@ from . import contract
 from .caller import read_request_context
 from .contract import ApiError, sse_event
 from .cors import CorsMiddleware
-from .edge import INVOKE_METHOD, INVOKE_PATH, READY_PATH, CorsPolicy, ProxySettings, SettingsError, load_settings
+from .edge import (
+    INVOKE_METHOD,
+    INVOKE_PATH,
+    READY_PATH,
+    USAGE_RECORD_MESSAGE,
+    CorsPolicy,
+    ProxySettings,
+    SettingsError,
+    load_settings,
+)
 from .jsonlog import JsonLogger, log_context, session_hash
+from .metering import Usage, parse_usage, usage_record
 from .sse import SseDecoder, SseProtocolError
 from .upstream import (
     Finished,
@@ -51,6 +61,8 @@ from .upstream import (
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED})
+# Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
+MAX_STOP_REASON_CHARS = 64
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -84,6 +96,8 @@ class AgentEvent:
     text: str | None = None
     # For BedrockAgentCoreApp's in-band error: the type the agent reported (only that reaches the logs).
     agent_error_type: str | None = None
+    # For `done`: the turn's usage, when the agent reported a well-formed one.
+    usage: Usage | None = None
 
 
 def _stream_error(code: str, message: str) -> bytes:
@@ -122,11 +136,15 @@ def translate(payload: str, session_id: str) -> AgentEvent:
             _stream_error(contract.CONTENT_BLOCKED, contract.CONTENT_BLOCKED_MESSAGE), True, contract.CONTENT_BLOCKED
         )
     if kind == "done":
+        # Only what the contract promises, checked: a malformed field is left out, never forwarded.
         done: dict[str, Any] = {"sessionId": session_id}
-        for key in ("stopReason", "usage"):
-            if key in value:
-                done[key] = value[key]
-        return AgentEvent(sse_event("done", done), True, "done")
+        stop_reason = value.get("stopReason")
+        if isinstance(stop_reason, str) and 0 < len(stop_reason) <= MAX_STOP_REASON_CHARS:
+            done["stopReason"] = stop_reason
+        usage = parse_usage(value.get("usage"))
+        if usage is not None:
+            done["usage"] = usage.as_event()
+        return AgentEvent(sse_event("done", done), True, "done", usage=usage)
     if isinstance(value.get("data"), str):  # a raw Strands stream event
         return AgentEvent(sse_event("delta", {"text": value["data"]}), False, "delta", value["data"])
     return AgentEvent(None, False, "ignored")
@@ -207,8 +225,12 @@ class StreamRecord:
     first_delta_ms: float | None = None
     # The answer's text, kept only when content logging is on.
     answer: list[str] | None = None
+    # The agent's usage for the turn, from its `done` event.
+    usage: Usage | None = None
 
     def count(self, event: AgentEvent) -> None:
+        if event.usage is not None:
+            self.usage = event.usage
         if event.kind != "delta":
             return
         self.deltas += 1
@@ -300,6 +322,7 @@ class EventStreamResponse:
         finally:
             lease.release()
             self.proxy.logger.info("stream finished", **plan.fields, **record.summary())
+            self.proxy.log_usage(plan, record)
 
 
 class AmbiguousFramingGuard:
@@ -505,6 +528,19 @@ class ProxyApp:
         chunk = b"".join(out)
         record.bytes_sent += len(chunk)
         return chunk, terminal
+
+    def log_usage(self, plan: StreamPlan, record: StreamRecord) -> None:
+        """The turn's one usage record (and EMF metrics): every stream that started logs exactly one."""
+        fields = usage_record(
+            usage=record.usage,
+            stream_outcome=record.outcome,
+            duration_ms=(time.monotonic() - record.started) * 1000,
+            session_hash=plan.fields["sessionHash"],
+            namespace=self.settings.metrics_namespace,
+            stack=self.settings.metrics_stack,
+            timestamp_ms=int(time.time() * 1000),
+        )
+        self.logger.info(USAGE_RECORD_MESSAGE, **fields)
 
     # -- everything else ----------------------------------------------------------------------------
 

@@ -260,6 +260,28 @@ PREFLIGHT_GRANT_HEADERS = {
     "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
 }
 
+# -- usage metering -------------------------------------------------------------------------------
+
+# One usage record per turn in the proxy's log, which is also a CloudWatch embedded metric format
+# (EMF) document; the prod dashboard reads these metrics. Names defined once, here, for both.
+USAGE_RECORD_MESSAGE = "turn usage"
+INPUT_TOKENS_METRIC = "InputTokens"
+OUTPUT_TOKENS_METRIC = "OutputTokens"
+TOTAL_TOKENS_METRIC = "TotalTokens"
+TURNS_METRIC = "Turns"
+TURN_DURATION_METRIC = "TurnDurationMs"
+TOKEN_METRICS = (INPUT_TOKENS_METRIC, OUTPUT_TOKENS_METRIC, TOTAL_TOKENS_METRIC)
+# Dimensions: the stack, and for Turns also the outcome. Never the caller: every distinct dimension
+# value is a metric of its own (billed), and callers are unbounded; the log record names the caller.
+STACK_DIMENSION = "stack"
+OUTCOME_DIMENSION = "outcome"
+# A CloudWatch namespace: printable ASCII, 1-255 characters, not starting with ':' (and "AWS/" is
+# reserved for AWS's own services).
+METRICS_NAMESPACE_PATTERN = re.compile(r"(?!:)(?!AWS/)[ -~]{1,255}")
+# A dimension value: printable ASCII, 1-1024 characters, not only spaces.
+DIMENSION_VALUE_PATTERN = re.compile(r"(?=.*[^ ])[ -~]{1,1024}")
+
+
 # -- the proxy's environment --------------------------------------------------------------------
 
 # arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_agent-AbCdEf1234
@@ -308,6 +330,8 @@ MAX_BODY_BYTES_VARIABLE = "PROXY_MAX_BODY_BYTES"
 LOG_LEVEL_VARIABLE = "PROXY_LOG_LEVEL"
 LOG_CONTENT_VARIABLE = "PROXY_LOG_CONTENT"
 CORS_VARIABLE = "PROXY_CORS_ALLOWED_ORIGINS"
+METRICS_NAMESPACE_VARIABLE = "PROXY_METRICS_NAMESPACE"
+METRICS_STACK_VARIABLE = "PROXY_METRICS_STACK"
 DEFAULT_QUALIFIER = "DEFAULT"
 
 
@@ -347,6 +371,10 @@ class ProxySettings:
     log_content: bool = False
     # Origins whose browser pages may call the API (CORS); empty sends no CORS headers at all.
     cors_allowed_origins: tuple[str, ...] = ()
+    # CloudWatch namespace of the usage metrics (one per stack) and the value of their `stack`
+    # dimension; empty: the usage record is still logged, with no EMF directive in it.
+    metrics_namespace: str = ""
+    metrics_stack: str = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ProxySettings:
@@ -370,6 +398,9 @@ class ProxySettings:
         if self.cors_allowed_origins:
             # Left out when off: the proxy then sends no CORS headers and answers no preflight.
             environ[CORS_VARIABLE] = origins_variable(self.cors_allowed_origins)
+        if self.metrics_namespace:
+            environ[METRICS_NAMESPACE_VARIABLE] = self.metrics_namespace
+            environ[METRICS_STACK_VARIABLE] = self.metrics_stack
         return environ
 
 
@@ -441,8 +472,28 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
         cors_allowed_origins = parse_allowed_origins(environ.get(CORS_VARIABLE, ""))
     except OriginError as error:
         raise SettingsError(f"{CORS_VARIABLE}: {error}; allowed: {ORIGIN_FORMS}") from None
+    metrics_namespace, metrics_stack = _metrics(environ)
     return ProxySettings(
         runtime_arn=runtime_arn, qualifier=qualifier, region=region, log_level=log_level,
         log_content=_boolean(environ, LOG_CONTENT_VARIABLE), cors_allowed_origins=cors_allowed_origins,
-        **values,
+        metrics_namespace=metrics_namespace, metrics_stack=metrics_stack, **values,
     )
+
+
+def _metrics(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The usage metrics' namespace and stack dimension: both or neither."""
+    namespace = environ.get(METRICS_NAMESPACE_VARIABLE, "").strip()
+    stack = environ.get(METRICS_STACK_VARIABLE, "").strip()
+    if not namespace and not stack:
+        return "", ""
+    if not METRICS_NAMESPACE_PATTERN.fullmatch(namespace):
+        raise SettingsError(
+            f"{METRICS_NAMESPACE_VARIABLE} must be a CloudWatch namespace: 1-255 printable ASCII characters, "
+            f"not starting with ':' or 'AWS/' (and it is required with {METRICS_STACK_VARIABLE}), got {namespace!r}"
+        )
+    if not DIMENSION_VALUE_PATTERN.fullmatch(stack):
+        raise SettingsError(
+            f"{METRICS_STACK_VARIABLE} must be a CloudWatch dimension value: 1-1024 printable ASCII characters "
+            f"(and it is required with {METRICS_NAMESPACE_VARIABLE}), got {stack!r}"
+        )
+    return namespace, stack

@@ -19,9 +19,11 @@ def test_offline_model_streams_word_pieces_then_done(agent_url: str, trace_file:
                            '"hello ', "streaming ", 'world".']
     assert turn.events[-1]["type"] == "done"
     assert turn.events[-1]["stopReason"] == "end_turn"
+    # The offline model's usage rule: input = words of the conversation, output = pieces streamed.
     usage = turn.events[-1]["usage"]
-    assert usage["outputTokens"] == len(turn.deltas)
-    assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
+    assert set(usage) == {"inputTokens", "outputTokens", "totalTokens", "latencyMs"}
+    assert (usage["inputTokens"], usage["outputTokens"], usage["totalTokens"]) == (3, 9, 12)
+    assert isinstance(usage["latencyMs"], int) and usage["latencyMs"] >= 0
     # One trace line per piece, in order, with no text in it.
     trace = read_trace(trace_file)
     assert [line["index"] for line in trace] == list(range(len(turn.deltas)))
@@ -66,6 +68,24 @@ def test_a_session_remembers_its_first_prompt_and_others_do_not(agent_url: str) 
     assert second.text == ('Offline model, turn 2. You said: "what is my name?". '
                            'Earlier you said: "my name is Ada".')
     assert other.text == 'Offline model, turn 1. You said: "who am I?".'
+
+
+def test_each_turn_reports_its_own_usage_not_the_session_total(tmp_path: Path) -> None:
+    # A session's agent lives across turns and Strands sums usage and latency over its whole life;
+    # done must carry this turn's numbers. 200 ms between pieces makes each turn's latency large
+    # enough that a running total would show.
+    with running_agent({"OFFLINE_MODEL_DELAY_MS": "200"}) as url:
+        first = invoke(url, "[[pieces:2]] one", session_id("usage"))
+        second = invoke(url, "[[pieces:3]] two words", session_id("usage"))
+
+    first_usage, second_usage = first.events[-1]["usage"], second.events[-1]["usage"]
+    assert (first_usage["inputTokens"], first_usage["outputTokens"]) == (2, 2)
+    # The second call sends the whole conversation: "[[pieces:2]] one", "w0 w1 ", "[[pieces:3]] two words".
+    assert (second_usage["inputTokens"], second_usage["outputTokens"]) == (2 + 2 + 3, 3)
+    assert second_usage["totalTokens"] == 10
+    # Two pieces take about 400 ms and three about 600 ms; a lifetime total would be about 1000 ms.
+    assert 350 <= first_usage["latencyMs"] < 900
+    assert 550 <= second_usage["latencyMs"] < 950
 
 
 def test_requests_without_a_session_id_are_not_remembered(agent_url: str) -> None:

@@ -105,7 +105,8 @@ def test_prod_topic_is_encrypted_with_a_key_cloudwatch_may_use(prod_run: Program
 
 def test_prod_dashboard_shows_api_lambda_and_waf(prod_run: ProgramRun) -> None:
     body = json.loads(prod_run.one(DASHBOARD).inputs["dashboardBody"])
-    metrics = {(m[0], m[1]) for w in body["widgets"] for m in w["properties"]["metrics"]}
+    # A metric is [namespace, name, ...]; a search or math expression is [{"expression": ...}].
+    metrics = {(m[0], m[1]) for w in body["widgets"] for m in w["properties"]["metrics"] if isinstance(m[0], str)}
     assert {("AWS/ApiGateway", name) for name in ("Count", "Latency", "IntegrationLatency", "4XXError", "5XXError")} <= metrics
     assert {("AWS/Lambda", name) for name in ("Invocations", "Duration", "Errors", "ConcurrentExecutions")} <= metrics
     assert {("AWS/WAFV2", "AllowedRequests"), ("AWS/WAFV2", "BlockedRequests")} <= metrics
@@ -139,7 +140,8 @@ def test_alarm_email_needs_observability_and_a_real_address() -> None:
 
 def test_alarm_definitions_follow_the_timeout_and_the_waf() -> None:
     names = MonitoredNames(region="eu-west-1", api_name="a", stage_name="v1", function_name="f",
-                           function_timeout_seconds=300, web_acl_name=None)
+                           function_timeout_seconds=300, web_acl_name=None,
+                           metrics_namespace="agentcore-streaming/dev", stack_name="dev")
     alarms = alarm_definitions(names, "p-")
     assert all(a["name"].startswith("p-") for a in alarms)
     [duration] = [a for a in alarms if a.get("metric_name") == "Duration"]

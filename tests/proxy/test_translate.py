@@ -19,9 +19,10 @@ def test_delta_forms_become_the_same_client_event():
 
 
 def test_done_keeps_usage_and_stop_reason_and_names_the_session():
-    event = translate('{"type": "done", "stopReason": "end_turn", "usage": {"outputTokens": 3}, "x": 1}', "s-1")
+    usage = {"inputTokens": 4, "outputTokens": 3, "totalTokens": 7, "latencyMs": 12}
+    event = translate(json.dumps({"type": "done", "stopReason": "end_turn", "usage": usage, "x": 1}), "s-1")
     assert event.terminal and event.kind == "done"
-    assert event_data(event.payload) == {"sessionId": "s-1", "stopReason": "end_turn", "usage": {"outputTokens": 3}}
+    assert event_data(event.payload) == {"sessionId": "s-1", "stopReason": "end_turn", "usage": usage}
 
 
 def test_agent_error_reports_only_its_type_and_never_its_text():
