@@ -70,12 +70,17 @@ def done_event(result: AgentResult | None, model_latency_ms: int | None = None) 
 GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 
-def blocked_event() -> dict[str, Any]:
+def blocked_event(result: AgentResult | None = None, model_latency_ms: int | None = None) -> dict[str, Any]:
     """The turn's last event when the guardrail intervened; the proxy sends CONTENT_BLOCKED for it.
 
     It carries no text: what was blocked never leaves the agent, and the proxy words the message.
+    It carries the turn's usage as `done` would: a blocked turn still spent tokens, and is metered.
     """
-    return {"type": "blocked", "reason": "guardrail"}
+    event: dict[str, Any] = {"type": "blocked", "reason": "guardrail"}
+    usage = done_event(result, model_latency_ms).get("usage")
+    if usage is not None:
+        event["usage"] = usage
+    return event
 
 
 def blocked_by_guardrail(result: AgentResult | None) -> bool:
@@ -217,7 +222,8 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
             # whether or not the caller reads the last event.
             outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
-            yield blocked_event() if outcome == "turn_blocked" else done_event(turn.result, turn.model_latency_ms)
+            ending = blocked_event if outcome == "turn_blocked" else done_event
+            yield ending(turn.result, turn.model_latency_ms)
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())

@@ -132,8 +132,10 @@ def translate(payload: str, session_id: str) -> AgentEvent:
         return AgentEvent(sse_event("delta", {"text": value["text"]}), False, "delta", value["text"])
     if kind == "blocked":
         # The guardrail intervened: an error instead of `done`, worded here, never with any agent text.
+        # Its usage (tokens were spent) goes to the usage record only, not to the client.
         return AgentEvent(
-            _stream_error(contract.CONTENT_BLOCKED, contract.CONTENT_BLOCKED_MESSAGE), True, contract.CONTENT_BLOCKED
+            _stream_error(contract.CONTENT_BLOCKED, contract.CONTENT_BLOCKED_MESSAGE), True, contract.CONTENT_BLOCKED,
+            usage=parse_usage(value.get("usage")),
         )
     if kind == "done":
         # Only what the contract promises, checked: a malformed field is left out, never forwarded.

@@ -132,3 +132,19 @@ def test_no_proxy_log_line_holds_prompt_or_session_id(stack: LocalStack) -> None
     log = "\n".join(stack.logs("proxy"))
     assert MARKER not in log
     assert session_id not in log and "usage-done-" not in log
+
+
+def test_a_turn_the_guardrail_blocked_is_metered_with_the_tokens_it_spent(stack: LocalStack) -> None:
+    # The client gets CONTENT_BLOCKED and no usage; the usage record still counts what the model
+    # used (the offline guardrail streams the blocked-input message as its only piece).
+    session_id = new_session("blocked")
+    prompt = f"[[guardrail:input]] {MARKER} blocked please"
+    events = collect(stack, prompt, session_id)
+    assert events[-1].name == "error" and events[-1].data["code"] == "CONTENT_BLOCKED"
+    assert "usage" not in events[-1].data
+
+    [record] = usage_records_for(stack, session_id, 1)
+    assert record["outcome"] == "error:CONTENT_BLOCKED"
+    assert record["InputTokens"] == words(prompt) and record["OutputTokens"] >= 1
+    assert record["TotalTokens"] == record["InputTokens"] + record["OutputTokens"]
+    assert emf_problems(record) == []
