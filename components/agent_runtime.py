@@ -12,6 +12,7 @@ import pulumi_awsx as awsx
 
 from components import policies
 from components.agent_memory import MemoryStore
+from components.buckets import private_bucket_controls
 from components.guardrail import AppliedGuardrail
 from components.network import Subnets
 from packager.artifacts import AGENT_INSTRUMENTATION_COMMAND, AgentArtifact, CodeZip, ContainerImage
@@ -284,37 +285,12 @@ class AgentRuntime(pulumi.ComponentResource):
             force_destroy=not protect,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-code-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-code-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        public_access_block, encryption = private_bucket_controls(self, f"{name}-code", bucket)
         aws.s3.BucketVersioning(
             f"{name}-code-versioning",
             bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-code-encryption",
-            bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256",
-                ),
-            )],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         aws.s3.BucketPolicy(
             f"{name}-code-policy",

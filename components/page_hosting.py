@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.buckets import private_bucket_controls
 
 # CloudFront's managed cache policies (their ids are the same in every account).
 # CachingOptimized: no cookies or query strings in the key, gzip and brotli; TTLs 1 s .. 1 year,
@@ -268,35 +269,9 @@ class PageHosting(pulumi.ComponentResource):
     ) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock, aws.s3.BucketServerSideEncryptionConfiguration]:
         """A private, encrypted bucket only CloudFront reads. Not versioned and never protected:
         every object is rebuilt from the repository at each `pulumi up`."""
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(f"{name}-bucket", bucket_prefix=args.bucket_name_prefix, force_destroy=True, opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-bucket-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-bucket-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-bucket-encryption",
-            bucket=bucket.id,
-            # SSE-S3: CloudFront's origin access control reads SSE-KMS objects only with a key
-            # policy granting it, which SSE-S3 needs no part of.
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256",
-                ),
-            )],
-            opts=child,
-        )
+        bucket = aws.s3.Bucket(f"{name}-bucket", bucket_prefix=args.bucket_name_prefix, force_destroy=True,
+                               opts=pulumi.ResourceOptions(parent=self))
+        public_access_block, encryption = private_bucket_controls(self, f"{name}-bucket", bucket)
         return bucket, public_access_block, encryption
 
     def _headers_policy(self, name: str, args: PageHostingArgs) -> aws.cloudfront.ResponseHeadersPolicy:
