@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from local.cognito_login import CognitoLogin, LoginSettings
@@ -431,6 +432,18 @@ class LocalStack:
     def logs(self, name: str) -> list[str]:
         """The lines a component has written so far (stdout and stderr, the last few thousand)."""
         return list(self.components[name].log)
+
+    def log_records(self, name: str) -> list[dict[str, Any]]:
+        """The component's JSON log lines so far, parsed (other lines, such as a server's banner, skipped)."""
+        records = []
+        for line in self.logs(name):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                records.append(value)
+        return records
 
     def start(self) -> LocalStack:
         try:

@@ -23,12 +23,4 @@ def standin_invocations(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def proxy_log_records(stack: LocalStack) -> list[dict[str, Any]]:
-    records = []
-    for line in stack.logs("proxy"):
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            records.append(value)
-    return records
+    return stack.log_records("proxy")

@@ -7,7 +7,6 @@ a failed turn and a client that left, with no prompt or answer text and a valid 
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,15 +39,7 @@ def collect(stack: LocalStack, prompt: str, session_id: str) -> list[Event]:
 
 
 def proxy_records(stack: LocalStack) -> list[dict[str, Any]]:
-    records = []
-    for line in stack.logs("proxy"):
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            records.append(value)
-    return records
+    return stack.log_records("proxy")
 
 
 def usage_records_for(stack: LocalStack, session_id: str, count: int, seconds: float = 10.0) -> list[dict[str, Any]]:
