@@ -7,6 +7,8 @@ and the app client id from its config.js (`page_config`).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -34,14 +36,33 @@ DOMAIN_PREFIX_MAX = 63
 ACCOUNT_ID_LENGTH = 12
 
 
+# CreateUserPoolDomain refuses a prefix containing these anywhere ("Domain cannot contain reserved
+# word: aws"), so a project or stack named e.g. "aws-chat" or "laws" must not reach it as is.
+RESERVED_DOMAIN_WORDS = ("amazon", "cognito", "aws")
+
+
+def without_reserved_words(name: str) -> str:
+    """`name` with every reserved word removed (again, until none is left: removing one can join the
+    letters around it into another) and the hyphens that leaves tidied."""
+    previous = None
+    while previous != name:
+        previous = name
+        for word in RESERVED_DOMAIN_WORDS:
+            name = name.replace(word, "")
+        name = re.sub(r"-{2,}", "-", name).strip("-")
+    return name
+
+
 def hosted_login_domain_prefix(base_name: str, account_id: str) -> str:
     """`<base name>-<account id>`: prefixes are unique among all pools of a region, the account id makes it so.
 
-    `base_name` is a physical name (lower-case, hyphenated) of at most 50 characters.
+    `base_name` is a physical name (lower-case, hyphenated) of at most 50 characters; Cognito's
+    reserved words are taken out of it (the account id, digits only, holds none).
     """
     if len(base_name) > DOMAIN_PREFIX_MAX - ACCOUNT_ID_LENGTH - 1:
         raise ValueError(f"domain prefix base {base_name!r} is longer than {DOMAIN_PREFIX_MAX - ACCOUNT_ID_LENGTH - 1}")
-    return f"{base_name}-{account_id}"
+    base = without_reserved_words(base_name)
+    return f"{base}-{account_id}" if base else account_id
 
 
 def hosted_login_url(domain_prefix: str, region: str) -> str:

@@ -420,6 +420,9 @@ class InfraMocks(pulumi.runtime.Mocks):
             if not re.fullmatch(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?", str(inputs.get("domain", ""))):
                 raise AwsRefusal(f"InvalidParameterException: domain {inputs.get('domain')!r} must satisfy "
                                  "^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$")
+            for word in ("aws", "amazon", "cognito"):  # what users of CreateUserPoolDomain report it says
+                if word in str(inputs.get("domain", "")):
+                    raise AwsRefusal(f"InvalidParameterException: Domain cannot contain reserved word: {word}")
 
     @staticmethod
     def _check_guardrail(inputs: Mapping[str, Any]) -> None:

@@ -10,7 +10,12 @@ from infra_harness import ACCOUNT_ID, REGION, ProgramRun, run_program, stack_con
 from components.auth import Cognito, NewUserPool
 from components.settings import PROJECT, SettingsError, parse_settings
 from components.naming import physical_name
-from components.user_pool import UserPoolArgs, _hosted_login_settings, hosted_login_domain_prefix
+from components.user_pool import (
+    RESERVED_DOMAIN_WORDS,
+    UserPoolArgs,
+    _hosted_login_settings,
+    hosted_login_domain_prefix,
+)
 
 USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 USER_POOL_DOMAIN = "aws:cognito/userPoolDomain:UserPoolDomain"
@@ -55,6 +60,22 @@ def test_other_modes_have_no_domain(dev_run: ProgramRun) -> None:
 def test_the_domain_prefix_is_valid_for_any_stack_name(stack: str) -> None:
     prefix = hosted_login_domain_prefix(physical_name(PROJECT, stack, "login", max_length=50), ACCOUNT_ID)
     assert re.fullmatch(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?", prefix) and prefix.endswith(f"-{ACCOUNT_ID}")
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "laws", "amazon-review", "my-cognito-test", "aawsws", "cognitaws-o"])
+def test_the_domain_prefix_leaves_out_cognitos_reserved_words(stack: str) -> None:
+    # CreateUserPoolDomain refuses "aws", "amazon" and "cognito" anywhere in a prefix; removing one
+    # may join its neighbours into another ("aawsws" -> "aws"), so none may be left at all.
+    prefix = hosted_login_domain_prefix(physical_name(PROJECT, stack, "login", max_length=50), ACCOUNT_ID)
+    assert not [word for word in RESERVED_DOMAIN_WORDS if word in prefix], prefix
+    assert re.fullmatch(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?", prefix) and prefix.endswith(f"-{ACCOUNT_ID}")
+
+
+def test_a_stack_named_with_a_reserved_word_deploys_its_login_domain() -> None:
+    # The mocked account refuses a reserved word in a domain prefix, with Cognito's own message.
+    run = run_program("aws-dev", stack_config("dev", overrides={f"{PROJECT}:authMode": "cognito"}))
+    [domain] = run.of_type(USER_POOL_DOMAIN)
+    assert domain.inputs["domain"] == f"{PROJECT}-dev-login-{ACCOUNT_ID}"
 
 
 def dev_values(**overrides: object) -> dict[str, object]:
