@@ -123,8 +123,9 @@ class PageServer:
 
     @property
     def redirect_uris(self) -> list[str]:
-        """The URLs the page signs in from (its origin + path), for an app client's callback list."""
-        return [f"{origin}{path}" for origin in self.origins for path in ("/", "/index.html")]
+        """The URLs the page signs in from, for an app client's callback list: each origin's "/" only,
+        as a deployed stack lists `pageUrl` (the page asks for "/" when opened as "/index.html")."""
+        return [f"{origin}/" for origin in self.origins]
 
     def configure_auth(self, auth_mode: str, cognito: dict[str, object] | None = None) -> None:
         """Name the API's auth mode (and, for cognito, the user pool's hosted login) in config.js."""

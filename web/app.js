@@ -193,8 +193,10 @@ function cognitoConfig() {
 }
 
 // Where the hosted login sends the person back: this page, without its query (a callback URL of the app client).
+// The page's URL as the app client lists it: the folder, so ".../index.html" (the same page) comes
+// back to ".../" rather than to a URL the hosted login would refuse (redirect_mismatch).
 function redirectUri() {
-  return window.location.origin + window.location.pathname;
+  return window.location.origin + window.location.pathname.replace(/\/index\.html$/, "/");
 }
 
 function base64Url(bytes) {

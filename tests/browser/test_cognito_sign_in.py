@@ -155,3 +155,12 @@ def test_an_expired_token_is_not_sent_and_a_refused_one_asks_for_a_new_sign_in(p
     assert [request["headers"].get("Authorization") for request in invoke_requests(page)] == [f"Bearer {forged}"]
     assert page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')") is None
     assert page.evaluate(AUTH_STATUS) == "Not signed in"
+
+
+def test_a_page_opened_as_index_html_comes_back_to_its_registered_url(page: Page, stack: LocalStack, login: CognitoLogin):
+    # The app client lists the page's URL (".../"); the same page opened as ".../index.html" must ask
+    # for that URL too, or the hosted login refuses the sign-in (redirect_mismatch).
+    page.navigate(stack.page_url + "index.html")
+    sign_in(page)
+    assert page.evaluate(AUTH_STATUS) == f"Signed in as {login.settings.email}"
+    assert page.evaluate("location.origin + location.pathname") == stack.page_url
