@@ -31,12 +31,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from local.background_http import HOST, BackgroundHttpServer
 from local.gateway_auth import issue_local_token
 
-HOST = "127.0.0.1"
 LOCAL_CLIENT_ID = "local-chat-page-client"
 # Cognito's documented limit for redeeming an authorization code.
 CODE_LIFETIME_SECONDS = 300
@@ -76,27 +76,15 @@ class LoginSettings:
     token_requests: list[dict[str, str]] = field(default_factory=list)
 
 
-class CognitoLogin:
+class CognitoLogin(BackgroundHttpServer):
     """The hosted-login stand-in in a daemon thread; `url` is what config.js calls the pool's domain."""
 
     def __init__(self, settings: LoginSettings, port: int = 0) -> None:
         self.settings = settings
         self.codes: dict[str, PendingCode] = {}
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer((HOST, port), _handler_for(self))
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
+        super().__init__(_handler_for(self), port, "cognito-login")
         self.url = f"http://{HOST}:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="cognito-login", daemon=True)
-
-    def start(self) -> CognitoLogin:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.shutdown()
-        self.server.server_close()
 
     # -- the endpoints' rules, without HTTP ------------------------------------------------------
 

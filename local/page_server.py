@@ -16,15 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import urllib.error
 import urllib.request
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from local.background_http import HOST, BackgroundHttpServer
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-HOST = "127.0.0.1"
 # Only these files are served: no directory listing, no path handling to get wrong.
 PAGE_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -108,18 +108,15 @@ def cors_warning(api_url: str, origin: str) -> str | None:
     )
 
 
-class PageServer:
+class PageServer(BackgroundHttpServer):
     """A ThreadingHTTPServer in a daemon thread; `url` is the page, `origins` what the API must allow."""
 
     def __init__(self, api_url: str, port: int = 0, web_dir: Path = WEB_DIR) -> None:
         self.api_url = api_url
         self.config = config_script(api_url)
-        self.server = ThreadingHTTPServer((HOST, port), _handler_for(web_dir, self))
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
+        super().__init__(_handler_for(web_dir, self), port, "page-server")
         self.url = f"{page_origins(self.port)[0]}/"
         self.origins = page_origins(self.port)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="page-server", daemon=True)
 
     @property
     def redirect_uris(self) -> list[str]:
@@ -130,15 +127,6 @@ class PageServer:
     def configure_auth(self, auth_mode: str, cognito: dict[str, object] | None = None) -> None:
         """Name the API's auth mode (and, for cognito, the user pool's hosted login) in config.js."""
         self.config = config_script(self.api_url, auth_mode, cognito)
-
-    def start(self) -> PageServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.shutdown()
-        self.server.server_close()
 
 
 def _handler_for(web_dir: Path, page_server: PageServer) -> type[BaseHTTPRequestHandler]:
