@@ -25,6 +25,9 @@ from typing import Any, Optional, Union
 import pulumi
 import pulumi_aws as aws
 
+# The grammars of AGENT_GUARDRAIL_ID / _VERSION have one home: the agent's settings, which read them.
+from agent.streaming_agent.settings import GUARDRAIL_ID_PATTERN, GUARDRAIL_VERSION_PATTERN
+
 CONTENT_FILTER_TYPES: tuple[str, ...] = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT", "PROMPT_ATTACK")
 FILTER_STRENGTHS: tuple[str, ...] = ("NONE", "LOW", "MEDIUM", "HIGH")
 # The prompt-attack filter judges prompts only: Bedrock refuses any output strength but NONE
@@ -49,10 +52,7 @@ TOPIC_EXAMPLE_MAX = 100
 BLOCKED_MESSAGE_MAX = 500
 # A guardrail version is a number from 1 or the working draft.
 DRAFT_VERSION = "DRAFT"
-VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,7}|DRAFT")
 VERSION_RULE = "a version number (1, 2, ...) or 'DRAFT'"
-GUARDRAIL_ID_PATTERN = re.compile(r"[a-z0-9]{1,64}")
-GUARDRAIL_ARN_PATTERN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+")
 ID_RULE = "a guardrail id (lower-case letters and digits) or its ARN (arn:aws:bedrock:<region>:<account>:guardrail/<id>)"
 
 # What Bedrock answers instead of a blocked prompt or answer (blockedInputMessaging /
@@ -264,13 +264,13 @@ def _parse_enabled(document: dict[str, Any], production: bool) -> Optional[Guard
 def _existing(document: dict[str, Any], production: bool) -> ExistingGuardrail:
     identifier = document.get("id")
     if not isinstance(identifier, str) or not (
-        GUARDRAIL_ID_PATTERN.fullmatch(identifier) or GUARDRAIL_ARN_PATTERN.fullmatch(identifier)
+        GUARDRAIL_ID_PATTERN.fullmatch(identifier)
     ):
         raise GuardrailConfigError("id", f"must be {ID_RULE}, got {identifier!r}")
     version = document.get("version")
     if isinstance(version, int) and not isinstance(version, bool):
         version = str(version)  # YAML reads `version: 3` as a number
-    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
+    if not isinstance(version, str) or not GUARDRAIL_VERSION_PATTERN.fullmatch(version):
         raise GuardrailConfigError("version", f"must be {VERSION_RULE}, got {version!r}")
     if production and version == DRAFT_VERSION:
         # The draft changes whenever someone edits the guardrail in the console: a production stack

@@ -23,7 +23,7 @@ ALLOWED = {
     "proxy": {"streaming_proxy"},
     "agent": {"streaming_agent"},
     "client": {"client"},
-    "components": {"components", "packager", "proxy.streaming_proxy.edge"},
+    "components": {"components", "packager", "proxy.streaming_proxy.edge", "agent.streaming_agent.settings"},
     "policy": {"policy", "components", "proxy.streaming_proxy.edge"},
     "local": {"local", "client", "components.auth", "proxy.streaming_proxy"},
     "packager": {"packager"},
