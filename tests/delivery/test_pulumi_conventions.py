@@ -147,16 +147,19 @@ DISTRIBUTIONS = {"pulumi": "pulumi", "pulumi_aws": "pulumi-aws", "pulumi_awsx": 
                  "pulumi_random": "pulumi-random"}
 
 
-# The program's own packages: the components, the build step that makes their zips, and the HTTP
-# edge module the program shares with the proxy (standard library only, so nothing to install).
+# The program's own packages: the components, the build step that makes their zips, the HTTP edge
+# module it shares with the proxy and the agent's settings module (whose guardrail grammar the stack
+# settings use); both standard library only, so nothing to install.
 PROGRAM_PACKAGES = ("components", "packager", "proxy")
 EDGE_MODULE = REPO_ROOT / "proxy" / "streaming_proxy" / "edge.py"
+AGENT_SETTINGS_MODULE = REPO_ROOT / "agent" / "streaming_agent" / "settings.py"
+OWN_PACKAGES = (*PROGRAM_PACKAGES, "agent")
 
 
 def program_imports() -> set[str]:
     modules: set[str] = set()
     own_modules = [path for package in PROGRAM_PACKAGES for path in sorted((REPO_ROOT / package).glob("*.py"))]
-    own_modules.append(EDGE_MODULE)
+    own_modules += [EDGE_MODULE, AGENT_SETTINGS_MODULE]
     for path in [REPO_ROOT / "__main__.py", *own_modules]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -169,7 +172,7 @@ def program_imports() -> set[str]:
 def test_requirements_txt_names_every_package_the_program_imports() -> None:
     import sys
 
-    third_party = {m for m in program_imports() if m not in sys.stdlib_module_names and m not in PROGRAM_PACKAGES}
+    third_party = {m for m in program_imports() if m not in sys.stdlib_module_names and m not in OWN_PACKAGES}
     unknown = third_party - set(DISTRIBUTIONS)
     assert not unknown, f"the program imports {unknown}: add them to requirements.txt and DISTRIBUTIONS"
     installed = set(pins(REPO_ROOT / "requirements.txt"))
