@@ -115,8 +115,8 @@ class PageServer(BackgroundHttpServer):
         self.api_url = api_url
         self.config = config_script(api_url)
         super().__init__(_handler_for(web_dir, self), port, "page-server")
-        self.url = f"{page_origins(self.port)[0]}/"
         self.origins = page_origins(self.port)
+        self.url = f"{self.origins[0]}/"
 
     @property
     def redirect_uris(self) -> list[str]:
