@@ -12,7 +12,8 @@ Written from AWS's documents, not from our code:
   the Service Authorization Reference for execute-api: a call through a private custom domain name
   must be allowed on the domain name's own ARN (arn:...:execute-api:<region>:<account>:/domainnames/
   <name>+<id>) and on the mapped API's ARN, where the `execute-api:viaDomainArn` condition key holds
-  the domain's ARN; the domain name's `policy` admits the call first.
+  the domain's ARN (example 4 admits both checks with that condition alone, so the key is in the
+  context of the whole call); the domain name's `policy` admits the call first.
 Only what the stack's policies use is modelled: Allow/Deny, Principal "*" / {"AWS": ...}, Action
 and Resource with * wildcards, String(Not)Equals and ArnEquals/ArnLike conditions.
 """
@@ -117,8 +118,9 @@ class DomainCall:
     source_vpce: str
 
     def on_domain(self) -> Request:
+        # The condition key travels with the whole call: example 4 admits the domain itself through it.
         return Request(self.principal_arn, self.account_id, "execute-api:Invoke", self.domain_arn,
-                       {"aws:SourceVpce": self.source_vpce})
+                       {"aws:SourceVpce": self.source_vpce, "execute-api:viaDomainArn": self.domain_arn})
 
     def on_api(self) -> Request:
         return Request(self.principal_arn, self.account_id, "execute-api:Invoke", self.api_resource,

@@ -334,6 +334,31 @@ def test_the_endpoint_policy_of_the_api_alone_refuses_a_call_through_the_domain(
                                            _call(private_with_zone))
 
 
+def test_the_model_admits_awss_own_examples_and_only_for_their_domain(private_with_zone: ProgramRun) -> None:
+    # "Use VPC endpoint policies for private APIs", example 4 (any API, through this domain only) and
+    # example 5 (this domain and this API by ARN), written for the stack's domain and API.
+    _, domain_policy, api_policy = _private_domain_policies(private_with_zone)
+    api_arn = private_with_zone.one(REST_API).state["executionArn"]
+
+    def example_4(domain_arn: str) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke", "Resource": ["*"],
+            "Condition": {"ArnEquals": {"execute-api:viaDomainArn": domain_arn}}}]}
+
+    def example_5(domain_arn: str) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke",
+            "Resource": [domain_arn, f"{api_arn}/*"]}]}
+
+    other_domain = PRIVATE_DOMAIN_ARN.replace(PRIVATE_DOMAIN, "other.internal.example.com")
+    grant = _grant(private_with_zone)
+    for example in (example_4, example_5):
+        assert private_domain_call_allowed(example(PRIVATE_DOMAIN_ARN), domain_policy, api_policy, grant,
+                                           _call(private_with_zone))
+        assert not private_domain_call_allowed(example(other_domain), domain_policy, api_policy, grant,
+                                               _call(private_with_zone))
+
+
 def test_policy_pack_passes_with_a_domain(private_with_zone: ProgramRun, regional_with_certificate: ProgramRun) -> None:
     assert evaluate(from_recorded_run(private_with_zone.resources)).findings == []
     assert evaluate(from_recorded_run(regional_with_certificate.resources)).findings == []
