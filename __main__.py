@@ -214,6 +214,12 @@ if new_pool is not None:
     pulumi.export("cognitoHostedLoginUrl", user_pool.hosted_login_url)
     pulumi.export("pageCognitoConfig", user_pool.page_config)
 
+# A PRIVATE API's custom domain is created after the API (its mapping needs the stage), but the VPC
+# endpoint's policy, which the API creates, must allow invoking the domain: deferred until it exists.
+private_domain_invoke_arn = None
+if settings.custom_domain is not None and settings.endpoint_type == "PRIVATE":
+    private_domain_invoke_arn, resolve_private_domain_invoke_arn = pulumi.deferred_output()
+
 api = StreamingApi("api", StreamingApiArgs(
     api_name=api_name,
     endpoint_type=settings.endpoint_type,
@@ -233,6 +239,7 @@ api = StreamingApi("api", StreamingApiArgs(
     disable_execute_api_endpoint=(
         settings.disable_execute_api_endpoint if settings.custom_domain is not None else None
     ),
+    private_domain_invoke_arn=private_domain_invoke_arn,
 ))
 
 # The URL users call: the custom domain's when there is one, else the stage's execute-api URL.
@@ -243,8 +250,13 @@ if settings.custom_domain is not None:
         endpoint_type=settings.endpoint_type,
         rest_api_id=api.rest_api_id,
         stage_name=api.stage_name,
+        partition=partition,
+        region=settings.region,
+        account_id=caller.account_id,
         vpc_endpoint=vpc_endpoint_target,
     ))
+    if custom_domain.invoke_arn is not None:
+        resolve_private_domain_invoke_arn(custom_domain.invoke_arn)
     api_url, invoke_url = custom_domain.url, custom_domain.invoke_url
     pulumi.export("executeApiUrl", api.api_url)
     pulumi.export("executeApiEnabled", not settings.disable_execute_api_endpoint)

@@ -42,6 +42,10 @@ class CustomDomainNameArgs:
     # The API and the stage the domain's root serves.
     rest_api_id: pulumi.Input[str]
     stage_name: pulumi.Input[str]
+    # Where the domain lives: a PRIVATE domain's execute-api ARN (invoke_arn) names them.
+    partition: pulumi.Input[str]
+    region: str
+    account_id: pulumi.Input[str]
     # PRIVATE only: the VPC endpoint the domain is associated with.
     vpc_endpoint: Optional[VpcEndpointTarget] = None
 
@@ -55,6 +59,9 @@ class CustomDomainName(pulumi.ComponentResource):
     # None for PRIVATE (the VPC endpoint is the target).
     target_domain_name: Optional[pulumi.Output[str]]
     target_zone_id: Optional[pulumi.Output[str]]
+    # PRIVATE: the domain's execute-api ARN, which the VPC endpoint's policy must allow invoking;
+    # None for REGIONAL.
+    invoke_arn: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: CustomDomainNameArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("agentcore-streaming:custom_domain:CustomDomainName", name, None, opts)
@@ -63,10 +70,14 @@ class CustomDomainName(pulumi.ComponentResource):
                 raise ValueError("a PRIVATE custom domain needs the VPC endpoint and a certificate ARN")
             domain_name, mapping = self._private(name, args, args.vpc_endpoint)
             self.target_domain_name = self.target_zone_id = None
+            self.invoke_arn = pulumi.Output.all(
+                args.partition, args.account_id, domain_name.domain_name, domain_name.domain_name_id
+            ).apply(lambda v: policies.private_domain_invoke_arn(v[0], args.region, v[1], v[2], v[3]))
         elif args.endpoint_type == "REGIONAL":
             domain_name, mapping = self._regional(name, args)
             self.target_domain_name = domain_name.regional_domain_name
             self.target_zone_id = domain_name.regional_zone_id
+            self.invoke_arn = None
         else:
             raise ValueError(f"no custom domain for endpoint type {args.endpoint_type!r}")
         base_url = args.domain.url

@@ -5,7 +5,7 @@ Components call these inside `Output.all(...).apply(...)` and `json.dumps` the r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from components.regions import inference_profile_prefix
 
@@ -293,21 +293,45 @@ def private_domain_policy(vpc_endpoint_id: str) -> PolicyDocument:
     )
 
 
-def execute_api_endpoint_policy(execute_api_arn: str) -> PolicyDocument:
+def private_domain_invoke_arn(partition: str, region: str, account_id: str, domain_name: str, domain_name_id: str) -> str:
+    """The `execute-api` ARN of a private custom domain name, what a policy allows invoking.
+
+    The Service Authorization Reference's `execute-api-domain` resource type:
+    arn:<partition>:execute-api:<region>:<account>:/domainnames/<name>+<id>. It is not the domain's
+    own (`apigateway`) ARN, which names the resource for management calls.
+    """
+    return f"arn:{partition}:execute-api:{region}:{account_id}:/domainnames/{domain_name}+{domain_name_id}"
+
+
+def execute_api_endpoint_policy(execute_api_arn: str, private_domain_arn: Optional[str] = None) -> PolicyDocument:
     """The execute-api VPC endpoint's own policy: it carries calls to this API and to no other.
 
     The endpoint's default policy allows everything, so any principal in the VPC could use it to
     reach any private API of any account. The principal stays "*" here: who may call is decided by
     the API's resource policy and the caller's IAM policy, and anonymous callers (API key, Cognito)
     must still pass.
+
+    A call through a private custom domain name is checked against this policy twice: once for
+    the domain name itself and once for the API mapped to it ("Use VPC endpoint policies for
+    private APIs in API Gateway", examples 4 and 5). So with a private domain the policy also
+    allows the domain's own `execute-api` ARN, and nothing else: no other domain, no other API.
     """
-    return _document({
+    statements: list[dict[str, Any]] = [{
         "Sid": "InvokeThisApiOnly",
         "Effect": "Allow",
         "Principal": "*",
         "Action": "execute-api:Invoke",
         "Resource": execute_api_arn,
-    })
+    }]
+    if private_domain_arn is not None:
+        statements.append({
+            "Sid": "InvokeThisApisPrivateDomain",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": private_domain_arn,
+        })
+    return _document(*statements)
 
 
 def api_gateway_cloudwatch_policy(partition: str, region: str, account_id: str) -> PolicyDocument:

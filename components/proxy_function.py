@@ -12,7 +12,14 @@ import pulumi_aws as aws
 from components import policies
 from components.agent_runtime import AgentRuntime
 from packager.artifacts import CodeZip
-from proxy.streaming_proxy.edge import CORS_VARIABLE, READY_PATH, ProxySettings, origins_variable, with_origin
+from proxy.streaming_proxy.edge import (
+    CORS_VARIABLE,
+    FUNCTION_LOG_LEVEL,
+    READY_PATH,
+    ProxySettings,
+    origins_variable,
+    with_origin,
+)
 
 # The type this component had while it was called StreamingProxy; the alias carries the deployed
 # component (and, through it, its children) over to the new type instead of replacing them.
@@ -104,6 +111,9 @@ class ProxyFunction(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON",
                 log_group=log_group.name,
+                # Lambda passes it to Lambda Web Adapter as AWS_LAMBDA_LOG_LEVEL; stated, never DEBUG
+                # or TRACE (LWA would log every request header, keys and tokens included).
+                application_log_level=FUNCTION_LOG_LEVEL,
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=proxy_environment(args)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *role_policies]),

@@ -31,7 +31,14 @@ from components.auth import (
 from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
 from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from packager.artifacts import AGENT_ARTIFACT_KINDS
-from proxy.streaming_proxy.edge import ORIGIN_FORMS, OriginError, parse_allowed_origins
+from proxy.streaming_proxy.edge import (
+    LOG_LEVELS,
+    ORIGIN_FORMS,
+    REFUSED_LOG_LEVEL_REASON,
+    REFUSED_LOG_LEVELS,
+    OriginError,
+    parse_allowed_origins,
+)
 
 PROJECT = "agentcore-streaming"
 
@@ -40,7 +47,6 @@ AGENT_ARTIFACTS: tuple[str, ...] = AGENT_ARTIFACT_KINDS
 NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
 # EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
 ENDPOINT_TYPES: tuple[str, ...] = ("REGIONAL", "PRIVATE")
-LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 # The only values CloudWatch Logs accepts for retention.
 LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -337,7 +343,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         max_prompt_chars=read.integer("maxPromptChars", minimum=1, maximum=200_000),
         proxy_memory_mb=read.integer("proxyMemoryMb", minimum=128, maximum=10_240),
         lwa_layer_version=read.integer("lwaLayerVersion", minimum=1, maximum=10_000),
-        log_level=read.choice("logLevel", LOG_LEVELS),
+        log_level=_read_log_level(read),
         memory_enabled=read.boolean("memoryEnabled"),
         memory_event_expiry_days=read.integer("memoryEventExpiryDays", minimum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[0],
                                               maximum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[1]),
@@ -409,6 +415,16 @@ def _read_cors_origins(read: _Reader) -> tuple[str, ...]:
         raise SettingsError(
             f"{read.full_key('corsAllowedOrigins')}: {error}; allowed: {ORIGIN_FORMS}"
         ) from None
+
+
+def _read_log_level(read: _Reader) -> str:
+    try:
+        return read.choice("logLevel", LOG_LEVELS)
+    except SettingsError as error:
+        value = read.raw("logLevel")
+        if isinstance(value, str) and value.strip().upper() in REFUSED_LOG_LEVELS:
+            raise SettingsError(f"{error} ({REFUSED_LOG_LEVEL_REASON})") from None
+        raise
 
 
 def _read_log_retention(read: _Reader) -> int:

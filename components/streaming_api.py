@@ -83,6 +83,9 @@ class StreamingApiArgs:
     # Set only when a custom domain fronts the API: True refuses calls to the execute-api URL
     # (403), False keeps it. None (no custom domain) leaves the REST API's own default untouched.
     disable_execute_api_endpoint: Optional[bool] = None
+    # PRIVATE with a custom domain: the domain name's execute-api ARN
+    # (policies.private_domain_invoke_arn), which the VPC endpoint's policy must allow as well.
+    private_domain_invoke_arn: Optional[pulumi.Input[str]] = None
 
 
 # The allowed origins: a plain tuple, or an Output of one when the hosted page's origin is among them.
@@ -367,7 +370,8 @@ def _gateway_responses(
 def _private_access(
     parent: pulumi.Resource, name: str, args: StreamingApiArgs, api: aws.apigateway.RestApi, definition: _Definition
 ) -> None:
-    """A PRIVATE API's resource policy, and the VPC endpoint's policy that lets it reach the API."""
+    """A PRIVATE API's resource policy, and the VPC endpoint's policy that lets it reach the API
+    (and the API's private custom domain name, when there is one)."""
     policy_document = _private_policy(parent, args, api.execution_arn)
     policy = aws.apigateway.RestApiPolicy(
         f"{name}-policy", rest_api_id=api.id, policy=policy_document, opts=pulumi.ResourceOptions(parent=parent),
@@ -378,7 +382,9 @@ def _private_access(
     aws.ec2.VpcEndpointPolicy(
         f"{name}-endpoint-policy",
         vpc_endpoint_id=args.vpc_endpoint_id,
-        policy=api.execution_arn.apply(lambda arn: json.dumps(policies.execute_api_endpoint_policy(f"{arn}/*"))),
+        policy=pulumi.Output.all(api.execution_arn, args.private_domain_invoke_arn).apply(
+            lambda v: json.dumps(policies.execute_api_endpoint_policy(f"{v[0]}/*", private_domain_arn=v[1]))
+        ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
 

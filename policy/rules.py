@@ -17,6 +17,7 @@ from components.domain_names import ENHANCED_SECURITY_POLICY_PREFIX, SECURITY_PO
 from policy.properties import METHOD, StackProperties
 from policy.resources import UNKNOWN, Finding, Resource
 from policy.suppressions import SUPPRESSIONS, Suppression
+from proxy.streaming_proxy.edge import LOG_LEVEL_VARIABLE, REFUSED_LOG_LEVELS
 
 STAGE = "aws:apigateway/stage:Stage"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
@@ -298,6 +299,41 @@ def lambda_tracing(resources: Sequence[Resource]) -> Iterator[Finding]:
     for function in _of_type(resources, FUNCTION):
         if function.get("tracingConfig", "mode") != "Active":
             yield Finding("Serverless-LambdaTracing", function.name, "tracing mode is not Active")
+
+
+# RUST_LOG levels (tracing-subscriber's EnvFilter, which Lambda Web Adapter reads when Lambda sets no
+# AWS_LAMBDA_LOG_LEVEL) that stay above DEBUG; tracing also spells them 0-3.
+_QUIET_RUST_LOG_LEVELS = frozenset({"off", "error", "warn", "info", "0", "1", "2", "3"})
+
+
+def _rust_log_is_verbose(value: str) -> bool:
+    """Does any RUST_LOG directive (`level`, `target=level`, or a bare `target`, which enables every
+    level of it) reach DEBUG or TRACE? An unreadable directive counts as verbose."""
+    for directive in (d.strip() for d in value.split(",")):
+        level = directive.rsplit("=", 1)[1] if "=" in directive else directive
+        if directive and level.strip().lower() not in _QUIET_RUST_LOG_LEVELS:
+            return True
+    return False
+
+
+@rule("LambdaNoDebugLogs", "Lambda functions never log at DEBUG or TRACE: Lambda Web Adapter then logs "
+      "every request header (Authorization, x-api-key, the request context's API key).")
+def lambda_no_debug_logs(resources: Sequence[Resource]) -> Iterator[Finding]:
+    for function in _of_type(resources, FUNCTION):
+        levels = {
+            "loggingConfig.applicationLogLevel": function.get("loggingConfig", "applicationLogLevel"),
+            "loggingConfig.systemLogLevel": function.get("loggingConfig", "systemLogLevel"),
+            # What Lambda Web Adapter (AWS_LAMBDA_LOG_LEVEL) and the proxy (PROXY_LOG_LEVEL) read.
+            "AWS_LAMBDA_LOG_LEVEL": function.get("environment", "variables", "AWS_LAMBDA_LOG_LEVEL"),
+            LOG_LEVEL_VARIABLE: function.get("environment", "variables", LOG_LEVEL_VARIABLE),
+        }
+        for setting, level in levels.items():
+            if isinstance(level, str) and level.strip().upper() in REFUSED_LOG_LEVELS:
+                yield Finding("LambdaNoDebugLogs", function.name, f"{setting} is {level}", detail=setting)
+        rust_log = function.get("environment", "variables", "RUST_LOG")
+        if isinstance(rust_log, str) and _rust_log_is_verbose(rust_log):
+            yield Finding("LambdaNoDebugLogs", function.name, f"RUST_LOG {rust_log!r} enables DEBUG or TRACE",
+                          detail="RUST_LOG")
 
 
 # --- logs, network, storage --------------------------------------------------------------------

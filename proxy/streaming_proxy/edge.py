@@ -290,7 +290,17 @@ RUNTIME_ARN_PATTERN = re.compile(
 )
 QUALIFIER_PATTERN = re.compile(r"[a-zA-Z0-9_]{1,100}")
 MAX_JSON_BYTES_PER_CHARACTER = 12
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The proxy function's log levels. Never DEBUG or TRACE, for the proxy or for Lambda Web Adapter in
+# front of it: LWA logs every request header at DEBUG ("sending request to app server", req_headers),
+# Authorization, x-api-key and the request context with the caller's API key included.
+LOG_LEVELS = ("INFO", "WARNING", "ERROR")
+REFUSED_LOG_LEVELS = ("DEBUG", "TRACE")
+REFUSED_LOG_LEVEL_REASON = (
+    "never DEBUG or TRACE: Lambda Web Adapter then logs every request header, API keys and tokens included"
+)
+# Lambda's application log level for the function (logging_config), which Lambda hands to LWA as
+# AWS_LAMBDA_LOG_LEVEL. INFO: LWA logs no headers, and Lambda's filter drops none of the proxy's lines.
+FUNCTION_LOG_LEVEL = "INFO"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -467,7 +477,8 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
         )
     log_level = environ.get(LOG_LEVEL_VARIABLE, "").strip().upper() or "INFO"
     if log_level not in LOG_LEVELS:
-        raise SettingsError(f"{LOG_LEVEL_VARIABLE} must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+        raise SettingsError(f"{LOG_LEVEL_VARIABLE} must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
+                            + (f" ({REFUSED_LOG_LEVEL_REASON})" if log_level in REFUSED_LOG_LEVELS else ""))
     try:
         cors_allowed_origins = parse_allowed_origins(environ.get(CORS_VARIABLE, ""))
     except OriginError as error:

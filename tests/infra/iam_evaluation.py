@@ -8,8 +8,14 @@ Written from AWS's documents, not from our code:
 - IAM, "AWS JSON policy elements: Principal": an account principal (arn:...:iam::<account>:root
   or the account id) delegates to the account; an identity there still needs an identity policy
   that grants the action. It does not name any one role or user.
+- API Gateway, "Use VPC endpoint policies for private APIs in API Gateway" (examples 4 and 5) and
+  the Service Authorization Reference for execute-api: a call through a private custom domain name
+  must be allowed on the domain name's own ARN (arn:...:execute-api:<region>:<account>:/domainnames/
+  <name>+<id>) and on the mapped API's ARN, where the `execute-api:viaDomainArn` condition key holds
+  the domain's ARN (example 4 admits both checks with that condition alone, so the key is in the
+  context of the whole call); the domain name's `policy` admits the call first.
 Only what the stack's policies use is modelled: Allow/Deny, Principal "*" / {"AWS": ...}, Action
-and Resource with * wildcards, and String(Not)Equals conditions.
+and Resource with * wildcards, String(Not)Equals and ArnEquals/ArnLike conditions.
 """
 
 from __future__ import annotations
@@ -52,13 +58,15 @@ def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], request: Reque
     for operator, tests in conditions.items():
         for key, expected in tests.items():
             actual = request.context.get(key)
-            matches = actual is not None and actual in _as_list(expected)
-            if operator == "StringEquals" and not matches:
-                return False
-            if operator == "StringNotEquals" and matches:
-                return False
-            if operator not in ("StringEquals", "StringNotEquals"):
+            if operator in ("StringEquals", "StringNotEquals", "ArnEquals"):
+                matches = actual is not None and actual in _as_list(expected)
+            elif operator == "ArnLike":
+                matches = actual is not None and any(fnmatchcase(actual, pattern) for pattern in _as_list(expected))
+            else:
                 raise NotImplementedError(operator)
+            # A key absent from the request never satisfies a positive operator.
+            if matches == (operator == "StringNotEquals"):
+                return False
     return True
 
 
@@ -97,3 +105,55 @@ def vpc_endpoint_allows(endpoint_policy: Policy, request: Request) -> bool:
     """
     effects = _effects(endpoint_policy, request, resource_policy=True)
     return "Allow" in effects and "Deny" not in effects
+
+
+@dataclass(frozen=True)
+class DomainCall:
+    """An invocation of a private API through its private custom domain name, from a VPC endpoint."""
+
+    principal_arn: str
+    account_id: str
+    domain_arn: str  # arn:aws:execute-api:<region>:<account>:/domainnames/<name>+<id>
+    api_resource: str  # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<path>
+    source_vpce: str
+
+    def on_domain(self) -> Request:
+        # The condition key travels with the whole call: example 4 admits the domain itself through it.
+        return Request(self.principal_arn, self.account_id, "execute-api:Invoke", self.domain_arn,
+                       {"aws:SourceVpce": self.source_vpce, "execute-api:viaDomainArn": self.domain_arn})
+
+    def on_api(self) -> Request:
+        return Request(self.principal_arn, self.account_id, "execute-api:Invoke", self.api_resource,
+                       {"aws:SourceVpce": self.source_vpce, "execute-api:viaDomainArn": self.domain_arn})
+
+
+def _expand_shorthand(policy: Policy, owner_arn: str) -> Policy:
+    """A resource policy may name its own resource as `execute-api:/<path>` (the private domain
+    tutorial's `execute-api:/*`): that is the owner's ARN followed by the path, `*` covering the
+    owner itself too."""
+    def expand(resource: str) -> list[str]:
+        if not resource.startswith("execute-api:/"):
+            return [resource]
+        path = resource[len("execute-api:"):]
+        return [owner_arn, f"{owner_arn}{path}"] if path == "/*" else [f"{owner_arn}{path}"]
+
+    statements = [
+        {**s, "Resource": [full for r in _as_list(s.get("Resource", [])) for full in expand(r)]}
+        for s in policy["Statement"]
+    ]
+    return {**policy, "Statement": statements}
+
+
+def private_domain_call_allowed(
+    endpoint_policy: Policy, domain_policy: Policy, api_policy: Policy,
+    identity_policies: Sequence[Policy], call: DomainCall,
+) -> bool:
+    """Every check a call through a private custom domain name passes: the endpoint's policy for
+    the domain and for the mapped API, the domain name's own policy, then the API's decision."""
+    return (
+        vpc_endpoint_allows(endpoint_policy, call.on_domain())
+        and vpc_endpoint_allows(endpoint_policy, call.on_api())
+        and same_account_api_call_allowed(_expand_shorthand(domain_policy, call.domain_arn), identity_policies,
+                                          call.on_domain())
+        and same_account_api_call_allowed(api_policy, identity_policies, call.on_api())
+    )

@@ -15,8 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from iam_evaluation import DomainCall, private_domain_call_allowed
 from infra_harness import (
+    ACCOUNT_ID,
     MOCK_CERTIFICATE_UUID,
+    MOCK_DOMAIN_NAME_ID,
     PROJECT,
     ProgramRun,
     RecordedResource,
@@ -25,6 +28,7 @@ from infra_harness import (
 )
 
 import packager.artifacts
+from components import policies
 from components.domain_names import SECURITY_POLICY, parse_custom_domain
 from components.private_access import regional_dns_entry
 from components.settings import SettingsError, parse_settings
@@ -40,6 +44,8 @@ RECORD = "aws:route53/record:Record"
 REST_API = "aws:apigateway/restApi:RestApi"
 STAGE = "aws:apigateway/stage:Stage"
 DEPLOYMENT = "aws:apigateway/deployment:Deployment"
+ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
+REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
 DOMAIN_TYPES = (DOMAIN_NAME, MAPPING, ASSOCIATION, CERTIFICATE, VALIDATION, RECORD)
 
 CERTIFICATE_ARN = f"arn:aws:acm:us-east-1:123456789012:certificate/{MOCK_CERTIFICATE_UUID}"
@@ -235,6 +241,122 @@ def test_private_api_keeps_its_execute_api_endpoint(private_with_zone: ProgramRu
     assert outputs["apiUrl"] == "https://agent.internal.example.com"
     assert outputs["invokeUrl"] == "https://agent.internal.example.com/invoke"
     assert "customDomainTarget" not in outputs
+
+
+# --- PRIVATE: the VPC endpoint's policy lets a call through the domain in ----------------------
+
+# The domain's execute-api ARN as the Service Authorization Reference spells it (execute-api-domain:
+# arn:${Partition}:execute-api:${Region}:${Account}:/domainnames/${DomainName}+${DomainIdentifier}),
+# with the id API Gateway gave the mocked domain.
+PRIVATE_DOMAIN = "agent.internal.example.com"
+PRIVATE_DOMAIN_ARN = f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:/domainnames/{PRIVATE_DOMAIN}+{MOCK_DOMAIN_NAME_ID}"
+ROLE_WITH_GRANT = f"arn:aws:iam::{ACCOUNT_ID}:role/chat-frontend"
+ROLE_WITHOUT_GRANT = f"arn:aws:iam::{ACCOUNT_ID}:role/batch-job"
+
+
+def _private_domain_policies(run: ProgramRun) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The endpoint's, the domain name's and the API's policies, as the program deployed them."""
+    return (json.loads(run.one(ENDPOINT_POLICY).inputs["policy"]),
+            json.loads(run.one(DOMAIN_NAME).inputs["policy"]),
+            json.loads(run.one(REST_API_POLICY).inputs["policy"]))
+
+
+def _call(run: ProgramRun, principal: str = ROLE_WITH_GRANT, *, domain_arn: str = PRIVATE_DOMAIN_ARN,
+          api_id: str | None = None, source_vpce: str | None = None) -> DomainCall:
+    api_id = api_id or stage_target(run)[0]
+    return DomainCall(
+        principal_arn=principal, account_id=ACCOUNT_ID, domain_arn=domain_arn,
+        api_resource=f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:{api_id}/prod/POST/invoke",
+        source_vpce=source_vpce or run.outputs["vpcEndpointId"],
+    )
+
+
+def _grant(run: ProgramRun) -> list[dict[str, Any]]:
+    """The caller's identity policy: invoke POST /invoke on this API (prod authenticates with IAM)."""
+    api_arn = run.one(REST_API).state["executionArn"]
+    return [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{api_arn}/*/POST/invoke"},
+    ]}]
+
+
+def test_private_domain_endpoint_policy_allows_the_domain_and_its_api_and_nothing_more(
+    private_with_zone: ProgramRun
+) -> None:
+    endpoint_policy, _, _ = _private_domain_policies(private_with_zone)
+    api_arn = private_with_zone.one(REST_API).state["executionArn"]
+    statements = endpoint_policy["Statement"]
+    assert all(s["Effect"] == "Allow" and s["Principal"] == "*" and s["Action"] == "execute-api:Invoke"
+               and "Condition" not in s for s in statements)
+    granted = [resource for s in statements for resource in ([s["Resource"]] if isinstance(s["Resource"], str)
+                                                             else s["Resource"])]
+    assert sorted(granted) == sorted([f"{api_arn}/*", PRIVATE_DOMAIN_ARN])
+    # The ARN is the domain name's own, from the id API Gateway gave it (the domain resource's ARN
+    # is the apigateway one, for management calls, and is not what execute-api:Invoke names).
+    domain_state = private_with_zone.one(DOMAIN_NAME).state
+    assert domain_state["arn"].split(":", 5)[5] == PRIVATE_DOMAIN_ARN.split(":", 5)[5]
+    assert PRIVATE_DOMAIN_ARN not in json.dumps(private_with_zone.one(ASSOCIATION).inputs)
+
+
+def test_a_call_through_the_private_domain_passes_every_policy(private_with_zone: ProgramRun) -> None:
+    endpoint_policy, domain_policy, api_policy = _private_domain_policies(private_with_zone)
+    grant = _grant(private_with_zone)
+    assert private_domain_call_allowed(endpoint_policy, domain_policy, api_policy, grant, _call(private_with_zone))
+    # IAM still decides who: a role of the account without a grant stays out.
+    assert not private_domain_call_allowed(endpoint_policy, domain_policy, api_policy, [],
+                                           _call(private_with_zone, ROLE_WITHOUT_GRANT))
+    # Only from this endpoint.
+    assert not private_domain_call_allowed(endpoint_policy, domain_policy, api_policy, grant,
+                                           _call(private_with_zone, source_vpce="vpce-0someoneelse"))
+
+
+def test_the_endpoint_carries_no_other_domain_and_no_other_api(private_with_zone: ProgramRun) -> None:
+    endpoint_policy, domain_policy, api_policy = _private_domain_policies(private_with_zone)
+    # The same name with another id (another account's domain, or this one after it was recreated).
+    other_domain = PRIVATE_DOMAIN_ARN.replace(f"+{MOCK_DOMAIN_NAME_ID}", "+zz9yy8xx7w")
+    # A grant on everything, so only the endpoint's policy can refuse.
+    everything = [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}]
+    assert not private_domain_call_allowed(endpoint_policy, domain_policy, api_policy, everything,
+                                           _call(private_with_zone, domain_arn=other_domain))
+    assert not private_domain_call_allowed(endpoint_policy, domain_policy, api_policy, everything,
+                                           _call(private_with_zone, api_id="otherapi01"))
+
+
+def test_the_endpoint_policy_of_the_api_alone_refuses_a_call_through_the_domain(
+    private_with_zone: ProgramRun
+) -> None:
+    # The policy the program gave the endpoint before: this API's execution ARN and nothing else.
+    # AWS checks the domain name's own ARN too, so every call through the domain was refused.
+    _, domain_policy, api_policy = _private_domain_policies(private_with_zone)
+    api_arn = private_with_zone.one(REST_API).state["executionArn"]
+    api_only = policies.execute_api_endpoint_policy(f"{api_arn}/*")
+    assert not private_domain_call_allowed(api_only, domain_policy, api_policy, _grant(private_with_zone),
+                                           _call(private_with_zone))
+
+
+def test_the_model_admits_awss_own_examples_and_only_for_their_domain(private_with_zone: ProgramRun) -> None:
+    # "Use VPC endpoint policies for private APIs", example 4 (any API, through this domain only) and
+    # example 5 (this domain and this API by ARN), written for the stack's domain and API.
+    _, domain_policy, api_policy = _private_domain_policies(private_with_zone)
+    api_arn = private_with_zone.one(REST_API).state["executionArn"]
+
+    def example_4(domain_arn: str) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke", "Resource": ["*"],
+            "Condition": {"ArnEquals": {"execute-api:viaDomainArn": domain_arn}}}]}
+
+    def example_5(domain_arn: str) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke",
+            "Resource": [domain_arn, f"{api_arn}/*"]}]}
+
+    other_domain = PRIVATE_DOMAIN_ARN.replace(PRIVATE_DOMAIN, "other.internal.example.com")
+    grant = _grant(private_with_zone)
+    for example in (example_4, example_5):
+        assert private_domain_call_allowed(example(PRIVATE_DOMAIN_ARN), domain_policy, api_policy, grant,
+                                           _call(private_with_zone))
+        assert not private_domain_call_allowed(example(other_domain), domain_policy, api_policy, grant,
+                                               _call(private_with_zone))
 
 
 def test_policy_pack_passes_with_a_domain(private_with_zone: ProgramRun, regional_with_certificate: ProgramRun) -> None:

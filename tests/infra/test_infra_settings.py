@@ -105,6 +105,27 @@ def test_bad_values_name_their_key(overrides: dict[str, str], key: str, fragment
     assert fragment in str(error.value)
 
 
+@pytest.mark.parametrize("level", ["DEBUG", "debug", "TRACE", " Trace "])
+def test_debug_and_trace_logs_are_refused_naming_the_key_the_allowed_values_and_why(level: str) -> None:
+    # Lambda Web Adapter logs every request header at DEBUG (aws-lambda-web-adapter src/lib.rs,
+    # "sending request to app server"): keys and tokens would reach CloudWatch.
+    for stack in ("dev", "prod"):
+        values = dict(stack_config(stack))
+        values[f"{PROJECT}:logLevel"] = level
+        with pytest.raises(SettingsError) as error:
+            parse_settings(PROJECT, stack, values)
+        message = str(error.value)
+        assert message.startswith(f"{PROJECT}:logLevel must be one of 'INFO', 'WARNING', 'ERROR'"), message
+        assert repr(level) in message and "request header" in message, message
+
+
+def test_every_allowed_log_level_is_accepted_and_both_stacks_log_at_info() -> None:
+    for level in ("INFO", "WARNING", "ERROR"):
+        assert parse_settings(PROJECT, "dev", dev_values(logLevel=level)).log_level == level
+    assert parse_settings(PROJECT, "dev", stack_config("dev")).log_level == "INFO"
+    assert parse_settings(PROJECT, "prod", stack_config("prod")).log_level == "INFO"
+
+
 def test_missing_region_names_aws_region() -> None:
     values = dev_values()
     del values["aws:region"]

@@ -388,7 +388,11 @@ def test_proxy_function_runs_python_on_lambda_web_adapter(stack_run: ProgramRun)
         **({"PROXY_METRICS_NAMESPACE": "agentcore-streaming/prod", "PROXY_METRICS_STACK": "prod"}
            if stack_run.stack == "prod" else {}),
     }
-    assert env["PROXY_LOG_LEVEL"] in {"DEBUG", "INFO"}
+    assert env["PROXY_LOG_LEVEL"] == "INFO"
+    # Lambda hands the application log level to Lambda Web Adapter as AWS_LAMBDA_LOG_LEVEL, which
+    # wins over RUST_LOG; at INFO it logs no request headers (nor does the proxy, never below INFO).
+    assert inputs["loggingConfig"]["applicationLogLevel"] == "INFO"
+    assert not {"RUST_LOG", "AWS_LAMBDA_LOG_LEVEL"} & set(env)
     log_group = stack_run.named("proxy-logs")
     # A prefix, so a retained group never blocks the next deployment (issue 9); Lambda writes
     # where logging_config points.

@@ -197,6 +197,9 @@ BAD_CASES: list[tuple[str, list[Resource]]] = [
     ("IAM5", [role_policy({"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"})]),
     ("L1", [res("aws:lambda/function:Function", "f", {"runtime": "python3.11", "tracingConfig": {"mode": "Active"}})]),
     ("Serverless-LambdaTracing", [res("aws:lambda/function:Function", "f", {"runtime": "python3.13"})]),
+    ("LambdaNoDebugLogs", [res("aws:lambda/function:Function", "f", {
+        "runtime": "python3.13", "tracingConfig": {"mode": "Active"},
+        "loggingConfig": {"logFormat": "JSON", "applicationLogLevel": "DEBUG"}})]),
     ("CloudWatchLogGroupRetentionPeriod", [res("aws:cloudwatch/logGroup:LogGroup", "g", {"name": "g"})]),
     ("EC23", [res("aws:ec2/securityGroup:SecurityGroup", "sg", {"ingress": [
         {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]})]),
@@ -416,3 +419,58 @@ def test_rule_ids_match_suppression_ids() -> None:
     ids = {r.id for r in RULES}
     assert {s.rule_id for s in SUPPRESSIONS} <= ids
     assert run_rule(RULES[0], []).findings == []
+
+
+# --- LambdaNoDebugLogs: Lambda Web Adapter logs every request header at DEBUG -------------------
+
+
+def _function(logging_config: dict[str, Any] | None = None, **variables: Any) -> Resource:
+    inputs: dict[str, Any] = {"runtime": "python3.13", "tracingConfig": {"mode": "Active"},
+                              "loggingConfig": {"logFormat": "JSON", "applicationLogLevel": "INFO",
+                                                **(logging_config or {})}}
+    if variables:
+        inputs["environment"] = {"variables": variables}
+    return res("aws:lambda/function:Function", "proxy-function", inputs)
+
+
+def _debug_findings(function: Resource) -> list[str]:
+    rule = next(r for r in RULES if r.id == "LambdaNoDebugLogs")
+    return [f.detail for f in run_rule(rule, [function]).findings]
+
+
+@pytest.mark.parametrize(("function", "offending"), [
+    # Lambda's levels: it hands the application level to the adapter as AWS_LAMBDA_LOG_LEVEL.
+    (_function({"applicationLogLevel": "TRACE"}), "loggingConfig.applicationLogLevel"),
+    (_function({"applicationLogLevel": "debug"}), "loggingConfig.applicationLogLevel"),
+    (_function({"systemLogLevel": "DEBUG"}), "loggingConfig.systemLogLevel"),
+    (_function(AWS_LAMBDA_LOG_LEVEL="DEBUG"), "AWS_LAMBDA_LOG_LEVEL"),
+    (_function(PROXY_LOG_LEVEL="DEBUG"), "PROXY_LOG_LEVEL"),
+    # RUST_LOG (EnvFilter directives): a level, a target's level, a bare target (every level of it),
+    # tracing's numbers (4 = DEBUG, 5 = TRACE), a span filter without a level.
+    (_function(RUST_LOG="debug"), "RUST_LOG"),
+    (_function(RUST_LOG="info,lambda_web_adapter=trace"), "RUST_LOG"),
+    (_function(RUST_LOG="lambda_web_adapter"), "RUST_LOG"),
+    (_function(RUST_LOG="4"), "RUST_LOG"),
+    (_function(RUST_LOG="lambda_web_adapter[request{path=/invoke}]"), "RUST_LOG"),
+])
+def test_debug_or_trace_anywhere_on_a_function_is_refused(function: Resource, offending: str) -> None:
+    assert _debug_findings(function) == [offending]
+
+
+@pytest.mark.parametrize("function", [
+    _function(),
+    _function({"applicationLogLevel": "WARN", "systemLogLevel": "INFO"}, PROXY_LOG_LEVEL="ERROR"),
+    _function(RUST_LOG="info"),
+    _function(RUST_LOG="warn,lambda_web_adapter=error,hyper=off"),
+    _function(RUST_LOG="3"),
+    # Unknown during a preview: no finding on its own.
+    _function({"applicationLogLevel": UNKNOWN}, RUST_LOG=UNKNOWN),
+])
+def test_info_and_quieter_pass(function: Resource) -> None:
+    assert _debug_findings(function) == []
+
+
+def test_both_stacks_proxy_functions_pass_the_rule(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    for run in (dev_run, prod_run):
+        functions = [r for r in from_recorded_run(run.resources) if r.type == "aws:lambda/function:Function"]
+        assert functions and all(_debug_findings(f) == [] for f in functions)

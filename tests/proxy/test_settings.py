@@ -35,5 +35,12 @@ def test_bad_values_name_the_variable(environ, named):
 
 
 def test_allowed_values_are_listed():
-    with pytest.raises(SettingsError, match="DEBUG, INFO, WARNING, ERROR"):
+    with pytest.raises(SettingsError, match="must be one of INFO, WARNING, ERROR, got 'LOUD'$"):
         load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_LEVEL": "LOUD"})
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "debug", "TRACE"])
+def test_the_proxy_refuses_to_start_at_debug_or_trace(level):
+    # Lambda Web Adapter in front of it logs every request header at DEBUG; the proxy never runs there.
+    with pytest.raises(SettingsError, match=r"PROXY_LOG_LEVEL must be one of INFO, WARNING, ERROR, .*request header"):
+        load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_LEVEL": level})
