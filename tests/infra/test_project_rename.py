@@ -9,6 +9,7 @@ must make a renamed copy deploy exactly what the original deploys, under the new
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -51,6 +52,14 @@ def test_a_renamed_project_with_the_old_stack_files_stops_at_preview(renamed_che
     assert f"{ORIGINAL}:production" in message and f"{ORIGINAL}:guardrail" in message
     assert f"the project is named '{RENAMED_PROJECT}'" in message  # the project's name
     assert f"`{FIX_COMMAND}`" in message and f"Pulumi.{stack}.yaml" in message  # the fix
+
+
+def test_the_check_reads_the_configuration_the_cli_hands_over(renamed_checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under the CLI the program gets the merged configuration as PULUMI_CONFIG (pulumi/pulumi
+    # sdk/python/cmd/pulumi-language-python/main.go), not through set_all_config as under mocks.
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(stack_config("prod", root=renamed_checkout)))
+    with pytest.raises(SettingsError, match=f"under '{ORIGINAL}:' .*the project is named '{RENAMED_PROJECT}'"):
+        run_program("prod", {}, main_path=renamed_checkout / "__main__.py")
 
 
 def test_the_check_names_every_misplaced_namespace_and_ignores_other_namespaces() -> None:
