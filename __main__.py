@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.runtime import config as pulumi_config
 
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
@@ -23,7 +24,13 @@ from components.observability import MonitoredNames, Observability, Observabilit
 from components.page_hosting import HostedSignIn, PageConfig, PageConfigArgs, PageHosting, PageHostingArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.proxy_function import ProxyFunction, ProxyFunctionArgs
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings, settings_warnings
+from components.settings import (
+    PROJECT_CONFIG_KEYS,
+    REGION_KEY,
+    check_settings_namespace,
+    parse_settings,
+    settings_warnings,
+)
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.user_pool import UserPool, UserPoolArgs, hosted_login_domain_prefix
 from components.waf import Waf, WafArgs
@@ -43,8 +50,18 @@ def read_config_values(project: str) -> dict[str, object]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def every_config_key() -> set[str]:
+    """Every key the stack's configuration holds, whatever its namespace.
+
+    pulumi.Config reads one key at a time; the SDK lists none. The CLI hands the program the whole
+    merged configuration as PULUMI_CONFIG (and the SDK's mocks through set_all_config).
+    """
+    return {*pulumi_config.CONFIG.get(), *pulumi_config.get_config_env()}
+
+
 project = pulumi.get_project()
 stack = pulumi.get_stack()
+check_settings_namespace(project, stack, every_config_key())
 settings = parse_settings(project, stack, read_config_values(project))
 for warning in settings_warnings(settings):
     pulumi.log.warn(warning)

@@ -6,6 +6,9 @@
     python3 dev.py test [ARGS]     set up everything the tests need and run pytest ARGS
     python3 dev.py bench [ARGS]    set up and run the benchmarks (python -m bench ARGS)
     python3 dev.py setup           only set up .venv with everything (what Pulumi.yaml's runtime uses)
+    python3 dev.py adopt-project-name OLD
+                                   after `pulumi new` or a rename in Pulumi.yaml: move the stack files'
+                                   OLD: settings (and the deployer policy's names) to the new name
 
 It creates .venv/ beside this file, installs the pinned requirements into it (every version fixed by
 constraints.txt), and runs the command with that interpreter. Standard library only.
@@ -100,7 +103,28 @@ def parallel_options(arguments: list[str]) -> list[str]:
     return ["-n", str(workers), "--dist", "loadfile"]
 
 
+def adopt_project_name(arguments: list[str]) -> int:
+    """Standard library only (components/project_name.py), so it needs no .venv."""
+    if len(arguments) != 1:
+        fail("usage: python3 dev.py adopt-project-name OLD_NAME (the name the stack files' keys still use)")
+    sys.path.insert(0, str(ROOT))
+    from components.project_name import ProjectNameError
+    from components.project_name import adopt_project_name as adopt
+
+    try:
+        adoption = adopt(ROOT, arguments[0])
+    except ProjectNameError as error:
+        fail(str(error))
+    for change in adoption.changes:
+        print(f"dev.py: {change}")
+    if not adoption.changes:
+        print(f"dev.py: nothing under {arguments[0]}: to rename; the files already follow Pulumi.yaml's name")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["adopt-project-name"]:
+        return adopt_project_name(argv[1:])
     if not argv or argv[0] not in REQUIREMENTS:
         print(__doc__.strip(), file=sys.stderr)
         return 2

@@ -24,14 +24,22 @@ def _fit(name: str, source: str, max_length: int, separator: str) -> str:
     return f"{name[:keep].rstrip(separator)}{separator}{_short_hash(source)}"
 
 
+def _underscored(text: str) -> str:
+    name = re.sub(r"[^a-zA-Z0-9_]", "_", text)
+    name = re.sub(r"_+", "_", name).strip("_")
+    return name if name and name[0].isalpha() else f"a_{name}"
+
+
+def agentcore_name_prefix(project: str) -> str:
+    """What every AgentCore name of the project starts with (before `_<stack>_`), such as
+    `agentcore_streaming`; the deployer's IAM policy allows runtimes and memories `<prefix>_*`."""
+    return _underscored(project)
+
+
 def agentcore_name(project: str, stack: str, role: str = "agent", max_length: int = AGENTCORE_NAME_MAX) -> str:
     """A valid AgentCore name such as `agentcore_streaming_dev_agent` (shorter to leave room for a suffix)."""
     source = f"{project}-{stack}-{role}"
-    name = re.sub(r"[^a-zA-Z0-9_]", "_", source)
-    name = re.sub(r"_+", "_", name).strip("_")
-    if not name or not name[0].isalpha():
-        name = f"a_{name}"
-    return _fit(name, source, min(max_length, AGENTCORE_NAME_MAX), "_")
+    return _fit(_underscored(source), source, min(max_length, AGENTCORE_NAME_MAX), "_")
 
 
 def metrics_namespace(project: str, stack: str) -> str:
@@ -44,9 +52,18 @@ def metrics_namespace(project: str, stack: str) -> str:
     return f"_{namespace}"[:255] if namespace.startswith("AWS/") else namespace
 
 
+def _hyphenated(text: str) -> str:
+    name = re.sub(r"[^a-z0-9-]", "-", text.lower())
+    return re.sub(r"-+", "-", name).strip("-")
+
+
+def name_prefix(project: str) -> str:
+    """What every physical name of the project starts with (before `-<stack>-`), such as
+    `agentcore-streaming`; the deployer's IAM policy allows names matching `<prefix>-*`."""
+    return _hyphenated(project)
+
+
 def physical_name(project: str, stack: str, role: str, max_length: int = 64) -> str:
     """A lower-case, hyphenated name such as `agentcore-streaming-dev-proxy`."""
     source = f"{project}-{stack}-{role}"
-    name = re.sub(r"[^a-z0-9-]", "-", source.lower())
-    name = re.sub(r"-+", "-", name).strip("-")
-    return _fit(name, source, max_length, "-")
+    return _fit(_hyphenated(source), source, max_length, "-")

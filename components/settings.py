@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from components import regions
 from components.auth import (
@@ -301,6 +301,36 @@ def _parse_cidr(value: Any) -> str:
     if not match or any(int(p) > 255 for p in match.groups()[:4]) or not 16 <= int(match[5]) <= 24:
         raise ValueError(value)
     return value
+
+
+# The command that moves a stack file's settings to the project's namespace (dev.py, adopt-project-name).
+ADOPT_PROJECT_NAME_COMMAND = "python3 dev.py adopt-project-name"
+
+
+def check_settings_namespace(project: str, stack: str, config_keys: Iterable[str]) -> None:
+    """Stop when a setting of this program sits under another namespace than the project's name.
+
+    Pulumi hands the program every key of the stack, but the program reads `<project>:<key>` only,
+    and Pulumi.yaml's defaults arrive under the project's name too (`pulumi new` renames the project
+    and leaves the stack files' old `<name>:` keys as they were). Such keys would be ignored and the
+    stack deployed with defaults: a production stack as a public dev one.
+    """
+    misplaced: dict[str, list[str]] = {}
+    for full_key in sorted(config_keys):
+        namespace, separator, key = full_key.partition(":")
+        if separator and namespace != project and key in PROJECT_CONFIG_KEYS:
+            misplaced.setdefault(namespace, []).append(full_key)
+    if not misplaced:
+        return
+    found = "; ".join(f"'{namespace}:' ({', '.join(keys)})" for namespace, keys in misplaced.items())
+    commands = " and ".join(f"`{ADOPT_PROJECT_NAME_COMMAND} {namespace}`" for namespace in misplaced)
+    raise SettingsError(
+        f"stack {stack!r} sets this program's settings under {found}, but the project is named "
+        f"{project!r} (Pulumi.yaml `name:`) and the program reads only '{project}:<key>': they would be "
+        f"ignored and the stack deployed with Pulumi.yaml's defaults. Rename the keys in "
+        f"Pulumi.{stack}.yaml (and the other stack files) to '{project}:<key>': run {commands} in the "
+        f"project folder, then preview again."
+    )
 
 
 def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Settings:

@@ -1,8 +1,22 @@
 from __future__ import annotations
 
-import pytest
-from infra_harness import DEV_VARIANT_OVERRIDES, REPO_ROOT, ProgramRun, build_checkout_zips, run_program, stack_config
+from pathlib import Path
 
+import pytest
+from infra_harness import (
+    DEV_VARIANT_OVERRIDES,
+    RENAMED_PROJECT,
+    REPO_ROOT,
+    ProgramRun,
+    build_checkout_zips,
+    copy_checkout,
+    project_name,
+    pulumi_new,
+    run_program,
+    stack_config,
+)
+
+from components.project_name import adopt_project_name
 from tests.support.locks import exclusive
 
 
@@ -14,7 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _runs_the_program(item: pytest.Item) -> bool:
     module = getattr(item, "module", None)
-    return hasattr(module, "run_program") or bool({"dev_run", "prod_run", "stack_run"} & set(getattr(item, "fixturenames", ())))
+    return hasattr(module, "run_program") or bool({"dev_run", "prod_run", "stack_run", "renamed_prod_run"} & set(getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -63,3 +77,25 @@ def prod_hosting_run() -> ProgramRun:
 @pytest.fixture(scope="session")
 def dev_variant_run() -> ProgramRun:
     return run_program("dev", stack_config("dev", overrides=DEV_VARIANT_OVERRIDES))
+
+
+@pytest.fixture(scope="session")
+def renamed_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Renamed by `pulumi new`, the stack files still as this repository ships them."""
+    checkout = copy_checkout(tmp_path_factory.mktemp("renamed") / "checkout")
+    pulumi_new(checkout, RENAMED_PROJECT)
+    return checkout
+
+
+@pytest.fixture(scope="session")
+def adopted_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Renamed by `pulumi new`, then `python3 dev.py adopt-project-name agentcore-streaming`."""
+    checkout = copy_checkout(tmp_path_factory.mktemp("adopted") / "checkout")
+    pulumi_new(checkout, RENAMED_PROJECT)
+    adopt_project_name(checkout, project_name(REPO_ROOT))
+    return checkout
+
+
+@pytest.fixture(scope="session")
+def renamed_prod_run(adopted_checkout: Path) -> ProgramRun:
+    return run_program("prod", stack_config("prod", root=adopted_checkout), main_path=adopted_checkout / "__main__.py")

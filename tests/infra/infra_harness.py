@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import runpy
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ from packager import artifacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "agentcore-streaming"
+# The name a user gives the project when starting anew from this one (`pulumi new --name my-agent`).
+RENAMED_PROJECT = "my-agent"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 # dev in the shapes its own stack file does not show: the container artifact, an existing guardrail
@@ -567,20 +570,63 @@ def _config_string(value: Any) -> str:
     return str(value)
 
 
+def project_name(root: Path = REPO_ROOT) -> str:
+    """The project's name as the CLI takes it: Pulumi.yaml's `name` (what `pulumi new` writes)."""
+    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+
+
 def stack_config(stack: str, root: Path = REPO_ROOT, overrides: Optional[Mapping[str, Any]] = None) -> dict[str, str]:
     """Pulumi.yaml defaults merged with Pulumi.<stack>.yaml (and overrides), as the CLI does."""
     project_file = yaml.safe_load((root / "Pulumi.yaml").read_text())
     config: dict[str, Any] = {}
     for key, spec in project_file.get("config", {}).items():
         full_key = key if ":" in key else f"{project_file['name']}:{key}"
-        if isinstance(spec, dict) and "default" in spec:
-            config[full_key] = spec["default"]
+        if isinstance(spec, dict) and ("default" in spec or "value" in spec):
+            config[full_key] = spec.get("value", spec.get("default"))
         elif not isinstance(spec, dict):
             config[full_key] = spec
     stack_file = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())
     config.update(stack_file.get("config", {}) or {})
     config.update(overrides or {})
     return {key: _config_string(value) for key, value in config.items()}
+
+
+# What a copy of the checkout needs to run the program as a user's clone would: the program, its
+# stack files, the sources it zips or serves, and the tools that edit its files.
+CHECKOUT_FOLDERS = ("agent", "proxy", "web", "deploy", "components", "packager")
+CHECKOUT_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "constraints.txt", "dev.py")
+
+
+def copy_checkout(destination: Path) -> Path:
+    """A copy of the checkout at `destination`, sharing the checkout's installed zip dependencies."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".build", "node_modules")
+    for folder in CHECKOUT_FOLDERS:
+        shutil.copytree(REPO_ROOT / folder, destination / folder, ignore=ignore)
+    for file_name in CHECKOUT_FILES:
+        shutil.copy2(REPO_ROOT / file_name, destination / file_name)
+    (destination / ".build").mkdir()
+    (destination / ".build" / "deps").symlink_to(REPO_ROOT / ".build" / "deps")
+    return destination
+
+
+def pulumi_new(root: Path, project: str, stack: str = "dev") -> None:
+    """What `pulumi new <this repository> --name <project> --stack <stack> --yes` leaves in the copy at
+    `root` (pulumi/pulumi pkg/cmd/pulumi/project/newcmd: new.go and config.go): Pulumi.yaml under the
+    new name, without its template section, tagged with the template; the template's prompts answered
+    with their defaults and saved into Pulumi.<stack>.yaml, namespaced by the new name (the file's
+    other keys kept); every other stack file as it was."""
+    project_path = root / "Pulumi.yaml"
+    project_file = yaml.safe_load(project_path.read_text())
+    prompts = project_file.pop("template")["config"]
+    project_file["name"] = project
+    project_file["config"]["pulumi:tags"] = {"value": {"pulumi:template": "https://github.com/example/agentcore-streaming"}}
+    project_path.write_text(yaml.safe_dump(project_file, sort_keys=False))
+    stack_path = root / f"Pulumi.{stack}.yaml"
+    stack_file = yaml.safe_load(stack_path.read_text()) if stack_path.exists() else {}
+    values = stack_file.setdefault("config", {})
+    for key, prompt in prompts.items():
+        values[key if ":" in key else f"{project}:{key}"] = prompt["default"]
+    stack_path.write_text(yaml.safe_dump(stack_file, sort_keys=False))
 
 
 # --- zips built once per process ------------------------------------------------------------
@@ -641,10 +687,12 @@ def run_program(
     `generation` numbers deployments of the same stack: a later one gets other generated names
     (name prefixes' suffixes, random ids), as a stack destroyed and deployed again does.
     """
+    # The program runs as the project its Pulumi.yaml names, as under the CLI.
+    project = project_name(main_path.parent)
     # Fresh loop and fresh global state, so one run never sees another's resources or outputs.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    reset_options(project=PROJECT, stack=stack, preview=False)
+    reset_options(project=project, stack=stack, preview=False)
     pulumi.runtime.set_all_config(dict(config), [])
     mocks = InfraMocks(generation)
     monitor = RecordingMonitor(mocks)
@@ -654,7 +702,7 @@ def run_program(
     log_handler = _RecordingLogHandler()
     engine_log.addHandler(log_handler)
     # preview=False: with a preview, apply callbacks never run and assertions on them pass vacuously.
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=engine_log, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, logger=engine_log, monitor=monitor)
     try:
         with zips_built_once():
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main_path), run_name="__main__")))
@@ -670,6 +718,6 @@ def run_program(
         return ProgramRun(stack=stack, resources=list(monitor.recorded), outputs=outputs,
                           secret_outputs=secret, calls=list(mocks.calls), warnings=list(log_handler.warnings))
     finally:
-        reset_options(project=PROJECT, stack=stack, preview=False)
+        reset_options(project=project, stack=stack, preview=False)
         asyncio.set_event_loop(None)
         loop.close()

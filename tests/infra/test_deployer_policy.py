@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -353,8 +354,8 @@ def test_the_evaluator_refuses_what_iam_refuses() -> None:
     assert not allows(policy, "lambda:DeleteFunction", "arn:aws:lambda:us-east-1:1:function:app-proxy")
 
 
-def missing_actions(runs: list[ProgramRun]) -> list[str]:
-    policy = statements(DEPLOYER_POLICY)
+def missing_actions(runs: list[ProgramRun], policy_path: Path = DEPLOYER_POLICY) -> list[str]:
+    policy = statements(policy_path)
     missing: list[str] = []
     for run in runs:
         for resource in run.resources:
@@ -371,6 +372,18 @@ def missing_actions(runs: list[ProgramRun]) -> list[str]:
 def test_every_resource_type_the_program_creates_has_its_actions_allowed(every_shape: list[ProgramRun]) -> None:
     missing = missing_actions(every_shape)
     assert not missing, "deploy/deployer-policy.json does not allow:\n" + "\n".join(missing)
+
+
+def test_a_renamed_project_is_allowed_by_its_adopted_policy_and_refused_by_the_original(
+    renamed_prod_run: ProgramRun, adopted_checkout: Path
+) -> None:
+    # `pulumi new --name my-agent`, then `python3 dev.py adopt-project-name agentcore-streaming`
+    # (conftest.py): the policy's name patterns follow the project's name.
+    missing = missing_actions([renamed_prod_run], adopted_checkout / DEPLOYER_POLICY.relative_to(REPO_ROOT))
+    assert not missing, "the adopted deployer-policy.json does not allow:\n" + "\n".join(missing)
+    # The repository's own policy allows only agentcore-streaming-* names: IAM would refuse these.
+    refused = missing_actions([renamed_prod_run])
+    assert any(":function:my-agent-prod-proxy" in line for line in refused), refused
 
 
 def test_the_hosted_page_resources_have_their_actions_allowed(

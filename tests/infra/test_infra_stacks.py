@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import stat
 import zipfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from infra_harness import (
     MOCK_VPC_OUTPUTS,
     REPO_ROOT,
     ProgramRun,
+    copy_checkout,
     log_group_name,
     run_program,
     stack_config,
@@ -483,14 +483,7 @@ def test_agentcore_names_are_valid_for_hyphenated_and_long_stack_names(stack: st
 
 def test_editing_the_agent_changes_the_s3_key(dev_run: ProgramRun, tmp_path: Path) -> None:
     # A copy of the checkout (sharing the cached wheel install) with one agent source edited.
-    copy = tmp_path / "checkout"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("agent", "proxy"):
-        shutil.copytree(REPO_ROOT / folder, copy / folder, ignore=ignore)
-    for file_name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "constraints.txt"):
-        shutil.copy2(REPO_ROOT / file_name, copy / file_name)
-    (copy / ".build").mkdir()
-    (copy / ".build" / "deps").symlink_to(REPO_ROOT / ".build" / "deps")
+    copy = copy_checkout(tmp_path / "checkout")
 
     unchanged = run_program("dev", stack_config("dev", root=copy), main_path=copy / "__main__.py")
     assert unchanged.one(CODE_OBJECT).inputs["key"] == dev_run.one(CODE_OBJECT).inputs["key"]

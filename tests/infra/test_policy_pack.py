@@ -39,6 +39,15 @@ def test_prod_passes_every_rule(prod_run: ProgramRun) -> None:
         assert suppression.when is EVERY_STACK, (finding, "prod must not lean on a conditional exception")
 
 
+def test_a_renamed_project_passes_the_pack_like_the_original(renamed_prod_run: ProgramRun, prod_run: ProgramRun) -> None:
+    # `pulumi new --name my-agent` (conftest.py): rules and suppressions match what resources do and
+    # their logical names, never the project's name in their physical names.
+    renamed, original = (evaluate(from_recorded_run(run.resources)) for run in (renamed_prod_run, prod_run))
+    assert renamed.findings == original.findings == []
+    assert [(f.rule_id, f.resource_name, s) for f, s in renamed.suppressed] == [
+        (f.rule_id, f.resource_name, s) for f, s in original.suppressed]
+
+
 def test_prod_with_the_hosted_page_passes_every_rule(prod_hosting_run: ProgramRun) -> None:
     report = evaluate(from_recorded_run(prod_hosting_run.resources))
     assert report.findings == []
