@@ -19,6 +19,7 @@ from chat_page import (
     evaluate_when_loaded,
     invoke_requests,
     linked_page_url,
+    save_settings,
     send_and_wait,
     sign_in,
     store_sign_in,
@@ -177,3 +178,19 @@ def test_a_linked_api_gets_no_id_token_until_the_person_signs_in_for_it(
     assert post.headers["authorization"] == f"Bearer {(stored_sign_in(page) or {})['idToken']}"
     for secret in ("a prompt meant for nobody else", "not signed in for it", "hello stack"):
         assert linked.carrying(secret) == [], f"{secret!r} reached the linked API"
+
+
+def test_a_sign_in_goes_only_to_the_api_it_was_made_for(page: Page, stack: LocalStack, linked: RecordingApi):
+    sign_in(page)
+    # The person types another API into Settings: the stack's sign-in does not follow it there.
+    save_settings(page, api_url=linked.url)
+    assert page.evaluate(AUTH_STATUS) == "Not signed in"
+    refused = send_and_wait(page, "to the other API")
+    assert refused["state"] == "error" and "Sign in" in refused["error"], refused
+    time.sleep(SETTLE_SECONDS)
+    assert linked.requests == [], linked.credentials_and_bodies()
+    # Back to the stack: its sign-in is good there again.
+    save_settings(page, api_url=stack.url)
+    assert page.evaluate(AUTH_STATUS).startswith("Signed in as")
+    assert send_and_wait(page, "back at the stack")["state"] == "done"
+    assert [request["url"] for request in invoke_requests(page)] == [f"{stack.url}/invoke"]
