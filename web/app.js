@@ -71,25 +71,17 @@ class SseParser {
   }
 }
 
-// -- settings -------------------------------------------------------------------------------------
+// -- settings: the API, and the key for it --------------------------------------------------------
 
-function loadSettings() {
-  let stored = {};
-  try {
-    stored = JSON.parse(window.localStorage.getItem(SETTINGS_KEY) || "{}") || {};
-  } catch (error) {
-    stored = {};
-  }
+// Saved in localStorage as {apiUrl, apiKeys: {<API origin>: key}}: a key belongs to the origin it was
+// entered for and is only ever sent there. The page calls the API saved in Settings, else the one
+// config.js names. A link's ?api= on any other origin is only a proposal until the person accepts it
+// (apiLinkProposal): until then the page sends nothing, and an accepted API starts with no key and
+// no sign-in, so a link cannot lead a saved key, an ID token or a prompt anywhere.
+
+function configuredApiUrl() {
   const config = window.AGENTCORE_STREAMING_CONFIG || {};
-  const fromQuery = new URLSearchParams(window.location.search).get("api");
-  return {
-    apiUrl: fromQuery || stored.apiUrl || config.apiUrl || "",
-    apiKey: stored.apiKey || "",
-  };
-}
-
-function saveSettings(settings) {
-  window.localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  return typeof config.apiUrl === "string" ? config.apiUrl : "";
 }
 
 // The URL to POST to, or null when apiUrl is not an http(s) URL.
@@ -104,6 +96,72 @@ function invokeUrl(apiUrl) {
   const path = url.pathname.replace(/\/+$/, "");
   url.pathname = path.endsWith("/invoke") ? path : `${path}/invoke`;
   return url.toString();
+}
+
+// The origin an API URL's requests go to ("https://abc.execute-api.us-east-1.amazonaws.com"), or ""
+// when it is not an http(s) URL.
+function apiOrigin(apiUrl) {
+  const url = invokeUrl(apiUrl);
+  return url ? new URL(url).origin : "";
+}
+
+function readStoredSettings() {
+  let stored = parseJson(window.localStorage.getItem(SETTINGS_KEY) || "null");
+  if (!stored || typeof stored !== "object") stored = {};
+  const apiUrl = typeof stored.apiUrl === "string" ? stored.apiUrl : "";
+  const apiKeys = {};
+  for (const [origin, key] of Object.entries(stored.apiKeys && typeof stored.apiKeys === "object" ? stored.apiKeys : {})) {
+    if (typeof key === "string" && key) apiKeys[origin] = key;
+  }
+  // Saved before keys were kept per API: the one key went to the API the page used then (the saved
+  // URL, else the configured one), and stays with it.
+  const earlierOrigin = apiOrigin(apiUrl || configuredApiUrl());
+  if (typeof stored.apiKey === "string" && stored.apiKey && earlierOrigin && !Object.hasOwn(apiKeys, earlierOrigin)) {
+    apiKeys[earlierOrigin] = stored.apiKey;
+  }
+  return { apiUrl, apiKeys };
+}
+
+function writeStoredSettings(apiUrl, apiKeys) {
+  window.localStorage.setItem(SETTINGS_KEY, JSON.stringify({ apiUrl, apiKeys }));
+}
+
+function storedKey(stored, origin) {
+  return origin && Object.hasOwn(stored.apiKeys, origin) ? stored.apiKeys[origin] : "";
+}
+
+function linkedApiUrl() {
+  return (new URLSearchParams(window.location.search).get("api") || "").trim();
+}
+
+// An API the person chose already: on the saved API's origin or the configured one's.
+function isKnownApi(apiUrl, stored) {
+  const origin = apiOrigin(apiUrl);
+  return origin !== "" && (origin === apiOrigin(stored.apiUrl) || origin === apiOrigin(configuredApiUrl()));
+}
+
+// The link's ?api= when it names an API the person has not chosen (or no usable URL at all), else "".
+function apiLinkProposal() {
+  const linked = linkedApiUrl();
+  return linked && !isKnownApi(linked, readStoredSettings()) ? linked : "";
+}
+
+// The API to call, its origin and the key saved for that origin. A link's ?api= on a known API's
+// origin (another stage, say) is used as it is; any other waits in apiLinkProposal.
+function currentApi() {
+  const stored = readStoredSettings();
+  const linked = linkedApiUrl();
+  const apiUrl = linked && isKnownApi(linked, stored) ? linked : stored.apiUrl || configuredApiUrl();
+  const origin = apiOrigin(apiUrl);
+  return { apiUrl, origin, apiKey: storedKey(stored, origin) };
+}
+
+// Takes parameters out of the address bar (and so out of the history and any bookmark).
+function removeFromQuery(names) {
+  const params = new URLSearchParams(window.location.search);
+  for (const name of names) params.delete(name);
+  const rest = params.toString();
+  window.history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : "") + window.location.hash);
 }
 
 // -- markdown -------------------------------------------------------------------------------------
@@ -176,9 +234,10 @@ function renderMarkdown(source) {
 // sessionStorage: it survives the redirects of signing in and a reload, but stays in this tab and
 // is gone when the tab closes (localStorage would keep it on disk for every tab, for as long as it
 // is valid). No refresh token is kept: when the ID token expires the person signs in again, which
-// the hosted login's own session usually makes one click.
-const TOKEN_KEY = "agentcore-streaming.idToken";
-const SIGN_IN_KEY = "agentcore-streaming.signIn"; // {state, verifier, redirectUri} while away signing in
+// the hosted login's own session usually makes one click. Like a key, the token goes only to the
+// API origin the page called when the sign-in started: another API needs a sign-in of its own.
+const TOKEN_KEY = "agentcore-streaming.idToken"; // {idToken, api: <API origin>}
+const SIGN_IN_KEY = "agentcore-streaming.signIn"; // {state, verifier, redirectUri, api} while away signing in
 // A token this close to its expiry is not sent: it could expire on the way.
 const EXPIRY_MARGIN_MS = 60 * 1000;
 const DEFAULT_SCOPES = ["openid", "email"];
@@ -225,16 +284,23 @@ function tokenClaims(token) {
   }
 }
 
-// The ID token to send, or null when there is none or it has (nearly) expired.
+// The tab's ID token and the API origin it was got for ({idToken: null} when there is none).
+function storedSignIn() {
+  const stored = parseJson(window.sessionStorage.getItem(TOKEN_KEY) || "null");
+  if (!stored || typeof stored !== "object" || typeof stored.idToken !== "string") return { idToken: null, api: null };
+  return { idToken: stored.idToken, api: stored.api };
+}
+
+// The ID token to send to the current API, or null: none, (nearly) expired, or got for another API.
 function currentToken() {
-  const token = window.sessionStorage.getItem(TOKEN_KEY);
-  if (!token) return null;
-  const claims = tokenClaims(token);
+  const stored = storedSignIn();
+  const token = stored.idToken;
+  const claims = token ? tokenClaims(token) : null;
   if (!claims || typeof claims.exp !== "number" || claims.exp * 1000 - EXPIRY_MARGIN_MS <= Date.now()) {
     window.sessionStorage.removeItem(TOKEN_KEY);
     return null;
   }
-  return token;
+  return stored.api === currentApi().origin ? token : null;
 }
 
 async function signIn() {
@@ -242,7 +308,8 @@ async function signIn() {
   if (!cognito) return;
   const verifier = randomString(48); // 64 characters, within PKCE's 43..128
   const stateValue = randomString(24);
-  window.sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ state: stateValue, verifier, redirectUri: redirectUri() }));
+  const pending = { state: stateValue, verifier, redirectUri: redirectUri(), api: currentApi().origin };
+  window.sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify(pending));
   const query = new URLSearchParams({
     response_type: "code",
     client_id: cognito.clientId,
@@ -280,9 +347,7 @@ async function finishSignIn() {
   }
   window.sessionStorage.removeItem(SIGN_IN_KEY);
   // The code is single-use and must not stay in the address bar, the history or a bookmark.
-  for (const name of ["code", "state", "error", "error_description"]) params.delete(name);
-  const rest = params.toString();
-  window.history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : "") + window.location.hash);
+  removeFromQuery(["code", "state", "error", "error_description"]);
 
   if (failure) return showAuthProblem(`Sign-in failed: ${failure}.`);
   // A code this tab did not ask for (another tab, or a forged link) is never redeemed.
@@ -312,7 +377,7 @@ async function finishSignIn() {
     const reason = body && body.error ? ` (${body.error})` : "";
     return showAuthProblem(`Sign-in failed: the token endpoint answered ${response.status}${reason}. Sign in again.`);
   }
-  window.sessionStorage.setItem(TOKEN_KEY, body.id_token);
+  window.sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ idToken: body.id_token, api: pending.api }));
 }
 
 function showAuthProblem(message) {
@@ -355,6 +420,11 @@ const page = {
   authStatus: document.getElementById("auth-status"),
   signIn: document.getElementById("sign-in"),
   signOut: document.getElementById("sign-out"),
+  apiLink: document.getElementById("api-link"),
+  apiLinkUrl: document.getElementById("api-link-url"),
+  apiLinkHelp: document.getElementById("api-link-help"),
+  apiLinkUse: document.getElementById("api-link-use"),
+  apiLinkKeep: document.getElementById("api-link-keep"),
 };
 
 const state = {
@@ -362,6 +432,7 @@ const state = {
   controller: null, // AbortController of the answer in flight
   retryAt: 0, // performance.now() before which Send stays off: the API asked us to wait (Retry-After)
   retryTimer: null,
+  keyFieldOrigin: "", // the API origin whose key the Settings key field holds
 };
 
 function element(tag, className, text) {
@@ -540,11 +611,16 @@ function handleEvent(event, turn) {
 }
 
 async function ask(prompt) {
-  const settings = loadSettings();
-  const url = invokeUrl(settings.apiUrl);
+  const api = currentApi();
+  const url = invokeUrl(api.apiUrl);
   const turn = new Turn(prompt);
   page.emptyHint.hidden = true;
   page.conversation.append(turn.root);
+  if (apiLinkProposal()) {
+    turn.fail("Choose the API first", "This link names another API: use it or keep the current one (above), then send again.");
+    page.apiLink.scrollIntoView({ block: "nearest" });
+    return;
+  }
   if (!url) {
     turn.fail("No API URL", "Open Settings and enter the stack's API URL (http or https).");
     page.settingsPanel.open = true;
@@ -552,7 +628,7 @@ async function ask(prompt) {
     return;
   }
   const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
-  if (settings.apiKey) headers["x-api-key"] = settings.apiKey;
+  if (api.apiKey) headers["x-api-key"] = api.apiKey;
   if (cognitoConfig()) {
     const token = currentToken();
     updateAuth();
@@ -628,10 +704,78 @@ function newConversation() {
 }
 
 function fillSettingsForm() {
-  const settings = loadSettings();
-  page.apiUrl.value = settings.apiUrl;
-  page.apiKey.value = settings.apiKey;
-  if (!settings.apiUrl) page.settingsPanel.open = true;
+  const api = currentApi();
+  page.apiUrl.value = api.apiUrl;
+  page.apiKey.value = api.apiKey;
+  state.keyFieldOrigin = api.origin;
+  if (!api.apiUrl) page.settingsPanel.open = true;
+}
+
+// The key field holds the key of the API in the URL field: a URL on another origin brings that
+// origin's saved key (or none), so saving never files one API's key under another.
+function followApiUrlField() {
+  const origin = apiOrigin(page.apiUrl.value.trim() || configuredApiUrl());
+  if (origin === state.keyFieldOrigin) return;
+  state.keyFieldOrigin = origin;
+  page.apiKey.value = storedKey(readStoredSettings(), origin);
+}
+
+function saveSettingsForm() {
+  const apiUrl = page.apiUrl.value.trim();
+  if (apiUrl && !invokeUrl(apiUrl)) {
+    page.settingsStatus.textContent = "The API URL must start with http:// or https://.";
+    return;
+  }
+  const { apiKeys } = readStoredSettings();
+  const origin = apiOrigin(apiUrl || configuredApiUrl());
+  const apiKey = page.apiKey.value.trim();
+  if (origin) delete apiKeys[origin];
+  if (origin && apiKey) apiKeys[origin] = apiKey;
+  writeStoredSettings(apiUrl, apiKeys);
+  page.settingsStatus.textContent = "Saved.";
+  showApiLink(); // an API saved here is the person's choice, not a link's
+  updateAuth();
+}
+
+// A link's ?api= that names an API the person has not chosen: show it, and send nothing until they decide.
+function showApiLink() {
+  const proposed = apiLinkProposal();
+  page.apiLink.hidden = !proposed;
+  if (!proposed) return;
+  const usable = apiOrigin(proposed) !== "";
+  const current = currentApi().origin;
+  page.apiLinkUrl.textContent = proposed;
+  page.apiLinkUse.hidden = !usable;
+  page.apiLinkHelp.textContent = usable
+    ? "Nothing is sent to it unless you choose it, and then it needs its API key or a sign-in entered again." +
+      (current ? ` Your saved key and sign-in stay with ${current}.` : "")
+    : "It is not an http(s) URL, so the page cannot use it.";
+}
+
+// Accepting a link's API: it becomes the saved API, with no key and no sign-in of its own yet.
+function useLinkedApi() {
+  const proposed = apiLinkProposal();
+  const origin = apiOrigin(proposed);
+  if (!origin) return;
+  const { apiKeys } = readStoredSettings();
+  delete apiKeys[origin]; // whatever was once saved for it, a link does not bring it back
+  writeStoredSettings(proposed, apiKeys);
+  if (storedSignIn().api === origin) window.sessionStorage.removeItem(TOKEN_KEY);
+  removeFromQuery(["api"]);
+  showApiLink();
+  fillSettingsForm();
+  updateAuth();
+  page.settingsPanel.open = true;
+  page.settingsStatus.textContent = `Now using ${origin}. ` +
+    (cognitoConfig() ? "Sign in again for it." : "Enter its API key if it needs one, then Save settings.");
+  page.apiKey.focus();
+}
+
+function keepCurrentApi() {
+  removeFromQuery(["api"]);
+  showApiLink();
+  fillSettingsForm();
+  updateAuth();
 }
 
 page.chatForm.addEventListener("submit", (event) => {
@@ -659,14 +803,11 @@ page.newConversation.addEventListener("click", newConversation);
 
 page.settingsForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  const apiUrl = page.apiUrl.value.trim();
-  if (apiUrl && !invokeUrl(apiUrl)) {
-    page.settingsStatus.textContent = "The API URL must start with http:// or https://.";
-    return;
-  }
-  saveSettings({ apiUrl, apiKey: page.apiKey.value.trim() });
-  page.settingsStatus.textContent = "Saved.";
+  saveSettingsForm();
 });
+page.apiUrl.addEventListener("input", followApiUrlField);
+page.apiLinkUse.addEventListener("click", useLinkedApi);
+page.apiLinkKeep.addEventListener("click", keepCurrentApi);
 
 page.signIn.addEventListener("click", () => {
   signIn().catch(() => showAuthProblem("Sign-in could not start in this browser."));
@@ -675,5 +816,6 @@ page.signOut.addEventListener("click", signOut);
 
 configureSanitizer();
 fillSettingsForm();
+showApiLink();
 updateAuth();
 finishSignIn().finally(updateAuth);

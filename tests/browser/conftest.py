@@ -1,4 +1,5 @@
-"""One headless Chromium for the whole run, or a skip (a failure under CI) when there is none."""
+"""One headless Chromium for the whole run, or a skip (a failure under CI) when there is none; and
+one recording API for the tests of ?api= links (recording_api.py), emptied for each test."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from headless_chromium import Chromium, find_chromium
+from recording_api import RecordingApi
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +22,16 @@ def chromium() -> Iterator[Chromium]:
         pytest.skip(message)
     with Chromium(binary) as browser:
         yield browser
+
+
+@pytest.fixture(scope="session")
+def recording_api() -> Iterator[RecordingApi]:
+    with RecordingApi() as server:
+        yield server
+
+
+@pytest.fixture
+def linked(recording_api: RecordingApi) -> RecordingApi:
+    """The API a link's ?api= names: another origin, recording every request, allowing every origin."""
+    recording_api.requests.clear()
+    return recording_api

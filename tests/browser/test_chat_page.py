@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from headless_chromium import Chromium, Page, open_page, poll
@@ -267,7 +267,7 @@ def test_the_sse_parser_handles_any_chunk_boundary(page: Page):
     assert result["whole"]["comments"] == 1
 
 
-def test_the_invoke_url_follows_the_api_url_and_api_query_wins(page: Page, stack: LocalStack):
+def test_the_invoke_url_follows_the_api_url_and_a_link_on_the_api_origin_wins(page: Page, stack: LocalStack):
     urls = page.evaluate("""[
       'https://abc.execute-api.us-east-1.amazonaws.com/dev', 'https://abc.execute-api.us-east-1.amazonaws.com/dev/',
       'https://abc.example.com/dev/invoke', 'http://127.0.0.1:8000', 'ftp://abc.example.com', 'not a url', ''
@@ -282,8 +282,14 @@ def test_the_invoke_url_follows_the_api_url_and_api_query_wins(page: Page, stack
         None,
     ]
     assert stack.page_url is not None
+    # ?api= on the configured API's origin (another stage, say) is used as it is; on any other origin
+    # it waits for the person (tests/browser/test_api_link.py).
+    page.navigate(f"{stack.page_url}?api={quote(stack.url + '/prod/', safe='')}")
+    assert page.evaluate("document.getElementById('api-url').value") == f"{stack.url}/prod/"
+    assert page.evaluate("document.getElementById('api-link').hidden") is True
     page.navigate(f"{stack.page_url}?api=https://abc.example.com/prod")
-    assert page.evaluate("document.getElementById('api-url').value") == "https://abc.example.com/prod"
+    assert page.evaluate("document.getElementById('api-url').value") == stack.url
+    assert page.evaluate("document.getElementById('api-link').hidden") is False
 
 
 # What the answer's DOM holds at one moment, read in one round trip.

@@ -7,18 +7,30 @@ and local/cognito_login.py stands in for the pool's /oauth2/authorize, /oauth2/t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from headless_chromium import BrowserError, Chromium, Page, open_page, poll
+from chat_page import (
+    AUTH_STATUS,
+    SETTLE_SECONDS,
+    assert_refused_and_nothing_sent,
+    evaluate_when_loaded,
+    invoke_requests,
+    linked_page_url,
+    save_settings,
+    send_and_wait,
+    sign_in,
+    store_sign_in,
+    stored_sign_in,
+)
+from headless_chromium import Chromium, Page, open_page
+from recording_api import ANSWER_TEXT, RecordingApi
 
 from local.cognito_login import CognitoLogin, code_challenge
 from local.gateway_auth import issue_local_token
 from local.stack import LocalStack, StackSettings
-
-AUTH_STATUS = "document.getElementById('auth-status').textContent"
 
 
 @pytest.fixture(scope="module")
@@ -37,39 +49,6 @@ def login(stack: LocalStack) -> CognitoLogin:
 @pytest.fixture
 def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
     yield from open_page(chromium, stack.page_url)
-
-
-def evaluate_when_loaded(page: Page, expression: str, timeout: float, what: str) -> Any:
-    """Poll `expression` across navigations (a page being replaced cannot answer for a moment)."""
-    def probe() -> Any:
-        try:
-            return page.evaluate(f"document.readyState === 'complete' && ({expression})")
-        except BrowserError:
-            return None
-    return poll(probe, timeout, what, context=page.problems)
-
-
-def invoke_requests(page: Page) -> list[dict[str, Any]]:
-    return [event["request"] for event in page.events("Network.requestWillBeSent")
-            if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
-
-
-def send_and_wait(page: Page, prompt: str) -> dict[str, Any]:
-    before = page.evaluate("document.querySelectorAll('#conversation .turn').length")
-    page.evaluate(f"document.getElementById('prompt').value = {json.dumps(prompt)}")
-    page.click("#send")
-    return dict(poll(lambda: page.evaluate(f"""(() => {{
-      const turn = document.querySelectorAll('#conversation .turn')[{before}];
-      if (!turn || !['done', 'error', 'stopped'].includes(turn.dataset.state)) return null;
-      return {{state: turn.dataset.state, answer: turn.querySelector('.answer').textContent.trim(),
-               error: turn.querySelector('.error').hidden ? null : turn.querySelector('.error').innerText}};
-    }})()"""), 30, "the answer to finish", context=page.problems))
-
-
-def sign_in(page: Page) -> None:
-    assert page.evaluate(AUTH_STATUS) == "Not signed in"
-    page.click("#sign-in")
-    evaluate_when_loaded(page, f"{AUTH_STATUS}.startsWith('Signed in as')", 20, "the page to come back signed in")
 
 
 def test_sign_in_with_pkce_then_stream_with_the_id_token(page: Page, stack: LocalStack, login: CognitoLogin):
@@ -91,10 +70,13 @@ def test_sign_in_with_pkce_then_stream_with_the_id_token(page: Page, stack: Loca
     assert len(query["state"]) >= 32
     [token_request] = login.settings.token_requests
     assert code_challenge(token_request["code_verifier"]) == query["code_challenge"]
-    # The code left the address bar; the token is in this tab's sessionStorage, never in localStorage.
+    # The code left the address bar; the token is in this tab's sessionStorage, never in localStorage,
+    # kept with the API origin the page called when the sign-in started (the only one it goes to).
     assert page.evaluate("location.search") == ""
-    token = page.evaluate("sessionStorage.getItem('agentcore-streaming.idToken')")
+    stored = stored_sign_in(page)
+    token = stored["idToken"]
     assert token and token.count(".") == 2
+    assert stored["api"] == stack.url
     assert token not in page.evaluate("JSON.stringify(localStorage)")
 
     answer = send_and_wait(page, "Hello with a token")
@@ -141,7 +123,7 @@ def test_a_state_this_tab_did_not_send_is_never_redeemed(page: Page, stack: Loca
 
 def test_an_expired_token_is_not_sent_and_a_refused_one_asks_for_a_new_sign_in(page: Page, stack: LocalStack):
     expired = issue_local_token(stack.jwt_secret, "local-user", expires_in=-10)
-    page.evaluate(f"sessionStorage.setItem('agentcore-streaming.idToken', {json.dumps(expired)})")
+    store_sign_in(page, expired, stack.url)
     answer = send_and_wait(page, "with an expired token")
     assert answer["state"] == "error" and "Sign in" in answer["error"]
     assert invoke_requests(page) == []
@@ -149,7 +131,7 @@ def test_an_expired_token_is_not_sent_and_a_refused_one_asks_for_a_new_sign_in(p
 
     # Unexpired but not the pool's: the gateway (as API Gateway's authorizer) answers 401.
     forged = issue_local_token("not-the-pool-secret", "local-user", expires_in=3600)
-    page.evaluate(f"sessionStorage.setItem('agentcore-streaming.idToken', {json.dumps(forged)})")
+    store_sign_in(page, forged, stack.url)
     answer = send_and_wait(page, "with a forged token")
     assert answer["state"] == "error" and "401" in answer["error"] and "sign in again" in answer["error"]
     assert [request["headers"].get("Authorization") for request in invoke_requests(page)] == [f"Bearer {forged}"]
@@ -164,3 +146,51 @@ def test_a_page_opened_as_index_html_comes_back_to_its_registered_url(page: Page
     sign_in(page)
     assert page.evaluate(AUTH_STATUS) == f"Signed in as {login.settings.email}"
     assert page.evaluate("location.origin + location.pathname") == stack.page_url
+
+
+def test_a_linked_api_gets_no_id_token_until_the_person_signs_in_for_it(
+        page: Page, stack: LocalStack, linked: RecordingApi):
+    # A link's ?api= on another origin (tests/browser/test_api_link.py for API keys): the stack's
+    # sign-in never goes there; only a sign-in made once the person chose that API does.
+    sign_in(page)
+    assert send_and_wait(page, "hello stack")["state"] == "done"
+    [stack_request] = invoke_requests(page)
+    token = stack_request["headers"]["Authorization"].removeprefix("Bearer ")
+
+    page.navigate(linked_page_url(stack.page_url, f"{linked.url}/dev"))
+    assert page.evaluate(AUTH_STATUS).startswith("Signed in as")  # the sign-in is the stack's, and stays
+    assert_refused_and_nothing_sent(page, linked, "a prompt meant for nobody else")
+    page.click("#api-link-use")
+    assert page.evaluate(AUTH_STATUS) == "Not signed in"
+    assert "Sign in again" in page.evaluate("document.getElementById('settings-status').textContent")
+    refused = send_and_wait(page, "not signed in for it")
+    assert refused["state"] == "error" and "Sign in" in refused["error"], refused
+    time.sleep(SETTLE_SECONDS)
+    assert linked.requests == [], f"sent to the linked API before a sign-in for it: {linked.credentials_and_bodies()}"
+    assert [request["headers"].get("Authorization") for request in invoke_requests(page)] == [f"Bearer {token}"]
+
+    # The person signs in again, now for the linked API: only that sign-in goes there.
+    sign_in(page)
+    assert (stored_sign_in(page) or {})["api"] == linked.url
+    answer = send_and_wait(page, "signed in for the linked API")
+    assert answer["state"] == "done" and answer["answer"] == ANSWER_TEXT, answer
+    [post] = linked.posts()
+    assert post.headers["authorization"] == f"Bearer {(stored_sign_in(page) or {})['idToken']}"
+    for secret in ("a prompt meant for nobody else", "not signed in for it", "hello stack"):
+        assert linked.carrying(secret) == [], f"{secret!r} reached the linked API"
+
+
+def test_a_sign_in_goes_only_to_the_api_it_was_made_for(page: Page, stack: LocalStack, linked: RecordingApi):
+    sign_in(page)
+    # The person types another API into Settings: the stack's sign-in does not follow it there.
+    save_settings(page, api_url=linked.url)
+    assert page.evaluate(AUTH_STATUS) == "Not signed in"
+    refused = send_and_wait(page, "to the other API")
+    assert refused["state"] == "error" and "Sign in" in refused["error"], refused
+    time.sleep(SETTLE_SECONDS)
+    assert linked.requests == [], linked.credentials_and_bodies()
+    # Back to the stack: its sign-in is good there again.
+    save_settings(page, api_url=stack.url)
+    assert page.evaluate(AUTH_STATUS).startswith("Signed in as")
+    assert send_and_wait(page, "back at the stack")["state"] == "done"
+    assert [request["url"] for request in invoke_requests(page)] == [f"{stack.url}/invoke"]
