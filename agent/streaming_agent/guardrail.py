@@ -13,7 +13,8 @@ the side that was blocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,13 @@ from strands.types.streaming import StreamEvent
 # Strands' (and Bedrock's) stop reason when the guardrail blocked or masked something.
 GUARDRAIL_INTERVENED = "guardrail_intervened"
 
-# The agent's guardrail handling, in Strands' BedrockModel option names; the offline model takes
-# `guardrail_latest_message` too, so local runs judge the same messages Bedrock does.
+# Only the latest user message goes through the guardrail (wrapped in guardContent): earlier turns
+# were judged when they were new, and judging them again would make one masked value, or one
+# blocked prompt kept in a history, intervene on every later turn. The offline model takes the
+# same option, so local runs judge the messages Bedrock does.
+GUARDRAIL_LATEST_MESSAGE_ONLY = True
+
+# The agent's guardrail handling, in Strands' BedrockModel option names.
 GUARDRAIL_HANDLING: dict[str, object] = {
     # The trace tells BLOCKED from ANONYMIZED (masked PII), so only a real block ends the turn.
     "guardrail_trace": "enabled",
@@ -34,10 +40,7 @@ GUARDRAIL_HANDLING: dict[str, object] = {
     # never sends it to the model again (redact_only_the_blocked_side keeps the other side).
     "guardrail_redact_input": True,
     "guardrail_redact_output": True,
-    # Only the latest user message goes through the guardrail (wrapped in guardContent): earlier
-    # turns were judged when they were new, and re-judging them would make one masked value, or
-    # one blocked prompt kept in a history, intervene on every later turn.
-    "guardrail_latest_message": True,
+    "guardrail_latest_message": GUARDRAIL_LATEST_MESSAGE_ONLY,
 }
 
 
@@ -87,12 +90,18 @@ def _keeps(redaction: Mapping[str, Any], verdict: GuardrailVerdict | None) -> bo
     return verdict.output_blocked
 
 
-async def redact_only_the_blocked_side(events: AsyncIterable[StreamEvent]) -> AsyncIterator[StreamEvent]:
+async def redact_only_the_blocked_side(events: AsyncGenerator[StreamEvent, None]) -> AsyncIterator[StreamEvent]:
     """A model's stream with only the redaction of the side the guardrail blocked.
 
     BedrockModel emits its `redactContent` events just before the `metadata` chunk whose trace
     caused them (or at the end when no metadata came), so they are held until the trace is known.
     """
+    async with contextlib.aclosing(events):  # a turn that stops early closes the provider's stream too
+        async for event in _only_the_blocked_side(events):
+            yield event
+
+
+async def _only_the_blocked_side(events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
     held: list[StreamEvent] = []
     verdict: GuardrailVerdict | None = None
     async for event in events:
@@ -120,7 +129,7 @@ async def redact_only_the_blocked_side(events: AsyncIterable[StreamEvent]) -> As
 class RedactsOnlyTheBlockedSide:
     """Mixin for a Strands model provider (list it first): its stream goes through redact_only_the_blocked_side."""
 
-    def stream(self, *args: Any, **kwargs: Any) -> AsyncIterable[StreamEvent]:
+    def stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[StreamEvent]:
         return redact_only_the_blocked_side(super().stream(*args, **kwargs))  # type: ignore[misc]
 
 

@@ -6,7 +6,7 @@ import boto3
 import botocore.exceptions
 from strands.models import Model
 
-from .guardrail import GUARDRAIL_HANDLING, RedactsOnlyTheBlockedSide
+from .guardrail import GUARDRAIL_HANDLING, GUARDRAIL_LATEST_MESSAGE_ONLY, RedactsOnlyTheBlockedSide
 from .offline_model import OfflineEchoModel
 from .settings import AgentConfigurationError, AgentSettings
 
@@ -24,7 +24,7 @@ def build_model(settings: AgentSettings) -> Model:
         return GuardedOfflineModel(
             delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
             markdown=settings.offline_markdown,
-            guardrail_latest_message=bool(GUARDRAIL_HANDLING["guardrail_latest_message"]),
+            guardrail_latest_message=GUARDRAIL_LATEST_MESSAGE_ONLY,
         )
     return _build_bedrock_model(settings)
 
