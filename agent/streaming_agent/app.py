@@ -3,7 +3,8 @@
 Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <json>`):
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
-    {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail intervened
+    {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail blocked
+                                                           (a masked answer ends with done)
 where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
 Strands counted them for the turn's model calls (see done_event).
 A failure is raised, not yielded: the SDK then ends the stream with its own
@@ -28,6 +29,7 @@ from strands.agent.agent_result import AgentResult
 from strands.models import Model
 
 from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
+from .guardrail import TurnGuardrail
 from .logs import log_event, route_library_logs, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
@@ -66,12 +68,8 @@ def done_event(result: AgentResult | None, model_latency_ms: int | None = None) 
     return event
 
 
-# Strands' stop reason when the Bedrock guardrail blocked the prompt or the answer.
-GUARDRAIL_INTERVENED = "guardrail_intervened"
-
-
 def blocked_event(result: AgentResult | None = None, model_latency_ms: int | None = None) -> dict[str, Any]:
-    """The turn's last event when the guardrail intervened; the proxy sends CONTENT_BLOCKED for it.
+    """The turn's last event when the guardrail blocked; the proxy sends CONTENT_BLOCKED for it.
 
     It carries no text: what was blocked never leaves the agent, and the proxy words the message.
     It carries the turn's usage as `done` would: a blocked turn still spent tokens, and is metered.
@@ -81,15 +79,6 @@ def blocked_event(result: AgentResult | None = None, model_latency_ms: int | Non
     if usage is not None:
         event["usage"] = usage
     return event
-
-
-def blocked_by_guardrail(result: AgentResult | None) -> bool:
-    """Whether the guardrail blocked the prompt or the answer.
-
-    Strands has then already replaced both in the session's history (BedrockModel's redaction), so
-    the turn is kept; the caller learns only that the guardrail intervened.
-    """
-    return result is not None and result.stop_reason == GUARDRAIL_INTERVENED
 
 
 def accumulated_latency_ms(agent: Agent) -> int:
@@ -121,10 +110,21 @@ class Turn:
     model_latency_ms: int | None = None
     # Set once the answer is complete and kept in the session.
     completed: bool = False
+    # What the guardrail traces of this turn's model calls said (blocked, or only masked).
+    guardrail: TurnGuardrail = field(default_factory=TurnGuardrail)
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
                 "durationMs": int((time.monotonic() - self.started) * 1000)}
+
+
+def blocked_by_guardrail(turn: Turn) -> bool:
+    """Whether the guardrail blocked the prompt or the answer (guardrail.py: masking is not blocking).
+
+    Strands has then already replaced what was blocked in the session's history, so the turn is
+    kept; the caller learns only that the guardrail intervened. A masked answer is an ordinary one.
+    """
+    return turn.result is not None and turn.guardrail.blocked_turn(turn.result.stop_reason)
 
 
 def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
@@ -168,6 +168,8 @@ async def stream_answer(
                     if isinstance(text, str) and text:
                         turn.pieces += 1
                         yield {"type": "delta", "text": text}
+                    elif "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
+                        turn.guardrail.observe(event["event"])
                     elif isinstance(event.get("result"), AgentResult):
                         turn.result = event["result"]
                         turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
@@ -221,7 +223,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 return
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
             # whether or not the caller reads the last event.
-            outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
+            outcome = "turn_blocked" if blocked_by_guardrail(turn) else "turn_finished"
             ending = blocked_event if outcome == "turn_blocked" else done_event
             yield ending(turn.result, turn.model_latency_ms)
         except Exception:

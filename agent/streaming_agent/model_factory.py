@@ -6,6 +6,7 @@ import boto3
 import botocore.exceptions
 from strands.models import Model
 
+from .guardrail import GUARDRAIL_HANDLING, GUARDRAIL_LATEST_MESSAGE_ONLY, RedactsOnlyTheBlockedSide
 from .offline_model import OfflineEchoModel
 from .settings import AgentConfigurationError, AgentSettings
 
@@ -14,16 +15,23 @@ NO_CREDENTIALS_MESSAGE = (
 )
 
 
+class GuardedOfflineModel(RedactsOnlyTheBlockedSide, OfflineEchoModel):
+    """The offline model with the agent's guardrail handling, as the Bedrock model has it (guardrail.py)."""
+
+
 def build_model(settings: AgentSettings) -> Model:
     if settings.model_provider == "offline":
-        return OfflineEchoModel(delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
-                                markdown=settings.offline_markdown)
+        return GuardedOfflineModel(
+            delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
+            markdown=settings.offline_markdown,
+            guardrail_latest_message=GUARDRAIL_LATEST_MESSAGE_ONLY,
+        )
     return _build_bedrock_model(settings)
 
 
 def _build_bedrock_model(settings: AgentSettings) -> Model:
     # Imported here so the offline path never pays for (or depends on) the Bedrock provider.
-    from strands.models.bedrock import BedrockModel
+    from .bedrock_model import GuardedBedrockModel
 
     try:
         session = boto3.Session(region_name=settings.aws_region)
@@ -38,26 +46,15 @@ def _build_bedrock_model(settings: AgentSettings) -> Model:
         raise AgentConfigurationError(
             "AWS_REGION (or AWS_DEFAULT_REGION) is required when AGENT_MODEL_PROVIDER is 'bedrock'"
         )
-    return BedrockModel(
+    return GuardedBedrockModel(
         boto_session=session, model_id=settings.bedrock_model_id, streaming=True,
         **guardrail_config(settings),
     )
 
 
 def guardrail_config(settings: AgentSettings) -> dict[str, object]:
-    """BedrockModel's guardrail settings: applied to the prompt and the answer, checked before streaming."""
+    """BedrockModel's guardrail settings: the guardrail, and how the agent handles it (guardrail.py)."""
     if settings.guardrail_id is None:
         return {}
-    return {
-        "guardrail_id": settings.guardrail_id,
-        "guardrail_version": settings.guardrail_version,
-        # The trace tells BLOCKED from ANONYMIZED (masked PII), so only a real block ends the turn.
-        "guardrail_trace": "enabled",
-        # sync (Bedrock's default, named so it stays): each chunk is checked before Bedrock sends it,
-        # so no unchecked text ever streams; the price is some latency per chunk (README, Guardrails).
-        "guardrail_stream_processing_mode": "sync",
-        # A blocked prompt and a blocked answer are replaced in the session's history, so the next
-        # turn never sends them to the model again.
-        "guardrail_redact_input": True,
-        "guardrail_redact_output": True,
-    }
+    return {"guardrail_id": settings.guardrail_id, "guardrail_version": settings.guardrail_version,
+            **GUARDRAIL_HANDLING}

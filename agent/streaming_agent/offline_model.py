@@ -32,11 +32,23 @@ directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the README
                          sentence ("Offline model, turn N."), then the blocked-output message in place
                          of the rest (the echo of the prompt never streams), stop reason
                          guardrail_intervened
+    [[guardrail:mask]]   simulate a prompt carrying a card number that the guardrail masks
+                         (ANONYMIZE): the usual reply, then "The card number on file is
+                         {CREDIT_DEBIT_CARD_NUMBER}." (the card number replaced the way Bedrock
+                         replaces it), stop reason guardrail_intervened, a trace saying ANONYMIZED
 
 A simulated intervention streams what Bedrock streams with a guardrail in synchronous mode
-(text that passed the check, then the guardrail's message instead of the blocked text), followed
-by the metadata trace and the redactContent events Strands' BedrockModel emits, so the agent's
-session history is redacted the same way.
+(text that passed the check, then the guardrail's message instead of the blocked text, or the
+text with its masks), followed by the metadata trace (shaped as botocore's
+GuardrailTraceAssessment: `inputAssessment` judged the prompt, `outputAssessments` the answer).
+A block also brings the redactContent events Strands' BedrockModel emits just before that
+metadata: with both redaction flags on it redacts the prompt and the answer whichever side was
+blocked (strands-agents 1.62.0), and so does this model; a mask brings none.
+
+Like Bedrock, the simulated guardrail judges every user message of the conversation unless the
+model was built with guardrail_latest_message=True (BedrockModel's option, which sends only the
+latest user message in guardContent): then a masked card number in an earlier prompt, or a
+blocked prompt kept in the history, makes the later turns intervene again.
 
 Usage, reported like Bedrock's ConverseStream in a final `metadata` event once the reply is complete
 (none for a turn that fails or is cancelled, as Bedrock sends none either):
@@ -80,7 +92,7 @@ SECRET_MARKER = "SECRET-INTERNAL-DETAIL"
 DEFAULT_PIECE_SIZE = 1024
 
 _DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after|guardrail):([^\[\]]*)\]\]|\[\[(markdown)\]\]")
-GUARDRAIL_SIMULATIONS = ("input", "output")
+GUARDRAIL_SIMULATIONS = ("input", "output", "mask")
 # What the simulated guardrail answers instead of blocked text (a real guardrail's
 # blockedInputMessaging / blockedOutputsMessaging).
 OFFLINE_BLOCKED_INPUT_MESSAGE = "Offline guardrail: this request was blocked."
@@ -88,6 +100,14 @@ OFFLINE_BLOCKED_OUTPUT_MESSAGE = "Offline guardrail: the answer was blocked."
 # Strands BedrockModel's default redaction texts, which replace blocked turns in the history.
 REDACTED_INPUT = "[User input redacted.]"
 REDACTED_OUTPUT = "[Assistant output redacted.]"
+# [[guardrail:mask]]: the card number the answer would have said (a well-known test number), and
+# what Bedrock streams in its place: the PII type in braces (Bedrock User Guide, sensitive filters).
+OFFLINE_CARD_NUMBER = "4111 1111 1111 1111"
+CARD_NUMBER_MASK = "{CREDIT_DEBIT_CARD_NUMBER}"
+MASKED_SENTENCE = f"The card number on file is {CARD_NUMBER_MASK}."
+# Guardrail trace actions (botocore bedrock-runtime: GuardrailContentPolicyAction, GuardrailSensitiveInformationPolicyAction).
+BLOCKED = "BLOCKED"
+ANONYMIZED = "ANONYMIZED"
 _WORD_PIECE = re.compile(r"\S+\s*")
 _FILLER = string.ascii_lowercase + string.digits
 # What [[markdown]] answers: the kinds of markdown a model writes, for the chat page's rendering.
@@ -122,6 +142,8 @@ class OfflineModelConfig(TypedDict, total=False):
     delay_ms: int
     trace_file: str | None
     markdown: bool
+    # BedrockModel's option of the same name: the guardrail judges only the latest user message.
+    guardrail_latest_message: bool
 
 
 @dataclass(frozen=True)
@@ -133,7 +155,7 @@ class Directives:
     delay_ms: int | None = None
     fail_after: int | None = None
     markdown: bool = False
-    # "input" or "output": simulate a guardrail intervention (see the module docstring).
+    # "input", "output" or "mask": simulate a guardrail intervention (see the module docstring).
     guardrail: str | None = None
 
 
@@ -227,27 +249,96 @@ def _byte_pieces(total_bytes: int, piece_size: int) -> list[str]:
     return [filler[start : start + piece_size] for start in range(0, total_bytes, piece_size)]
 
 
-def plan_reply(messages: Messages, markdown: bool = False) -> tuple[Directives, list[str]]:
+def _asked_guardrail(prompt: str) -> str | None:
+    """The prompt's [[guardrail:...]] simulation, read leniently: an earlier turn's bad directive already failed."""
+    asked = [match.group(2).strip() for match in _DIRECTIVE.finditer(prompt) if match.group(1) == "guardrail"]
+    valid = [value for value in asked if value in GUARDRAIL_SIMULATIONS]
+    return valid[-1] if valid else None
+
+
+@dataclass(frozen=True)
+class GuardrailSimulation:
+    """What the simulated guardrail did to this turn, per side: None (passed), BLOCKED or ANONYMIZED."""
+
+    input_action: str | None = None
+    output_action: str | None = None
+
+    @property
+    def intervened(self) -> bool:
+        return self.input_action is not None or self.output_action is not None
+
+    @property
+    def blocked(self) -> bool:
+        return BLOCKED in (self.input_action, self.output_action)
+
+    def trace(self) -> dict[str, Any]:
+        """`metadata.trace.guardrail`: assessments keyed by the guardrail's id, as Bedrock reports them."""
+        trace: dict[str, Any] = {}
+        if self.input_action is not None:
+            trace["inputAssessment"] = {"offline-guardrail": _assessment(self.input_action)}
+        if self.output_action is not None:
+            trace["outputAssessments"] = {"offline-guardrail": [_assessment(self.output_action)]}
+        return trace
+
+
+def _assessment(action: str) -> dict[str, Any]:
+    """A GuardrailAssessment: a content filter that blocked, or a card number that was masked."""
+    if action == BLOCKED:
+        return {"contentPolicy": {"filters": [
+            {"type": "MISCONDUCT", "confidence": "HIGH", "action": BLOCKED, "detected": True},
+        ]}}
+    return {"sensitiveInformationPolicy": {"piiEntities": [
+        {"match": OFFLINE_CARD_NUMBER, "type": "CREDIT_DEBIT_CARD_NUMBER", "action": ANONYMIZED, "detected": True},
+    ], "regexes": []}}
+
+
+def simulate_guardrail(prompts: list[str], latest_message_only: bool = False) -> GuardrailSimulation:
+    """The simulated guardrail's verdict on a conversation's user prompts (module docstring)."""
+    judged = {_asked_guardrail(prompt) for prompt in (prompts[-1:] if latest_message_only else prompts)}
+    if "input" in judged:
+        # A blocked prompt never reaches the model, so there is no answer to judge.
+        return GuardrailSimulation(input_action=BLOCKED)
+    latest = _asked_guardrail(prompts[-1])
+    return GuardrailSimulation(
+        input_action=ANONYMIZED if "mask" in judged else None,
+        output_action={"output": BLOCKED, "mask": ANONYMIZED}.get(latest or ""),
+    )
+
+
+def plan_reply(
+    messages: Messages, markdown: bool = False, latest_message_only: bool = False
+) -> tuple[Directives, list[str]]:
     """The directives of the latest turn and the pieces the model will stream for it.
 
     `markdown`: reply as [[markdown]] does unless the prompt asks for another reply.
+    `latest_message_only`: the simulated guardrail judges only the latest prompt.
     """
     prompts = _user_prompts(messages)
     if not prompts:
         raise ValueError("the offline model needs at least one user message with text")
     directives, _ = parse_directives(prompts[-1])
-    if directives.guardrail == "input":
+    guardrail = simulate_guardrail(prompts, latest_message_only)
+    if guardrail.input_action == BLOCKED:
         return directives, [OFFLINE_BLOCKED_INPUT_MESSAGE]
-    if directives.guardrail == "output":
+    if guardrail.output_action == BLOCKED:
         first_sentence = f"Offline model, turn {len(prompts)}. "
         return directives, [*_WORD_PIECE.findall(first_sentence), OFFLINE_BLOCKED_OUTPUT_MESSAGE]
+    pieces = _unguarded_reply(directives, prompts, markdown)
+    if guardrail.output_action == ANONYMIZED:
+        if pieces and not pieces[-1][-1:].isspace():
+            pieces[-1] += " "
+        pieces += _WORD_PIECE.findall(MASKED_SENTENCE)
+    return directives, pieces
+
+
+def _unguarded_reply(directives: Directives, prompts: list[str], markdown: bool) -> list[str]:
     if directives.pieces is not None:
-        return directives, [f"w{index} " for index in range(directives.pieces)]
+        return [f"w{index} " for index in range(directives.pieces)]
     if directives.total_bytes is not None:
-        return directives, _byte_pieces(directives.total_bytes, directives.piece_size)
+        return _byte_pieces(directives.total_bytes, directives.piece_size)
     if directives.markdown or markdown:
-        return directives, _WORD_PIECE.findall(MARKDOWN_ANSWER)
-    return directives, _echo_pieces(prompts)
+        return _WORD_PIECE.findall(MARKDOWN_ANSWER)
+    return _echo_pieces(prompts)
 
 
 # Like Strands' own cancel watcher: a threading.Event has no async wait, so poll it on the loop.
@@ -268,22 +359,16 @@ async def _pause_unless_cancelled(seconds: float, cancel_signal: threading.Event
     return cancel_signal is None or not cancel_signal.is_set()
 
 
-def _blocked_trace(where: str) -> dict[str, Any]:
-    """A guardrail trace as Bedrock reports a content filter that blocked the prompt or the answer."""
-    assessment = {"contentPolicy": {"filters": [
-        {"type": "MISCONDUCT", "confidence": "HIGH", "action": "BLOCKED", "detected": True},
-    ]}}
-    if where == "input":
-        return {"inputAssessment": {"offline-guardrail": assessment}}
-    return {"outputAssessments": {"offline-guardrail": [assessment]}}
-
-
 class OfflineEchoModel(Model):
     """Deterministic streaming model for local runs and tests (see the module docstring)."""
 
-    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False) -> None:
+    def __init__(
+        self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False,
+        guardrail_latest_message: bool = False,
+    ) -> None:
         self.config: OfflineModelConfig = {"model_id": OFFLINE_MODEL_ID, "delay_ms": delay_ms,
-                                           "trace_file": trace_file, "markdown": markdown}
+                                           "trace_file": trace_file, "markdown": markdown,
+                                           "guardrail_latest_message": guardrail_latest_message}
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)  # type: ignore[typeddict-item]
@@ -306,7 +391,10 @@ class OfflineEchoModel(Model):
         **kwargs: Any,
     ) -> AsyncIterable[StreamEvent]:
         started = time.monotonic()
-        directives, pieces = plan_reply(messages, markdown=bool(self.config.get("markdown")))
+        latest_only = bool(self.config.get("guardrail_latest_message"))
+        directives, pieces = plan_reply(messages, markdown=bool(self.config.get("markdown")),
+                                        latest_message_only=latest_only)
+        guardrail = simulate_guardrail(_user_prompts(messages), latest_only)
         delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
         cancel_signal = kwargs.get("cancel_signal")
 
@@ -329,7 +417,7 @@ class OfflineEchoModel(Model):
                 f"offline model failed on request after {directives.fail_after} pieces ({SECRET_MARKER})"
             )
         yield {"contentBlockStop": {}}
-        yield {"messageStop": {"stopReason": "guardrail_intervened" if directives.guardrail else "end_turn"}}
+        yield {"messageStop": {"stopReason": "guardrail_intervened" if guardrail.intervened else "end_turn"}}
         input_tokens = count_input_tokens(messages)
         output_tokens = len(pieces)
         metadata: dict[str, Any] = {
@@ -337,13 +425,14 @@ class OfflineEchoModel(Model):
                       "totalTokens": input_tokens + output_tokens},
             "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
         }
-        if directives.guardrail:
-            metadata["trace"] = {"guardrail": _blocked_trace(directives.guardrail)}
-        yield {"metadata": metadata}  # type: ignore[misc]
-        if directives.guardrail:
-            # What BedrockModel emits after a blocking trace (guardrail_redact_input / _output).
+        if guardrail.intervened:
+            metadata["trace"] = {"guardrail": guardrail.trace()}
+        if guardrail.blocked:
+            # What BedrockModel 1.62 emits, just before the metadata chunk, for a trace with any
+            # BLOCKED entry when guardrail_redact_input and guardrail_redact_output are both on.
             yield {"redactContent": {"redactUserContentMessage": REDACTED_INPUT}}
             yield {"redactContent": {"redactAssistantContentMessage": REDACTED_OUTPUT}}
+        yield {"metadata": metadata}  # type: ignore[misc]
 
     async def structured_output(
         self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any

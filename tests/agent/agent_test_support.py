@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from streaming_agent.app import create_app
+from strands.models import Model
 from streaming_agent.settings import load_settings
 
 from tests.support.servers import ServerThread
@@ -25,10 +26,10 @@ def session_id(label: str) -> str:
 
 
 @contextmanager
-def running_agent(env: Mapping[str, str]) -> Iterator[str]:
-    """Serve create_app(load_settings(env)) on 127.0.0.1:<ephemeral>; yield its base URL."""
+def running_agent(env: Mapping[str, str], model: Model | None = None) -> Iterator[str]:
+    """Serve create_app(load_settings(env), model) on 127.0.0.1:<ephemeral>; yield its base URL."""
     settings = load_settings({"AGENT_MODEL_PROVIDER": "offline", **env})
-    with ServerThread(create_app(settings), "agent") as server:
+    with ServerThread(create_app(settings, model), "agent") as server:
         yield server.url
 
 

@@ -6,6 +6,7 @@ boto3 clients, so the second can only know the first turn through Memory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -77,3 +78,33 @@ def test_memory_id_is_validated() -> None:
     assert load_settings({**base, "AGENT_MEMORY_ID": MEMORY_ID}).memory_id == MEMORY_ID
     with pytest.raises(AgentConfigurationError, match="AGENT_MEMORY_ID"):
         load_settings({**base, "AGENT_MEMORY_ID": "not a memory id"})
+
+
+# --- a guardrail block with Memory on (issue 18, item 5) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "earlier"),
+    [("input", "[User input redacted.]"), ("output", "tell me about tea")],
+)
+def test_after_a_block_memory_keeps_exactly_what_the_next_turn_may_see(
+    memory: FakeMemory, where: str, earlier: str
+) -> None:
+    # Only the blocked side is redacted, and the redaction reaches AgentCore Memory: a new microVM
+    # reading the session back sees the clean prompt of an output block, never the blocked prompt of
+    # an input block, and goes on (the blocked prompt is not judged again).
+    session = session_id(f"guarded-{where}")
+    marker = "FORBIDDEN-PAYLOAD-4417"
+    prompt = f"[[guardrail:{where}]] tell me about tea" + (f" {marker}" if where == "input" else "")
+    with running_agent(AGENT_ENV) as first_vm:
+        blocked = invoke(first_vm, prompt, session)
+    assert blocked.events[-1]["type"] == "blocked"
+    stored = json.dumps([event["payload"] for event in memory.events])
+    assert marker not in stored
+    assert ("tell me about tea" in stored) == (where == "output")
+    assert ("[Assistant output redacted.]" in stored) == (where == "output")
+
+    with running_agent(AGENT_ENV) as second_vm:
+        after = invoke(second_vm, "what did I say?", session)
+    assert after.events[-1]["type"] == "done", after.events[-1]
+    assert f'Earlier you said: "{earlier}"' in after.text and "turn 2" in after.text

@@ -150,6 +150,13 @@ def test_the_bedrock_model_applies_the_guardrail_synchronously_to_input_and_outp
                                           "trace": "enabled", "streamProcessingMode": "sync"}
     config = model.get_config()
     assert config["guardrail_redact_input"] is True and config["guardrail_redact_output"] is True
+    # Only the latest user message is judged: it alone goes in guardContent (issue 18).
+    assert config["guardrail_latest_message"] is True
+    conversation = model.format_request([{"role": "user", "content": [{"text": "first"}]},  # type: ignore[attr-defined]
+                                         {"role": "assistant", "content": [{"text": "answer"}]},
+                                         {"role": "user", "content": [{"text": "latest"}]}])["messages"]
+    assert [message["content"] for message in conversation] == [
+        [{"text": "first"}], [{"text": "answer"}], [{"guardContent": {"text": {"text": "latest"}}}]]
 
 
 def test_without_a_guardrail_the_request_has_none(no_aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,22 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from streaming_agent.offline_model import MARKDOWN_ANSWER, Directives, parse_directives, plan_reply
+from streaming_agent.model_factory import build_model
+from streaming_agent.offline_model import (
+    ANONYMIZED,
+    BLOCKED,
+    MARKDOWN_ANSWER,
+    OFFLINE_CARD_NUMBER,
+    Directives,
+    GuardrailSimulation,
+    OfflineEchoModel,
+    parse_directives,
+    plan_reply,
+    simulate_guardrail,
+)
+from streaming_agent.settings import load_settings
 
 
 def user(text: str) -> dict:
@@ -83,5 +98,60 @@ def test_guardrail_directives_plan_the_blocked_message_instead_of_the_echo() -> 
     assert pieces == ["Offline guardrail: this request was blocked."]
     _, pieces = plan_reply([{"role": "user", "content": [{"text": "[[guardrail:output]] say SECRET-WORD"}]}])
     assert "".join(pieces) == "Offline model, turn 1. Offline guardrail: the answer was blocked."
-    with pytest.raises(ValueError, match="input, output"):
+    with pytest.raises(ValueError, match="input, output, mask"):
         parse_directives("[[guardrail:both]]")
+
+
+# --- [[guardrail:mask]] and which messages the simulated guardrail judges (issue 18) -------------
+
+
+def run_stream(model: object, messages: list[dict]) -> list[dict]:
+    async def collect() -> list[dict]:
+        return [event async for event in model.stream(messages)]  # type: ignore[attr-defined]
+
+    return asyncio.run(collect())
+
+
+def test_a_mask_replaces_the_card_number_the_way_bedrock_does_and_is_no_block() -> None:
+    events = run_stream(OfflineEchoModel(delay_ms=0), [user("[[guardrail:mask]] what is my card?")])
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == 'Offline model, turn 1. You said: "what is my card?". The card number on file is {CREDIT_DEBIT_CARD_NUMBER}.'
+    assert OFFLINE_CARD_NUMBER not in text
+    assert {"messageStop": {"stopReason": "guardrail_intervened"}} in events
+    trace = next(e for e in events if "metadata" in e)["metadata"]["trace"]["guardrail"]
+    entities = trace["outputAssessments"]["offline-guardrail"][0]["sensitiveInformationPolicy"]["piiEntities"]
+    assert [(entity["type"], entity["action"]) for entity in entities] == [("CREDIT_DEBIT_CARD_NUMBER", "ANONYMIZED")]
+    # A mask is no block: BedrockModel emits no redaction for it, and neither does the offline model.
+    assert not [e for e in events if "redactContent" in e]
+
+
+def test_a_block_brings_bedrock_models_two_redactions_just_before_the_metadata() -> None:
+    events = run_stream(OfflineEchoModel(delay_ms=0), [user("[[guardrail:output]] hi")])
+    kinds = [next(iter(event)) for event in events]
+    assert kinds[-3:] == ["redactContent", "redactContent", "metadata"]
+
+
+def test_the_whole_history_is_judged_unless_only_the_latest_message_is() -> None:
+    history = [user("[[guardrail:mask]] my card"), assistant("ok"), user("thanks")]
+    # Bedrock without guardContent judges every message: the earlier card number intervenes again.
+    assert simulate_guardrail(["[[guardrail:mask]] my card", "thanks"]) == GuardrailSimulation(input_action=ANONYMIZED)
+    assert simulate_guardrail(["[[guardrail:input]] kept", "thanks"]) == GuardrailSimulation(input_action=BLOCKED)
+    # With only the latest message judged (BedrockModel's guardrail_latest_message), nothing does.
+    assert not simulate_guardrail(["[[guardrail:mask]] my card", "thanks"], latest_message_only=True).intervened
+    # An earlier clean prompt whose answer was blocked is not judged again either way.
+    assert not simulate_guardrail(["[[guardrail:output]] hi", "thanks"]).intervened
+    events = run_stream(OfflineEchoModel(delay_ms=0, guardrail_latest_message=True), history)
+    assert {"messageStop": {"stopReason": "end_turn"}} in events
+    events = run_stream(OfflineEchoModel(delay_ms=0), history)
+    assert {"messageStop": {"stopReason": "guardrail_intervened"}} in events
+
+
+def test_the_agents_offline_model_judges_only_the_latest_message_and_redacts_only_the_blocked_side() -> None:
+    model = build_model(load_settings({"AGENT_MODEL_PROVIDER": "offline"}))
+    assert model.get_config()["guardrail_latest_message"] is True  # type: ignore[index]
+    events = run_stream(model, [user("[[guardrail:output]] hi")])
+    assert [e["redactContent"] for e in events if "redactContent" in e] == [
+        {"redactAssistantContentMessage": "[Assistant output redacted.]"}]
+    events = run_stream(model, [user("[[guardrail:input]] hi")])
+    assert [e["redactContent"] for e in events if "redactContent" in e] == [
+        {"redactUserContentMessage": "[User input redacted.]"}]

@@ -422,3 +422,17 @@ def test_a_guardrail_block_shows_the_readable_message_and_never_the_blocked_text
         f"document.querySelectorAll('#conversation .turn')[{index}].querySelector('.message.agent').innerText"))
     assert marker not in agent_side, agent_side
     assert_no_raw_sse(page)
+
+
+def test_a_masked_answer_shows_the_mask_literally_and_ends_as_done(page: Page):
+    # The offline model simulates the guardrail masking a card number ([[guardrail:mask]]): Bedrock
+    # streams "{CREDIT_DEBIT_CARD_NUMBER}" in its place, and the markdown view must show it as written
+    # (no emphasis eaten from its underscores, no braces dropped), in an answer that ended normally.
+    index = send(page, "[[guardrail:mask]] what is my card?")
+    turn = wait_until_final(page, index)
+    assert turn["state"] == "done", turn
+    assert turn["error"] is None, turn
+    assert turn["answer"].endswith("The card number on file is {CREDIT_DEBIT_CARD_NUMBER}."), turn["answer"]
+    emphasis = page.evaluate(
+        f"document.querySelectorAll('#conversation .turn')[{index}].querySelectorAll('.answer em, .answer strong').length")
+    assert emphasis == 0

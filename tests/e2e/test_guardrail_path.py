@@ -1,8 +1,9 @@
-"""A guardrail intervention end to end on loopback: agent -> proxy -> client (issue 13, guardrails).
+"""A guardrail intervention end to end on loopback: agent -> proxy -> client (issue 13, guardrails; issue 18).
 
-The offline model simulates Bedrock's guardrail on request ([[guardrail:input]] / [[guardrail:output]],
-agent/streaming_agent/offline_model.py). The prompt carries a marker that stands for the blocked
-text: an unblocked turn echoes it, a blocked one must show it nowhere (stream, client output, logs).
+The offline model simulates Bedrock's guardrail on request ([[guardrail:input]] / [[guardrail:output]]
+block, [[guardrail:mask]] masks a card number; agent/streaming_agent/offline_model.py). The prompt
+carries a marker that stands for the blocked text: an unblocked turn echoes it, a blocked one must
+show it nowhere (stream, client output, logs). A masked answer is an answer: it ends with `done`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from client import stream_invoke
 from client.__main__ import EXIT_AGENT_ERROR, parse_arguments, run
 from local.stack import LocalStack, StackSettings
 from proxy.streaming_proxy.edge import CONTENT_BLOCKED, CONTENT_BLOCKED_MESSAGE
+
+CARD_MASK = "{CREDIT_DEBIT_CARD_NUMBER}"
 
 BLOCKED_MARKER = "FORBIDDEN-PAYLOAD-7731"
 
@@ -69,3 +72,44 @@ def test_the_client_prints_the_readable_message_and_exits_with_the_agent_error_s
     assert status == EXIT_AGENT_ERROR
     assert f"error: {CONTENT_BLOCKED}: {CONTENT_BLOCKED_MESSAGE}" in stderr.getvalue()
     assert BLOCKED_MARKER not in stdout.getvalue() + stderr.getvalue()
+
+
+def answer_of(events: list) -> str:
+    return "".join(e.data.get("text", "") for e in events if e.name == "delta")
+
+
+def test_a_masked_answer_streams_with_its_mask_and_ends_with_done(stack: LocalStack) -> None:
+    events = events_of(stack, "[[guardrail:mask]] what is my card?")
+    assert events[-1].name == "done", events[-1]
+    assert events[-1].data["stopReason"] == "guardrail_intervened"
+    assert "error" not in [event.name for event in events]
+    assert answer_of(events).endswith(f"The card number on file is {CARD_MASK}.")
+    agent_log = [json.loads(line) for line in stack.logs("agent") if line.startswith("{")]
+    assert not [line for line in stack.logs("agent") if "4111" in line]
+    assert any(entry.get("message") == "turn_finished" and entry.get("stopReason") == "guardrail_intervened"
+               for entry in agent_log)
+
+
+def test_the_client_prints_the_masked_answer_as_it_came(stack: LocalStack) -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = run(parse_arguments(["[[guardrail:mask]] what is my card?", "--url", stack.url]), stdout, stderr)
+    assert status == 0, stderr.getvalue()
+    assert f"The card number on file is {CARD_MASK}." in stdout.getvalue()
+
+
+def test_an_output_block_keeps_the_clean_prompt_in_the_session(stack: LocalStack) -> None:
+    first = events_of(stack, f"[[guardrail:output]] tell me about {BLOCKED_MARKER}", session_id="guardrail-session-2")
+    assert first[-1].data["code"] == CONTENT_BLOCKED
+    second = events_of(stack, "go on", session_id="guardrail-session-2")
+    assert second[-1].name == "done"
+    # Only the answer was blocked: the prompt stays in the history (the model sees it again).
+    assert f'Earlier you said: "tell me about {BLOCKED_MARKER}"' in answer_of(second)
+
+
+def test_a_masked_value_in_an_earlier_turn_does_not_make_later_turns_intervene(stack: LocalStack) -> None:
+    first = events_of(stack, "[[guardrail:mask]] my card", session_id="guardrail-session-3")
+    assert first[-1].name == "done"
+    for prompt in ("thanks", "one more"):
+        later = events_of(stack, prompt, session_id="guardrail-session-3")
+        assert later[-1].name == "done" and later[-1].data["stopReason"] == "end_turn", later[-1]
+        assert CARD_MASK not in answer_of(later)
