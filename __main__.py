@@ -15,7 +15,7 @@ from pulumi.runtime import config as pulumi_config
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
-from components.auth import Cognito, user_pool_to_create
+from components.auth import Cognito, ExistingUserPool, user_pool_to_create
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
 from components.naming import agentcore_name, metrics_namespace, physical_name
@@ -172,6 +172,37 @@ if settings.page_hosting:
         sign_in=page_sign_in,
     ))
 
+# The user pool comes before the proxy, which accepts only ID tokens of the stack's app client: the
+# one it creates, or the one cognitoAppClientId names in an existing pool.
+created_user_pool_arn = None
+cognito_app_client_id = None
+if isinstance(settings.auth, Cognito) and isinstance(settings.auth.pool, ExistingUserPool):
+    cognito_app_client_id = settings.auth.pool.app_client_id
+new_pool = user_pool_to_create(settings.auth)
+if new_pool is not None:
+    user_pool = UserPool("users", UserPoolArgs(
+        pool_name=name("users", max_length=128),
+        client_name=name("client", max_length=128),
+        allow_self_sign_up=new_pool.allow_self_sign_up,
+        protect_stateful_resources=settings.protect_stateful_resources,
+        # Unique among all pools of the region: the account id makes it so.
+        domain_prefix=caller.account_id.apply(lambda account: hosted_login_domain_prefix(name("login", max_length=50), account)),
+        region=settings.region,
+        # The hosted page (pageHosting) signs in and out through its own URL too.
+        page_callback_urls=[*new_pool.page_callback_urls, *([page.url] if page is not None else [])],
+        allow_password_auth=new_pool.allow_password_auth,
+    ))
+    if page_sign_in is not None:
+        resolve_login_domain_url(user_pool.hosted_login_url)
+        resolve_login_client_id(user_pool.client_id)
+    created_user_pool_arn = user_pool.user_pool_arn
+    cognito_app_client_id = user_pool.client_id
+    pulumi.export("userPoolId", user_pool.user_pool_id)
+    pulumi.export("userPoolClientId", user_pool.client_id)
+    # The chat page's sign-in: its config.js `cognito` value (authMode "cognito").
+    pulumi.export("cognitoHostedLoginUrl", user_pool.hosted_login_url)
+    pulumi.export("pageCognitoConfig", user_pool.page_config)
+
 proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     function_name=proxy_function_name,
     code_zip=build_proxy_zip(REPO_ROOT),
@@ -192,6 +223,7 @@ proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     # Usage metrics (EMF in the proxy's log): one namespace per stack, read by the dashboard.
     metrics_namespace=usage_metrics_namespace or "",
     metrics_stack=stack if usage_metrics_namespace else "",
+    cognito_app_client_id=cognito_app_client_id,
 ))
 
 vpc_endpoint_id = None
@@ -206,30 +238,6 @@ if settings.endpoint_type == "PRIVATE":
     vpc_endpoint_id = private_access.vpc_endpoint_id
     vpc_endpoint_target = VpcEndpointTarget(vpc_endpoint_id, private_access.dns_name, private_access.dns_zone_id)
     pulumi.export("vpcEndpointId", vpc_endpoint_id)
-
-created_user_pool_arn = None
-new_pool = user_pool_to_create(settings.auth)
-if new_pool is not None:
-    user_pool = UserPool("users", UserPoolArgs(
-        pool_name=name("users", max_length=128),
-        client_name=name("client", max_length=128),
-        allow_self_sign_up=new_pool.allow_self_sign_up,
-        protect_stateful_resources=settings.protect_stateful_resources,
-        # Unique among all pools of the region: the account id makes it so.
-        domain_prefix=caller.account_id.apply(lambda account: hosted_login_domain_prefix(name("login", max_length=50), account)),
-        region=settings.region,
-        # The hosted page (pageHosting) signs in and out through its own URL too.
-        page_callback_urls=[*new_pool.page_callback_urls, *([page.url] if page is not None else [])],
-    ))
-    if page_sign_in is not None:
-        resolve_login_domain_url(user_pool.hosted_login_url)
-        resolve_login_client_id(user_pool.client_id)
-    created_user_pool_arn = user_pool.user_pool_arn
-    pulumi.export("userPoolId", user_pool.user_pool_id)
-    pulumi.export("userPoolClientId", user_pool.client_id)
-    # The chat page's sign-in: its config.js `cognito` value (authMode "cognito").
-    pulumi.export("cognitoHostedLoginUrl", user_pool.hosted_login_url)
-    pulumi.export("pageCognitoConfig", user_pool.page_config)
 
 # A PRIVATE API's custom domain is created after the API (its mapping needs the stage), but the VPC
 # endpoint's policy, which the API creates, must allow invoking the domain: deferred until it exists.

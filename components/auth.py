@@ -56,9 +56,11 @@ class Iam:
 
 @dataclass(frozen=True)
 class ExistingUserPool:
-    """A user pool the stack trusts but does not own."""
+    """A user pool the stack trusts but does not own, and the one app client of it whose ID tokens
+    the API accepts (the pool's authorizer alone would accept every app client's)."""
 
     arn: str
+    app_client_id: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class NewUserPool:
     allow_self_sign_up: bool
     # Pages that sign in with the pool's hosted login (pageCallbackUrls): its callback and sign-out URLs.
     page_callback_urls: tuple[str, ...] = ()
+    # Let the app client take ALLOW_USER_PASSWORD_AUTH (the password itself sent to InitiateAuth);
+    # off, it signs in with SRP or the hosted login only.
+    allow_password_auth: bool = False
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ class ProxyFunctionArgs:
     # empty: usage records without metrics.
     metrics_namespace: str = ""
     metrics_stack: str = ""
+    # authMode cognito: the app client whose ID tokens the proxy accepts (API Gateway's authorizer
+    # accepts every app client of the pool). None: no Cognito, no check.
+    cognito_app_client_id: Optional[pulumi.Input[str]] = None
 
 
 class ProxyFunction(pulumi.ComponentResource):
@@ -176,6 +179,7 @@ def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
         cors_allowed_origins=tuple(args.cors_allowed_origins),
         metrics_namespace=args.metrics_namespace,
         metrics_stack=args.metrics_stack,
+        cognito_app_client_id=args.cognito_app_client_id or "",
     )
     environ: dict[str, pulumi.Input[str]] = {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",

@@ -32,6 +32,7 @@ from components.domain_names import CustomDomain, CustomDomainError, parse_custo
 from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from packager.artifacts import AGENT_ARTIFACT_KINDS
 from proxy.streaming_proxy.edge import (
+    APP_CLIENT_ID_PATTERN,
     LOG_LEVELS,
     ORIGIN_FORMS,
     REFUSED_LOG_LEVEL_REASON,
@@ -283,6 +284,16 @@ def _parse_user_pool_arn(value: Any) -> str | None:
     return value.strip()
 
 
+def _parse_app_client_id(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    if not value.strip():
+        return None
+    if not APP_CLIENT_ID_PATTERN.fullmatch(value.strip()):
+        raise ValueError(value)
+    return value.strip()
+
+
 def _parse_email(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError(value)
@@ -482,7 +493,12 @@ def _parse_auth(read: _Reader, throttle: Throttle, production: bool) -> Auth:
         "cognitoUserPoolArn", _parse_user_pool_arn,
         "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
     )
+    app_client_id = read.parsed(
+        "cognitoAppClientId", _parse_app_client_id,
+        "empty or a Cognito app client id (1-128 letters, digits, '_' or '+')",
+    )
     allow_self_sign_up = read.boolean("cognitoAllowSelfSignUp")
+    allow_password_auth = read.boolean("cognitoAllowPasswordAuth")
     page_callback_urls = _read_page_callback_urls(read)
     # A production stack open to the internet without authentication is a mistake, not a choice.
     read.check("authMode", not (production and mode == NoAuth.mode),
@@ -493,13 +509,21 @@ def _parse_auth(read: _Reader, throttle: Throttle, production: bool) -> Auth:
     read.check("pageCallbackUrls", not page_callback_urls or (mode == Cognito.mode and pool_arn is None),
                "is only used with authMode 'cognito' and a pool the stack creates (empty cognitoUserPoolArn); "
                "for an existing pool, add the page's URL to its app client yourself")
+    # API Gateway accepts an ID token of any app client of a trusted pool: the proxy must know which one.
+    read.check("cognitoAppClientId", (app_client_id is not None) == (mode == Cognito.mode and pool_arn is not None),
+               "is required with cognitoUserPoolArn (the id of that pool's app client whose ID tokens this API "
+               "accepts) and only used then; the app client of a pool the stack creates is its own")
+    read.check("cognitoAllowPasswordAuth", not allow_password_auth or (mode == Cognito.mode and pool_arn is None),
+               "is only used with authMode 'cognito' and a pool the stack creates (empty cognitoUserPoolArn); "
+               "an existing pool's app client keeps its own sign-in flows")
     if mode == ApiKey.mode:
         return ApiKey(throttle=throttle, quota=Quota(quota_limit, quota_period) if quota_limit > 0 else None)
     if mode == Iam.mode:
         return Iam()
     if mode == Cognito.mode:
-        pool = ExistingUserPool(pool_arn) if pool_arn else NewUserPool(allow_self_sign_up, page_callback_urls)
-        return Cognito(pool=pool)
+        if pool_arn is not None and app_client_id is not None:
+            return Cognito(pool=ExistingUserPool(pool_arn, app_client_id))
+        return Cognito(pool=NewUserPool(allow_self_sign_up, page_callback_urls, allow_password_auth))
     return NoAuth()
 
 
@@ -626,7 +650,8 @@ PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "throttleBurstLimit", "quotaLimit", "quotaPeriod", "manageApiGatewayAccount",
     "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",
     "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
-    "cognitoUserPoolArn", "cognitoAllowSelfSignUp", "memoryEnabled", "memoryEventExpiryDays",
+    "cognitoUserPoolArn", "cognitoAppClientId", "cognitoAllowSelfSignUp", "cognitoAllowPasswordAuth",
+    "memoryEnabled", "memoryEventExpiryDays",
     "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
     "pageCallbackUrls",
     "pageHosting", "pagePriceClass",

@@ -21,9 +21,10 @@ import pulumi_aws as aws
 ID_TOKEN_MINUTES = 60
 ACCESS_TOKEN_MINUTES = 60
 REFRESH_TOKEN_DAYS = 30
-# USER_PASSWORD_AUTH lets the project's client (and scripts) sign in with one InitiateAuth call;
-# SRP keeps the password off the wire for SDK clients that implement it.
-AUTH_FLOWS: tuple[str, ...] = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+# SRP keeps the password off the wire; refresh tokens keep a client signed in. USER_PASSWORD_AUTH
+# (one InitiateAuth call with the password itself, handy for scripts) only when a setting asks for it.
+AUTH_FLOWS: tuple[str, ...] = ("ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+PASSWORD_AUTH_FLOW = "ALLOW_USER_PASSWORD_AUTH"
 # The hosted login for the chat page: the code grant only (the implicit grant would put tokens in
 # URLs), the scopes an ID token needs, and the pool's own users (no federated identity providers).
 OAUTH_FLOWS: tuple[str, ...] = ("code",)
@@ -87,6 +88,8 @@ class UserPoolArgs:
     # sign-out (each page's origin + path). Empty: the app client has no OAuth flow (Cognito refuses
     # the code flow without a callback URL) and only the API-based sign-in flows work.
     page_callback_urls: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    # Add ALLOW_USER_PASSWORD_AUTH to the app client's flows (cognitoAllowPasswordAuth).
+    allow_password_auth: bool = False
 
 
 class UserPool(pulumi.ComponentResource):
@@ -161,7 +164,7 @@ def _app_client(parent: pulumi.Resource, name: str, args: UserPoolArgs,
         user_pool_id=pool_id,
         # A public client (CLI, browser): a secret could not be kept secret there.
         generate_secret=False,
-        explicit_auth_flows=list(AUTH_FLOWS),
+        explicit_auth_flows=[*([PASSWORD_AUTH_FLOW] if args.allow_password_auth else []), *AUTH_FLOWS],
         id_token_validity=ID_TOKEN_MINUTES,
         access_token_validity=ACCESS_TOKEN_MINUTES,
         refresh_token_validity=REFRESH_TOKEN_DAYS,

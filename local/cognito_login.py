@@ -35,9 +35,8 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.background_http import HOST, BackgroundHttpServer
-from local.gateway_auth import issue_local_token
+from local.gateway_auth import LOCAL_APP_CLIENT_ID, issue_local_token
 
-LOCAL_CLIENT_ID = "local-chat-page-client"
 # Cognito's documented limit for redeeming an authorization code.
 CODE_LIFETIME_SECONDS = 300
 # The app client's ID token validity (components/user_pool.py uses 60 minutes too).
@@ -67,7 +66,7 @@ class LoginSettings:
     jwt_secret: str
     # The callback and sign-out URLs of the app client (the page's own URL).
     callback_urls: Sequence[str]
-    client_id: str = LOCAL_CLIENT_ID
+    client_id: str = LOCAL_APP_CLIENT_ID
     # Who the stand-in signs in.
     subject: str = "local-user"
     email: str = "local-user@example.com"
@@ -138,7 +137,8 @@ class CognitoLogin(BackgroundHttpServer):
         id_token = issue_local_token(settings.jwt_secret, settings.subject, expires_in=settings.id_token_seconds,
                                      audience=settings.client_id, extra_claims=claims)
         access_token = issue_local_token(settings.jwt_secret, settings.subject, expires_in=settings.id_token_seconds,
-                                         token_use="access", extra_claims={"client_id": settings.client_id})
+                                         token_use="access", audience=None,  # access tokens carry no aud
+                                         extra_claims={"client_id": settings.client_id})
         return HTTPStatus.OK, {"id_token": id_token, "access_token": access_token,
                                "expires_in": settings.id_token_seconds, "token_type": "Bearer"}
 

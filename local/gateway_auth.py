@@ -7,8 +7,12 @@ API Gateway would answer with. Local stand-ins for AWS secrets:
 - apiKey: a map from key value to key id, like API keys attached to a usage plan.
 - iam: a map from access key id to secret key. The SigV4 signature is recomputed with botocore's
   own signer, so a request signed for the wrong service, region, body or secret is refused.
-- cognito: ID tokens signed with HS256 and a local secret. A real user pool signs with RS256 keys
-  published at its JWKS URL; the local check differs only in how the signature is verified.
+- cognito: ID tokens signed with HS256 and a local secret, issued to the local pool's one app client
+  (LOCAL_APP_CLIENT_ID). A real user pool signs with RS256 keys published at its JWKS URL; the local
+  check differs in how the signature is verified, and it also refuses an `aud` other than that app
+  client, which on AWS the proxy refuses instead (API Gateway's authorizer accepts any app client of
+  the pool). The claims go on as API Gateway hands them over: every value a string, `exp` and `iat`
+  as dates.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -29,6 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+from proxy.streaming_proxy.edge import APP_CLIENT_ID_PATTERN, ID_TOKEN_USE
 
 # The auth modes are the deployed API's own types (components/auth.py, free of Pulumi); locally each
 # mode's credentials are local stand-ins, so the gateway keeps the mode's type and its own secrets.
@@ -43,8 +49,15 @@ SIGV4_AUTHORIZATION = re.compile(
     r"(?P<service>[a-z0-9-]+)/aws4_request,\s*SignedHeaders=(?P<signed_headers>[a-z0-9;-]+),"
     r"\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
-# A Cognito user-pool authorizer without OAuth scopes on the method accepts ID tokens only.
-COGNITO_TOKEN_USE = "id"
+# The local user pool's one app client: the page's sign-in (local/cognito_login.py) and every local
+# token name it in `aud`, and the local proxy accepts ID tokens of it alone (PROXY_COGNITO_APP_CLIENT_ID).
+LOCAL_APP_CLIENT_ID = "local_chat_page_client"
+# One JWT segment: unpadded base64url, nothing else (no padding, whitespace or other bytes).
+_BASE64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+# How API Gateway writes a Cognito token's `exp` and `iat` in requestContext.authorizer.claims.
+CLAIM_DATE_FORMAT = "%a %b %d %H:%M:%S UTC %Y"
+DATE_CLAIMS = ("exp", "iat")
+HS256_SIGNATURE_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,8 @@ class AuthSettings:
     region: str = "us-east-1"
     # cognito: HS256 secret the local tokens are signed with.
     jwt_secret: str = ""
-    # cognito: required "aud" (the app client id) when set.
-    jwt_audience: str | None = None
+    # cognito: the required "aud", the local pool's app client id.
+    jwt_audience: str = LOCAL_APP_CLIENT_ID
 
     def __post_init__(self) -> None:
         if self.mode not in AUTH_MODES:
@@ -87,6 +100,9 @@ class AuthSettings:
             raise ValueError("auth mode iam needs at least one access key id and secret")
         if self.kind is Cognito and not self.jwt_secret:
             raise ValueError("auth mode cognito needs a JWT secret")
+        if self.kind is Cognito and not APP_CLIENT_ID_PATTERN.fullmatch(str(self.jwt_audience)):
+            raise ValueError("auth mode cognito needs jwt_audience, an app client id (1-128 letters, digits, "
+                             f"'_' or '+'), got {self.jwt_audience!r}")
 
     @property
     def kind(self) -> type:
@@ -231,8 +247,38 @@ def _b64url_encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _b64url_decode(segment: str) -> bytes:
+    """One JWT segment, strictly: ValueError for padding, stray bytes or a non-canonical spelling
+    (base64's own decoder would skip characters outside its alphabet, and ignore surplus bits)."""
+    if not _BASE64URL_SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+        raise ValueError("not a base64url segment")
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if _b64url_encode(raw) != segment:
+        raise ValueError("not the canonical base64url spelling")
+    return raw
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_segment(segment: str) -> Any:
+    """A JWT header or payload: strict JSON (no NaN or Infinity) in UTF-8."""
+    return json.loads(_b64url_decode(segment).decode("utf-8"), parse_constant=_reject_constant)
+
+
+def _is_time(value: Any) -> bool:
+    """A NumericDate: a finite number (1e400 parses as infinity; a boolean is not a number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def api_gateway_claim(name: str, value: Any) -> str:
+    """A claim as API Gateway's Cognito authorizer passes it on: a string, dates for exp and iat."""
+    if name in DATE_CLAIMS and _is_time(value):
+        return time.strftime(CLAIM_DATE_FORMAT, time.gmtime(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def issue_local_token(
@@ -240,12 +286,13 @@ def issue_local_token(
     sub: str,
     *,
     expires_in: float = 3600,
-    token_use: str = COGNITO_TOKEN_USE,
-    audience: str | None = None,
+    token_use: str = ID_TOKEN_USE,
+    audience: str | None = LOCAL_APP_CLIENT_ID,
     extra_claims: Mapping[str, Any] | None = None,
     now: float | None = None,
 ) -> str:
-    """An ID token like a Cognito user pool's, signed with the local HS256 secret."""
+    """An ID token like a Cognito user pool's, signed with the local HS256 secret, issued to the
+    local app client unless `audience` names another (None: no `aud` at all)."""
     issued_at = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "sub": sub,
@@ -273,25 +320,22 @@ def check_cognito_token(
     if len(parts) != 3:
         return unauthorized
     try:
-        header = json.loads(_b64url_decode(parts[0]))
-        claims = json.loads(_b64url_decode(parts[1]))
+        header = _json_segment(parts[0])
+        claims = _json_segment(parts[1])
         signature = _b64url_decode(parts[2])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return unauthorized
     if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
         return unauthorized
     expected = hmac.new(settings.jwt_secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, signature):
+    if len(signature) != HS256_SIGNATURE_BYTES or not hmac.compare_digest(expected, signature):
         return unauthorized
     current = time.time() if now is None else now
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or exp <= current:
+    if not _is_time(exp) or exp <= current:
         return unauthorized
-    if claims.get("token_use") != COGNITO_TOKEN_USE:
-        return unauthorized
-    if settings.jwt_audience is not None and claims.get("aud") != settings.jwt_audience:
+    if claims.get("token_use") != ID_TOKEN_USE or claims.get("aud") != settings.jwt_audience:
         return unauthorized
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         return unauthorized
-    # API Gateway hands the claims on as strings.
-    return CallerIdentity(authorizer={"claims": {name: str(value) for name, value in claims.items()}})
+    return CallerIdentity(authorizer={"claims": {name: api_gateway_claim(name, value) for name, value in claims.items()}})

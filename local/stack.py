@@ -33,6 +33,7 @@ from typing import Any
 
 from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from local.cognito_login import CognitoLogin, LoginSettings
+from local.gateway_auth import LOCAL_APP_CLIENT_ID
 from local.page_server import PageServer
 from proxy.streaming_proxy.edge import (
     CORS_VARIABLE,
@@ -279,6 +280,8 @@ class StackSettings:
             # Usage records carry the same EMF metrics as on AWS, under a namespace of their own.
             "metrics_namespace": LOCAL_METRICS_NAMESPACE,
             "metrics_stack": LOCAL_METRICS_STACK,
+            # As deployed: the proxy serves only ID tokens of the (local) pool's app client.
+            "cognito_app_client_id": LOCAL_APP_CLIENT_ID if self.auth == Cognito.mode else None,
         }
         defaults = ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ()
         asked = ProxySettings(
@@ -395,6 +398,7 @@ class LocalStack:
             "iam_credentials": self.iam_credentials,
             "region": LOCAL_REGION,
             "jwt_secret": self.jwt_secret,
+            "jwt_audience": LOCAL_APP_CLIENT_ID,
         }
         port = settings.port or find_free_port()
         command = [sys.executable, "-m", "local.gateway", "--port", str(port), "--upstream", proxy.url]

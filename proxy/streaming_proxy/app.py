@@ -31,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import contract
-from .caller import read_request_context
+from .caller import RequestContext, check_token_claims, read_request_context
 from .contract import ApiError, sse_event
 from .cors import CorsMiddleware
 from .edge import (
@@ -370,11 +370,14 @@ class ProxyApp:
         context = read_request_context(request.headers)
         request_id = context.request_id or str(uuid.uuid4())
         with log_context(requestId=request_id, caller=context.caller):
-            return await self._accept(request, request_id, context.caller, started)
+            return await self._accept(request, request_id, context, started)
 
-    async def _accept(self, request: Request, request_id: str, caller: str, started: float) -> Response:
+    async def _accept(self, request: Request, request_id: str, context: RequestContext, started: float) -> Response:
         """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
+        caller = context.caller
         try:
+            # First, as on AWS the authorizer runs before anything reads the body.
+            check_token_claims(context, self.settings.cognito_app_client_id)
             contract.check_content_type(request.headers.getlist("content-type"))
             body = await read_body(request, self.settings.max_body_bytes)
             invoke_request = contract.parse_invoke_request(body, self.settings.max_prompt_chars)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .contract import is_valid_request_id
-from .edge import REQUEST_CONTEXT_HEADER
+from .contract import ApiError, is_valid_request_id
+from .edge import ID_TOKEN_USE, REQUEST_CONTEXT_HEADER, UNAUTHORIZED
 
 ANONYMOUS = "anonymous"
 # API Gateway's request context with Cognito claims is a few KiB; anything far larger is not one.
@@ -33,6 +33,9 @@ class RequestContext:
     request_id: str | None
     # "cognito:<sub>", "iam:<principal arn>", "apikey:<key id>" or "anonymous".
     caller: str
+    # The Cognito token's claims as API Gateway's authorizer passed them (requestContext.authorizer
+    # .claims, every value a string); empty for the other modes.
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -60,4 +63,25 @@ def read_request_context(headers: Mapping[str, str]) -> RequestContext:
         caller = f"apikey:{identity['apiKeyId']}"
     else:
         caller = ANONYMOUS
-    return RequestContext(request_id=request_id, caller=caller)
+    return RequestContext(request_id=request_id, caller=caller, claims=claims)
+
+
+def check_token_claims(context: RequestContext, app_client_id: str) -> None:
+    """With an app client configured (authMode cognito), refuse a request unless API Gateway passed
+    the claims of an ID token issued to that client: ApiError 401 UNAUTHORIZED otherwise.
+
+    API Gateway's Cognito authorizer checks the token's signature, issuer and expiry, but accepts an
+    ID token of any app client of the pool; the token names its client in `aud`.
+    """
+    if not app_client_id:
+        return
+    claims = context.claims
+    if not claims:
+        raise ApiError(401, UNAUTHORIZED, "This API takes a Cognito ID token in the Authorization header.")
+    if claims.get("token_use") != ID_TOKEN_USE:
+        raise ApiError(401, UNAUTHORIZED, "Send the user pool's ID token (token_use 'id'), not another token.")
+    if claims.get("aud") != app_client_id:
+        raise ApiError(
+            401, UNAUTHORIZED,
+            "The ID token was issued to another app client; sign in through the app client this API trusts.",
+        )

@@ -28,6 +28,9 @@ READY_PATH = "/_ready"
 # Lambda Web Adapter hands API Gateway's request context to the app as this JSON header, replacing
 # any copy a client sent; the local gateway does the same.
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
+# A Cognito user-pool authorizer on a method without OAuth scopes takes ID tokens, whose
+# `token_use` claim is "id" (an access token's is "access", and names its client in `client_id`).
+ID_TOKEN_USE = "id"
 
 # -- error codes and the error body -------------------------------------------------------------
 
@@ -342,7 +345,10 @@ LOG_CONTENT_VARIABLE = "PROXY_LOG_CONTENT"
 CORS_VARIABLE = "PROXY_CORS_ALLOWED_ORIGINS"
 METRICS_NAMESPACE_VARIABLE = "PROXY_METRICS_NAMESPACE"
 METRICS_STACK_VARIABLE = "PROXY_METRICS_STACK"
+COGNITO_APP_CLIENT_VARIABLE = "PROXY_COGNITO_APP_CLIENT_ID"
 DEFAULT_QUALIFIER = "DEFAULT"
+# A user pool app client id (botocore's cognito-idp model, ClientIdType: 1-128 characters of [\w+]).
+APP_CLIENT_ID_PATTERN = re.compile(r"[\w+]{1,128}", re.ASCII)
 
 
 def default_max_body_bytes(max_prompt_chars: int) -> int:
@@ -385,6 +391,10 @@ class ProxySettings:
     # dimension; empty: the usage record is still logged, with no EMF directive in it.
     metrics_namespace: str = ""
     metrics_stack: str = ""
+    # authMode cognito: the app client whose ID tokens the proxy accepts (API Gateway's authorizer
+    # accepts an ID token of any app client of the pool, so the proxy checks `aud`); empty: no check.
+    # The infrastructure passes the created client's id as a Pulumi Output, handed on untouched.
+    cognito_app_client_id: Any = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ProxySettings:
@@ -411,6 +421,8 @@ class ProxySettings:
         if self.metrics_namespace:
             environ[METRICS_NAMESPACE_VARIABLE] = self.metrics_namespace
             environ[METRICS_STACK_VARIABLE] = self.metrics_stack
+        if self.cognito_app_client_id:
+            environ[COGNITO_APP_CLIENT_VARIABLE] = self.cognito_app_client_id
         return environ
 
 
@@ -484,10 +496,17 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
     except OriginError as error:
         raise SettingsError(f"{CORS_VARIABLE}: {error}; allowed: {ORIGIN_FORMS}") from None
     metrics_namespace, metrics_stack = _metrics(environ)
+    app_client_id = environ.get(COGNITO_APP_CLIENT_VARIABLE, "").strip()
+    if app_client_id and not APP_CLIENT_ID_PATTERN.fullmatch(app_client_id):
+        raise SettingsError(
+            f"{COGNITO_APP_CLIENT_VARIABLE} must be empty or a Cognito app client id "
+            f"(1-128 letters, digits, '_' or '+'), got {app_client_id!r}"
+        )
     return ProxySettings(
         runtime_arn=runtime_arn, qualifier=qualifier, region=region, log_level=log_level,
         log_content=_boolean(environ, LOG_CONTENT_VARIABLE), cors_allowed_origins=cors_allowed_origins,
-        metrics_namespace=metrics_namespace, metrics_stack=metrics_stack, **values,
+        metrics_namespace=metrics_namespace, metrics_stack=metrics_stack,
+        cognito_app_client_id=app_client_id, **values,
     )
 
 

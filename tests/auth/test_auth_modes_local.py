@@ -3,6 +3,7 @@ refused with the deployed API's error body before anything reaches the proxy."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -14,7 +15,7 @@ from auth_support import API_KEYS, IAM_CREDENTIALS, JWT_SECRET, proxy_log_record
 
 from client import InvokeError, stream_invoke
 from client.auth import sigv4_headers
-from local.gateway_auth import issue_local_token, local_user_arn
+from local.gateway_auth import LOCAL_APP_CLIENT_ID, issue_local_token, local_user_arn
 from local.stack import LocalStack
 from streaming_proxy.jsonlog import session_hash
 
@@ -90,6 +91,38 @@ def test_cognito_mode_refuses_missing_expired_and_foreign_tokens(cognito_stack: 
     for auth in ({}, {"bearer_token": expired}, {"bearer_token": foreign}):
         error = refused(cognito_stack.url, **auth)
         assert (error.status, error.code, error.message) == (401, "UNAUTHORIZED", "Unauthorized"), auth
+
+
+def test_cognito_mode_serves_only_id_tokens_of_the_local_app_client(cognito_stack: LocalStack) -> None:
+    before = len(standin_invocations(cognito_stack))
+    other_client = issue_local_token(JWT_SECRET, "sub-carol", audience="another_app_client")
+    no_client = issue_local_token(JWT_SECRET, "sub-carol", audience=None)
+    access_token = issue_local_token(JWT_SECRET, "sub-carol", token_use="access", audience=None,
+                                     extra_claims={"client_id": LOCAL_APP_CLIENT_ID})
+    for token in (other_client, no_client, access_token):
+        error = refused(cognito_stack.url, bearer_token=token)
+        assert (error.status, error.code) == (401, "UNAUTHORIZED") and error.request_id
+    assert len(standin_invocations(cognito_stack)) == before
+
+
+def test_the_local_proxy_checks_the_claims_as_the_deployed_one_does(cognito_stack: LocalStack) -> None:
+    # What the deployed proxy receives when API Gateway's authorizer let through an ID token of another
+    # app client of the pool: it is configured like the deployed one and refuses it itself.
+    assert cognito_stack.components["proxy"].env["PROXY_COGNITO_APP_CLIENT_ID"] == LOCAL_APP_CLIENT_ID
+    claims = {"sub": "sub-mallory", "token_use": "id", "aud": "another_app_client",
+              "exp": "Sun Dec 17 07:28:12 UTC 2017"}
+    context = {"requestId": "req-other-client", "authorizer": {"claims": claims}}
+    parts = urllib.parse.urlsplit(cognito_stack.proxy_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("POST", "/invoke", body=b'{"prompt": "hello"}', headers={
+            "Content-Type": "application/json", "x-amzn-request-context": json.dumps(context)})
+        response = connection.getresponse()
+        body = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 401
+    assert body["error"]["code"] == "UNAUTHORIZED" and body["error"]["requestId"] == "req-other-client"
 
 
 def test_refusals_never_reach_the_agent(cognito_stack: LocalStack) -> None:

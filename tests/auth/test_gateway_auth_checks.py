@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
+import hmac
 import re
 import time
 
+import pytest
 from botocore.credentials import Credentials
 from starlette.datastructures import Headers
 
 from client.auth import region_from_url, sigv4_headers
 from local.gateway_auth import (
+    LOCAL_APP_CLIENT_ID,
     AuthSettings,
     CallerIdentity,
     GatewayRejection,
@@ -112,3 +117,87 @@ def test_api_keys_map_to_their_key_ids() -> None:
     assert check(settings, {"x-api-key": "k-two"}).identity["apiKeyId"] == "id-two"
     assert check(settings, {"x-api-key": "k-three"}) == GatewayRejection("INVALID_API_KEY", "Forbidden")
     assert check(settings, {}) == GatewayRejection("INVALID_API_KEY", "Forbidden")
+
+
+# -- the local token check, against tokens API Gateway's authorizer (or the proxy) would refuse ------
+
+HEADER_SEGMENT = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
+
+
+def segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def signed_token(payload: bytes | str, secret: str = "s3cret", header: str = HEADER_SEGMENT) -> str:
+    """A token over exactly these payload bytes (or this already-encoded segment), correctly signed."""
+    body = payload if isinstance(payload, str) else segment(payload)
+    signature = hmac.new(secret.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{segment(signature)}"
+
+
+def claims_text(exp: str) -> bytes:
+    return ('{"sub":"user-1","token_use":"id","aud":"%s","exp":%s}' % (LOCAL_APP_CLIENT_ID, exp)).encode()
+
+
+def is_refused(token: str) -> bool:
+    outcome = check(COGNITO, {"Authorization": f"Bearer {token}"})
+    return isinstance(outcome, GatewayRejection) and outcome.response_type == "UNAUTHORIZED"
+
+
+def test_the_signing_helper_makes_tokens_the_check_accepts() -> None:
+    assert not is_refused(signed_token(claims_text(str(int(time.time()) + 600))))
+
+
+@pytest.mark.parametrize("exp", ["NaN", "Infinity", "-Infinity", "1e400", "true", '"9999999999"', "null"])
+def test_an_exp_that_is_not_a_finite_number_is_refused(exp: str) -> None:
+    # Python's json reads NaN and Infinity (and 1e400 as infinity), and infinity is never "past".
+    assert is_refused(signed_token(claims_text(exp)))
+
+
+def last_character_with_other_spare_bits(signature: str) -> str:
+    """The same signature bytes spelled differently: 43 characters carry 258 bits for 256."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda token: token + "!",
+    lambda token: token + "=",
+    lambda token: token + "==",
+    lambda token: token + "\x00",
+    lambda token: token + " ",  # stripped as header whitespace, so still the same token...
+    lambda token: token + "%20",
+    lambda token: token + "*garbage*",
+    lambda token: token[:-3] + "!" + token[-3:],
+    lambda token: last_character_with_other_spare_bits(token),
+])
+def test_bytes_after_or_inside_the_signature_are_refused(tamper) -> None:
+    good = issue_local_token("s3cret", "user-1")
+    tampered = tamper(good)
+    if tampered.strip() == good:
+        assert not is_refused(tampered)  # ...which an HTTP server trims from a header value anyway
+    else:
+        assert is_refused(tampered), tampered[-12:]
+
+
+def test_a_padded_or_stuffed_payload_segment_is_refused_even_when_signed() -> None:
+    payload = segment(claims_text(str(int(time.time()) + 600)))
+    assert is_refused(signed_token(payload + "=" * (-len(payload) % 4 or 4)))
+    assert is_refused(signed_token(payload[:8] + "\n" + payload[8:]))
+
+
+@pytest.mark.parametrize("audience", ["another_app_client", LOCAL_APP_CLIENT_ID.upper(), "", None])
+def test_an_id_token_of_another_app_client_is_refused(audience: str | None) -> None:
+    assert is_refused(issue_local_token("s3cret", "user-1", audience=audience))
+    assert not is_refused(issue_local_token("s3cret", "user-1"))  # the local app client's own
+
+
+def test_the_claims_go_on_as_api_gateway_passes_them() -> None:
+    issued_at = 1_513_488_492  # Sun Dec 17 05:28:12 UTC 2017
+    token = issue_local_token("s3cret", "user-1", now=issued_at, expires_in=2 * 3600,
+                              extra_claims={"email_verified": True, "auth_time": issued_at})
+    claims = check(COGNITO, {"Authorization": f"Bearer {token}"}, now=issued_at + 60).authorizer["claims"]
+    assert claims["aud"] == LOCAL_APP_CLIENT_ID and claims["token_use"] == "id"
+    assert claims["iat"] == "Sun Dec 17 05:28:12 UTC 2017" and claims["exp"] == "Sun Dec 17 07:28:12 UTC 2017"
+    assert claims["email_verified"] == "true" and claims["auth_time"] == "1513488492"
+    assert all(isinstance(value, str) for value in claims.values())

@@ -62,6 +62,8 @@ MOCK_REPOSITORY_URL = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{MOCK_REPOSI
 MOCK_IMAGE_URI = f"{MOCK_REPOSITORY_URL}@sha256:{'ab' * 32}"
 MOCK_API_KEY_VALUE = "mock-generated-api-key-0123456789"
 MOCK_USER_POOL_ID = f"{REGION}_MockPool1"
+# CreateUserPoolClient answers a 26-character lower-case alphanumeric id (ClientIdType: [\w+]+).
+MOCK_USER_POOL_CLIENT_ID = "1h57kf5cpq17m0eml12example"
 # What CloudFront names a distribution: a generated host under cloudfront.net (never derived from
 # the program's inputs, so a test cannot pass by reading back what the program wrote).
 MOCK_DISTRIBUTION_DOMAIN = "d1mock2page3cdn.cloudfront.net"
@@ -257,7 +259,8 @@ def computed_outputs(
             "responseStreamingInvokeArn": f"{path}/2021-11-15/functions/{arn}/response-streaming-invocations",
         }
     if type_token == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":
-        runtime_id = f"{inputs['agentRuntimeName']}-Mock12345"
+        # CreateAgentRuntime answers "<name>-<10 letters or digits>" (the proxy checks that shape).
+        runtime_id = f"{inputs['agentRuntimeName']}-Mock123456"
         return {"agentRuntimeId": runtime_id, "agentRuntimeArn": _arn("bedrock-agentcore", f"runtime/{runtime_id}")}
     if type_token == "aws:apigateway/restApi:RestApi":
         return {"executionArn": _arn("execute-api", resource_id), "rootResourceId": "rootmock01"}
@@ -489,6 +492,8 @@ class InfraMocks(pulumi.runtime.Mocks):
             return f"{args.inputs['name']}{MOCK_MEMORY_ID_SUFFIX}"
         if args.typ == "aws:cognito/userPool:UserPool":
             return MOCK_USER_POOL_ID
+        if args.typ == "aws:cognito/userPoolClient:UserPoolClient":
+            return MOCK_USER_POOL_CLIENT_ID
         if args.typ == "aws:bedrock/guardrail:Guardrail":
             return f"gr{self.generation:02d}mock1234"[:12]
         # AWS draws a new id for every resource it creates (a REST API's id, ...), so a later

@@ -29,6 +29,7 @@ from components.auth import (
 from components.settings import PROJECT, SettingsError, parse_settings
 
 POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Table1"
+APP_CLIENT_ID = "5a0p2i9kbq3f4c1ls7dhdv8m0e"
 THROTTLE = Throttle(rate_limit=7, burst_limit=11)
 
 
@@ -50,9 +51,13 @@ def settings_with(stack: str = "dev", **overrides: Any):  # noqa: ANN201 (Settin
         ({"authMode": "iam"}, Iam()),
         ({"authMode": "cognito"}, Cognito(pool=NewUserPool(allow_self_sign_up=False))),
         ({"authMode": "cognito", "cognitoAllowSelfSignUp": "true"}, Cognito(pool=NewUserPool(allow_self_sign_up=True))),
-        ({"authMode": "cognito", "cognitoUserPoolArn": f"  {POOL_ARN} "}, Cognito(pool=ExistingUserPool(arn=POOL_ARN))),
+        ({"authMode": "cognito", "cognitoAllowPasswordAuth": "true"},
+         Cognito(pool=NewUserPool(allow_self_sign_up=False, allow_password_auth=True))),
+        ({"authMode": "cognito", "cognitoUserPoolArn": f"  {POOL_ARN} ", "cognitoAppClientId": f" {APP_CLIENT_ID} "},
+         Cognito(pool=ExistingUserPool(arn=POOL_ARN, app_client_id=APP_CLIENT_ID))),
     ],
-    ids=["none", "apiKey-quota", "apiKey-no-quota", "iam", "cognito-new", "cognito-self-sign-up", "cognito-existing"],
+    ids=["none", "apiKey-quota", "apiKey-no-quota", "iam", "cognito-new", "cognito-self-sign-up",
+         "cognito-password-auth", "cognito-existing"],
 )
 def test_each_mode_becomes_its_own_value(overrides: dict[str, str], expected: Auth) -> None:
     settings = settings_with(**overrides)
@@ -80,9 +85,13 @@ def test_the_modes_are_the_config_values_in_order() -> None:
          ["only used with authMode 'cognito'"]),
         ("dev", {"authMode": "cognito", "cognitoAllowSelfSignUp": "maybe"}, "cognitoAllowSelfSignUp",
          ["'maybe'", "true or false"]),
+        ("dev", {"authMode": "cognito", "cognitoUserPoolArn": POOL_ARN, "cognitoAppClientId": "no such client"},
+         "cognitoAppClientId", ["'no such client'", "app client id"]),
+        ("dev", {"authMode": "cognito", "cognitoAllowPasswordAuth": "sometimes"}, "cognitoAllowPasswordAuth",
+         ["'sometimes'", "true or false"]),
     ],
     ids=["unknown-mode", "wrong-case", "production-none", "quota-period", "quota-limit", "pool-arn",
-         "pool-arn-without-cognito", "self-sign-up"],
+         "pool-arn-without-cognito", "self-sign-up", "app-client-id", "password-auth"],
 )
 def test_bad_values_name_the_key_the_value_and_what_is_allowed(
     stack: str, overrides: dict[str, str], key: str, fragments: list[str]

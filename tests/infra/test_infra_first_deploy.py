@@ -205,7 +205,7 @@ def test_the_runtime_role_gets_no_marketplace_rights(stack_run: ProgramRun) -> N
 
 
 def test_the_agents_log_group_is_exported(stack_run: ProgramRun) -> None:
-    runtime_id = f"{stack_run.one(RUNTIME).inputs['agentRuntimeName']}-Mock12345"
+    runtime_id = f"{stack_run.one(RUNTIME).inputs['agentRuntimeName']}-Mock123456"
     assert stack_run.outputs["agentLogGroup"] == f"/aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT"
     # The runtime role may write exactly there.
     assert stack_run.outputs["agentLogGroup"].startswith("/aws/bedrock-agentcore/runtimes/")

@@ -74,7 +74,7 @@ def test_both_stacks_build_and_export_what_a_caller_needs(stack_run: ProgramRun)
     assert outputs["invokeUrl"] == f"{api_url}/invoke"
     runtime_name = stack_run.one(RUNTIME).inputs["agentRuntimeName"]
     assert outputs["runtimeArn"] == (
-        f"arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/{runtime_name}-Mock12345"
+        f"arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/{runtime_name}-Mock123456"
     )
     assert outputs["region"] == "us-east-1"
     # Every child sits under a component, and every component under the stack.

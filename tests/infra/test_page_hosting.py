@@ -16,6 +16,7 @@ from infra_harness import (
     ACCOUNT_ID,
     MOCK_API_KEY_VALUE,
     MOCK_DISTRIBUTION_DOMAIN,
+    MOCK_USER_POOL_CLIENT_ID,
     REPO_ROOT,
     ProgramRun,
     run_program,
@@ -308,7 +309,7 @@ def test_cognito_page_signs_in_through_the_pool_login_and_comes_back(prod_hostin
     _content, config = config_script(run)
     assert config == {
         "apiUrl": run.outputs["apiUrl"], "authMode": "cognito",
-        "cognito": {"domain": login_url, "clientId": "users-client-id", "scopes": ["openid", "email"]},
+        "cognito": {"domain": login_url, "clientId": MOCK_USER_POOL_CLIENT_ID, "scopes": ["openid", "email"]},
     }
     csp = csp_directives(headers_config(run)["contentSecurityPolicy"]["contentSecurityPolicy"])
     assert csp["connect-src"].split() == [API_ORIGIN, login_url]
@@ -354,9 +355,10 @@ def test_page_hosting_settings() -> None:
 
 def test_a_hosted_page_needs_a_user_pool_the_stack_owns() -> None:
     pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC123"
+    existing = {"authMode": "cognito", "cognitoUserPoolArn": pool, "cognitoAppClientId": "3n4b5urk1ft4fl3mg5e62d9ado"}
     with pytest.raises(SettingsError, match=rf"{PROJECT}:pageHosting: .*cognitoUserPoolArn"):
-        parse_settings(PROJECT, "dev", values(pageHosting=True, authMode="cognito", cognitoUserPoolArn=pool))
-    assert parse_settings(PROJECT, "dev", values(authMode="cognito", cognitoUserPoolArn=pool)).page_hosting is False
+        parse_settings(PROJECT, "dev", values(pageHosting=True, **existing))
+    assert parse_settings(PROJECT, "dev", values(**existing)).page_hosting is False
 
 
 def test_hosting_warns_where_a_browser_cannot_use_the_api(prod_hosting_run: ProgramRun) -> None:
