@@ -68,7 +68,9 @@ def test_every_stack_output_is_documented() -> None:
 
 FIRST_DEPLOY_STEPS = [
     # (what a stranger must be told, text that shows it is)
-    ("the deployer's policy file", "deploy/deployer-policy.json"),
+    ("the deployer's policies", "for file in deploy/deployer-policy-*.json"),
+    ("creating them", 'aws iam create-policy --policy-name "$name" --policy-document "file://$file"'),
+    ("attaching them", "aws iam attach-role-policy"),
     ("the GitHub OIDC roles' policies", "deploy/github-preview-policy.json"),
     ("AgentCore's service-linked roles", "aws iam create-service-linked-role --aws-service-name network.bedrock-agentcore.amazonaws.com"),
     ("the Marketplace permissions", "aws-marketplace:Subscribe"),
@@ -100,8 +102,30 @@ def test_the_first_deploy_steps_are_numbered_in_order() -> None:
 
 
 def test_the_files_the_readme_sends_users_to_exist() -> None:
-    paths = set(re.findall(r"\(?`?(deploy/[\w.-]+\.json)`?", README))
+    # A reference may be a glob (the deployer's policies): each must name at least one file.
+    references = set(re.findall(r"\(?`?(deploy/[\w.*-]+\.json)`?", README))
+    paths = {path.relative_to(REPO_ROOT).as_posix() for reference in references for path in REPO_ROOT.glob(reference)}
+    assert all(any(REPO_ROOT.glob(reference)) for reference in references), references
     assert len(paths) >= 5
     for path in paths:
         document = json.loads((REPO_ROOT / path).read_text())
         assert document["Version"] == "2012-10-17" and document["Statement"], path
+
+
+DEPLOYER_GLOB = "deploy/deployer-policy-*.json"
+COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def test_the_readme_creates_and_attaches_every_deployer_policy() -> None:
+    # The deployer's grant is several managed policies (IAM's 6,144-character limit); the README's
+    # loops must reach every one of them, and the count it names must be the real one.
+    files = sorted(REPO_ROOT.glob(DEPLOYER_GLOB))
+    assert 2 <= len(files) <= 10, files
+    assert sorted((REPO_ROOT / "deploy").glob("deployer*")) == files, "a deployer policy the README's loop misses"
+    for title, commands in (("First deploy on a fresh account", ("aws iam create-policy", "aws iam attach-role-policy")),
+                            ("Delivery (GitHub Actions)", ("aws iam create-role", "aws iam attach-role-policy"))):
+        text = section(title)
+        assert f"for file in {DEPLOYER_GLOB}; do" in text, title
+        assert all(command in text for command in commands), title
+        assert f"the {COUNT_WORDS[len(files)]} " in text, f"{title} does not say how many deployer policies there are"
+    assert "deploy/deployer-policy.json" not in README

@@ -31,6 +31,8 @@ from pulumi.runtime.sync_await import _sync_await
 from packager import artifacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The deployer's grant, split by service into managed policies that are attached together.
+DEPLOYER_POLICIES = sorted((REPO_ROOT / "deploy").glob("deployer-policy-*.json"))
 PROJECT = "agentcore-streaming"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
