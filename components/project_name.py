@@ -2,7 +2,7 @@
 
 `pulumi new` (or an edit of Pulumi.yaml's `name:`) renames the project, but the stack files keep
 their settings under the old `<name>:` namespace, which the program then refuses
-(components/settings.py, check_settings_namespace), and the deployer's IAM policy keeps allowing
+(components/settings.py, check_settings_namespace), and the deployer's IAM policies keep allowing
 only physical names that start with the old name. This rewrites both, line by line, so comments
 and layout stay as they were. Standard library only: dev.py runs it before any virtualenv exists.
 """
@@ -15,7 +15,12 @@ from pathlib import Path
 
 from components.naming import agentcore_name_prefix, name_prefix
 
-DEPLOYER_POLICY = Path("deploy") / "deployer-policy.json"
+# The deployer's managed policies (split by service to fit IAM's 6,144-character limit).
+DEPLOYER_POLICY_GLOB = "deploy/deployer-policy-*.json"
+
+
+def deployer_policies(root: Path) -> list[Path]:
+    return sorted(root.glob(DEPLOYER_POLICY_GLOB))
 _NAME_LINE = re.compile(r"""^name:\s*(["']?)(?P<name>[A-Za-z0-9_.-]+)\1\s*(#.*)?$""")
 
 
@@ -100,7 +105,7 @@ def _rename_deployer_policy(path: Path, old: str, new: str, adoption: Adoption) 
 
 
 def adopt_project_name(root: Path, old: str) -> Adoption:
-    """Move every stack file's `<old>:` settings to Pulumi.yaml's name, and the deployer policy's
+    """Move every stack file's `<old>:` settings to Pulumi.yaml's name, and the deployer policies'
     physical-name patterns with them."""
     new = read_project_name(root)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", old):
@@ -110,5 +115,6 @@ def adopt_project_name(root: Path, old: str) -> Adoption:
         return adoption
     for path in sorted(root.glob("Pulumi.*.yaml")):
         _rename_stack_file(path, old, new, adoption)
-    _rename_deployer_policy(root / DEPLOYER_POLICY, old, new, adoption)
+    for path in deployer_policies(root):
+        _rename_deployer_policy(path, old, new, adoption)
     return adoption

@@ -7,6 +7,9 @@ For each request it does what API Gateway and Lambda Web Adapter do together:
 - the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
   way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
   dropped first, so no client can forge an identity;
+- a header sent more than once reaches the proxy once, with its last value, and a request whose
+  Lambda event would not fit Lambda's 6 MB request payload is refused with 413 before the proxy,
+  as on AWS (see forwarded_headers and MAX_LAMBDA_EVENT_BYTES);
 - the proxy's answer is relayed chunk by chunk as it arrives, and a client that leaves closes the
   proxy connection at once;
 - with CORS on (PROXY_CORS_ALLOWED_ORIGINS in its environment, the proxy's own setting), OPTIONS
@@ -59,6 +62,10 @@ ROUTE = (INVOKE_METHOD, INVOKE_PATH)
 PREFLIGHT_ROUTE = (PREFLIGHT_METHOD, PREFLIGHT_PATH)
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# Lambda's request payload limit, on the proxy event as JSON ("Request must be smaller than 6291456
+# bytes for the InvokeFunction operation"); API Gateway then answers 413 "Request Too Long" itself
+# and the function never runs. So a body of 6 to 10 MB never reaches the proxy.
+MAX_LAMBDA_EVENT_BYTES = 6 * 1024 * 1024
 AUTH_SETTINGS_ENV = "LOCAL_GATEWAY_AUTH"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 
@@ -145,17 +152,41 @@ async def read_request_body(receive: Receive) -> bytes | None:
 def forwarded_headers(scope: Scope, context: Mapping[str, Any] | None) -> list[tuple[bytes, bytes]]:
     """The client's headers for the proxy, as the bytes they arrived as, plus the gateway's request
     context when there is one. Bytes, not text: a value with obs-text (bytes 0x80-0xFF) is valid HTTP
-    but not ASCII, which httpx would refuse to encode."""
-    kept = [
-        (name, value)
-        for name, value in scope["headers"]
+    but not ASCII, which httpx would refuse to encode.
+
+    A header sent more than once reaches the app once, with its last value, as on AWS: API Gateway's
+    proxy event carries each header's last value in `headers` (all of them in `multiValueHeaders`),
+    and Lambda Web Adapter's request (lambda_http's `into_proxy_request`) extends the multi-value map
+    with `headers`, which replaces every name present there."""
+    last_values: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
         # The client's own x-amzn-request-context is dropped: identity comes only from the gateway.
-        if name.decode("latin-1") not in HOP_BY_HOP
-        and name not in (b"host", b"content-length", REQUEST_CONTEXT_HEADER.encode())
-    ]
+        if name.decode("latin-1") not in HOP_BY_HOP and name not in (
+            b"host", b"content-length", REQUEST_CONTEXT_HEADER.encode()
+        ):
+            last_values[name.lower()] = value
+    kept = list(last_values.items())
     if context is None:
         return kept
     return kept + [(REQUEST_CONTEXT_HEADER.encode(), json.dumps(context, separators=(",", ":")).encode())]
+
+
+def lambda_event_bytes(scope: Scope, body: bytes, context: Mapping[str, Any]) -> int:
+    """The size of the proxy event API Gateway hands Lambda for this request, as JSON: the headers
+    twice (`headers` with each one's last value, `multiValueHeaders` with all), the request context
+    and the body as a JSON string (escaped: a quote costs two bytes). No binary media types are
+    configured, so the body is never base64-encoded."""
+    headers: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+    event = {
+        "resource": INVOKE_PATH, "path": scope["path"], "httpMethod": scope["method"],
+        "headers": {name: values[-1] for name, values in headers.items()}, "multiValueHeaders": headers,
+        "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+        "stageVariables": None, "requestContext": context,
+        "body": body.decode("utf-8", errors="replace"), "isBase64Encoded": False,
+    }
+    return len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 async def wait_for_disconnect(receive: Receive) -> None:
@@ -232,6 +263,10 @@ class LocalApiGateway:
             await send_gateway_error(send, outcome.response_type, outcome.message, request_id, cors_headers)
             return
         context = request_context(request_id, outcome, scope)
+        if lambda_event_bytes(scope, body, context) >= MAX_LAMBDA_EVENT_BYTES:
+            log("request refused", responseType="REQUEST_TOO_LARGE", reason="lambda_payload_limit")
+            await send_gateway_error(send, "REQUEST_TOO_LARGE", "Request Too Long", request_id, cors_headers)
+            return
         await self.forward(scope, receive, send, body, forwarded_headers(scope, context), request_id, cors_headers)
 
     async def forward(

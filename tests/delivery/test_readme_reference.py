@@ -68,7 +68,9 @@ def test_every_stack_output_is_documented() -> None:
 
 FIRST_DEPLOY_STEPS = [
     # (what a stranger must be told, text that shows it is)
-    ("the deployer's policy file", "deploy/deployer-policy.json"),
+    ("the deployer's policies", "for file in deploy/deployer-policy-*.json"),
+    ("creating them", 'aws iam create-policy --policy-name "$name" --policy-document "file://$file"'),
+    ("attaching them", "aws iam attach-role-policy"),
     ("the GitHub OIDC roles' policies", "deploy/github-preview-policy.json"),
     ("AgentCore's service-linked roles", "aws iam create-service-linked-role --aws-service-name network.bedrock-agentcore.amazonaws.com"),
     ("the Marketplace permissions", "aws-marketplace:Subscribe"),
@@ -100,8 +102,83 @@ def test_the_first_deploy_steps_are_numbered_in_order() -> None:
 
 
 def test_the_files_the_readme_sends_users_to_exist() -> None:
-    paths = set(re.findall(r"\(?`?(deploy/[\w.-]+\.json)`?", README))
+    # A reference may be a glob (the deployer's policies): each must name at least one file.
+    references = set(re.findall(r"\(?`?(deploy/[\w.*-]+\.json)`?", README))
+    paths = {path.relative_to(REPO_ROOT).as_posix() for reference in references for path in REPO_ROOT.glob(reference)}
+    assert all(any(REPO_ROOT.glob(reference)) for reference in references), references
     assert len(paths) >= 5
     for path in paths:
         document = json.loads((REPO_ROOT / path).read_text())
         assert document["Version"] == "2012-10-17" and document["Statement"], path
+
+
+DEPLOYER_GLOB = "deploy/deployer-policy-*.json"
+COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def test_the_readme_creates_and_attaches_every_deployer_policy() -> None:
+    # The deployer's grant is several managed policies (IAM's 6,144-character limit); the README's
+    # loops must reach every one of them, and the count it names must be the real one.
+    files = sorted(REPO_ROOT.glob(DEPLOYER_GLOB))
+    assert 2 <= len(files) <= 10, files
+    assert sorted((REPO_ROOT / "deploy").glob("deployer*")) == files, "a deployer policy the README's loop misses"
+    for title, commands in (("First deploy on a fresh account", ("aws iam create-policy", "aws iam attach-role-policy")),
+                            ("Delivery (GitHub Actions)", ("aws iam create-role", "aws iam attach-role-policy"))):
+        text = section(title)
+        assert f"for file in {DEPLOYER_GLOB}; do" in text, title
+        assert all(command in text for command in commands), title
+        assert f"the {COUNT_WORDS[len(files)]} " in text, f"{title} does not say how many deployer policies there are"
+    assert "deploy/deployer-policy.json" not in README
+
+
+def test_the_readme_opens_with_what_has_been_verified_on_aws() -> None:
+    # Before the first section: a short status, what is and is not verified on a real account, and
+    # where the first deploy's checklist and the open questions are.
+    opening = README[: README.index("\n## ")]
+    status = [line for line in opening.splitlines() if line.startswith(">")]
+    assert status and "Status" in status[0] and len(status) <= 10, status
+    text = " ".join(status)
+    assert "real AWS account" in text and "Not verified on AWS" in text
+    for anchor in ("#first-deploy-on-a-fresh-account", "#known-limits"):
+        assert f"]({anchor})" in text, anchor
+        title = anchor[1:].replace("-", " ")
+        assert any(heading.lower() == title for heading in re.findall(r"^#+ (.+)$", README, re.MULTILINE)), anchor
+
+
+# Lambda Web Adapter's arm64 layer versions as its README gave them, release by release
+# (awslabs/aws-lambda-web-adapter README.md history: commits 172405e, 5d7885b, 67a86f0, 1b4d29f,
+# cb6bc05); its README at v1.0.0 still names 26.
+DOCUMENTED_LWA_LAYERS = {22: "0.8.3", 23: "0.8.4", 24: "0.9.0", 25: "0.9.1", 26: "1.0.0-rc1"}
+LAYER_CLAIM = re.compile(r"\b(\d{1,3}) (?:is|for) (?:Lambda Web Adapter |LWA )?v?(\d+\.\d+\.\d+(?:-rc\d+)?)")
+
+
+def test_every_layer_version_claim_has_the_adapters_source() -> None:
+    pulumi_yaml = (REPO_ROOT / "Pulumi.yaml").read_text()
+    claims = LAYER_CLAIM.findall(README) + LAYER_CLAIM.findall(pulumi_yaml)
+    assert claims, "the README names no layer version's release"
+    wrong = [(layer, release) for layer, release in claims if DOCUMENTED_LWA_LAYERS.get(int(layer)) != release]
+    assert not wrong, f"layer versions the adapter's README does not give for these releases: {wrong}"
+    default = yaml.safe_load(pulumi_yaml)["config"]["lwaLayerVersion"]["default"]
+    if default not in DOCUMENTED_LWA_LAYERS:
+        [row] = [line for line in section("Configuration").splitlines() if line.startswith("| `lwaLayerVersion`")]
+        assert "unverified" in row, row
+
+
+def rows_with(table_text: str, code: str) -> list[str]:
+    return [line for line in table_text.splitlines() if line.startswith("|") and f"`{code}`" in line]
+
+
+@pytest.mark.parametrize(("code", "aws_fact"), [
+    # On AWS each execution environment serves one request: the proxy's stream cap never binds.
+    ("THROTTLED", "one request"),
+    # API Gateway passes the function one Content-Type, the last.
+    ("UNSUPPORTED_MEDIA_TYPE", "last one"),
+    # Lambda's 6 MB request limit: API Gateway answers 413 itself, the proxy never sees the body.
+    ("PAYLOAD_TOO_LARGE", "6 MB"),
+])
+def test_statuses_only_the_local_stack_gives_say_what_aws_does(code: str, aws_fact: str) -> None:
+    contract = [row for row in rows_with(section("The HTTP contract"), code) if row.startswith("| 4")]
+    trouble = [row for row in rows_with(section("Troubleshooting"), code) if "error` event" not in row.split("|")[1]]
+    assert contract and trouble, code
+    for row in contract + trouble:
+        assert aws_fact in row, row

@@ -29,9 +29,12 @@ from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.project_name import deployer_policies
 from packager import artifacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The deployer's grant, split by service into managed policies that are attached together.
+DEPLOYER_POLICIES = deployer_policies(REPO_ROOT)
 PROJECT = "agentcore-streaming"
 # The name a user gives the project when starting anew from this one (`pulumi new --name my-agent`).
 RENAMED_PROJECT = "my-agent"

@@ -1,11 +1,13 @@
-"""The deployer's IAM policy (deploy/deployer-policy.json) covers what the program creates (issue 9).
+"""The deployer's IAM policies (deploy/deployer-policy-*.json) cover what the program creates (issue 9).
 
 The program runs under mocks in every shape a user can configure (dev, prod, cognito with CORS and
 alarm mail in an existing VPC, the container artifact); every resource type it registers must appear
 in REQUIRED below (a new type fails until someone decides what it needs), and every action listed
 for it must be allowed by the policy on that resource's ARN, evaluated like IAM evaluates an
 identity policy: an Allow statement whose Action and Resource patterns both match ('*' and '?'
-wildcards, actions case-insensitive). The preview roles' policy must be read-only and cover the
+wildcards, actions case-insensitive). The deployer's grant is split over several managed policies
+(one alone would exceed IAM's 6,144 characters; tests/infra/test_policy_limits.py), attached
+together, so they are evaluated as one. The preview roles' policy must be read-only and cover the
 program's data sources.
 """
 
@@ -18,9 +20,9 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from components.project_name import deployer_policies
 from infra_harness import EXISTING_VPC_ID, REPO_ROOT, ProgramRun, RecordedResource, run_program, stack_config
 
-DEPLOYER_POLICY = REPO_ROOT / "deploy" / "deployer-policy.json"
 PREVIEW_POLICY = REPO_ROOT / "deploy" / "github-preview-policy.json"
 PROJECT = "agentcore-streaming:"
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -332,6 +334,13 @@ def statements(path) -> list[dict]:
     return document["Statement"]
 
 
+def deployer_statements(checkout: Path = REPO_ROOT) -> list[dict]:
+    """Every statement of the deployer's policies: attached together, they grant as one."""
+    paths = deployer_policies(checkout)
+    assert paths, f"{checkout}/deploy has no deployer-policy-*.json"
+    return [statement for path in paths for statement in statements(path)]
+
+
 def _listed(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
@@ -354,8 +363,8 @@ def test_the_evaluator_refuses_what_iam_refuses() -> None:
     assert not allows(policy, "lambda:DeleteFunction", "arn:aws:lambda:us-east-1:1:function:app-proxy")
 
 
-def missing_actions(runs: list[ProgramRun], policy_path: Path = DEPLOYER_POLICY) -> list[str]:
-    policy = statements(policy_path)
+def missing_actions(runs: list[ProgramRun], checkout: Path = REPO_ROOT) -> list[str]:
+    policy = deployer_statements(checkout)
     missing: list[str] = []
     for run in runs:
         for resource in run.resources:
@@ -371,7 +380,7 @@ def missing_actions(runs: list[ProgramRun], policy_path: Path = DEPLOYER_POLICY)
 
 def test_every_resource_type_the_program_creates_has_its_actions_allowed(every_shape: list[ProgramRun]) -> None:
     missing = missing_actions(every_shape)
-    assert not missing, "deploy/deployer-policy.json does not allow:\n" + "\n".join(missing)
+    assert not missing, "deploy/deployer-policy-*.json do not allow:\n" + "\n".join(missing)
 
 
 def test_a_renamed_project_is_allowed_by_its_adopted_policy_and_refused_by_the_original(
@@ -379,9 +388,9 @@ def test_a_renamed_project_is_allowed_by_its_adopted_policy_and_refused_by_the_o
 ) -> None:
     # `pulumi new --name my-agent`, then `python3 dev.py adopt-project-name agentcore-streaming`
     # (conftest.py): the policy's name patterns follow the project's name.
-    missing = missing_actions([renamed_prod_run], adopted_checkout / DEPLOYER_POLICY.relative_to(REPO_ROOT))
-    assert not missing, "the adopted deployer-policy.json does not allow:\n" + "\n".join(missing)
-    # The repository's own policy allows only agentcore-streaming-* names: IAM would refuse these.
+    missing = missing_actions([renamed_prod_run], adopted_checkout)
+    assert not missing, "the adopted deployer-policy-*.json do not allow:\n" + "\n".join(missing)
+    # The repository's own policies allow only agentcore-streaming-* names: IAM would refuse these.
     refused = missing_actions([renamed_prod_run])
     assert any(":function:my-agent-prod-proxy" in line for line in refused), refused
 
@@ -392,14 +401,14 @@ def test_the_hosted_page_resources_have_their_actions_allowed(
     # pageHosting's shapes (conftest.py, shared with tests/infra/test_page_hosting.py): CloudFront, the
     # page bucket and its objects, and the Cognito login domain.
     missing = missing_actions([dev_hosting_run, prod_hosting_run])
-    assert not missing, "deploy/deployer-policy.json does not allow:\n" + "\n".join(missing)
+    assert not missing, "deploy/deployer-policy-*.json do not allow:\n" + "\n".join(missing)
     for run in (dev_hosting_run, prod_hosting_run):
         for call in run.calls:
             assert call in CALLS, f"provider call {call} is new: list the actions it needs in CALLS"
 
 
 def test_every_data_source_is_allowed_to_deploy_and_to_preview(every_shape: list[ProgramRun]) -> None:
-    deployer, preview = statements(DEPLOYER_POLICY), statements(PREVIEW_POLICY)
+    deployer, preview = deployer_statements(), statements(PREVIEW_POLICY)
     for run in every_shape:
         for call in run.calls:
             assert call in CALLS, f"provider call {call} is new: list the actions it needs in CALLS"
@@ -416,7 +425,7 @@ def test_the_preview_policy_is_read_only() -> None:
 
 
 def test_the_deployer_may_not_do_what_no_resource_needs() -> None:
-    policy = statements(DEPLOYER_POLICY)
+    policy = deployer_statements()
     # No service-wide wildcard actions, no administrator shortcuts.
     for statement in policy:
         for action in _listed(statement["Action"]):

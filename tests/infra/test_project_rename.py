@@ -28,7 +28,7 @@ from infra_harness import (
 )
 
 from components.naming import agentcore_name, agentcore_name_prefix, name_prefix, physical_name
-from components.project_name import DEPLOYER_POLICY, ProjectNameError, adopt_project_name
+from components.project_name import ProjectNameError, adopt_project_name, deployer_policies
 from components.settings import PROJECT_CONFIG_KEYS, SettingsError, check_settings_namespace
 
 ORIGINAL = project_name(REPO_ROOT)
@@ -195,6 +195,6 @@ def test_dev_py_adopts_the_name_in_a_copy_of_the_repository(tmp_path: Path) -> N
     for stack in ("dev", "prod"):
         assert f"Pulumi.{stack}.yaml: " in done.stdout and f"settings moved from {ORIGINAL}: to my-agent:" in done.stdout
     assert run_in(checkout, "prod").one("aws:lambda/function:Function").inputs["name"] == "my-agent-prod-proxy"
-    policy = (checkout / DEPLOYER_POLICY).read_text()
+    policy = "\n".join(path.read_text() for path in deployer_policies(checkout))
     assert ORIGINAL not in policy and "agentcore_streaming" not in policy
     assert "function:my-agent-*" in policy and "runtime/my_agent_*" in policy
