@@ -279,6 +279,8 @@ class StackSettings:
             # Usage records carry the same EMF metrics as on AWS, under a namespace of their own.
             "metrics_namespace": LOCAL_METRICS_NAMESPACE,
             "metrics_stack": LOCAL_METRICS_STACK,
+            # Behind the local gateway (any auth mode but "none") the request context always comes.
+            "require_request_context": self.auth != NoAuth.mode or None,
         }
         defaults = ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ()
         asked = ProxySettings(
@@ -308,7 +310,8 @@ class LocalStack:
     key id -> secret; SigV4 for execute-api in us-east-1) or "cognito" (HS256 ID tokens signed
     with ``jwt_secret``). Credentials left out are generated. ``url`` is then the gateway and
     ``proxy_url`` always the proxy itself. With "none" there is no gateway: one hop fewer, and
-    the proxy treats a request without a request context as anonymous, as behind an open API.
+    the proxy treats a request without a request context as anonymous, as behind an open API (with a
+    gateway it refuses one, as the deployed proxy does).
     """
 
     def __init__(self, settings: StackSettings | None = None, *, log_sink: LogSink | None = None) -> None:

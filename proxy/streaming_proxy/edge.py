@@ -332,6 +332,7 @@ LOG_CONTENT_VARIABLE = "PROXY_LOG_CONTENT"
 CORS_VARIABLE = "PROXY_CORS_ALLOWED_ORIGINS"
 METRICS_NAMESPACE_VARIABLE = "PROXY_METRICS_NAMESPACE"
 METRICS_STACK_VARIABLE = "PROXY_METRICS_STACK"
+REQUIRE_REQUEST_CONTEXT_VARIABLE = "PROXY_REQUIRE_REQUEST_CONTEXT"
 DEFAULT_QUALIFIER = "DEFAULT"
 
 
@@ -375,6 +376,10 @@ class ProxySettings:
     # dimension; empty: the usage record is still logged, with no EMF directive in it.
     metrics_namespace: str = ""
     metrics_stack: str = ""
+    # Refuse (400) a request without x-amzn-request-context instead of serving the anonymous caller.
+    # On wherever a gateway stands in front: Lambda Web Adapter sends API Gateway's context with every
+    # request, the local gateway too. Off only where nothing authenticates (the local stack without auth).
+    require_request_context: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ProxySettings:
@@ -401,6 +406,8 @@ class ProxySettings:
         if self.metrics_namespace:
             environ[METRICS_NAMESPACE_VARIABLE] = self.metrics_namespace
             environ[METRICS_STACK_VARIABLE] = self.metrics_stack
+        if self.require_request_context:
+            environ[REQUIRE_REQUEST_CONTEXT_VARIABLE] = "true"
         return environ
 
 
@@ -476,7 +483,8 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
     return ProxySettings(
         runtime_arn=runtime_arn, qualifier=qualifier, region=region, log_level=log_level,
         log_content=_boolean(environ, LOG_CONTENT_VARIABLE), cors_allowed_origins=cors_allowed_origins,
-        metrics_namespace=metrics_namespace, metrics_stack=metrics_stack, **values,
+        metrics_namespace=metrics_namespace, metrics_stack=metrics_stack,
+        require_request_context=_boolean(environ, REQUIRE_REQUEST_CONTEXT_VARIABLE), **values,
     )
 
 
