@@ -180,6 +180,9 @@ def proxy_environment(args: ProxyFunctionArgs) -> dict[str, pulumi.Input[str]]:
         metrics_namespace=args.metrics_namespace,
         metrics_stack=args.metrics_stack,
         cognito_app_client_id=args.cognito_app_client_id or "",
+        # Lambda Web Adapter sends x-amzn-request-context with every request: one without it never
+        # came through API Gateway, and is refused rather than served as the anonymous caller.
+        require_request_context=True,
     )
     environ: dict[str, pulumi.Input[str]] = {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",

@@ -31,10 +31,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from local.background_http import HOST, BackgroundHttpServer
+from local.background_http import HOST, BackgroundHttpServer, GuardedRequestHandler
 from local.gateway_auth import LOCAL_APP_CLIENT_ID, issue_local_token
 
 # Cognito's documented limit for redeeming an authorization code.
@@ -44,6 +43,9 @@ ID_TOKEN_SECONDS = 3600
 # RFC 7636: a verifier is 43 to 128 characters of [A-Z] [a-z] [0-9] - . _ ~
 VERIFIER_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 MAX_FORM_BYTES = 16 * 1024
+# Codes issued and not yet redeemed (nor expired). Each /oauth2/authorize adds one, so without a
+# bound anyone who can reach the port grows the stand-in's memory without end.
+MAX_PENDING_CODES = 1000
 
 
 def code_challenge(verifier: str) -> str:
@@ -108,9 +110,15 @@ class CognitoLogin(BackgroundHttpServer):
         if problem is not None:
             return f"{redirect_uri}?{urlencode({'error': problem, **back})}", None
         code = secrets.token_urlsafe(24)
+        now = time.monotonic()
         with self.lock:
+            for stale in [old for old, pending in self.codes.items() if now > pending.expires_at]:
+                del self.codes[stale]
+            if len(self.codes) >= MAX_PENDING_CODES:
+                # RFC 6749 section 4.1.2.1's answer for a server that cannot take the request now.
+                return f"{redirect_uri}?{urlencode({'error': 'temporarily_unavailable', **back})}", None
             self.codes[code] = PendingCode(settings.client_id, redirect_uri, query["code_challenge"],
-                                           time.monotonic() + CODE_LIFETIME_SECONDS)
+                                           now + CODE_LIFETIME_SECONDS)
         return f"{redirect_uri}?{urlencode({'code': code, **back})}", None
 
     def token(self, form: dict[str, str]) -> tuple[HTTPStatus, dict[str, object]]:
@@ -155,8 +163,8 @@ def _single_values(pairs: dict[str, list[str]]) -> dict[str, str]:
     return {name: values[0] for name, values in pairs.items() if values}
 
 
-def _handler_for(login: CognitoLogin) -> type[BaseHTTPRequestHandler]:
-    class LoginHandler(BaseHTTPRequestHandler):
+def _handler_for(login: CognitoLogin) -> type[GuardedRequestHandler]:
+    class LoginHandler(GuardedRequestHandler):
         server_version = "local-cognito-login"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -178,7 +186,7 @@ def _handler_for(login: CognitoLogin) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             if urlsplit(self.path).path != "/oauth2/token":
                 return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"Not found\n")
-            length = int(self.headers.get("Content-Length") or 0)
+            length = self.content_length
             if not 0 < length <= MAX_FORM_BYTES or not (self.headers.get("Content-Type") or "").startswith(
                     "application/x-www-form-urlencoded"):
                 status, body = HTTPStatus.BAD_REQUEST, {"error": "invalid_request"}

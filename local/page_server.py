@@ -19,10 +19,9 @@ import sys
 import urllib.error
 import urllib.request
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from local.background_http import HOST, BackgroundHttpServer
+from local.background_http import HOST, BackgroundHttpServer, GuardedRequestHandler
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Only these files are served: no directory listing, no path handling to get wrong.
@@ -129,8 +128,8 @@ class PageServer(BackgroundHttpServer):
         self.config = config_script(self.api_url, auth_mode, cognito)
 
 
-def _handler_for(web_dir: Path, page_server: PageServer) -> type[BaseHTTPRequestHandler]:
-    class PageHandler(BaseHTTPRequestHandler):
+def _handler_for(web_dir: Path, page_server: PageServer) -> type[GuardedRequestHandler]:
+    class PageHandler(GuardedRequestHandler):
         server_version = "local-page-server"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)

@@ -282,6 +282,8 @@ class StackSettings:
             "metrics_stack": LOCAL_METRICS_STACK,
             # As deployed: the proxy serves only ID tokens of the (local) pool's app client.
             "cognito_app_client_id": LOCAL_APP_CLIENT_ID if self.auth == Cognito.mode else None,
+            # Behind the local gateway (any auth mode but "none") the request context always comes.
+            "require_request_context": self.auth != NoAuth.mode or None,
         }
         defaults = ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ()
         asked = ProxySettings(
@@ -311,7 +313,8 @@ class LocalStack:
     key id -> secret; SigV4 for execute-api in us-east-1) or "cognito" (HS256 ID tokens signed
     with ``jwt_secret``). Credentials left out are generated. ``url`` is then the gateway and
     ``proxy_url`` always the proxy itself. With "none" there is no gateway: one hop fewer, and
-    the proxy treats a request without a request context as anonymous, as behind an open API.
+    the proxy treats a request without a request context as anonymous, as behind an open API (with a
+    gateway it refuses one, as the deployed proxy does).
     """
 
     def __init__(self, settings: StackSettings | None = None, *, log_sink: LogSink | None = None) -> None:

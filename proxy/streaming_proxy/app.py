@@ -31,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import contract
-from .caller import RequestContext, check_token_claims, read_request_context
+from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
 from .contract import ApiError, sse_event
 from .cors import CorsMiddleware
 from .edge import (
@@ -339,7 +339,7 @@ class AmbiguousFramingGuard:
         if scope["type"] == "http":
             names = {name for name, _ in scope["headers"]}
             if b"content-length" in names and b"transfer-encoding" in names:
-                request_id = read_request_context(Headers(scope=scope)).request_id or str(uuid.uuid4())
+                request_id = request_id_from(Headers(scope=scope)) or str(uuid.uuid4())
                 error = ApiError(
                     400, contract.AMBIGUOUS_FRAMING, "Send Content-Length or Transfer-Encoding, not both.",
                     {"Connection": "close"},  # h11 closes the connection after a response that says so
@@ -367,7 +367,14 @@ class ProxyApp:
 
     async def invoke(self, request: Request) -> Response:
         started = time.monotonic()
-        context = read_request_context(request.headers)
+        try:
+            context = read_request_context(request.headers, required=self.settings.require_request_context)
+        except RequestContextError as problem:
+            # Never the anonymous caller: the header did not come from API Gateway (see caller.py).
+            request_id = str(uuid.uuid4())
+            with log_context(requestId=request_id):
+                self.logger.warning("request rejected", status=400, code=contract.INVALID_REQUEST, reason=problem.reason)
+            return error_response(ApiError(400, contract.INVALID_REQUEST, str(problem)), request_id)
         request_id = context.request_id or str(uuid.uuid4())
         with log_context(requestId=request_id, caller=context.caller):
             return await self._accept(request, request_id, context, started)
@@ -556,7 +563,7 @@ class ProxyApp:
 
     async def http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        request_id = read_request_context(request.headers).request_id or str(uuid.uuid4())
+        request_id = request_id_from(request.headers) or str(uuid.uuid4())
         if error.status_code == 405:
             allow = (error.headers or {}).get("Allow", "POST")
             api_error = ApiError(405, contract.METHOD_NOT_ALLOWED, f"Use one of: {allow}.", {"Allow": allow})
@@ -567,7 +574,7 @@ class ProxyApp:
         return error_response(api_error, request_id)
 
     async def unexpected_error(self, request: Request, error: Exception) -> Response:
-        request_id = read_request_context(request.headers).request_id or str(uuid.uuid4())
+        request_id = request_id_from(request.headers) or str(uuid.uuid4())
         with log_context(requestId=request_id):
             self.logger.error("unexpected error", errorType=type(error).__name__)
         response = error_response(ApiError(500, contract.INTERNAL_ERROR, "Something went wrong on our side."), request_id)

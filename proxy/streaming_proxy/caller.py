@@ -8,8 +8,12 @@ the proxy's logs.
 On AWS, Lambda Web Adapter sets this header itself and replaces any value a client sent, so it
 cannot be forged. Run without API Gateway in front (the local stack with `--auth none`), the proxy
 takes the header as given: there is no authentication then, and a client may name any caller.
-Either way the text is untrusted input: size-bounded, parsed without raising, and only
-header-safe request ids are kept.
+Either way the text is untrusted input: size-bounded, parsed without recursing without end, and
+only header-safe request ids are kept. A header that is there but is not a JSON object of at most
+MAX_REQUEST_CONTEXT_BYTES is refused (RequestContextError), never read as the anonymous caller:
+Lambda Web Adapter sends API Gateway's context with every request, so such a header did not come
+from AWS. A missing header is the anonymous caller only where nothing authenticates
+(`required=False`: the local stack without auth, where no gateway stands in front).
 """
 
 from __future__ import annotations
@@ -42,14 +46,39 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def read_request_context(headers: Mapping[str, str]) -> RequestContext:
+class RequestContextError(ValueError):
+    """The request context is missing where it is required, too large, or not a JSON object.
+
+    `reason` is one of "missing", "too_large", "not_an_object" (for the logs); the message, for the
+    client, names the header and what it must be.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_request_context(headers: Mapping[str, str], required: bool = False) -> RequestContext:
+    """The caller and request id; RequestContextError when the header is unusable (see the module doc)."""
     raw = headers.get(REQUEST_CONTEXT_HEADER)
-    if not raw or len(raw) > MAX_REQUEST_CONTEXT_BYTES:
+    if raw is None:
+        if required:
+            raise RequestContextError(
+                "missing", f"The request has no {REQUEST_CONTEXT_HEADER} header; API Gateway sends one with every request."
+            )
         return RequestContext(request_id=None, caller=ANONYMOUS)
+    if len(raw) > MAX_REQUEST_CONTEXT_BYTES:
+        raise RequestContextError(
+            "too_large", f"The {REQUEST_CONTEXT_HEADER} header may be at most {MAX_REQUEST_CONTEXT_BYTES} bytes."
+        )
     try:
-        context = _as_dict(json.loads(raw))
+        context = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: deeply nested arrays or objects
-        return RequestContext(request_id=None, caller=ANONYMOUS)
+        context = None
+    if not isinstance(context, dict):
+        raise RequestContextError(
+            "not_an_object", f"The {REQUEST_CONTEXT_HEADER} header must be API Gateway's request context, a JSON object."
+        )
     request_id = context.get("requestId")
     request_id = request_id if is_valid_request_id(request_id) else None
 
@@ -85,3 +114,11 @@ def check_token_claims(context: RequestContext, app_client_id: str) -> None:
             401, UNAUTHORIZED,
             "The ID token was issued to another app client; sign in through the app client this API trusts.",
         )
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    """API Gateway's request id, for an answer that needs no caller; None when the context is unusable."""
+    try:
+        return read_request_context(headers).request_id
+    except RequestContextError:
+        return None

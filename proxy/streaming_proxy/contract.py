@@ -21,6 +21,7 @@ from .edge import (  # noqa: F401
     INTERNAL_ERROR,
     INVALID_BODY,
     INVALID_FIELD,
+    INVALID_REQUEST,
     METHOD_NOT_ALLOWED,
     MISSING_FIELD,
     NOT_FOUND,

@@ -346,6 +346,7 @@ CORS_VARIABLE = "PROXY_CORS_ALLOWED_ORIGINS"
 METRICS_NAMESPACE_VARIABLE = "PROXY_METRICS_NAMESPACE"
 METRICS_STACK_VARIABLE = "PROXY_METRICS_STACK"
 COGNITO_APP_CLIENT_VARIABLE = "PROXY_COGNITO_APP_CLIENT_ID"
+REQUIRE_REQUEST_CONTEXT_VARIABLE = "PROXY_REQUIRE_REQUEST_CONTEXT"
 DEFAULT_QUALIFIER = "DEFAULT"
 # A user pool app client id (botocore's cognito-idp model, ClientIdType: 1-128 characters of [\w+]).
 APP_CLIENT_ID_PATTERN = re.compile(r"[\w+]{1,128}", re.ASCII)
@@ -395,6 +396,10 @@ class ProxySettings:
     # accepts an ID token of any app client of the pool, so the proxy checks `aud`); empty: no check.
     # The infrastructure passes the created client's id as a Pulumi Output, handed on untouched.
     cognito_app_client_id: Any = ""
+    # Refuse (400) a request without x-amzn-request-context instead of serving the anonymous caller.
+    # On wherever a gateway stands in front: Lambda Web Adapter sends API Gateway's context with every
+    # request, the local gateway too. Off only where nothing authenticates (the local stack without auth).
+    require_request_context: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ProxySettings:
@@ -423,6 +428,8 @@ class ProxySettings:
             environ[METRICS_STACK_VARIABLE] = self.metrics_stack
         if self.cognito_app_client_id:
             environ[COGNITO_APP_CLIENT_VARIABLE] = self.cognito_app_client_id
+        if self.require_request_context:
+            environ[REQUIRE_REQUEST_CONTEXT_VARIABLE] = "true"
         return environ
 
 
@@ -507,6 +514,7 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
         log_content=_boolean(environ, LOG_CONTENT_VARIABLE), cors_allowed_origins=cors_allowed_origins,
         metrics_namespace=metrics_namespace, metrics_stack=metrics_stack,
         cognito_app_client_id=app_client_id, **values,
+        require_request_context=_boolean(environ, REQUIRE_REQUEST_CONTEXT_VARIABLE), **values,
     )
 
 

@@ -12,6 +12,13 @@ body is not complete `BODY_TIMEOUT_SECONDS` after its headers. The application t
 
 HTTP_HEADER_TIMEOUT_SECONDS and HTTP_BODY_TIMEOUT_SECONDS override the defaults (tests use short ones).
 
+It never switches protocols. A request with `Connection: Upgrade` (`Upgrade: websocket`, `h2c`) is an
+ordinary HTTP request to the app, which answers it like any other (the contract's JSON, or the
+stream): neither the proxy nor the local gateway speaks WebSocket, and a REST API cannot carry one
+(API Gateway's WebSocket APIs are a separate API type). With uvicorn's own choice, a `websockets`
+package in the environment (there locally, absent from the Lambda zip) would turn such a request
+into an empty 403, or leave a POST with a body unanswered.
+
 A request it cannot parse gets uvicorn's 400 and then a lingering close, as web servers do: uvicorn
 closes at once, and a close with request bytes still unread makes the kernel send a reset that can
 destroy the 400 before the client reads it.
@@ -87,6 +94,9 @@ class GuardedH11Protocol(H11Protocol):
     def eof_received(self) -> None:
         if self._lingering:
             self.transport.close()  # the client has sent everything: nothing left to reset
+
+    def _should_upgrade(self) -> bool:
+        return False  # see the module docstring: an upgrade request is answered as plain HTTP
 
     def send_400_response(self, msg: str) -> None:
         transport = self.transport

@@ -154,7 +154,13 @@ def test_routes_other_than_post_invoke_get_api_gateways_missing_token_answer(api
     assert body["error"]["requestId"]
 
 
-def test_the_proxy_url_skips_the_gateway(apikey_stack: LocalStack) -> None:
+def test_the_proxy_behind_a_gateway_refuses_a_request_without_its_request_context(apikey_stack: LocalStack) -> None:
+    # As the deployed proxy does (Lambda Web Adapter sends the context with every request). Before:
+    # a request that skipped the gateway streamed as the shared anonymous caller.
     assert apikey_stack.proxy_url != apikey_stack.url
-    events = list(stream_invoke(apikey_stack.proxy_url, "direct"))
+    error = refused(apikey_stack.proxy_url)
+    assert (error.status, error.code) == (400, "INVALID_REQUEST")
+    assert "x-amzn-request-context" in error.message
+    context = json.dumps({"requestId": "direct-1", "identity": {"apiKeyId": "key-id-direct"}})
+    events = list(stream_invoke(apikey_stack.proxy_url, "direct", headers={"x-amzn-request-context": context}))
     assert events[-1].name == "done"

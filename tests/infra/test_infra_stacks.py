@@ -384,6 +384,8 @@ def test_proxy_function_runs_python_on_lambda_web_adapter(stack_run: ProgramRun)
         "PROXY_STREAM_TIMEOUT_SECONDS": str(int(inputs["timeout"]) - 10),
         "PROXY_LOG_LEVEL": env["PROXY_LOG_LEVEL"],
         "PROXY_LOG_CONTENT": "false",
+        # Lambda Web Adapter sends x-amzn-request-context with every request: one without it is refused.
+        "PROXY_REQUIRE_REQUEST_CONTEXT": "true",
         # Usage metrics (usageMetricsEnabled): prod only.
         **({"PROXY_METRICS_NAMESPACE": "agentcore-streaming/prod", "PROXY_METRICS_STACK": "prod"}
            if stack_run.stack == "prod" else {}),

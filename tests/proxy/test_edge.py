@@ -115,7 +115,7 @@ def test_environment_round_trips():
     settings = ProxySettings(
         runtime_arn=ARN, region="eu-west-1", max_prompt_chars=100, keepalive_seconds=0.3,
         stream_timeout_seconds=20, max_concurrent_streams=3, log_content=True,
-        cors_allowed_origins=("https://chat.example.com",), max_body_bytes=4096,
+        cors_allowed_origins=("https://chat.example.com",), max_body_bytes=4096, require_request_context=True,
     )
     assert ProxySettings.from_environ(settings.to_environ()) == settings
 

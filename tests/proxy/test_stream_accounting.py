@@ -260,16 +260,40 @@ def test_duplicate_content_type_headers_are_refused() -> None:
     assert response.json()["error"]["code"] == contract.UNSUPPORTED_MEDIA_TYPE
 
 
-def test_deeply_nested_request_context_is_anonymous_not_a_500() -> None:
-    # Before: json.loads raised RecursionError and the proxy answered a text/plain 500.
-    nested = "[" * 100_000 + "]" * 100_000
-    for context in (nested, '{"requestId": ' + nested + "}", "x" * (1024 * 1024)):
-        response = client_for().post(
-            "/invoke", content=REQUEST,
-            headers={"content-type": "application/json", contract_header(): context},
-        )
-        assert response.status_code == 200, response.text[:200]
-        assert response.content.startswith(b"event: start")
+@pytest.mark.parametrize(
+    "context",
+    ["[" * 100_000 + "]" * 100_000, '{"requestId": ' + "[" * 100_000 + "]" * 100_000 + "}", "x" * (1024 * 1024),
+     "not json", "[]", ""],
+    ids=["nested", "nested-inside", "oversized", "text", "array", "empty"],
+)
+def test_an_unusable_request_context_is_refused_never_served_as_the_anonymous_caller(context: str) -> None:
+    # Before: the first three were a text/plain 500 once, then all of these streamed as "anonymous".
+    agentcore = FakeAgentCore()
+    response = client_for(agentcore).post(
+        "/invoke", content=REQUEST, headers={"content-type": "application/json", contract_header(): context},
+    )
+    assert response.status_code == 400, response.text[:200]
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == contract.INVALID_REQUEST and contract_header() in error["message"]
+    assert error["requestId"] == response.headers["x-request-id"]
+    assert agentcore.opened == []
+
+
+def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() -> None:
+    # PROXY_REQUIRE_REQUEST_CONTEXT: on for every deployed proxy and behind the local gateway.
+    agentcore = FakeAgentCore()
+    client = client_for(agentcore, PROXY_REQUIRE_REQUEST_CONTEXT="true")
+    response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == contract.INVALID_REQUEST
+    assert agentcore.opened == []
+    context = json.dumps({"requestId": "req-1", "identity": {"apiKeyId": "key-1"}})
+    response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json", contract_header(): context})
+    assert response.status_code == 200 and response.headers["x-request-id"] == "req-1"
+    # Without a gateway in front (the local stack with no auth), a request without one is anonymous.
+    response = client_for(agentcore).post("/invoke", content=REQUEST, headers={"content-type": "application/json"})
+    assert response.status_code == 200
 
 
 def contract_header() -> str:

@@ -46,11 +46,16 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
+# Sent to both entry points: the proxy behind a gateway refuses a request without it, and the
+# gateway replaces it with its own.
+REQUEST_CONTEXT = '{"requestId":"accounting-test","identity":{"apiKeyId":"key-id-hostile"}}'
+
+
 def request_bytes(url: str, body: bytes, extra: str = "", path: str = "/invoke") -> bytes:
     host = urllib.parse.urlsplit(url).netloc
     return (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nx-api-key: hostile-test-key\r\n"
-        f"Content-Length: {len(body)}\r\n{extra}\r\n"
+        f"x-amzn-request-context: {REQUEST_CONTEXT}\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     ).encode() + body
 
 

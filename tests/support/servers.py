@@ -46,3 +46,30 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(10)
         self.socket.close()
+
+
+def answer_head(port: int, request: bytes, seconds: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+    """Send raw request bytes; the answer's status, headers, and its body when it has a Content-Length
+    (else whatever came with the headers).
+
+    socket.timeout when no answer arrives within `seconds`; AssertionError when the server closes first.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as client:
+        client.sendall(request)
+        received = b""
+
+        def more() -> None:
+            nonlocal received
+            chunk = client.recv(65536)
+            assert chunk, f"connection closed before the whole answer: {received!r}"
+            received += chunk
+
+        while b"\r\n\r\n" not in received:
+            more()
+        head, _, rest = received.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+        length = int(headers.get("content-length", 0))
+        while len(received) - len(head) - 4 < length:
+            more()
+    return int(status_line.split()[1]), headers, received[len(head) + 4:]
