@@ -513,7 +513,7 @@ def load_settings(environ: Mapping[str, str]) -> ProxySettings:
         runtime_arn=runtime_arn, qualifier=qualifier, region=region, log_level=log_level,
         log_content=_boolean(environ, LOG_CONTENT_VARIABLE), cors_allowed_origins=cors_allowed_origins,
         metrics_namespace=metrics_namespace, metrics_stack=metrics_stack,
-        cognito_app_client_id=app_client_id, **values,
+        cognito_app_client_id=app_client_id,
         require_request_context=_boolean(environ, REQUIRE_REQUEST_CONTEXT_VARIABLE), **values,
     )
 

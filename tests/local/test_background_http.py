@@ -18,6 +18,7 @@ import pytest
 from local import background_http
 from local.background_http import BackgroundHttpServer
 from local.cognito_login import MAX_PENDING_CODES, CognitoLogin, LoginSettings
+from local.gateway_auth import LOCAL_APP_CLIENT_ID
 from local.page_server import PageServer
 
 PAGE = "http://127.0.0.1:8001/"
@@ -147,7 +148,7 @@ def test_connections_beyond_the_limit_get_a_503_and_freed_slots_serve_again(
 
 
 def authorize_query() -> dict[str, str]:
-    return {"client_id": "local-chat-page-client", "redirect_uri": PAGE, "response_type": "code",
+    return {"client_id": LOCAL_APP_CLIENT_ID, "redirect_uri": PAGE, "response_type": "code",
             "scope": "openid", "code_challenge_method": "S256", "code_challenge": "c" * 43, "state": "s"}
 
 
