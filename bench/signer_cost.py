@@ -8,7 +8,7 @@ bytecode as the zips ship it (the proxy's pins; aws-sdk-signers needs Python >= 
     python3.13 -m pip install --target DIR boto3==1.44.5 botocore==1.44.5 urllib3==2.8.0 aws-sdk-signers==0.4.0
     python3.13 -m compileall -q --invalidation-mode unchecked-hash DIR
 
-Prints, as median (min..max) of --runs fresh interpreters taken in turn: the import (on top of the
+Prints, as median (min..max) of --runs fresh interpreters taken in turn: the import CPU time (on top of the
 standard library the proxy loads anyway, BASELINE) of what the proxy uses today (boto3 and its
 client), of botocore's signer with and without its credential chain, and of aws-sdk-signers; then the CPU per request of botocore's whole call (serialize, endpoint rules,
 sign, parse; the network replaced by a canned response), of botocore's SigV4 alone, and of
@@ -102,7 +102,9 @@ def run_python(code: str, site: str) -> float:
 
 
 def import_seconds(snippet: str, site: str) -> float:
-    return run_python(f"{BASELINE}\nstarted = time.perf_counter()\n{snippet}\nprint(time.perf_counter() - started)", site)
+    # CPU time, not wall time: imports from a warm page cache are CPU-bound, and on a shared machine
+    # the wall clock mostly measures the neighbours.
+    return run_python(f"{BASELINE}\nstarted = time.process_time()\n{snippet}\nprint(time.process_time() - started)", site)
 
 
 def cpu_per_call(snippet: str, site: str, calls: int) -> float:
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print("aws-sdk-signers: not importable from --site with this Python (it needs >= 3.12); its rows are left out")
     results = alternate({name: (lambda code=code: import_seconds(code, arguments.site)) for name, code in imports.items()}, arguments.runs)
     for name, values in results.items():
-        print(f"import, {name}: {spread(values, lambda s: f'{s * 1000:.1f} ms')}")
+        print(f"import CPU, {name}: {spread(values, lambda s: f'{s * 1000:.1f} ms')}")
     results = alternate(
         {name: (lambda code=code: cpu_per_call(code, arguments.site, arguments.calls)) for name, code in per_request.items()}, arguments.runs
     )
