@@ -76,9 +76,7 @@ def test_the_cold_start_row_compares_the_proxy_with_the_anchor_in_the_same_runs(
     assert runs and runs.group(1) == "2"
 
 
-def test_anchor_ready_seconds_is_a_real_start_of_node() -> None:
-    if shutil.which("node") is None:
-        pytest.skip(anchor.INSTALL_HINT)
+def test_anchor_ready_seconds_is_a_real_start_of_node(node_available: None) -> None:
     anchor.install()
     seconds = anchor.ready_seconds()
     assert 0 < seconds < 30
