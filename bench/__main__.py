@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import cold_start, concurrency, latency, proxy_alone, throughput
+from bench import anchor, cold_start, concurrency, latency, proxy_alone, throughput
 from bench.fake_stack import stack_with_fake_upstream
 from bench.report import Figure, render_report, update_readme, write_report
 from local.stack import REPO_ROOT, LocalStack, StackSettings
@@ -74,18 +74,19 @@ def measure_proxy_alone(sizes: Sizes, runs: int, progress: Callable[[str], None]
     variants = {"asyncio + h11": {"UVICORN_LOOP": "asyncio"}}
     if uvloop_installed():
         variants = {"uvloop + h11 (deployed)": {}, **variants}
-    with stack_with_fake_upstream(cap_env) as (main_stack, upstream_url):
-        main = proxy_alone.FakeProxy(next(iter(variants)), main_stack, upstream_url)
+    with stack_with_fake_upstream(cap_env) as (main_stack, upstream_url), anchor.running(upstream_url) as (anchor_url, anchor_pid):
+        main = proxy_alone.FakeProxy.of_stack(next(iter(variants)), main_stack, upstream_url)
+        node = proxy_alone.FakeProxy(anchor.LABEL, anchor_url, anchor_pid, upstream_url)
         proxies = [main]
         with ExtraProxies(variants, upstream_url, cap_env) as others:
             proxies += others
-            progress(f"proxy alone: CPU per event ({', '.join(proxy.label for proxy in proxies)})")
-            for proxy in proxies:
+            progress(f"proxy alone: CPU per event ({', '.join(proxy.label for proxy in [*proxies, node])})")
+            for proxy in [*proxies, node]:
                 proxy.read("warm-up [[pieces:50]]")
-            figures += proxy_alone.measure_cpu(proxies, runs, sizes.burst_events, sizes.token_events)
+            figures += proxy_alone.measure_cpu(proxies, node, runs, sizes.burst_events, sizes.token_events)
         progress("proxy alone: time to first token, per-event delay, connections")
-        figures += proxy_alone.measure_first_token(main, runs, sizes.first_token_pairs)
-        figures += proxy_alone.measure_event_delay(main, runs, sizes.token_events)
+        figures += proxy_alone.measure_first_token(main, node, runs, sizes.first_token_pairs)
+        figures += proxy_alone.measure_event_delay(main, node, runs, sizes.token_events)
         figures += proxy_alone.measure_connections(main, runs, sizes.warm_streams)
         progress("proxy alone: large answer and memory (fast and stalled reader)")
         figures += proxy_alone.measure_large_answer(main, runs, sizes.large_answer_bytes)
@@ -109,7 +110,7 @@ class ExtraProxies:
         for label, env in self.variants:
             stack = LocalStack(StackSettings(proxy_env={"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": self.upstream_url, **self.env, **env}))
             self.stacks.append(stack.start())
-            proxies.append(proxy_alone.FakeProxy(label, stack, self.upstream_url))
+            proxies.append(proxy_alone.FakeProxy.of_stack(label, stack, self.upstream_url))
         return proxies
 
     def __exit__(self, *exc: object) -> None:
@@ -133,7 +134,7 @@ def run(parts: list[str], sizes: Sizes, runs: int, progress: Callable[[str], Non
                 progress(f"full stack: {' and '.join(map(str, sizes.concurrent_streams))} simultaneous streams")
                 figures += concurrency.measure(stack.url, sizes.concurrent_streams, runs)
     if "cold-start" in parts:
-        progress("cold start: init and zip sizes (the first zip build needs PyPI)")
+        progress(f"cold start: init (interleaved with the {anchor.LABEL}'s) and zip sizes (the first zip build needs PyPI)")
         figures += cold_start.measure_imports(max(runs, sizes.import_runs))
         figures += cold_start.measure_zips()
     return figures
@@ -148,7 +149,11 @@ PART_NOTES = {
     "delay is paired per event: the fake writes its write time into each token and the client subtracts it "
     "from that event's arrival, so it covers two loopback hops, the proxy and the client's parsing (read "
     "directly from the fake, one hop and the parsing, for comparison). Time to first token is the first "
-    "delta through the proxy minus straight from the fake, paired request by request.",
+    "delta through the proxy minus straight from the fake, paired request by request. The Node anchor "
+    "(bench/node_anchor: the seed's design, AWS SDK v3 InvokeAgentRuntimeCommand behind Node's http server, "
+    "the same SSE events) runs in front of the same fake in the same runs, interleaved with the proxy; "
+    "a ratio row is the median of the rounds' ratios (ours / the anchor's, round by round) with their "
+    "min..max, then each side's own figures.",
     "latency": "Full stack: proxy + AgentCore stand-in (an httpx relay) + the agent (bedrock-agentcore + "
     "Strands + the offline model), all on this machine. Their figures show what the local stand-in and "
     "Strands cost, not the proxy: the stand-in roughly doubles the hops, and Strands appends each delta "
