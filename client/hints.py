@@ -15,7 +15,6 @@ a Cognito authorizer refuses a missing, expired or foreign token with 401 `Unaut
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import socket
 import ssl
@@ -45,6 +44,8 @@ SIGNATURE_REFUSALS = (
     ("User: ", "your AWS identity may not call this API: it needs execute-api:Invoke on it, and a PRIVATE API "
                "answers only through its VPC endpoint"),
 )
+
+
 def malformed_url(url: str) -> str:
     return f"{url!r} is not an API URL; it looks like {URL_EXAMPLES}, optionally ending in /invoke"
 
@@ -79,7 +80,7 @@ def refused(error: InvokeError, *, api_key: bool = False, signed: bool = False, 
 
 
 def unreachable(url: str, error: Exception) -> str | None:
-    """A hint for a request that never got an HTTP answer: nothing listening, an unknown host, http vs https."""
+    """A hint for a request that never got an HTTP answer: nothing listening, an unknown host, https to the local stack."""
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     if isinstance(error, ConnectionRefusedError):
@@ -93,9 +94,7 @@ def unreachable(url: str, error: Exception) -> str | None:
     if isinstance(error, socket.gaierror):
         return f"the host name {host!r} does not resolve: check it against the stack output apiUrl, and this computer's network"
     if isinstance(error, ssl.SSLError) and is_loopback(host):
-        return f"the local stack speaks plain HTTP: use http://{host}:{port}"
-    if isinstance(error, http.client.RemoteDisconnected) and parts.scheme == "http" and not is_loopback(host):
-        return "the server closed the connection without an answer: a deployed API is https://, not http://"
+        return f"the local stack speaks plain HTTP: use http://{parts.netloc}"
     if isinstance(error, TimeoutError):
         return "no answer within --timeout seconds: check the URL and this computer's network"
     return None
