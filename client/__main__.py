@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from client.api import DEFAULT_TIMEOUT_SECONDS, InvokeError, StreamBrokenError, invoke_target, stream_invoke
 from client.auth import AuthConfigurationError, default_aws_credentials
-from client.hints import malformed_url, refused
+from client.hints import malformed_url, refused, unreachable
 from client.output import JsonEvents, Output, OutputClosed, TextAnswer
 from client.stack import StackOutputError, read_stack_outputs
 
@@ -113,10 +113,6 @@ class Connection:
     iam: bool
     region: str | None
     token: str | None
-
-    @property
-    def credentials_given(self) -> bool:
-        return self.api_key is not None or self.iam or self.token is not None
 
 
 def resolve_connection(arguments: argparse.Namespace, environ: Mapping[str, str]) -> Connection:
@@ -221,6 +217,7 @@ class Conversation:
             return EXIT_REQUEST_FAILED
         except (OSError, ValueError) as error:  # refused, unknown host, timeout, TLS
             self.say(f"cannot reach {connection.url}: {error}")
+            self.hint(unreachable(connection.url, error))
             return EXIT_REQUEST_FAILED
         finally:
             events.close()  # type: ignore[attr-defined]  # also on Ctrl-C: the server sees us leave
@@ -231,11 +228,16 @@ class Conversation:
         request = f" (request id {error.request_id})" if error.request_id else ""
         retry = f"; retry after {error.retry_after} s" if error.retry_after else ""
         self.say(f"HTTP {error.status} {error.code}: {error.message}{request}{retry}")
-        hint = refused(error, credentials_given=self.connection.credentials_given)
-        if hint:
-            self.say(f"hint: {hint}")
+        connection = self.connection
+        self.hint(
+            refused(error, api_key=connection.api_key is not None, signed=connection.iam, token=connection.token is not None)
+        )
         self.fatal = error.status in (401, 403)
         return EXIT_REQUEST_FAILED
+
+    def hint(self, text: str | None) -> None:
+        if text:
+            self.say(f"hint: {text}")
 
     def say(self, line: str) -> None:
         try:

@@ -17,6 +17,7 @@ import time
 from types import FrameType
 from typing import Any
 
+from local.bedrock_access import bedrock_access_problem
 from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
 from components.auth import AUTH_MODES, ApiKey, Cognito, Iam, NoAuth
 from local.gateway_auth import issue_local_token
@@ -38,6 +39,8 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
 def stack_options(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
     if arguments.model == "bedrock" and not arguments.bedrock_model_id:
         parser.error("--model bedrock needs --bedrock-model-id")
+    if arguments.model == "bedrock" and (problem := bedrock_access_problem()) is not None:
+        parser.exit(1, f"{parser.prog}: {problem}\n")  # before any component starts
     return {
         "model": arguments.model,
         "bedrock_model_id": arguments.bedrock_model_id,

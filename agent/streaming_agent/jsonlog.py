@@ -11,8 +11,9 @@ relative symbolic link to this file: the proxy's zip builder and Python both rea
 the proxy ships the same bytes. `local/` imports it through the proxy package.
 
 Never log prompts, answers, keys, tokens or raw session ids by default: `session_hash` is what a
-log line says instead of a session id. Other libraries' lines keep their message template but not
-its arguments, and an exception's type but not its text, since either may quote the prompt.
+log line says instead of a session id. Other libraries' lines get their numeric arguments merged
+(durations, counts, status codes) and every other argument shown as `<hidden>`, and an exception's
+type but not its text, since a string or an exception may quote the prompt.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -89,9 +91,46 @@ class JsonFormatter(logging.Formatter):
     def message_text(self, record: logging.LogRecord) -> str:
         if any(record.name == name or record.name.startswith(name + ".") for name in self.own_loggers):
             return record.getMessage()  # our own events: names, with fields kept apart
-        # A library's line: the template only ("Invocation failed (%.3fs)"); its arguments may quote
-        # the prompt or an exception's text. A message that is not a string (an exception) gives its type.
-        return record.msg if isinstance(record.msg, str) else type(record.msg).__name__
+        # A message that is not a string (an exception) gives its type.
+        if not isinstance(record.msg, str):
+            return type(record.msg).__name__
+        return merge_numeric_arguments(record.msg, record.args)
+
+
+# One printf-style conversion, as logging's %-formatting reads it: %%, or % [(key)] [flags] [width]
+# [.precision] [length] type.
+_CONVERSION = re.compile(
+    r"%(?:%|(?:\((?P<key>[^)]*)\))?(?P<spec>[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa]))"
+)
+HIDDEN_ARGUMENT = "<hidden>"
+
+
+def merge_numeric_arguments(template: str, args: Any) -> str:
+    """A library's message with its numbers merged and any other argument shown as `<hidden>`.
+
+    "Invocation failed (%.3fs)" with 0.25 reads "Invocation failed (0.250s)"; a string argument may
+    quote the prompt or an exception's text, so it never reaches the line. A template whose arguments
+    do not fit it (logging itself would report an error) is left as it is.
+    """
+    if not args:
+        return template  # logging leaves a message without arguments as it is, % signs and all
+    by_key = args if isinstance(args, Mapping) else None
+    positional = iter(() if by_key is not None else args)
+
+    def convert(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        if "*" in match["spec"]:
+            raise ValueError("a width or precision taken from the arguments")
+        value = by_key[match["key"]] if by_key is not None and match["key"] is not None else next(positional)
+        if isinstance(value, (int, float)):  # bool is an int: True, False and numbers quote nothing
+            return ("%" + match["spec"]) % value
+        return HIDDEN_ARGUMENT
+
+    try:
+        return _CONVERSION.sub(convert, template)
+    except (KeyError, StopIteration, TypeError, ValueError):
+        return template
 
 
 class DeferredStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -11,7 +11,8 @@ from .offline_model import OfflineEchoModel
 from .settings import AgentConfigurationError, AgentSettings
 
 NO_CREDENTIALS_MESSAGE = (
-    "no AWS credentials for Bedrock; set AGENT_MODEL_PROVIDER=offline for the offline model"
+    "no AWS credentials for Bedrock: sign in to AWS (aws sso login --profile NAME with AWS_PROFILE=NAME, "
+    "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set AGENT_MODEL_PROVIDER=offline for the offline model"
 )
 
 

@@ -42,8 +42,8 @@ def test_the_sdks_invocation_failure_is_one_json_line_without_the_exception_text
     output = lines(routed)
     assert len(output) == 2, output
     records = [json.loads(line) for line in output]
-    assert records[0]["message"] == "Invocation failed (%.3fs)" and records[0]["errorType"] == "RuntimeError"
-    assert records[1]["message"] == "Invalid JSON in request (%.3fs): %s"
+    assert records[0]["message"] == "Invocation failed (0.250s)" and records[0]["errorType"] == "RuntimeError"
+    assert records[1]["message"] == "Invalid JSON in request (0.100s): <hidden>"
     assert SECRET not in "\n".join(output) and "Traceback" not in "\n".join(output)
 
 

@@ -85,6 +85,8 @@ def test_bedrock_without_credentials_fails_with_a_clear_error(no_aws_credentials
         build_model(settings)
     assert str(raised.value) == NO_CREDENTIALS_MESSAGE
     assert "AGENT_MODEL_PROVIDER=offline" in NO_CREDENTIALS_MESSAGE
+    # How to sign in, for an agent run by hand (the local stack checks before it starts one).
+    assert "aws sso login" in NO_CREDENTIALS_MESSAGE and "AWS_ACCESS_KEY_ID" in NO_CREDENTIALS_MESSAGE
 
 
 def test_bedrock_with_a_missing_profile_fails_with_the_same_clear_error(

@@ -98,10 +98,53 @@ def test_403_without_a_signature_hints_at_iam(iam_stack: LocalStack) -> None:
     assert "--iam" in hint and "check the URL" in hint
 
 
-def test_403_with_credentials_gets_no_credentials_hint(apikey_stack: LocalStack) -> None:
+def test_403_with_a_wrong_api_key_hints_at_the_stacks_own_key(apikey_stack: LocalStack) -> None:
     status, _, err = run_cli("wrong key", "--url", apikey_stack.url, "--api-key", "not-a-key")
+    assert status == EXIT_REQUEST_FAILED and "HTTP 403 FORBIDDEN: Forbidden" in err
+    [hint] = hints(err)
+    assert "refused this API key" in hint and "pulumi stack output apiKey --show-secrets" in hint
+    assert "not-a-key" not in hint
+
+
+def test_credentials_of_another_auth_mode_get_the_hint_for_the_one_the_api_wants(
+    apikey_stack: LocalStack, iam_stack: LocalStack, cognito_stack: LocalStack, aws_credentials: None
+) -> None:
+    wanted = {apikey_stack.url: "this API wants an API key", iam_stack.url: "this API wants a SigV4 signature",
+              cognito_stack.url: "this API wants a Cognito ID token"}
+    given = {apikey_stack.url: ("--iam", "--region", apikey_stack.region), iam_stack.url: ("--api-key", API_KEY),
+             cognito_stack.url: ("--api-key", API_KEY)}
+    for url, hint_start in wanted.items():
+        status, _, err = run_cli("the wrong kind of credentials", "--url", url, *given[url])
+        assert status == EXIT_REQUEST_FAILED
+        [hint] = hints(err)
+        assert hint.startswith(f"hint: {hint_start}"), (url, err)
+
+
+@pytest.mark.parametrize(
+    ("access_key", "secret", "region", "hint_part"),
+    [
+        ("AKIAUNKNOWNCALLER001", SECRET, None, "aws sso login"),  # "The security token ... is invalid."
+        (ACCESS_KEY, "not-the-secret", None, "check AWS_SECRET_ACCESS_KEY"),  # "...signature ... does not match"
+        (ACCESS_KEY, SECRET, "eu-west-3", "pass --region REGION"),  # "Credential should be scoped ..."
+    ],
+)
+def test_403_with_wrong_aws_credentials_hints_at_what_to_fix(
+    iam_stack: LocalStack, aws_credentials: None, monkeypatch: pytest.MonkeyPatch,
+    access_key: str, secret: str, region: str | None, hint_part: str,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    status, _, err = run_cli("signed wrongly", "--url", iam_stack.url, "--iam", "--region", region or iam_stack.region)
     assert status == EXIT_REQUEST_FAILED and "HTTP 403" in err
-    assert hints(err) == []
+    [hint] = hints(err)
+    assert hint_part in hint and secret not in hint
+
+
+def test_a_signed_request_to_a_path_the_api_lacks_hints_at_the_url(iam_stack: LocalStack, aws_credentials: None) -> None:
+    status, _, err = run_cli("wrong stage", "--url", f"{iam_stack.url}/no-such-stage/invoke", "--iam", "--region", iam_stack.region)
+    assert status == EXIT_REQUEST_FAILED and "Missing Authentication Token" in err
+    [hint] = hints(err)
+    assert "check the URL" in hint and "--iam" not in hint
 
 
 def test_401_without_a_token_hints_at_token(cognito_stack: LocalStack) -> None:

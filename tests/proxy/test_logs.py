@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 
+import pytest
+
 from streaming_proxy.jsonlog import JsonLogger
 
 
@@ -105,19 +107,47 @@ def test_concurrent_requests_keep_their_own_keys() -> None:
     assert all(record["requestId"] == record["mine"] for record in lines(stream))
 
 
-def test_a_library_line_keeps_its_template_and_an_exception_only_its_type() -> None:
-    stream = io.StringIO()
+def library_logger(stream: io.StringIO) -> logging.Logger:
     library = logging.Logger("some.library")
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter("agent", own_loggers=("streaming_agent",)))
     library.addHandler(handler)
+    return library
+
+
+def test_a_library_line_hides_its_string_arguments_and_an_exception_keeps_only_its_type() -> None:
+    stream = io.StringIO()
     try:
         raise ValueError("the prompt was: secret")
     except ValueError:
-        library.error("Invocation failed for %s", "secret prompt", exc_info=True)
+        library_logger(stream).error("Invocation failed for %s", "secret prompt", exc_info=True)
     (record,) = lines(stream)
-    assert record["message"] == "Invocation failed for %s" and record["errorType"] == "ValueError"
+    assert record["message"] == "Invocation failed for <hidden>" and record["errorType"] == "ValueError"
     assert "secret" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("template", "args", "message"),
+    [
+        # bedrock-agentcore's own lines (bedrock_agentcore/runtime/app.py)
+        ("Returning streaming response (generator) (%.3fs)", (0.0123,), "Returning streaming response (generator) (0.012s)"),
+        ("Async task started: %s (ID: %s)", ("stream", 17), "Async task started: <hidden> (ID: 17)"),
+        ("Async task completed: %s (ID: %s, Duration: %.2fs)", ("stream", 17, 1.5),
+         "Async task completed: <hidden> (ID: 17, Duration: 1.50s)"),
+        ("HTTP %d (%.3fs): %s", (400, 0.25, "the prompt"), "HTTP 400 (0.250s): <hidden>"),
+        ("%5.1f%% done, %r left, ok=%s", (12.34, 3, True), " 12.3% done, 3 left, ok=True"),
+        ("%(count)d items for %(who)s", ({"count": 3, "who": "a user"},), "3 items for <hidden>"),
+        ("a template, %s and all", (), "a template, %s and all"),  # no arguments: as logging leaves it
+        ("%s and %s", (1,), "%s and %s"),  # arguments that do not fit: the template, never a crash
+        ("%*d", (5, 1), "%*d"),
+    ],
+)
+def test_a_library_line_has_its_numbers_merged(template: str, args: tuple, message: str) -> None:
+    stream = io.StringIO()
+    library_logger(stream).info(template, *args)
+    (record,) = lines(stream)
+    assert record["message"] == message
+    assert "the prompt" not in stream.getvalue() and "a user" not in stream.getvalue()
 
 
 def test_a_named_logger_writes_the_format() -> None:
