@@ -4,6 +4,10 @@ Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <jso
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail intervened
+A turn that reaches a limit still ends with done: stopReason "max_tokens" when the model's answer
+reached AGENT_MAX_OUTPUT_TOKENS (the truncated answer stays in the session), "time_limit" when the
+turn ran for AGENT_TURN_TIME_LIMIT_SECONDS (the agent cancels it; the turn is dropped from the
+session, as a cancelled turn is); usage as far as the model reported it,
 where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
 Strands counted them for the turn's model calls (see done_event).
 A failure is raised, not yielded: the SDK then ends the stream with its own
@@ -12,11 +16,12 @@ A failure is raised, not yielded: the SDK then ends the stream with its own
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +31,7 @@ from starlette.middleware import Middleware
 from strands import Agent
 from strands.agent.agent_result import AgentResult
 from strands.models import Model
+from strands.types.exceptions import MaxTokensReachedException
 
 from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
 from .logs import log_event, route_library_logs, session_hash
@@ -109,6 +115,40 @@ def was_cancelled(result: AgentResult | None, disconnected: threading.Event) -> 
     return disconnected.is_set() and (result is None or result.stop_reason == "cancelled")
 
 
+# The done event's stopReason for a turn the agent ended at its time limit (not a Strands reason:
+# Strands reports such a turn as "cancelled", which the contract keeps for a caller's stop).
+TIME_LIMIT_STOP_REASON = "time_limit"
+
+
+def truncated_answer(agent: Agent) -> AgentResult:
+    """The result of a turn whose answer reached the model's max tokens.
+
+    Strands raises MaxTokensReachedException instead of returning a result, after adding the
+    truncated answer to the history; the turn is kept, and reported like a finished one.
+    """
+    return AgentResult(stop_reason="max_tokens", message=agent.messages[-1],
+                       metrics=agent.event_loop_metrics, state={})
+
+
+@contextlib.contextmanager
+def time_limit(agent: Agent, seconds: int | None, turn: Turn) -> Iterator[None]:
+    """Cancel the agent's turn (Strands' agent.cancel) once it has run `seconds`; marks turn.timed_out."""
+    if seconds is None:
+        yield
+        return
+
+    def time_is_up() -> None:
+        turn.timed_out = True
+        agent.cancel()
+
+    # Runs on the event loop, so never between the end of the turn and the timer's cancel below.
+    timer = asyncio.get_running_loop().call_later(seconds, time_is_up)
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 @dataclass
 class Turn:
     """One turn's progress, for its closing log line."""
@@ -121,10 +161,17 @@ class Turn:
     model_latency_ms: int | None = None
     # Set once the answer is complete and kept in the session.
     completed: bool = False
+    # Set when the agent's turn time limit struck (see time_limit).
+    timed_out: bool = False
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
                 "durationMs": int((time.monotonic() - self.started) * 1000)}
+
+
+def timed_out(turn: Turn) -> bool:
+    """Whether the turn ended because the agent's time limit cancelled it (not merely struck late)."""
+    return turn.timed_out and turn.result is not None and turn.result.stop_reason == "cancelled"
 
 
 def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
@@ -149,7 +196,7 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
 
 async def stream_answer(
     agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str,
-    disconnected: threading.Event, turn: Turn,
+    disconnected: threading.Event, turn: Turn, time_limit_seconds: int | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """The model's text as delta events, one turn of a session at a time; sets turn.completed."""
     async with turn_lock:
@@ -163,15 +210,19 @@ async def stream_answer(
                 # request included), ending the turn with stop reason "cancelled". We do not
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
-                async for event in agent.stream_async(prompt, cancel_signal=disconnected):
-                    text = event.get("data")
-                    if isinstance(text, str) and text:
-                        turn.pieces += 1
-                        yield {"type": "delta", "text": text}
-                    elif isinstance(event.get("result"), AgentResult):
-                        turn.result = event["result"]
-                        turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
-            completed = not was_cancelled(turn.result, disconnected)
+                with time_limit(agent, time_limit_seconds, turn):
+                    try:
+                        async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                            text = event.get("data")
+                            if isinstance(text, str) and text:
+                                turn.pieces += 1
+                                yield {"type": "delta", "text": text}
+                            elif isinstance(event.get("result"), AgentResult):
+                                turn.result = event["result"]
+                    except MaxTokensReachedException:
+                        turn.result = truncated_answer(agent)
+                    turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
+            completed = not was_cancelled(turn.result, disconnected) and not timed_out(turn)
         finally:
             if not completed:
                 forget_unfinished_turn(agent, history_length)
@@ -212,9 +263,15 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
         try:
             agent, turn_lock = agent_for(turn.session_id)
             log_event("turn_started", sessionHash=session_hash(turn.session_id))
-            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
+            answer = stream_answer(agent, turn_lock, prompt, disconnected, turn, settings.turn_time_limit_seconds)
+            async with contextlib.aclosing(answer) as deltas:
                 async for delta in deltas:
                     yield delta
+            if timed_out(turn):
+                # The caller is told the turn ended at the limit, with what it cost so far.
+                outcome = "turn_time_limit"
+                yield {**done_event(turn.result, turn.model_latency_ms), "stopReason": TIME_LIMIT_STOP_REASON}
+                return
             if not turn.completed:
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"

@@ -17,7 +17,7 @@ NO_CREDENTIALS_MESSAGE = (
 def build_model(settings: AgentSettings) -> Model:
     if settings.model_provider == "offline":
         return OfflineEchoModel(delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
-                                markdown=settings.offline_markdown)
+                                markdown=settings.offline_markdown, max_tokens=settings.max_output_tokens)
     return _build_bedrock_model(settings)
 
 
@@ -40,8 +40,13 @@ def _build_bedrock_model(settings: AgentSettings) -> Model:
         )
     return BedrockModel(
         boto_session=session, model_id=settings.bedrock_model_id, streaming=True,
-        **guardrail_config(settings),
+        **output_limit_config(settings), **guardrail_config(settings),
     )
+
+
+def output_limit_config(settings: AgentSettings) -> dict[str, object]:
+    """BedrockModel's max_tokens, which it sends as the Converse API's inferenceConfig.maxTokens."""
+    return {} if settings.max_output_tokens is None else {"max_tokens": settings.max_output_tokens}
 
 
 def guardrail_config(settings: AgentSettings) -> dict[str, object]:

@@ -38,6 +38,10 @@ A simulated intervention streams what Bedrock streams with a guardrail in synchr
 by the metadata trace and the redactContent events Strands' BedrockModel emits, so the agent's
 session history is redacted the same way.
 
+Constructed with max_tokens=N (AGENT_MAX_OUTPUT_TOKENS, as BedrockModel's max_tokens), a reply of more
+than N pieces stops after N of them with stop reason max_tokens, as Bedrock ends an answer that
+reaches inferenceConfig.maxTokens (its metadata then reports N output tokens).
+
 Usage, reported like Bedrock's ConverseStream in a final `metadata` event once the reply is complete
 (none for a turn that fails or is cancelled, as Bedrock sends none either):
 
@@ -122,6 +126,7 @@ class OfflineModelConfig(TypedDict, total=False):
     delay_ms: int
     trace_file: str | None
     markdown: bool
+    max_tokens: int | None
 
 
 @dataclass(frozen=True)
@@ -281,9 +286,11 @@ def _blocked_trace(where: str) -> dict[str, Any]:
 class OfflineEchoModel(Model):
     """Deterministic streaming model for local runs and tests (see the module docstring)."""
 
-    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False) -> None:
+    def __init__(self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False,
+                 max_tokens: int | None = None) -> None:
         self.config: OfflineModelConfig = {"model_id": OFFLINE_MODEL_ID, "delay_ms": delay_ms,
-                                           "trace_file": trace_file, "markdown": markdown}
+                                           "trace_file": trace_file, "markdown": markdown,
+                                           "max_tokens": max_tokens}
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)  # type: ignore[typeddict-item]
@@ -307,6 +314,10 @@ class OfflineEchoModel(Model):
     ) -> AsyncIterable[StreamEvent]:
         started = time.monotonic()
         directives, pieces = plan_reply(messages, markdown=bool(self.config.get("markdown")))
+        max_tokens = self.config.get("max_tokens")
+        stop_reason = "guardrail_intervened" if directives.guardrail else "end_turn"
+        if max_tokens is not None and len(pieces) > max_tokens:
+            pieces, stop_reason = pieces[:max_tokens], "max_tokens"
         delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
         cancel_signal = kwargs.get("cancel_signal")
 
@@ -329,7 +340,7 @@ class OfflineEchoModel(Model):
                 f"offline model failed on request after {directives.fail_after} pieces ({SECRET_MARKER})"
             )
         yield {"contentBlockStop": {}}
-        yield {"messageStop": {"stopReason": "guardrail_intervened" if directives.guardrail else "end_turn"}}
+        yield {"messageStop": {"stopReason": stop_reason}}
         input_tokens = count_input_tokens(messages)
         output_tokens = len(pieces)
         metadata: dict[str, Any] = {
