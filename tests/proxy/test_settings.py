@@ -37,3 +37,11 @@ def test_bad_values_name_the_variable(environ, named):
 def test_allowed_values_are_listed():
     with pytest.raises(SettingsError, match="DEBUG, INFO, WARNING, ERROR"):
         load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_LEVEL": "LOUD"})
+
+
+@pytest.mark.parametrize("seconds", ["880.5", "890", "900"])
+def test_the_stream_limit_ends_20_s_before_api_gateways_900_s(seconds):
+    # API Gateway's 900 s counts from the request, the function's init included (edge.py).
+    with pytest.raises(SettingsError, match="PROXY_STREAM_TIMEOUT_SECONDS.*880"):
+        load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECONDS": seconds})
+    assert load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECONDS": "880"}).stream_timeout_seconds == 880
