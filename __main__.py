@@ -291,6 +291,7 @@ if settings.observability_enabled:
             web_acl_name=web_acl_name,
             metrics_namespace=usage_metrics_namespace,
             stack_name=stack,
+            log_metrics_namespace=metrics_namespace(project, stack),
         ),
         alarm_name_prefix=f"{name('alarm')}-",
         topic_name=name("alarms", max_length=256),
@@ -298,6 +299,7 @@ if settings.observability_enabled:
         alarm_email=settings.alarm_email,
         partition=partition,
         account_id=caller.account_id,
+        proxy_log_group_name=proxy.log_group_name,
     ))
     pulumi.export("alarmTopicArn", observability.topic_arn)
     pulumi.export("dashboardName", observability.dashboard_name)
