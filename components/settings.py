@@ -316,7 +316,6 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
     # Keys that limit each other are read, and checked, together first.
     vpc_id, subnet_ids = _read_existing_network(read)
     stream_timeout, keepalive = _read_stream_timing(read)
-    turn_time_limit = _read_turn_time_limit(read, stream_timeout)
     idle, lifetime = _read_agent_lifecycle(read)
     cors_allowed_origins = _read_cors_origins(read)
     retention = _read_log_retention(read)
@@ -335,9 +334,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         agent_max_sessions=read.integer("agentMaxSessions", minimum=1, maximum=100_000),
         agent_idle_timeout_seconds=idle,
         agent_max_lifetime_seconds=lifetime,
-        max_output_tokens=read.integer("maxOutputTokens", minimum=MAX_OUTPUT_TOKENS_RANGE[0],
-                                       maximum=MAX_OUTPUT_TOKENS_RANGE[1]),
-        turn_time_limit_seconds=turn_time_limit,
+        **_read_turn_limits(read, stream_timeout),
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         vpc_cidr=read.parsed("vpcCidr", _parse_cidr, "an IPv4 CIDR from /16 to /24"),
@@ -413,12 +410,15 @@ def _read_stream_timing(read: _Reader) -> tuple[int, int]:
     return stream_timeout, keepalive
 
 
-def _read_turn_time_limit(read: _Reader, stream_timeout: int) -> int:
+def _read_turn_limits(read: _Reader, stream_timeout: int) -> dict[str, int]:
+    """maxOutputTokens and turnTimeLimitSeconds, as Settings fields."""
+    max_output_tokens = read.integer("maxOutputTokens", minimum=MAX_OUTPUT_TOKENS_RANGE[0],
+                                     maximum=MAX_OUTPUT_TOKENS_RANGE[1])
     limit = read.integer("turnTimeLimitSeconds", minimum=MIN_TURN_TIME_LIMIT_SECONDS, maximum=MAX_STREAM_LIMIT_SECONDS)
     read.check("turnTimeLimitSeconds", limit <= stream_timeout,
                f"must be at most streamTimeoutSeconds ({stream_timeout}), got {limit}: the proxy ends the "
                "stream then, and nobody reads the rest of the turn")
-    return limit
+    return {"max_output_tokens": max_output_tokens, "turn_time_limit_seconds": limit}
 
 
 def _read_agent_lifecycle(read: _Reader) -> tuple[int, int]:

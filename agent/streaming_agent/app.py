@@ -131,8 +131,10 @@ def truncated_answer(agent: Agent) -> AgentResult:
 
 
 @contextlib.contextmanager
-def time_limit(agent: Agent, seconds: int | None, turn: Turn) -> Iterator[None]:
-    """Cancel the agent's turn (Strands' agent.cancel) once it has run `seconds`; marks turn.timed_out."""
+def time_limit(agent: Agent, turn: Turn) -> Iterator[None]:
+    """Cancel the agent's turn (Strands' agent.cancel) once it has run turn.time_limit_seconds;
+    marks turn.timed_out."""
+    seconds = turn.time_limit_seconds
     if seconds is None:
         yield
         return
@@ -154,6 +156,8 @@ class Turn:
     """One turn's progress, for its closing log line."""
 
     session_id: str | None
+    # The agent ends the turn after this many seconds (AGENT_TURN_TIME_LIMIT_SECONDS); None: never.
+    time_limit_seconds: int | None = None
     started: float = field(default_factory=time.monotonic)
     pieces: int = 0
     result: AgentResult | None = None
@@ -172,6 +176,24 @@ class Turn:
 def timed_out(turn: Turn) -> bool:
     """Whether the turn ended because the agent's time limit cancelled it (not merely struck late)."""
     return turn.timed_out and turn.result is not None and turn.result.stop_reason == "cancelled"
+
+
+def closing_outcome(turn: Turn) -> str:
+    """The outcome of a turn that ends with an event: time limit, guardrail block, or finished."""
+    if timed_out(turn):
+        return "turn_time_limit"
+    return "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
+
+
+def closing_event(outcome: str, turn: Turn) -> dict[str, Any]:
+    """The turn's last event for a closing_outcome."""
+    if outcome == "turn_blocked":
+        return blocked_event(turn.result, turn.model_latency_ms)
+    event = done_event(turn.result, turn.model_latency_ms)
+    if outcome == "turn_time_limit":
+        # Strands says "cancelled"; the caller learns it was the limit, with what the turn cost so far.
+        event["stopReason"] = TIME_LIMIT_STOP_REASON
+    return event
 
 
 def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
@@ -196,7 +218,7 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
 
 async def stream_answer(
     agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str,
-    disconnected: threading.Event, turn: Turn, time_limit_seconds: int | None = None,
+    disconnected: threading.Event, turn: Turn,
 ) -> AsyncIterator[dict[str, Any]]:
     """The model's text as delta events, one turn of a session at a time; sets turn.completed."""
     async with turn_lock:
@@ -210,7 +232,7 @@ async def stream_answer(
                 # request included), ending the turn with stop reason "cancelled". We do not
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
-                with time_limit(agent, time_limit_seconds, turn):
+                with time_limit(agent, turn):
                     try:
                         async for event in agent.stream_async(prompt, cancel_signal=disconnected):
                             text = event.get("data")
@@ -253,7 +275,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     @app.entrypoint
     async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
-        turn = Turn(context.session_id or None)
+        turn = Turn(context.session_id or None, time_limit_seconds=settings.turn_time_limit_seconds)
         disconnected = current_disconnect_signal()
         task_id = app.add_async_task("agent_turn")
         # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
@@ -263,24 +285,17 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
         try:
             agent, turn_lock = agent_for(turn.session_id)
             log_event("turn_started", sessionHash=session_hash(turn.session_id))
-            answer = stream_answer(agent, turn_lock, prompt, disconnected, turn, settings.turn_time_limit_seconds)
-            async with contextlib.aclosing(answer) as deltas:
+            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
                 async for delta in deltas:
                     yield delta
-            if timed_out(turn):
-                # The caller is told the turn ended at the limit, with what it cost so far.
-                outcome = "turn_time_limit"
-                yield {**done_event(turn.result, turn.model_latency_ms), "stopReason": TIME_LIMIT_STOP_REASON}
-                return
-            if not turn.completed:
+            if not turn.completed and not timed_out(turn):
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
-            # whether or not the caller reads the last event.
-            outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
-            ending = blocked_event if outcome == "turn_blocked" else done_event
-            yield ending(turn.result, turn.model_latency_ms)
+            # or ended by the time limit; either way the turn's last event goes out.
+            outcome = closing_outcome(turn)
+            yield closing_event(outcome, turn)
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
