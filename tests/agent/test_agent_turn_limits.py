@@ -44,8 +44,9 @@ def test_the_turn_time_limit_ends_the_turn_with_done_time_limit() -> None:
         elapsed = time.monotonic() - started
 
     assert turn.status == 200
-    assert 1.0 <= elapsed < 3.0, "the turn ends at its limit, not after its 20 s answer"
-    assert 0 < len(turn.deltas) < 10
+    # Generous against a loaded machine; the whole answer would take 20 s.
+    assert 1.0 <= elapsed < 8.0, "the turn ends at its limit, not after its 20 s answer"
+    assert len(turn.deltas) < 40
     done = turn.events[-1]
     assert done["type"] == "done"
     assert done["stopReason"] == "time_limit"
@@ -60,7 +61,7 @@ def test_the_time_limit_ends_a_silent_model_too_and_the_session_stays_usable() -
         elapsed = time.monotonic() - started
         after = invoke(url, "second", session_id("time-limit-next"))
 
-    assert elapsed < 3.0
+    assert elapsed < 8.0, "the 30 s pause ends at the 1 s limit"
     assert stopped.deltas == []
     assert stopped.events[-1]["stopReason"] == "time_limit"
     # The stopped turn is dropped from the session: the next one is turn 1 again, and it answers.
