@@ -6,6 +6,7 @@ import datetime
 import email.utils
 import http.client
 import json
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,14 @@ DEFAULT_TIMEOUT_SECONDS = 960.0  # above API Gateway's 15-minute stream limit: t
 READ_SIZE = 65536
 MAX_ERROR_BODY_BYTES = 65536
 TERMINAL_EVENTS = ("done", "error")
+# When the proxy function fails mid-stream on AWS, Lambda Web Adapter's runtime (the Rust
+# lambda_runtime crate, lambda-runtime/src/types.rs ToStreamErrorTrailer) writes its error "trailer"
+# as two more lines of the body, not as HTTP trailers:
+#   Lambda-Runtime-Function-Error-Type: Runtime.StreamError\r\n
+#   Lambda-Runtime-Function-Error-Body: <base64 of the error>\r\n
+# and API Gateway then ends the response normally. The last bytes of a stream are kept to find it.
+LAMBDA_ERROR_TYPE_LINE = re.compile(rb"Lambda-Runtime-Function-Error-Type: ?([\x21-\x7e]{1,100})", re.IGNORECASE)
+STREAM_TAIL_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,7 @@ def stream_invoke(
 def events_from(response: http.client.HTTPResponse) -> Iterator[Event]:
     parser = SseParser()
     finished = False
+    tail = b""
     while True:
         try:
             # read1 returns as soon as some bytes arrived (chunked or not); read(n) would wait for n.
@@ -157,6 +167,7 @@ def events_from(response: http.client.HTTPResponse) -> Iterator[Event]:
         except OSError as error:
             raise StreamBrokenError(f"the connection failed in the middle of the stream: {error}") from error
         received_at = time.monotonic()
+        tail = (tail + chunk)[-STREAM_TAIL_BYTES:]
         items = parser.feed(chunk) if chunk else parser.finish()
         for item in items:
             event = to_event(item, received_at)
@@ -166,7 +177,16 @@ def events_from(response: http.client.HTTPResponse) -> Iterator[Event]:
         if not chunk:
             break
     if not finished:
-        raise StreamBrokenError("the stream ended without a done or error event")
+        raise StreamBrokenError(unfinished_stream_message(tail))
+
+
+def unfinished_stream_message(tail: bytes) -> str:
+    """Why a stream that ended without done or error is incomplete, from its last bytes."""
+    crash = LAMBDA_ERROR_TYPE_LINE.search(tail)
+    if crash is not None:
+        return (f"the proxy function failed in the middle of the stream (Lambda reported "
+                f"{crash.group(1).decode('ascii')}); the answer is incomplete")
+    return "the stream ended without a done or error event"
 
 
 def to_event(item: SseMessage | SseComment, received_at: float) -> Event | None:

@@ -52,6 +52,10 @@ class AgentRuntimeArgs:
     # Seconds an idle session's microVM lives on, and the longest any one lives (AgentCore lifecycle).
     idle_timeout_seconds: int
     max_lifetime_seconds: int
+    # Bounds on one turn: the model's output tokens per call (AGENT_MAX_OUTPUT_TOKENS, Bedrock's
+    # maxTokens) and the seconds after which the agent ends the turn (AGENT_TURN_TIME_LIMIT_SECONDS).
+    max_output_tokens: int
+    turn_time_limit_seconds: int
     # A CodeZip runs on the managed PYTHON_3_13 runtime from S3 (the key carries its sha256); a
     # ContainerImage is built for arm64 and pushed to ECR.
     artifact: AgentArtifact
@@ -261,6 +265,8 @@ class AgentRuntime(pulumi.ComponentResource):
             "BEDROCK_MODEL_ID": args.model_id,
             "AGENT_SYSTEM_PROMPT": args.system_prompt,
             "AGENT_MAX_SESSIONS": str(args.max_sessions),
+            "AGENT_MAX_OUTPUT_TOKENS": str(args.max_output_tokens),
+            "AGENT_TURN_TIME_LIMIT_SECONDS": str(args.turn_time_limit_seconds),
             # Set explicitly: the agent's boto3 clients (Bedrock, Memory) need a region, and the
             # AgentCore samples set it themselves rather than rely on the microVM providing one.
             "AWS_REGION": args.region,

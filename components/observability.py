@@ -34,6 +34,12 @@ DURATION_SHARE_OF_TIMEOUT = 0.9
 WAF_BLOCKED_SPIKE = 100
 # Tokens are shown per minute: the rate a model's quota is stated in.
 TOKENS_PERIOD_SECONDS = 60
+# The proxy's own ERROR log lines (its JSON field `level`: an unexpected failure while streaming, a
+# configuration it cannot start with), counted by a metric filter on its log group. Lambda's Errors
+# metric may not count them: a function that fails mid-stream has Lambda append its error lines to
+# the body, and the invocation can still count as a success.
+PROXY_ERROR_LOG_METRIC = "ProxyErrorLogLines"
+PROXY_ERROR_LOG_PATTERN = '{ ($.level = "ERROR") || ($.level = "CRITICAL") }'
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class MonitoredNames:
     # the value of their `stack` dimension.
     metrics_namespace: Optional[str]
     stack_name: str
+    # Namespace of the metrics the stack counts from its logs (the stack's own, as usage metrics').
+    log_metrics_namespace: str
 
 
 def _metric(namespace: str, metric_name: str, dimensions: dict[str, str], stat: str) -> dict[str, Any]:
@@ -125,6 +133,15 @@ def alarm_definitions(names: MonitoredNames, alarm_name_prefix: str) -> list[dic
             **single_metric,
         },
     ]
+    alarms.append({
+        "role": "proxy-error-logs",
+        "name": f"{alarm_name_prefix}proxy-error-logs",
+        "alarm_description": "The proxy logged an ERROR line (an unexpected failure while streaming, or a "
+                             "configuration it cannot start with); the line in its log group has the request id.",
+        "namespace": names.log_metrics_namespace, "metric_name": PROXY_ERROR_LOG_METRIC, "statistic": "Sum",
+        "comparison_operator": "GreaterThanOrEqualToThreshold", "threshold": 1, "evaluation_periods": 1,
+        **single_metric,
+    })
     if names.web_acl_name is not None:
         alarms.append({
             "role": "waf-blocked",
@@ -227,6 +244,18 @@ class ObservabilityArgs:
     alarm_email: Optional[str]
     partition: pulumi.Input[str]
     account_id: pulumi.Input[str]
+    # The proxy's log group, whose ERROR lines a metric filter counts.
+    proxy_log_group_name: pulumi.Input[str]
+
+
+def proxy_error_log_filter(names: MonitoredNames) -> dict[str, Any]:
+    """Keyword arguments of aws.cloudwatch.LogMetricFilter (without the log group): one per ERROR line."""
+    return {
+        "pattern": PROXY_ERROR_LOG_PATTERN,
+        # No default value: no data while nothing fails, which the alarm treats as not breaching.
+        "metric_transformation": {"name": PROXY_ERROR_LOG_METRIC, "namespace": names.log_metrics_namespace,
+                                  "value": "1", "unit": "Count"},
+    }
 
 
 class Observability(pulumi.ComponentResource):
@@ -257,6 +286,10 @@ class Observability(pulumi.ComponentResource):
                 f"{name}-email", topic=topic.arn, protocol="email", endpoint=args.alarm_email, opts=child,
             )
 
+        aws.cloudwatch.LogMetricFilter(
+            f"{name}-proxy-error-logs", log_group_name=args.proxy_log_group_name,
+            name=f"{args.alarm_name_prefix}proxy-error-logs", **proxy_error_log_filter(names), opts=child,
+        )
         for definition in alarm_definitions(names, args.alarm_name_prefix):
             role = definition.pop("role")
             aws.cloudwatch.MetricAlarm(

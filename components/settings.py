@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
+from agent.streaming_agent.settings import MAX_OUTPUT_TOKENS_RANGE
 from components import regions
 from components.auth import (
     AUTH_MODES,
@@ -37,6 +38,9 @@ from proxy.streaming_proxy.edge import (
     ORIGIN_FORMS,
     REFUSED_LOG_LEVEL_REASON,
     REFUSED_LOG_LEVELS,
+    MAX_STREAM_LIMIT_SECONDS,
+    MAX_STREAM_SECONDS,
+    STREAM_LIMIT_HEADROOM_SECONDS,
     OriginError,
     parse_allowed_origins,
 )
@@ -53,11 +57,8 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )
-# API Gateway and Lambda both stop a response stream after 15 minutes.
-MAX_STREAM_SECONDS = 900
-# The proxy ends its stream this much earlier than Lambda's timeout so that it can still send an
-# `error` event instead of being killed mid-stream.
-PROXY_STREAM_SAFETY_MARGIN_SECONDS = 10
+# The agent's turn time limit (turnTimeLimitSeconds); at most the stream limit (nobody reads past it).
+MIN_TURN_TIME_LIMIT_SECONDS = 10
 # Regional/private REST APIs drop a connection after 5 minutes without bytes.
 MAX_IDLE_SECONDS = 300
 # AgentCore Memory keeps raw conversation events this many days at most (the provider's range).
@@ -88,6 +89,10 @@ class Settings:
     agent_max_sessions: int
     agent_idle_timeout_seconds: int
     agent_max_lifetime_seconds: int
+    # Bounds on one turn, enforced by the agent: the model's output tokens per call (Bedrock
+    # maxTokens) and the seconds after which the agent ends the turn.
+    max_output_tokens: int
+    turn_time_limit_seconds: int
 
     # Network (used by a VPC-mode agent and by a PRIVATE endpoint)
     vpc_id: str | None
@@ -106,7 +111,8 @@ class Settings:
     # Browser origins allowed to call the API (CORS), lower-cased, or ("*",); empty = no CORS at all.
     cors_allowed_origins: tuple[str, ...]
 
-    # Proxy
+    # Proxy. stream_timeout_seconds is the stream limit: the proxy ends a stream then (Lambda's and
+    # the integration's timeouts are function_timeout_seconds).
     stream_timeout_seconds: int
     keepalive_seconds: int
     max_prompt_chars: int
@@ -168,8 +174,10 @@ class Settings:
         return self.needs_network and self.vpc_id is None
 
     @property
-    def proxy_stream_timeout_seconds(self) -> int:
-        return self.stream_timeout_seconds - PROXY_STREAM_SAFETY_MARGIN_SECONDS
+    def function_timeout_seconds(self) -> int:
+        """The proxy function's timeout and the API integration's: the stream limit plus the headroom
+        that lets the proxy, not Lambda or API Gateway, end every stream (edge.py)."""
+        return self.stream_timeout_seconds + STREAM_LIMIT_HEADROOM_SECONDS
 
 
 T = TypeVar("T")
@@ -368,6 +376,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         agent_max_sessions=read.integer("agentMaxSessions", minimum=1, maximum=100_000),
         agent_idle_timeout_seconds=idle,
         agent_max_lifetime_seconds=lifetime,
+        **_read_turn_limits(read, stream_timeout),
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         vpc_cidr=read.parsed("vpcCidr", _parse_cidr, "an IPv4 CIDR from /16 to /24"),
@@ -433,10 +442,25 @@ def _read_existing_network(read: _Reader) -> tuple[str | None, tuple[str, ...]]:
 
 def _read_stream_timing(read: _Reader) -> tuple[int, int]:
     stream_timeout = read.integer("streamTimeoutSeconds", minimum=60, maximum=MAX_STREAM_SECONDS)
+    read.check("streamTimeoutSeconds", stream_timeout <= MAX_STREAM_LIMIT_SECONDS,
+               f"must be at most {MAX_STREAM_LIMIT_SECONDS}, got {stream_timeout}: API Gateway ends a "
+               f"stream after {MAX_STREAM_SECONDS} s counted from the request, the function's init "
+               f"included, and the proxy must end it first ({STREAM_LIMIT_HEADROOM_SECONDS} s earlier)")
     keepalive = read.integer("keepaliveSeconds", minimum=1, maximum=MAX_IDLE_SECONDS - 30)
-    read.check("keepaliveSeconds", keepalive < stream_timeout - PROXY_STREAM_SAFETY_MARGIN_SECONDS,
-               "must be shorter than streamTimeoutSeconds minus the proxy's safety margin")
+    read.check("keepaliveSeconds", keepalive < stream_timeout,
+               "must be shorter than streamTimeoutSeconds")
     return stream_timeout, keepalive
+
+
+def _read_turn_limits(read: _Reader, stream_timeout: int) -> dict[str, int]:
+    """maxOutputTokens and turnTimeLimitSeconds, as Settings fields."""
+    max_output_tokens = read.integer("maxOutputTokens", minimum=MAX_OUTPUT_TOKENS_RANGE[0],
+                                     maximum=MAX_OUTPUT_TOKENS_RANGE[1])
+    limit = read.integer("turnTimeLimitSeconds", minimum=MIN_TURN_TIME_LIMIT_SECONDS, maximum=MAX_STREAM_LIMIT_SECONDS)
+    read.check("turnTimeLimitSeconds", limit <= stream_timeout,
+               f"must be at most streamTimeoutSeconds ({stream_timeout}), got {limit}: the proxy ends the "
+               "stream then, and nobody reads the rest of the turn")
+    return {"max_output_tokens": max_output_tokens, "turn_time_limit_seconds": limit}
 
 
 def _read_agent_lifecycle(read: _Reader) -> tuple[int, int]:
@@ -645,7 +669,8 @@ def _page_hosting_warnings(settings: Settings) -> list[str]:
 # Every project key parse_settings reads; tests check Pulumi.yaml declares exactly these.
 PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "production", "modelId", "systemPrompt", "agentArtifact", "agentNetworkMode",
-    "agentMaxSessions", "agentIdleTimeoutSeconds", "agentMaxLifetimeSeconds", "vpcId", "subnetIds",
+    "agentMaxSessions", "agentIdleTimeoutSeconds", "agentMaxLifetimeSeconds", "maxOutputTokens",
+    "turnTimeLimitSeconds", "vpcId", "subnetIds",
     "vpcCidr", "endpointType", "authMode", "wafEnabled", "wafRateLimit", "throttleRateLimit",
     "throttleBurstLimit", "quotaLimit", "quotaPeriod", "manageApiGatewayAccount",
     "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",

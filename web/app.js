@@ -556,24 +556,46 @@ async function describeHttpError(response) {
   return { title, message, requestId };
 }
 
+// When the proxy function fails mid-stream on AWS, Lambda Web Adapter's runtime writes the error as
+// two more lines of the body, "Lambda-Runtime-Function-Error-Type: Runtime.StreamError" and
+// "Lambda-Runtime-Function-Error-Body: <base64>" (not as trailers), and the response then ends
+// normally. The stream's last characters are kept to recognise them.
+const LAMBDA_ERROR_TYPE = /Lambda-Runtime-Function-Error-Type: ?([\x21-\x7e]{1,100})/i;
+const STREAM_TAIL_CHARS = 4096;
+
 // Reads the stream to its end; returns "done", "error" or "broken" (ended without a final event).
 async function readAnswer(response, turn) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder("utf-8");
   const parser = new SseParser();
+  let tail = "";
   try {
     for (;;) {
       const { value, done } = await reader.read();
       const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+      tail = (tail + text).slice(-STREAM_TAIL_CHARS);
       for (const event of parser.feed(text)) {
         const outcome = handleEvent(event, turn);
         if (outcome) return outcome;
       }
-      if (done) return "broken";
+      if (done) return endedWithoutFinalEvent(tail, turn);
     }
   } finally {
     reader.cancel().catch(() => {});
   }
+}
+
+// A stream that ended without done or error is cut: "broken", or an error named here when Lambda
+// says the function failed.
+function endedWithoutFinalEvent(tail, turn) {
+  const crash = LAMBDA_ERROR_TYPE.exec(tail);
+  if (!crash) return "broken";
+  turn.fail(
+    "Answer cut off",
+    `The API's function failed in the middle of the answer (Lambda reported ${crash[1]}), so the answer is incomplete.`,
+    turn.root.dataset.requestId,
+  );
+  return "error";
 }
 
 function handleEvent(event, turn) {

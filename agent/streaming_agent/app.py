@@ -5,6 +5,10 @@ Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <jso
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail blocked
                                                            (a masked answer ends with done)
+A turn that reaches a limit still ends with done: stopReason "max_tokens" when the model's answer
+reached AGENT_MAX_OUTPUT_TOKENS (the truncated answer stays in the session), "time_limit" when the
+turn ran for AGENT_TURN_TIME_LIMIT_SECONDS (the agent cancels it; the turn is dropped from the
+session, as a cancelled turn is); usage as far as the model reported it,
 where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
 Strands counted them for the turn's model calls (see done_event).
 A failure is raised, not yielded: the SDK then ends the stream with its own
@@ -13,11 +17,12 @@ A failure is raised, not yielded: the SDK then ends the stream with its own
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +32,7 @@ from starlette.middleware import Middleware
 from strands import Agent
 from strands.agent.agent_result import AgentResult
 from strands.models import Model
+from strands.types.exceptions import MaxTokensReachedException
 
 from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
 from .guardrail import TurnGuardrail
@@ -98,11 +104,49 @@ def was_cancelled(result: AgentResult | None, disconnected: threading.Event) -> 
     return disconnected.is_set() and (result is None or result.stop_reason == "cancelled")
 
 
+# The done event's stopReason for a turn the agent ended at its time limit (not a Strands reason:
+# Strands reports such a turn as "cancelled", which the contract keeps for a caller's stop).
+TIME_LIMIT_STOP_REASON = "time_limit"
+
+
+def truncated_answer(agent: Agent) -> AgentResult:
+    """The result of a turn whose answer reached the model's max tokens.
+
+    Strands raises MaxTokensReachedException instead of returning a result, after adding the
+    truncated answer to the history; the turn is kept, and reported like a finished one.
+    """
+    return AgentResult(stop_reason="max_tokens", message=agent.messages[-1],
+                       metrics=agent.event_loop_metrics, state={})
+
+
+@contextlib.contextmanager
+def time_limit(agent: Agent, turn: Turn) -> Iterator[None]:
+    """Cancel the agent's turn (Strands' agent.cancel) once it has run turn.time_limit_seconds;
+    marks turn.timed_out."""
+    seconds = turn.time_limit_seconds
+    if seconds is None:
+        yield
+        return
+
+    def time_is_up() -> None:
+        turn.timed_out = True
+        agent.cancel()
+
+    # Runs on the event loop, so never between the end of the turn and the timer's cancel below.
+    timer = asyncio.get_running_loop().call_later(seconds, time_is_up)
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 @dataclass
 class Turn:
     """One turn's progress, for its closing log line."""
 
     session_id: str | None
+    # The agent ends the turn after this many seconds (AGENT_TURN_TIME_LIMIT_SECONDS); None: never.
+    time_limit_seconds: int | None = None
     started: float = field(default_factory=time.monotonic)
     pieces: int = 0
     result: AgentResult | None = None
@@ -112,6 +156,8 @@ class Turn:
     completed: bool = False
     # What the guardrail traces of this turn's model calls said (blocked, or only masked).
     guardrail: TurnGuardrail = field(default_factory=TurnGuardrail)
+    # Set when the agent's turn time limit struck (see time_limit).
+    timed_out: bool = False
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
@@ -125,6 +171,29 @@ def blocked_by_guardrail(turn: Turn) -> bool:
     kept; the caller learns only that the guardrail intervened. A masked answer is an ordinary one.
     """
     return turn.result is not None and turn.guardrail.blocked_turn(turn.result.stop_reason)
+
+
+def timed_out(turn: Turn) -> bool:
+    """Whether the turn ended because the agent's time limit cancelled it (not merely struck late)."""
+    return turn.timed_out and turn.result is not None and turn.result.stop_reason == "cancelled"
+
+
+def closing_outcome(turn: Turn) -> str:
+    """The outcome of a turn that ends with an event: time limit, guardrail block, or finished."""
+    if timed_out(turn):
+        return "turn_time_limit"
+    return "turn_blocked" if blocked_by_guardrail(turn) else "turn_finished"
+
+
+def closing_event(outcome: str, turn: Turn) -> dict[str, Any]:
+    """The turn's last event for a closing_outcome."""
+    if outcome == "turn_blocked":
+        return blocked_event(turn.result, turn.model_latency_ms)
+    event = done_event(turn.result, turn.model_latency_ms)
+    if outcome == "turn_time_limit":
+        # Strands says "cancelled"; the caller learns it was the limit, with what the turn cost so far.
+        event["stopReason"] = TIME_LIMIT_STOP_REASON
+    return event
 
 
 def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
@@ -163,17 +232,21 @@ async def stream_answer(
                 # request included), ending the turn with stop reason "cancelled". We do not
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
-                async for event in agent.stream_async(prompt, cancel_signal=disconnected):
-                    text = event.get("data")
-                    if isinstance(text, str) and text:
-                        turn.pieces += 1
-                        yield {"type": "delta", "text": text}
-                    elif "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
-                        turn.guardrail.observe(event["event"])
-                    elif isinstance(event.get("result"), AgentResult):
-                        turn.result = event["result"]
-                        turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
-            completed = not was_cancelled(turn.result, disconnected)
+                with time_limit(agent, turn):
+                    try:
+                        async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                            text = event.get("data")
+                            if isinstance(text, str) and text:
+                                turn.pieces += 1
+                                yield {"type": "delta", "text": text}
+                            elif "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
+                                turn.guardrail.observe(event["event"])
+                            elif isinstance(event.get("result"), AgentResult):
+                                turn.result = event["result"]
+                    except MaxTokensReachedException:
+                        turn.result = truncated_answer(agent)
+                    turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
+            completed = not was_cancelled(turn.result, disconnected) and not timed_out(turn)
         finally:
             if not completed:
                 forget_unfinished_turn(agent, history_length)
@@ -204,7 +277,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     @app.entrypoint
     async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
-        turn = Turn(context.session_id or None)
+        turn = Turn(context.session_id or None, time_limit_seconds=settings.turn_time_limit_seconds)
         disconnected = current_disconnect_signal()
         task_id = app.add_async_task("agent_turn")
         # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
@@ -217,15 +290,14 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
                 async for delta in deltas:
                     yield delta
-            if not turn.completed:
+            if not turn.completed and not timed_out(turn):
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
-            # whether or not the caller reads the last event.
-            outcome = "turn_blocked" if blocked_by_guardrail(turn) else "turn_finished"
-            ending = blocked_event if outcome == "turn_blocked" else done_event
-            yield ending(turn.result, turn.model_latency_ms)
+            # or ended by the time limit; either way the turn's last event goes out.
+            outcome = closing_outcome(turn)
+            yield closing_event(outcome, turn)
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())

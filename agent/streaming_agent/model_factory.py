@@ -25,7 +25,7 @@ def build_model(settings: AgentSettings) -> Model:
         return GuardedOfflineModel(
             delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
             markdown=settings.offline_markdown,
-            guardrail_latest_message=GUARDRAIL_LATEST_MESSAGE_ONLY,
+            guardrail_latest_message=GUARDRAIL_LATEST_MESSAGE_ONLY, max_tokens=settings.max_output_tokens,
         )
     return _build_bedrock_model(settings)
 
@@ -49,8 +49,13 @@ def _build_bedrock_model(settings: AgentSettings) -> Model:
         )
     return GuardedBedrockModel(
         boto_session=session, model_id=settings.bedrock_model_id, streaming=True,
-        **guardrail_config(settings),
+        **output_limit_config(settings), **guardrail_config(settings),
     )
+
+
+def output_limit_config(settings: AgentSettings) -> dict[str, object]:
+    """BedrockModel's max_tokens, which it sends as the Converse API's inferenceConfig.maxTokens."""
+    return {} if settings.max_output_tokens is None else {"max_tokens": settings.max_output_tokens}
 
 
 def guardrail_config(settings: AgentSettings) -> dict[str, object]:

@@ -50,6 +50,10 @@ model was built with guardrail_latest_message=True (BedrockModel's option, which
 latest user message in guardContent): then a masked card number in an earlier prompt, or a
 blocked prompt kept in the history, makes the later turns intervene again.
 
+Constructed with max_tokens=N (AGENT_MAX_OUTPUT_TOKENS, as BedrockModel's max_tokens), a reply of more
+than N pieces stops after N of them with stop reason max_tokens, as Bedrock ends an answer that
+reaches inferenceConfig.maxTokens (its metadata then reports N output tokens).
+
 Usage, reported like Bedrock's ConverseStream in a final `metadata` event once the reply is complete
 (none for a turn that fails or is cancelled, as Bedrock sends none either):
 
@@ -144,6 +148,7 @@ class OfflineModelConfig(TypedDict, total=False):
     markdown: bool
     # BedrockModel's option of the same name: the guardrail judges only the latest user message.
     guardrail_latest_message: bool
+    max_tokens: int | None
 
 
 @dataclass(frozen=True)
@@ -364,11 +369,12 @@ class OfflineEchoModel(Model):
 
     def __init__(
         self, *, delay_ms: int = 40, trace_file: str | None = None, markdown: bool = False,
-        guardrail_latest_message: bool = False,
+        guardrail_latest_message: bool = False, max_tokens: int | None = None,
     ) -> None:
         self.config: OfflineModelConfig = {"model_id": OFFLINE_MODEL_ID, "delay_ms": delay_ms,
                                            "trace_file": trace_file, "markdown": markdown,
-                                           "guardrail_latest_message": guardrail_latest_message}
+                                           "guardrail_latest_message": guardrail_latest_message,
+                                           "max_tokens": max_tokens}
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)  # type: ignore[typeddict-item]
@@ -395,6 +401,10 @@ class OfflineEchoModel(Model):
         directives, pieces = plan_reply(messages, markdown=bool(self.config.get("markdown")),
                                         latest_message_only=latest_only)
         guardrail = simulate_guardrail(_user_prompts(messages), latest_only)
+        max_tokens = self.config.get("max_tokens")
+        stop_reason = "guardrail_intervened" if guardrail.intervened else "end_turn"
+        if max_tokens is not None and len(pieces) > max_tokens:
+            pieces, stop_reason = pieces[:max_tokens], "max_tokens"
         delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
         cancel_signal = kwargs.get("cancel_signal")
 
@@ -417,7 +427,7 @@ class OfflineEchoModel(Model):
                 f"offline model failed on request after {directives.fail_after} pieces ({SECRET_MARKER})"
             )
         yield {"contentBlockStop": {}}
-        yield {"messageStop": {"stopReason": "guardrail_intervened" if guardrail.intervened else "end_turn"}}
+        yield {"messageStop": {"stopReason": stop_reason}}
         input_tokens = count_input_tokens(messages)
         output_tokens = len(pieces)
         metadata: dict[str, Any] = {

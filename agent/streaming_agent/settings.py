@@ -18,6 +18,12 @@ DEFAULT_HOST = "0.0.0.0"  # the AgentCore container contract: port 8080 on every
 DEFAULT_PORT = 8080
 DEFAULT_MAX_SESSIONS = 100
 DEFAULT_OFFLINE_DELAY_MS = 40
+# AGENT_MAX_OUTPUT_TOKENS bounds one model call's answer (Bedrock's inferenceConfig.maxTokens). Unset,
+# the model's own limit applies. The ceiling is the largest output any Claude 4.5 model allows.
+MAX_OUTPUT_TOKENS_RANGE = (1, 64_000)
+# AGENT_TURN_TIME_LIMIT_SECONDS: the agent ends a turn that has run this long (README, turn limits).
+# Unset: no limit. The ceiling is API Gateway's 15-minute stream limit: nobody reads a turn past it.
+TURN_TIME_LIMIT_SECONDS_RANGE = (1, 900)
 # AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
 MEMORY_ID_PATTERN = re.compile(
     r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"
@@ -56,6 +62,10 @@ class AgentSettings:
     # prompts and answers (both or neither).
     guardrail_id: str | None = None
     guardrail_version: str | None = None
+    # AGENT_MAX_OUTPUT_TOKENS: most tokens one model call may answer with; None: the model's own limit.
+    max_output_tokens: int | None = None
+    # AGENT_TURN_TIME_LIMIT_SECONDS: seconds after which the agent ends a turn; None: no limit.
+    turn_time_limit_seconds: int | None = None
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:
@@ -77,6 +87,12 @@ def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int, 
     if not minimum <= value <= maximum:
         raise AgentConfigurationError(f"{name} must be an integer from {minimum} to {maximum}, got {value}")
     return value
+
+
+def _optional_integer(environ: Mapping[str, str], name: str, allowed: tuple[int, int]) -> int | None:
+    if _optional(environ, name) is None:
+        return None
+    return _integer(environ, name, allowed[0], *allowed)
 
 
 def _model_provider(environ: Mapping[str, str]) -> ModelProvider:
@@ -155,4 +171,7 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
         offline_markdown=_boolean(environ, "OFFLINE_MODEL_MARKDOWN", False),
         guardrail_id=guardrail_id,
         guardrail_version=guardrail_version,
+        max_output_tokens=_optional_integer(environ, "AGENT_MAX_OUTPUT_TOKENS", MAX_OUTPUT_TOKENS_RANGE),
+        turn_time_limit_seconds=_optional_integer(environ, "AGENT_TURN_TIME_LIMIT_SECONDS",
+                                                  TURN_TIME_LIMIT_SECONDS_RANGE),
     )

@@ -323,6 +323,15 @@ class Variable:
     maximum: float = 0
 
 
+# API Gateway ends a streamed integration after 900 s counted from the request, so the function's
+# init (a cold start, up to Lambda's 10 s init limit) is inside it, though neither the Lambda
+# timeout nor the proxy's clock counts it. The proxy's stream limit ends 20 s earlier: the init, and
+# 10 s to send the last event and write the usage record. The stack sets the function's timeout
+# and the integration's to the stream limit plus this headroom.
+MAX_STREAM_SECONDS = 900
+STREAM_LIMIT_HEADROOM_SECONDS = 20
+MAX_STREAM_LIMIT_SECONDS = MAX_STREAM_SECONDS - STREAM_LIMIT_HEADROOM_SECONDS
+
 # The variables with a plain default; AGENT_RUNTIME_ARN, the qualifier, the log level, the content
 # switch, the body limit (derived from the prompt limit) and the origins are read by hand below.
 INTEGER_VARIABLES = (
@@ -332,7 +341,8 @@ INTEGER_VARIABLES = (
 )
 NUMBER_VARIABLES = (
     Variable("PROXY_KEEPALIVE_SECONDS", "keepalive_seconds", 15.0, 0.05, 300.0),
-    Variable("PROXY_STREAM_TIMEOUT_SECONDS", "stream_timeout_seconds", 880.0, 1.0, 900.0),
+    Variable("PROXY_STREAM_TIMEOUT_SECONDS", "stream_timeout_seconds", float(MAX_STREAM_LIMIT_SECONDS), 1.0,
+             float(MAX_STREAM_LIMIT_SECONDS)),
     Variable("PROXY_CONNECT_TIMEOUT_SECONDS", "connect_timeout_seconds", 5.0, 0.1, 60.0),
 )
 # Written by to_environ even at their defaults: the limits an operator looks for on the function.
@@ -375,8 +385,8 @@ class ProxySettings:
     max_body_bytes: int | None = None
     # Seconds of upstream silence after which the proxy sends an SSE keep-alive comment.
     keepalive_seconds: float = 15.0
-    # Seconds after which a stream is ended with an error event; keep it below the Lambda timeout.
-    stream_timeout_seconds: float = 880.0
+    # Seconds after which a stream is ended with an error event (the stack's stream limit).
+    stream_timeout_seconds: float = float(MAX_STREAM_LIMIT_SECONDS)
     # Seconds allowed to open the TCP connection to AgentCore.
     connect_timeout_seconds: float = 5.0
     # Streams one process serves at once; beyond it requests get 429.

@@ -53,7 +53,9 @@ def test_bedrock_without_model_id_is_an_error_naming_it() -> None:
 @pytest.mark.parametrize(
     ("name", "value"),
     [("AGENT_MAX_SESSIONS", "0"), ("AGENT_MAX_SESSIONS", "many"), ("AGENT_PORT", "70000"),
-     ("OFFLINE_MODEL_DELAY_MS", "-1")],
+     ("OFFLINE_MODEL_DELAY_MS", "-1"), ("AGENT_MAX_OUTPUT_TOKENS", "0"), ("AGENT_MAX_OUTPUT_TOKENS", "64001"),
+     ("AGENT_MAX_OUTPUT_TOKENS", "lots"), ("AGENT_TURN_TIME_LIMIT_SECONDS", "0"),
+     ("AGENT_TURN_TIME_LIMIT_SECONDS", "901")],
 )
 def test_bad_numbers_name_their_variable(name: str, value: str) -> None:
     with pytest.raises(AgentConfigurationError, match=name):
@@ -166,3 +168,29 @@ def test_without_a_guardrail_the_request_has_none(no_aws_credentials: None, monk
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake")
     model = build_model(load_settings({"BEDROCK_MODEL_ID": "us.anthropic.claude-x", "AWS_REGION": "us-east-1"}))
     assert "guardrailConfig" not in model.format_request([{"role": "user", "content": [{"text": "hi"}]}])  # type: ignore[attr-defined]
+
+
+# --- the turn's limits (issue 19) -------------------------------------------------------------
+
+
+def test_the_turn_limits_are_unset_unless_configured() -> None:
+    settings = load_settings({"AGENT_MODEL_PROVIDER": "offline"})
+    assert (settings.max_output_tokens, settings.turn_time_limit_seconds) == (None, None)
+    limited = load_settings({"AGENT_MODEL_PROVIDER": "offline", "AGENT_MAX_OUTPUT_TOKENS": "4096",
+                             "AGENT_TURN_TIME_LIMIT_SECONDS": "300"})
+    assert (limited.max_output_tokens, limited.turn_time_limit_seconds) == (4096, 300)
+    assert build_model(limited).get_config()["max_tokens"] == 4096  # type: ignore[typeddict-item]
+
+
+def test_the_bedrock_model_sends_max_output_tokens_as_max_tokens(
+    no_aws_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake")
+    limited = build_model(load_settings({"BEDROCK_MODEL_ID": "us.anthropic.claude-x", "AWS_REGION": "us-east-1",
+                                         "AGENT_MAX_OUTPUT_TOKENS": "2048"}))
+    request = limited.format_request([{"role": "user", "content": [{"text": "hi"}]}])  # type: ignore[attr-defined]
+    assert request["inferenceConfig"] == {"maxTokens": 2048}
+    unlimited = build_model(load_settings({"BEDROCK_MODEL_ID": "us.anthropic.claude-x", "AWS_REGION": "us-east-1"}))
+    assert "maxTokens" not in unlimited.format_request(  # type: ignore[attr-defined]
+        [{"role": "user", "content": [{"text": "hi"}]}]).get("inferenceConfig", {})

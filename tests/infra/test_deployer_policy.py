@@ -212,6 +212,9 @@ REQUIRED: dict[str, list[tuple[str, ResourceArn]]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": [(a, named("cloudwatch", "alarm:{}")) for a in (
         "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource",
         "cloudwatch:ListTagsForResource")],
+    # Counts the proxy's ERROR log lines (components/observability.py): the actions act on its log group.
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": [(a, named("logs", "log-group:{}", "logGroupName")) for a in (
+        "logs:PutMetricFilter", "logs:DeleteMetricFilter", "logs:DescribeMetricFilters")],
     "aws:cloudwatch/dashboard:Dashboard": [
         (a, lambda _r, d: f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{d.inputs['dashboardName']}") for a in (
             "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -61,7 +62,8 @@ def test_prod_alarms_watch_the_stream_path_and_notify_the_topic(prod_run: Progra
     topic_arn = f"arn:aws:sns:us-east-1:123456789012:{topic.inputs['name']}"
     alarms = alarms_by_metric(prod_run)
     assert set(alarms) == {"5XXError+Count", "AWS/Lambda/Errors", "AWS/Lambda/Throttles",
-                           "AWS/Lambda/Duration", "AWS/WAFV2/BlockedRequests"}
+                           "AWS/Lambda/Duration", "AWS/WAFV2/BlockedRequests",
+                           "agentcore-streaming/prod/ProxyErrorLogLines"}
     for inputs in alarms.values():
         assert inputs["alarmActions"] == [topic_arn] and inputs["okActions"] == [topic_arn]
     function = prod_run.one(FUNCTION).inputs
@@ -141,10 +143,50 @@ def test_alarm_email_needs_observability_and_a_real_address() -> None:
 def test_alarm_definitions_follow_the_timeout_and_the_waf() -> None:
     names = MonitoredNames(region="eu-west-1", api_name="a", stage_name="v1", function_name="f",
                            function_timeout_seconds=300, web_acl_name=None,
-                           metrics_namespace="agentcore-streaming/dev", stack_name="dev")
+                           metrics_namespace="agentcore-streaming/dev", stack_name="dev",
+                           log_metrics_namespace="agentcore-streaming/dev")
     alarms = alarm_definitions(names, "p-")
     assert all(a["name"].startswith("p-") for a in alarms)
     [duration] = [a for a in alarms if a.get("metric_name") == "Duration"]
     assert duration["threshold"] == pytest.approx(270_000)
     assert not any(a.get("namespace") == "AWS/WAFV2" for a in alarms)
     assert all(w["properties"]["region"] == "eu-west-1" for w in dashboard_body(names)["widgets"])
+
+
+# --- the proxy's own ERROR log lines (issue 19, item 5) ----------------------------------------
+
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+
+
+def test_a_metric_filter_counts_the_proxys_error_lines_and_an_alarm_watches_it(prod_run: ProgramRun) -> None:
+    # Lambda's Errors metric may not count a function that failed mid-stream: the proxy's log does.
+    [metric_filter] = prod_run.of_type(METRIC_FILTER)
+    inputs = metric_filter.inputs
+    # The group the proxy function writes to (its logging_config), not /aws/lambda/<name>.
+    assert inputs["logGroupName"] == prod_run.one(FUNCTION).inputs["loggingConfig"]["logGroup"]
+    assert inputs["pattern"] == '{ ($.level = "ERROR") || ($.level = "CRITICAL") }'
+    transformation = inputs["metricTransformation"]
+    assert transformation["value"] == "1" and "defaultValue" not in transformation
+    alarm = alarms_by_metric(prod_run)[f"{transformation['namespace']}/{transformation['name']}"]
+    assert transformation["namespace"] == "agentcore-streaming/prod"
+    assert alarm["statistic"] == "Sum" and alarm["threshold"] == 1
+    assert alarm["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["treatMissingData"] == "notBreaching"
+    topic = prod_run.one(TOPIC).inputs["name"]
+    assert alarm["alarmActions"] == [f"arn:aws:sns:us-east-1:123456789012:{topic}"]
+
+
+def test_no_metric_filter_without_observability(dev_run: ProgramRun) -> None:
+    assert dev_run.of_type(METRIC_FILTER) == []
+
+
+def test_the_proxys_error_lines_carry_the_level_the_filter_selects() -> None:
+    # The filter's $.level is the top-level `level` field of the proxy's JSON log lines.
+    import io
+
+    from streaming_proxy.jsonlog import JsonLogger
+
+    stream = io.StringIO()
+    JsonLogger("streaming-proxy", "INFO", stream, defer_in_loop=False).log(logging.ERROR, "stream failed", code="X")
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["level"] == "ERROR"

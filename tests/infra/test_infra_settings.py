@@ -90,7 +90,15 @@ def test_unknown_auth_mode_names_the_key_and_the_choices() -> None:
         ({"wafEnabled": "yes"}, "wafEnabled", "true or false"),
         ({"logRetentionDays": "10"}, "logRetentionDays", "must be one of"),
         ({"keepaliveSeconds": "290"}, "keepaliveSeconds", "between 1 and 270"),
-        ({"streamTimeoutSeconds": "60", "keepaliveSeconds": "55"}, "keepaliveSeconds", "shorter than"),
+        ({"streamTimeoutSeconds": "60", "keepaliveSeconds": "60"}, "keepaliveSeconds", "shorter than"),
+        # API Gateway's 900 s integration limit counts the function's init: the proxy ends 20 s before.
+        ({"streamTimeoutSeconds": "890"}, "streamTimeoutSeconds", "at most 880"),
+        ({"streamTimeoutSeconds": "900"}, "streamTimeoutSeconds", "at most 880"),
+        ({"maxOutputTokens": "0"}, "maxOutputTokens", "between 1 and 64000"),
+        ({"maxOutputTokens": "a lot"}, "maxOutputTokens", "an integer"),
+        ({"turnTimeLimitSeconds": "5"}, "turnTimeLimitSeconds", "between 10 and 880"),
+        ({"streamTimeoutSeconds": "300", "turnTimeLimitSeconds": "400"}, "turnTimeLimitSeconds",
+         "at most streamTimeoutSeconds (300)"),
         ({"vpcId": "vpc-1"}, "subnetIds", "go together"),
         ({"subnetIds": "not json"}, "subnetIds", "JSON list"),
         ({"vpcCidr": "10.0.0.0/8"}, "vpcCidr", "IPv4 CIDR"),
@@ -143,4 +151,6 @@ def test_existing_vpc_is_used_instead_of_a_new_one() -> None:
 
 def test_proxy_stops_streaming_before_lambda_does() -> None:
     settings = parse_settings(PROJECT, "dev", dev_values(streamTimeoutSeconds="300"))
-    assert 0 < settings.proxy_stream_timeout_seconds < settings.stream_timeout_seconds
+    assert settings.function_timeout_seconds == settings.stream_timeout_seconds + 20
+    longest = parse_settings(PROJECT, "dev", dev_values(streamTimeoutSeconds="880"))
+    assert longest.function_timeout_seconds == 900

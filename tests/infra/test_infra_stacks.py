@@ -187,7 +187,7 @@ def test_deployment_waits_for_and_hashes_the_api_definition(stack_run: ProgramRu
 
 def test_changing_the_integration_changes_the_deployment_trigger(dev_run: ProgramRun) -> None:
     shorter = run_program("dev", stack_config("dev", overrides={"agentcore-streaming:streamTimeoutSeconds": 600}))
-    assert shorter.one(INTEGRATION).inputs["timeoutMilliseconds"] == 600_000
+    assert shorter.one(INTEGRATION).inputs["timeoutMilliseconds"] == 620_000
     assert (shorter.one(DEPLOYMENT).inputs["triggers"]
             != dev_run.one(DEPLOYMENT).inputs["triggers"])
 
@@ -381,7 +381,7 @@ def test_proxy_function_runs_python_on_lambda_web_adapter(stack_run: ProgramRun)
         "AGENT_RUNTIME_QUALIFIER": "DEFAULT",
         "PROXY_MAX_PROMPT_CHARS": "8000",
         "PROXY_KEEPALIVE_SECONDS": "15",
-        "PROXY_STREAM_TIMEOUT_SECONDS": str(int(inputs["timeout"]) - 10),
+        "PROXY_STREAM_TIMEOUT_SECONDS": str(int(inputs["timeout"]) - 20),
         "PROXY_LOG_LEVEL": env["PROXY_LOG_LEVEL"],
         "PROXY_LOG_CONTENT": "false",
         # Lambda Web Adapter sends x-amzn-request-context with every request: one without it is refused.

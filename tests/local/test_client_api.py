@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import socket
@@ -29,6 +30,14 @@ def event(name: str, data: dict[str, Any]) -> bytes:
 
 START = event("start", {"sessionId": "sess-1", "requestId": "req-1"})
 DONE = event("done", {"sessionId": "sess-1", "stopReason": "end_turn"})
+
+
+# The exact bytes Lambda Web Adapter's runtime (the Rust lambda_runtime crate,
+# lambda-runtime/src/types.rs, ToStreamErrorTrailer) sends as the last chunk of a body whose stream failed.
+LAMBDA_MID_STREAM_ERROR = (
+    b"Lambda-Runtime-Function-Error-Type: Runtime.StreamError\r\n"
+    b"Lambda-Runtime-Function-Error-Body: " + base64.b64encode(b"error reading a body from connection") + b"\r\n"
+)
 
 
 class SseServer:
@@ -135,6 +144,20 @@ class SseServer:
     def scenario_no_done(self, handler: BaseHTTPRequestHandler) -> None:
         self.start_stream(handler)
         self.chunk(handler, START)
+        self.end(handler)
+
+    def scenario_lambda_crash(self, handler: BaseHTTPRequestHandler) -> None:
+        # What API Gateway relays when the proxy function fails mid-stream on AWS: the events so far,
+        # then the two lines Lambda Web Adapter's runtime writes into the body (not as trailers),
+        # then a normal end of the response.
+        self.start_stream(handler)
+        self.chunk(handler, START + event("delta", {"text": "par"}) + b'event: delta\ndata: {"text":"ti')
+        self.chunk(handler, LAMBDA_MID_STREAM_ERROR)
+        self.end(handler)
+
+    def scenario_lambda_crash_after_done(self, handler: BaseHTTPRequestHandler) -> None:
+        self.start_stream(handler)
+        self.chunk(handler, START + DONE + LAMBDA_MID_STREAM_ERROR)
         self.end(handler)
 
     def scenario_not_json(self, handler: BaseHTTPRequestHandler) -> None:
@@ -260,6 +283,27 @@ def test_error_event_ends_the_stream_normally(sse_server: SseServer) -> None:
 def test_broken_streams_raise(sse_server: SseServer, scenario: str) -> None:
     with pytest.raises(StreamBrokenError):
         list(stream_invoke(f"{sse_server.url}/{scenario}", "hi"))
+
+
+def test_lambdas_mid_stream_error_lines_end_the_stream_as_cut(sse_server: SseServer) -> None:
+    received: list[Event] = []
+    with pytest.raises(StreamBrokenError, match=r"failed in the middle of the stream \(Lambda reported Runtime\.StreamError\)"):
+        for item in stream_invoke(f"{sse_server.url}/lambda-crash", "hi"):
+            received.append(item)
+    # What streamed before the failure was delivered; the half event and Lambda's lines were not.
+    assert names(received) == ["start", "delta"]
+    assert received[-1].data == {"text": "par"}
+
+
+def test_a_stream_that_ended_with_done_is_complete_whatever_follows(sse_server: SseServer) -> None:
+    assert names(list(stream_invoke(f"{sse_server.url}/lambda-crash-after-done", "hi"))) == ["start", "done"]
+
+
+def test_cli_names_lambdas_mid_stream_failure(sse_server: SseServer, run_cli: CliRun) -> None:
+    status, out, err = run_cli("hi", "--url", f"{sse_server.url}/lambda-crash")
+    assert status == 2
+    assert "par" in out
+    assert "Runtime.StreamError" in err and "incomplete" in err
 
 
 def test_rejects_a_url_that_is_not_http() -> None:

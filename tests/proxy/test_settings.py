@@ -45,3 +45,11 @@ def test_the_proxy_refuses_to_start_at_debug_or_trace(level):
     # Lambda Web Adapter in front of it logs every request header at DEBUG; the proxy never runs there.
     with pytest.raises(SettingsError, match=r"PROXY_LOG_LEVEL must be one of INFO, WARNING, ERROR, .*request header"):
         load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_LOG_LEVEL": level})
+
+
+@pytest.mark.parametrize("seconds", ["880.5", "890", "900"])
+def test_the_stream_limit_ends_20_s_before_api_gateways_900_s(seconds):
+    # API Gateway's 900 s counts from the request, the function's init included (edge.py).
+    with pytest.raises(SettingsError, match="PROXY_STREAM_TIMEOUT_SECONDS.*880"):
+        load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECONDS": seconds})
+    assert load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECONDS": "880"}).stream_timeout_seconds == 880
