@@ -765,3 +765,19 @@ def test_a_cold_import_from_the_read_only_proxy_zip_compiles_nothing_and_writes_
     assert report["modules"] > 150
     assert report["from_bytecode"] == report["modules"]
     assert sorted(path.relative_to(code_dir) for path in code_dir.rglob("*")) == before
+
+
+def test_the_container_image_compiles_its_bytecode_after_each_install_and_copy() -> None:
+    # The container artifact has no zip to carry .pyc: the image compiles them with its own 3.13,
+    # after pip installed the dependencies and after the agent's code was copied in.
+    lines = [line.strip() for line in (REPO_ROOT / "agent/Dockerfile").read_text().splitlines()]
+    instructions = [line for line in lines if line and not line.startswith("#")]
+    compile_steps = [index for index, line in enumerate(instructions) if "-m compileall" in line]
+    pip_install = next(index for index, line in enumerate(instructions) if line.startswith("RUN pip install"))
+    last_copy = max(index for index, line in enumerate(instructions) if line.startswith("COPY"))
+    assert len(compile_steps) == 2
+    assert pip_install < compile_steps[0] < last_copy < compile_steps[1]
+    assert 'get_path("purelib")' in instructions[compile_steps[0]]
+    assert instructions[compile_steps[1]].endswith(" /app")
+    assert all("--invalidation-mode unchecked-hash" in instructions[index] for index in compile_steps)
+    assert instructions[0].startswith("FROM") and "python:3.13" in instructions[0]
