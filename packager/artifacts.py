@@ -372,18 +372,23 @@ def find_bytecode_compiler() -> BytecodeCompiler | None:
 COLD_START_COST_WITHOUT_BYTECODE = "about 0.5 s more per cold start of the proxy"
 
 
+# What `pulumi preview`/`up` (and dev.py) say when no runtime Python is found: one line, the cost
+# and the fix.
+MISSING_BYTECODE_WARNING = (
+    f"no {RUNTIME_PYTHON_NAME} found to compile the zips' .pyc, so they ship sources only: "
+    f"{COLD_START_COST_WITHOUT_BYTECODE}, since Lambda cannot cache bytecode in its read-only "
+    f"code directory. Fix: install {RUNTIME_PYTHON_NAME} (pyenv install {RUNTIME_PYTHON_VERSION}, "
+    f"uv python install {RUNTIME_PYTHON_VERSION}, or your package manager) or set "
+    f"{BYTECODE_PYTHON_VARIABLE}=/path/to/{RUNTIME_PYTHON_NAME}."
+)
+
+
 def bytecode_warning(artifacts: Sequence[AgentArtifact]) -> str | None:
-    """One line for `pulumi preview`/`up` when a code zip ships without bytecode: what it costs and
-    how to fix it. None when every code zip carries its .pyc."""
+    """MISSING_BYTECODE_WARNING when a code zip ships without bytecode; None when every code zip
+    carries its .pyc (a container image compiles its own, agent/Dockerfile)."""
     if all(artifact.bytecode_tag is not None for artifact in artifacts if isinstance(artifact, CodeZip)):
         return None
-    return (
-        f"no {RUNTIME_PYTHON_NAME} found to compile the zips' .pyc, so they ship sources only: "
-        f"{COLD_START_COST_WITHOUT_BYTECODE}, since Lambda cannot cache bytecode in its read-only "
-        f"code directory. Fix: install {RUNTIME_PYTHON_NAME} (pyenv install {RUNTIME_PYTHON_VERSION}, "
-        f"uv python install {RUNTIME_PYTHON_VERSION}, or your package manager) or set "
-        f"{BYTECODE_PYTHON_VARIABLE}=/path/to/{RUNTIME_PYTHON_NAME}."
-    )
+    return MISSING_BYTECODE_WARNING
 
 
 def _build_with_dependencies(

@@ -8,6 +8,7 @@ root or uv would give it) and the test's own Python as the wrong version.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from packager.bytecode import (
 from tests.infra import infra_harness
 from tests.infra.infra_harness import run_program, stack_config
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON_313 = (3, 13)
 # CPython 3.13's magic number (Lib/importlib/_bootstrap_external.py: 3571) and PEP 552's flags word
 # for an unchecked hash-based .pyc, stated independently of the packager.
@@ -209,3 +211,37 @@ def test_without_python_313_the_program_warns_once_and_ships_sources_only(monkey
     assert "\n" not in run.warnings[0]
     assert len(built) == 2
     assert all(not any(name.endswith(".pyc") for name in names) for names in built)
+
+
+# --- dev.py and CI make sure there is one -----------------------------------------------------
+
+
+def test_dev_py_names_the_interpreter_or_says_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], python_313: Path
+) -> None:
+    import dev
+
+    dev.report_runtime_python("setup")
+    assert str(python_313) in capsys.readouterr().out
+
+    monkeypatch.setattr(artifacts, "find_bytecode_compiler", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    dev.report_runtime_python("setup")
+    [line] = capsys.readouterr().err.splitlines()
+    assert "pyenv install 3.13" in line and BYTECODE_PYTHON_VARIABLE in line
+
+    # CI must compile the .pyc the tests check: a test run there stops at once, with the same hint.
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(SystemExit) as stopped:
+        dev.report_runtime_python("test")
+    assert stopped.value.code == 2
+    assert "pyenv install 3.13" in capsys.readouterr().err
+
+
+def test_ci_checks_for_python_313_with_the_packagers_own_search(python_313: Path) -> None:
+    ci_script = (REPO_ROOT / ".ci" / "run").read_text()
+    [check] = [line for line in ci_script.splitlines() if "find_bytecode_compiler" in line]
+    python_code = check.split("python3 -c '", 1)[1].rsplit("'", 1)[0]
+    # It exits 0 where a 3.13 is found (here) and is what decides whether CI installs one.
+    assert subprocess.run([sys.executable, "-c", python_code], cwd=REPO_ROOT, check=False).returncode == 0
+    assert "apt-get install -y -qq --no-install-recommends python3.13" in ci_script
