@@ -37,7 +37,7 @@ COMPILE_RECIPE = "py_compile unchecked-hash optimize=0 dfile=zip-name hashseed=0
 _PROBE = (
     "import importlib.util, json, sys;"
     "print(json.dumps({'version': list(sys.version_info[:2]), 'magic': importlib.util.MAGIC_NUMBER.hex(),"
-    " 'cache_tag': sys.implementation.cache_tag, 'executable': sys.executable}))"
+    " 'cache_tag': sys.implementation.cache_tag, 'executable': sys.executable, 'build': sys.version}))"
 )
 
 # Run by the runtime's interpreter: compiles the [source, zip name, .pyc path] triples read from stdin;
@@ -65,6 +65,9 @@ class BytecodeCompiler:
     executable: Path
     cache_tag: str  # "cpython-313": the .pyc file name's middle part
     magic: bytes  # the first four bytes of every .pyc it writes
+    # Its full version and build ("3.13.0 (main, ...) [GCC ...]"): patch releases share the magic
+    # number but not always the compiler, so the cache of what it compiled is keyed by this too.
+    build: str
 
 
 def runtime_version_name(version: tuple[int, int]) -> str:
@@ -90,7 +93,10 @@ def probe(executable: str, version: tuple[int, int]) -> BytecodeCompiler | None:
     if tuple(facts["version"]) != version or not facts["cache_tag"].startswith("cpython-"):
         return None
     return BytecodeCompiler(
-        executable=Path(facts["executable"]), cache_tag=facts["cache_tag"], magic=bytes.fromhex(facts["magic"])
+        executable=Path(facts["executable"]),
+        cache_tag=facts["cache_tag"],
+        magic=bytes.fromhex(facts["magic"]),
+        build=facts["build"],
     )
 
 
@@ -193,7 +199,7 @@ def compiled_bytecode(
     (importing it would fail there anyway) and ships as it is.
     """
     python_sources = {name: path for name, path in sources.items() if name.endswith(".py")}
-    recipe = hashlib.sha256(f"{COMPILE_RECIPE}\0{compiler.magic.hex()}".encode()).hexdigest()[:16]
+    recipe = hashlib.sha256(f"{COMPILE_RECIPE}\0{compiler.magic.hex()}\0{compiler.build}".encode()).hexdigest()[:16]
     tree = cache_dir / "bytecode" / f"{cache_key}.{compiler.cache_tag}-{recipe}"
     if not tree.is_dir():
         _compile_tree(compiler, python_sources, tree)

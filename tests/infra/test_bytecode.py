@@ -7,6 +7,7 @@ root or uv would give it) and the test's own Python as the wrong version.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -176,6 +177,10 @@ def test_compiled_bytecode_is_cached_by_key_and_equal_across_compilations(tmp_pa
     assert sources_key(entries) != sources_key(small_tree(tmp_path / "elsewhere"))
     [bytecode_dir] = (tmp_path / "one" / "bytecode").iterdir()
     assert not bytecode_dir.name.startswith("."), "only the finished tree remains, no staging folder"
+    # Another patch release of 3.13 (same magic number) compiles its own tree under the same key.
+    other_patch = dataclasses.replace(compiler, build=compiler.build + " (another build)")
+    compiled_bytecode(other_patch, entries, "key", tmp_path / "one")
+    assert len(list((tmp_path / "one" / "bytecode").iterdir())) == 2
 
 
 # --- the warning ------------------------------------------------------------------------------
