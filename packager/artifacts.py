@@ -45,6 +45,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PYTHON = (3, 13)
 RUNTIME_PYTHON_VERSION = runtime_version_name(RUNTIME_PYTHON)  # "3.13"
 RUNTIME_PYTHON_NAME = f"python{RUNTIME_PYTHON_VERSION}"
+# The managed runtimes' identifiers for that version: the .pyc shipped must match what runs them.
+LAMBDA_PYTHON_RUNTIME = RUNTIME_PYTHON_NAME  # aws.lambda_.Function runtime "python3.13"
+AGENTCORE_PYTHON_RUNTIME = "PYTHON_{}_{}".format(*RUNTIME_PYTHON)  # code_configuration runtime
 DEPLOYED_PIP_PLATFORM = "manylinux2014_aarch64"
 
 
