@@ -34,7 +34,7 @@ from components.settings import (
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.user_pool import UserPool, UserPoolArgs, hosted_login_domain_prefix
 from components.waf import Waf, WafArgs
-from packager.artifacts import agent_artifact, build_proxy_zip
+from packager.artifacts import agent_artifact, build_proxy_zip, bytecode_warning
 
 REPO_ROOT = Path(__file__).resolve().parent
 
@@ -128,6 +128,13 @@ if applied_guardrail is not None:
     pulumi.export("guardrailId", applied_guardrail.id)
     pulumi.export("guardrailVersion", applied_guardrail.version)
 
+# Both artifacts are built before any component, so that a missing bytecode compiler is one warning.
+built_agent_artifact = agent_artifact(settings.agent_artifact, REPO_ROOT)
+proxy_zip = build_proxy_zip(REPO_ROOT)
+missing_bytecode = bytecode_warning([proxy_zip, built_agent_artifact])
+if missing_bytecode is not None:
+    pulumi.log.warn(missing_bytecode)
+
 agent = AgentRuntime("agent", AgentRuntimeArgs(
     runtime_name=agentcore_name(project, stack),
     model_id=settings.model_id,
@@ -137,7 +144,7 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     max_lifetime_seconds=settings.agent_max_lifetime_seconds,
     max_output_tokens=settings.max_output_tokens,
     turn_time_limit_seconds=settings.turn_time_limit_seconds,
-    artifact=agent_artifact(settings.agent_artifact, REPO_ROOT),
+    artifact=built_agent_artifact,
     network=agent_subnets,
     partition=partition,
     region=settings.region,
@@ -207,7 +214,7 @@ if new_pool is not None:
 
 proxy = ProxyFunction("proxy", ProxyFunctionArgs(
     function_name=proxy_function_name,
-    code_zip=build_proxy_zip(REPO_ROOT),
+    code_zip=proxy_zip,
     runtime=agent,
     timeout_seconds=settings.function_timeout_seconds,
     stream_timeout_seconds=settings.stream_timeout_seconds,

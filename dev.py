@@ -103,6 +103,24 @@ def parallel_options(arguments: list[str]) -> list[str]:
     return ["-n", str(workers), "--dist", "loadfile"]
 
 
+def report_runtime_python(command: str) -> None:
+    """The deploy zips carry .pyc compiled by the runtime's Python (packager/bytecode.py): say which
+    interpreter that is, or how to get one. CI must have one (.ci/run installs it), so a test run
+    there stops without it. Standard library only, so it runs before .venv exists."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from packager.artifacts import MISSING_BYTECODE_WARNING, find_bytecode_compiler
+
+    compiler = find_bytecode_compiler()
+    if compiler is not None:
+        if command == "setup":
+            print(f"dev.py: the zips' .pyc are compiled by {compiler.executable}")
+        return
+    if os.environ.get("CI") and command == "test":
+        fail(MISSING_BYTECODE_WARNING)
+    print(f"dev.py: warning: {MISSING_BYTECODE_WARNING}", file=sys.stderr)
+
+
 def adopt_project_name(arguments: list[str]) -> int:
     """Standard library only (components/project_name.py), so it needs no .venv."""
     if len(arguments) != 1:
@@ -130,6 +148,8 @@ def main(argv: list[str]) -> int:
         return 2
     command, arguments = argv[0], argv[1:]
     ensure_environment(REQUIREMENTS[command])
+    if command in ("setup", "test"):
+        report_runtime_python(command)
     if command == "setup":
         print(f"dev.py: {VENV.relative_to(ROOT)}/ is ready ({PYTHON.relative_to(ROOT)})")
         return 0

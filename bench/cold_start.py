@@ -1,47 +1,36 @@
-"""Cold start: how long a fresh interpreter takes to import and build each app, and the zip sizes.
+"""Cold start as shipped: the built zips, extracted read-only, run by Python 3.13, and the zip sizes.
 
-Each timing runs in a new subprocess (nothing cached in memory; .pyc files on disk are, as they are
-on Lambda and AgentCore, whose zips carry no bytecode but whose runtimes compile once per sandbox).
-The median of several runs is reported.
+Lambda's code directory is read-only and every execution environment starts from the zip, so what a
+cold start costs is what the zip's own .pyc (or their absence) make it cost: nothing may be cached
+by an earlier run. Each run therefore starts a fresh process in a freshly extracted, read-only copy,
+with the runtime's Python (the interpreter packager/bytecode.py finds), and the zip is timed with its
+.pyc and without them (the same files minus __pycache__/), in alternating order.
+
+Lambda runs arm64; a zip of arm64 wheels cannot start on another machine. On any other machine the
+zips are built by the same packager code for this machine's platform (the same pins, layout and
+bytecode; only the native wheels differ): read the figures as this machine's, not Lambda's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import platform
+import shutil
 import subprocess
-import sys
+import tempfile
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from bench import anchor
 from bench.report import Figure
-from bench.stats import median, spread
+from bench.stats import alternate, median, spread
 from local.stack import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, LOCAL_REGION, LOCAL_RUNTIME_ARN, REPO_ROOT
-from proxy.streaming_proxy.edge import ProxySettings
-
-# What run.sh does before the first request, as Lambda's init phase would: uvicorn with the event
-# loop it picks ("auto": uvloop when installed) and the h11 protocol, the app, the client.
-PROXY_SNIPPET = """
-import json, os, time
-started = time.perf_counter()
-import uvicorn
-from uvicorn.loops.auto import auto_loop_factory
-from uvicorn.protocols.http.h11_impl import H11Protocol
-auto_loop_factory()
-server_loaded = time.perf_counter()
-import streaming_proxy.app as proxy_app
-imported = time.perf_counter()
-from streaming_proxy.edge import load_settings
-settings = load_settings(os.environ)
-proxy_app.create_app(settings, client=object())  # app only, no AWS client
-app_built = time.perf_counter()
-from streaming_proxy.upstream import create_client
-create_client(settings)  # the real boto3 client the deployed proxy builds at start-up
-client_built = time.perf_counter()
-print(json.dumps({"server": server_loaded - started, "import": imported - server_loaded, "app": app_built - imported,
-                  "client": client_built - app_built, "total": client_built - started,
-                  "loop": auto_loop_factory().__module__, "http": H11Protocol.__name__}))
-"""
+from local.stack import find_free_port, http_ok
+from proxy.streaming_proxy.edge import READY_PATH, ProxySettings
 
 AGENT_SNIPPET = """
 import json, os, time
@@ -54,52 +43,134 @@ app_built = time.perf_counter()
 print(json.dumps({"import": imported - started, "app": app_built - imported}))
 """
 
+READY_TIMEOUT_SECONDS = 60.0
+READY_POLL_SECONDS = 0.002
+HOST_BUILD_DIR = REPO_ROOT / ".build" / "bench" / "host-zips"
 
 
-def time_snippet(snippet: str, cwd: str, env: dict[str, str], runs: int, between: Callable[[], None] = lambda: None) -> dict[str, list]:
-    """The snippet's timings, run by run; `between` runs after each (what is compared with it, interleaved)."""
-    samples: dict[str, list] = {}
-    for _ in range(runs):
-        between()
-        output = subprocess.run(
-            [sys.executable, "-c", snippet], cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=120
-        ).stdout
-        for key, value in json.loads(output.strip().splitlines()[-1]).items():
-            samples.setdefault(key, []).append(value)
-    return samples
+def host_pip_platform() -> str:
+    return f"manylinux2014_{platform.machine()}"
 
 
-def measure_imports(runs: int) -> list[Figure]:
-    base_env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "0", "HOME": str(REPO_ROOT)}
-    proxy_env = {
-        **base_env,
-        **ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ(),
-        "AWS_REGION": LOCAL_REGION,
-        "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+def host_zips() -> dict[str, Path]:
+    """The proxy and agent zips as `pulumi up` builds them, with this machine's wheels."""
+    from packager import artifacts
+
+    if host_pip_platform() == artifacts.DEPLOYED_PIP_PLATFORM:
+        return {"proxy": artifacts.build_proxy_zip().path, "agent": artifacts.build_agent_zip().path}
+    options = {"build_dir": HOST_BUILD_DIR, "pip_platform": host_pip_platform()}
+    return {
+        "proxy": artifacts.build_proxy_zip(**options).path,
+        "agent": artifacts.build_agent_zip(**options).path,
     }
-    agent_env = {**base_env, "AGENT_MODEL_PROVIDER": "offline"}
-    # The proxy's venv site-packages, so its chosen loop and parser are the ones run.sh would get.
-    node: list[float] = []  # the Node anchor's cold starts, interleaved with the proxy's
-    proxy = time_snippet(PROXY_SNIPPET, str(REPO_ROOT / "proxy"), proxy_env, runs, lambda: node.append(anchor.ready_seconds()))
-    agent = time_snippet(AGENT_SNIPPET, str(REPO_ROOT / "agent"), agent_env, runs)
+
+
+@contextlib.contextmanager
+def extracted_read_only(zip_path: Path, with_bytecode: bool) -> Iterator[Path]:
+    """The zip extracted into a fresh folder and made read-only (without __pycache__/ if asked)."""
+    with tempfile.TemporaryDirectory(prefix="cold-start.") as scratch:
+        root = Path(scratch) / "task"
+        with zipfile.ZipFile(zip_path) as archive:
+            members = [name for name in archive.namelist() if with_bytecode or "/__pycache__/" not in f"/{name}"]
+            archive.extractall(root, members)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        try:
+            yield root
+        finally:
+            for path in [root, *root.rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200)
+
+
+def python_bin(python: Path, scratch: Path) -> Path:
+    """A folder whose `python` is the runtime's interpreter, for run.sh's `exec python`."""
+    folder = scratch / "bin"
+    folder.mkdir(exist_ok=True)
+    link = folder / "python"
+    if not link.exists():
+        link.symlink_to(python)
+    return folder
+
+
+def proxy_start_to_ready(zip_path: Path, python: Path, with_bytecode: bool) -> float:
+    """Seconds from starting run.sh (as Lambda Web Adapter does) until /_ready answers 200."""
+    with extracted_read_only(zip_path, with_bytecode) as root, tempfile.TemporaryDirectory() as scratch:
+        port = find_free_port()
+        env = {
+            "PATH": f"{python_bin(python, Path(scratch))}:/usr/bin:/bin",
+            "HOME": scratch,
+            **ProxySettings(runtime_arn=LOCAL_RUNTIME_ARN).to_environ(),
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+            "AWS_LWA_PORT": str(port),
+        }
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            ["/bin/bash", str(root / "run.sh")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            while not http_ok("127.0.0.1", port, READY_PATH):
+                if process.poll() is not None:
+                    raise RuntimeError(f"the proxy from {zip_path} exited: {process.stderr.read().decode()[-2000:]}")
+                if time.perf_counter() - started > READY_TIMEOUT_SECONDS:
+                    raise RuntimeError(f"the proxy from {zip_path} was not ready in {READY_TIMEOUT_SECONDS:.0f} s")
+                time.sleep(READY_POLL_SECONDS)
+            return time.perf_counter() - started
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            process.stderr.close()
+
+
+def agent_import(zip_path: Path, python: Path, with_bytecode: bool) -> float:
+    """Seconds Python 3.13 takes to import the agent's app and build it, in the extracted zip."""
+    with extracted_read_only(zip_path, with_bytecode) as root:
+        output = subprocess.run(
+            [str(python), "-s", "-c", AGENT_SNIPPET], cwd=root, env={"PATH": "/usr/bin:/bin", "AGENT_MODEL_PROVIDER": "offline"},
+            capture_output=True, text=True, check=True, timeout=120,
+        ).stdout
+    timings = json.loads(output.strip().splitlines()[-1])
+    return timings["import"] + timings["app"]
+
+
+def before_and_after(measure: Callable[[bool], float], runs: int) -> dict[str, list[float]]:
+    return alternate({"with": lambda: measure(True), "without": lambda: measure(False)}, runs)
+
+
+def measure_as_shipped(runs: int) -> list[Figure]:
+    from packager import artifacts
+
+    compiler = artifacts.find_bytecode_compiler()
+    if compiler is None:
+        return [Figure("cold start", "as shipped (Python 3.13)", f"not measured: {artifacts.MISSING_BYTECODE_WARNING}")]
+    zips = host_zips()
     show = lambda seconds: f"{seconds * 1000:.0f} ms"  # noqa: E731
-    loop = "uvloop" if "uvloop" in proxy["loop"][0] else "asyncio"
-    parser = "h11" if proxy["http"][0] == "H11Protocol" else proxy["http"][0]
+    wheels = "" if host_pip_platform() == artifacts.DEPLOYED_PIP_PLATFORM else f", {platform.machine()} wheels"
+    # The Node anchor's cold starts run in the same rounds, so the ratio compares like with like.
+    proxy = alternate({
+        "with": lambda: proxy_start_to_ready(zips["proxy"], compiler.executable, True),
+        "without": lambda: proxy_start_to_ready(zips["proxy"], compiler.executable, False),
+        "node": anchor.ready_seconds,
+    }, runs)
+    agent = before_and_after(lambda bytecode: agent_import(zips["agent"], compiler.executable, bytecode), runs)
+    saved = median(proxy["without"]) - median(proxy["with"])
     return [
         Figure(
             "cold start",
-            f"proxy init like Lambda's: uvicorn ({loop}, {parser}) + import app + create_app + boto3 client",
-            f"{spread(proxy['total'], show)}: server {median(proxy['server']) * 1000:.0f} ms, app import "
-            f"{median(proxy['import']) * 1000:.0f} ms, create_app {median(proxy['app']) * 1000:.0f} ms, "
-            f"client {median(proxy['client']) * 1000:.0f} ms",
+            f"proxy as shipped: run.sh to {READY_PATH} 200, zip extracted read-only, Python 3.13, its .pyc{wheels}",
+            f"{spread(proxy['with'], show)}",
         ),
-        anchor.cold_start_figure(proxy["total"], node),
+        anchor.cold_start_figure(proxy["with"], proxy["node"]),
         Figure(
             "cold start",
-            "agent: import streaming_agent.app + create_app (offline model)",
-            # strands itself imports its Bedrock provider, so this covers the deployed model's code too.
-            f"{spread([i + a for i, a in zip(agent['import'], agent['app'])], show)} (strands included)",
+            "proxy, the same zip without its .pyc (every module compiled at start)",
+            f"{spread(proxy['without'], show)}; the .pyc save {saved * 1000:.0f} ms",
+        ),
+        Figure(
+            "cold start",
+            f"agent import as shipped: import streaming_agent.app + create_app (offline model), its .pyc{wheels}",
+            f"{spread(agent['with'], show)}; without its .pyc {spread(agent['without'], show)}",
         ),
     ]
 

@@ -15,7 +15,13 @@ from components.agent_memory import MemoryStore
 from components.buckets import private_bucket_controls
 from components.guardrail import AppliedGuardrail
 from components.network import Subnets
-from packager.artifacts import AGENT_INSTRUMENTATION_COMMAND, AgentArtifact, CodeZip, ContainerImage
+from packager.artifacts import (
+    AGENT_INSTRUMENTATION_COMMAND,
+    AGENTCORE_PYTHON_RUNTIME,
+    AgentArtifact,
+    CodeZip,
+    ContainerImage,
+)
 
 # AgentCore's documented entry point for a code zip with observability: the runtime starts main.py
 # under ADOT's opentelemetry-instrument (shipped in the zip by packager/artifacts.py).
@@ -159,7 +165,7 @@ class AgentRuntime(pulumi.ComponentResource):
         bucket, code_object = self._code_store(name, args, code_zip)
         artifact = aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactArgs(
             code_configuration=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationArgs(
-                runtime="PYTHON_3_13",
+                runtime=AGENTCORE_PYTHON_RUNTIME,
                 entry_points=CODE_ENTRY_POINTS,
                 code=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeArgs(
                     s3=aws.bedrock.AgentcoreAgentRuntimeAgentRuntimeArtifactCodeConfigurationCodeS3Args(

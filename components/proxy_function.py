@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.agent_runtime import AgentRuntime
-from packager.artifacts import CodeZip
+from packager.artifacts import LAMBDA_PYTHON_RUNTIME, CodeZip
 from proxy.streaming_proxy.edge import (
     CORS_VARIABLE,
     FUNCTION_LOG_LEVEL,
@@ -98,7 +98,7 @@ class ProxyFunction(pulumi.ComponentResource):
         function = aws.lambda_.Function(
             f"{name}-function",
             name=args.function_name,
-            runtime="python3.13",
+            runtime=LAMBDA_PYTHON_RUNTIME,
             architectures=["arm64"],
             # LWA's exec wrapper starts run.sh (uvicorn) and turns its HTTP stream into Lambda's.
             handler="run.sh",

@@ -11,6 +11,7 @@ Run ``python -m packager.artifacts`` to build both zips and print their sizes an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import logging
 import os
@@ -25,21 +26,43 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from packager.bytecode import (
+    BYTECODE_PYTHON_VARIABLE,
+    BytecodeCompiler,
+    BytecodeCompilerError,
+    compiled_bytecode,
+    find_compiler,
+    runtime_version_name,
+    sources_key,
+)
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Both deployment targets run CPython 3.13 on Graviton (Lambda python3.13 arm64, AgentCore
-# PYTHON_3_13 arm64). --only-binary keeps pip from compiling an sdist for the build machine.
-TARGET_PLATFORM_ARGS: tuple[str, ...] = (
-    "--platform",
-    "manylinux2014_aarch64",
-    "--implementation",
-    "cp",
-    "--python-version",
-    "3.13",
-    "--only-binary=:all:",
-)
+# PYTHON_3_13 arm64): the wheels pip picks and the bytecode shipped beside the sources are for it.
+RUNTIME_PYTHON = (3, 13)
+RUNTIME_PYTHON_VERSION = runtime_version_name(RUNTIME_PYTHON)  # "3.13"
+RUNTIME_PYTHON_NAME = f"python{RUNTIME_PYTHON_VERSION}"
+# The managed runtimes' identifiers for that version: the .pyc shipped must match what runs them.
+LAMBDA_PYTHON_RUNTIME = RUNTIME_PYTHON_NAME  # aws.lambda_.Function runtime "python3.13"
+AGENTCORE_PYTHON_RUNTIME = "PYTHON_{}_{}".format(*RUNTIME_PYTHON)  # code_configuration runtime
+DEPLOYED_PIP_PLATFORM = "manylinux2014_aarch64"
+
+
+def target_platform_args(pip_platform: str = DEPLOYED_PIP_PLATFORM) -> tuple[str, ...]:
+    # --only-binary keeps pip from compiling an sdist for the build machine.
+    return (
+        "--platform",
+        pip_platform,
+        "--implementation",
+        "cp",
+        "--python-version",
+        RUNTIME_PYTHON_VERSION,
+        "--only-binary=:all:",
+    )
+
 
 # AgentCore's documented wrapper for ADOT auto-instrumentation (aws-opentelemetry-distro).
 AGENT_INSTRUMENTATION_COMMAND = "opentelemetry-instrument"
@@ -65,6 +88,8 @@ class CodeZip:
     path: Path  # zip file on disk, under <repo>/.build/ (gitignored)
     sha256: str  # hex digest of the zip bytes
     size: int
+    # The cache tag of the .pyc it carries ("cpython-313"), or None when it ships sources only.
+    bytecode_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,17 +253,17 @@ def requirement_files(requirements: Path) -> list[Path]:
     return files
 
 
-def dependency_cache_key(requirements: Path, constraints: Path) -> str:
+def dependency_cache_key(requirements: Path, constraints: Path, pip_platform: str = DEPLOYED_PIP_PLATFORM) -> str:
     digest = hashlib.sha256()
     for part in (*(path.read_bytes() for path in requirement_files(requirements)), constraints.read_bytes()):
         # Length-prefix each part so that moving bytes from one file to the other changes the key.
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
-    digest.update("\0".join(TARGET_PLATFORM_ARGS).encode())
+    digest.update("\0".join(target_platform_args(pip_platform)).encode())
     return digest.hexdigest()
 
 
-def _pip_install_command(requirements: Path, constraints: Path, target: Path) -> list[str]:
+def _pip_install_command(requirements: Path, constraints: Path, target: Path, pip_platform: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -246,10 +271,10 @@ def _pip_install_command(requirements: Path, constraints: Path, target: Path) ->
         "install",
         "--disable-pip-version-check",
         "--no-input",
-        # Bytecode would be compiled by the build machine's Python (3.11 here), which the 3.13
-        # runtime ignores anyway; leaving it out also keeps the tree smaller.
+        # pip would compile with the build machine's Python, whose bytecode the runtime ignores;
+        # packager/bytecode.py compiles with the runtime's own version instead.
         "--no-compile",
-        *TARGET_PLATFORM_ARGS,
+        *target_platform_args(pip_platform),
         "--target",
         str(target),
         "-r",
@@ -259,14 +284,16 @@ def _pip_install_command(requirements: Path, constraints: Path, target: Path) ->
     ]
 
 
-def install_dependencies(requirements: Path, constraints: Path, cache_dir: Path) -> Path:
+def install_dependencies(
+    requirements: Path, constraints: Path, cache_dir: Path, pip_platform: str = DEPLOYED_PIP_PLATFORM
+) -> Path:
     """Install ``requirements`` for the deployment platform into a cached directory and return it.
 
     The directory is named after a hash of the requirements file, the constraints file and the
     platform arguments, so an unchanged input reuses it and any change installs afresh. pip works
     in a temporary sibling that is renamed into place only after it succeeds.
     """
-    name = f"{requirements.parent.name}-{dependency_cache_key(requirements, constraints)}"
+    name = f"{requirements.parent.name}-{dependency_cache_key(requirements, constraints, pip_platform)}"
     cached_tree = cache_dir / name
     if cached_tree.is_dir():
         logger.info("dependency cache hit: %s", cached_tree)
@@ -274,9 +301,9 @@ def install_dependencies(requirements: Path, constraints: Path, cache_dir: Path)
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=cache_dir))
     try:
-        logger.info("installing %s for %s", requirements, " ".join(TARGET_PLATFORM_ARGS))
+        logger.info("installing %s for %s", requirements, " ".join(target_platform_args(pip_platform)))
         completed = subprocess.run(
-            _pip_install_command(requirements, constraints, staging),
+            _pip_install_command(requirements, constraints, staging, pip_platform),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -338,6 +365,35 @@ def portable_console_scripts(
     return sources
 
 
+def find_bytecode_compiler() -> BytecodeCompiler | None:
+    """The runtime's Python on this machine (see packager/bytecode.py), or None: then the zips ship
+    without .pyc and the program warns (bytecode_warning)."""
+    return find_compiler(RUNTIME_PYTHON)
+
+
+# Measured by `python3 dev.py bench` (cold start, proxy zip extracted read-only, Python 3.13).
+COLD_START_COST_WITHOUT_BYTECODE = "about 0.5 s more per cold start of the proxy"
+
+
+# What `pulumi preview`/`up` (and dev.py) say when no runtime Python is found: one line, the cost
+# and the fix.
+MISSING_BYTECODE_WARNING = (
+    f"no {RUNTIME_PYTHON_NAME} found to compile the zips' .pyc, so they ship sources only: "
+    f"{COLD_START_COST_WITHOUT_BYTECODE}, since Lambda cannot cache bytecode in its read-only "
+    f"code directory. Fix: install {RUNTIME_PYTHON_NAME} (pyenv install {RUNTIME_PYTHON_VERSION}, "
+    f"uv python install {RUNTIME_PYTHON_VERSION}, or your package manager) or set "
+    f"{BYTECODE_PYTHON_VARIABLE}=/path/to/{RUNTIME_PYTHON_NAME}."
+)
+
+
+def bytecode_warning(artifacts: Sequence[AgentArtifact]) -> str | None:
+    """MISSING_BYTECODE_WARNING when a code zip ships without bytecode; None when every code zip
+    carries its .pyc (a container image compiles its own, agent/Dockerfile)."""
+    if all(artifact.bytecode_tag is not None for artifact in artifacts if isinstance(artifact, CodeZip)):
+        return None
+    return MISSING_BYTECODE_WARNING
+
+
 def _build_with_dependencies(
     component_dir: Path,
     own_sources: Sequence[ZipSource],
@@ -348,6 +404,7 @@ def _build_with_dependencies(
     deps_cache_dir: Path | None,
     executables: Collection[str] = (),
     console_scripts: Collection[str] = (),
+    pip_platform: str = DEPLOYED_PIP_PLATFORM,
 ) -> CodeZip:
     cache_dir = deps_cache_dir if deps_cache_dir is not None else build_dir / "deps"
     # Our own files are listed explicitly (an allow-list), so a Dockerfile, a README or a local
@@ -358,21 +415,37 @@ def _build_with_dependencies(
     for pip_input in (*requirement_files(requirements), constraints):
         if not pip_input.is_file():
             raise FileNotFoundError(f"artifact source is missing: {pip_input}")
-    dependency_tree = install_dependencies(requirements, constraints, cache_dir)
+    compiler = find_bytecode_compiler()
+    dependency_tree = install_dependencies(requirements, constraints, cache_dir, pip_platform)
     dependency_entries = _collect_entries([(dependency_tree, "")], exclude_from_dependency_tree)
     clashes = sorted(set(own_entries) & set(dependency_entries))
     if clashes:
         raise ValueError(f"dependencies of {component_dir} overwrite project files: {clashes}")
+    bytecode_entries: dict[str, Path] = {}
+    if compiler is not None:
+        # The dependency tree's name already keys its content; our own few files are keyed by theirs.
+        bytecode_entries = {
+            **compiled_bytecode(compiler, dependency_entries, dependency_tree.name, cache_dir),
+            **compiled_bytecode(compiler, own_entries, f"own-{sources_key(own_entries)}", cache_dir),
+        }
     with tempfile.TemporaryDirectory(prefix=".console-scripts.", dir=cache_dir) as staging:
+        # The console scripts get no .pyc: Python runs a script from its source, never from bytecode.
         scripts = portable_console_scripts(dependency_tree, console_scripts, Path(staging))
         script_entries = _collect_entries(scripts, is_never_deployed)
-        merged = {**own_entries, **dependency_entries, **script_entries}
+        merged = {**own_entries, **dependency_entries, **script_entries, **bytecode_entries}
         merged_sources = [(path, name) for name, path in merged.items()]
-        return build_zip(
+        built = build_zip(
             merged_sources,
             build_dir / zip_name,
             executables={*executables, *script_entries},
+            # Each source was filtered above; the .pyc we compiled are the only __pycache__ entries.
+            exclude=_nothing_excluded,
         )
+    return dataclasses.replace(built, bytecode_tag=compiler.cache_tag if compiler is not None else None)
+
+
+def _nothing_excluded(relative_path: PurePosixPath) -> bool:
+    return False
 
 
 def build_proxy_zip(
@@ -380,8 +453,11 @@ def build_proxy_zip(
     *,
     build_dir: Path | None = None,
     deps_cache_dir: Path | None = None,
+    pip_platform: str = DEPLOYED_PIP_PLATFORM,
 ) -> CodeZip:
-    """The proxy Lambda's code: run.sh (0755) and streaming_proxy/ at the root, plus its wheels."""
+    """The proxy Lambda's code: run.sh (0755) and streaming_proxy/ at the root, plus its wheels,
+    with the runtime Python's .pyc beside every module when that Python is on this machine.
+    ``pip_platform`` builds the same zip with another platform's wheels (the benchmark runs it here)."""
     proxy_dir = repo_root / "proxy"
     return _build_with_dependencies(
         proxy_dir,
@@ -394,6 +470,7 @@ def build_proxy_zip(
         build_dir=build_dir if build_dir is not None else repo_root / ".build",
         deps_cache_dir=deps_cache_dir,
         executables={"run.sh"},
+        pip_platform=pip_platform,
     )
 
 
@@ -402,9 +479,10 @@ def build_agent_zip(
     *,
     build_dir: Path | None = None,
     deps_cache_dir: Path | None = None,
+    pip_platform: str = DEPLOYED_PIP_PLATFORM,
 ) -> CodeZip:
     """The AgentCore code zip: main.py (the entry point) and streaming_agent/ at the root, plus
-    its wheels and bin/opentelemetry-instrument (0755, portable shebang)."""
+    its wheels and bin/opentelemetry-instrument (0755, portable shebang), with .pyc as the proxy's."""
     agent_dir = repo_root / "agent"
     return _build_with_dependencies(
         agent_dir,
@@ -419,6 +497,7 @@ def build_agent_zip(
         # The runtime's entry point is ["opentelemetry-instrument", "main.py"], as AgentCore
         # documents; AWS's own zip recipe ships pip's bin/ folder, so this script is kept too.
         console_scripts={AGENT_INSTRUMENTATION_COMMAND},
+        pip_platform=pip_platform,
     )
 
 
@@ -439,7 +518,8 @@ def _describe(label: str, artifact: CodeZip, seconds: float) -> str:
     return (
         f"artifact={label} path={artifact.path} zip_bytes={artifact.size} "
         f"zip_mib={artifact.size / 2**20:.1f} unzipped_mib={unzipped_bytes / 2**20:.1f} "
-        f"files={len(infos)} build_seconds={seconds:.1f} sha256={artifact.sha256}"
+        f"files={len(infos)} bytecode={artifact.bytecode_tag or 'none'} build_seconds={seconds:.1f} "
+        f"sha256={artifact.sha256}"
     )
 
 
@@ -457,16 +537,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "proxy": build_proxy_zip,
         "agent": build_agent_zip,
     }
+    built: list[CodeZip] = []
     for label, builder in builders.items():
         if arguments.only and arguments.only != label:
             continue
         started = time.perf_counter()
         try:
             artifact = builder(arguments.repo_root.resolve())
-        except (DependencyInstallError, FileNotFoundError, ValueError) as error:
+        except (DependencyInstallError, BytecodeCompilerError, FileNotFoundError, ValueError) as error:
             print(f"error building {label}: {error}", file=sys.stderr)
             return 1
         print(_describe(label, artifact, time.perf_counter() - started))
+        built.append(artifact)
+    warning = bytecode_warning(built)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

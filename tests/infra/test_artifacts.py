@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import importlib.machinery
 import importlib.metadata
+import json
 import os
 import re
 import shutil
 import stat
+import subprocess
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import pytest
 
 from packager import artifacts
 from packager.artifacts import (
+    RUNTIME_PYTHON,
     CodeZip,
     DependencyInstallError,
     build_agent_zip,
@@ -33,8 +36,16 @@ from packager.artifacts import (
     is_never_deployed,
     portable_console_scripts,
 )
+from packager.bytecode import pyc_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# What CPython 3.13 writes, from its own source (Lib/importlib/_bootstrap_external.py: "Python 3.13
+# ... 3571", the magic number followed by b"\r\n"; the cache tag is sys.implementation.cache_tag).
+# Stated here, not taken from the packager, so that a wrong interpreter there cannot pass.
+PYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
+RUNTIME_CACHE_TAG = "cpython-313"
+# PEP 552: the header's flags word; bit 0 = hash-based, bit 1 = check the source (off: unchecked).
+UNCHECKED_HASH_FLAGS = 0b01
 ELF_MAGIC = b"\x7fELF"
 ELF_MACHINE_AARCH64 = 183
 ELF_MACHINE_X86_64 = 62
@@ -393,7 +404,11 @@ def test_builders_ship_only_deployable_files_of_a_synthetic_checkout(tmp_path: P
     assert expected_agent <= agent_names
     for names in (proxy_names, agent_names):
         assert not {"requirements.txt", "Dockerfile", ".dockerignore", "README.md"} & names
-        assert not any("__pycache__" in name or name.startswith("bin/") for name in names)
+        assert not any(name.startswith("bin/") for name in names)
+        # The build machine's stale cpython-311 cache stays out; the runtime's own bytecode goes in.
+        assert {name for name in names if "__pycache__" in name} == {
+            pyc_name(name, RUNTIME_CACHE_TAG) for name in names if name.endswith(".py")
+        }
         assert any(name.endswith(".dist-info/METADATA") for name in names)
         assert not any(name.endswith(".dist-info/RECORD") for name in names)
     assert (build_dir / "deps").is_dir(), "dependency trees are cached beside the zips by default"
@@ -482,14 +497,16 @@ def assert_only_arm64_cpython313_binaries(zip_path: Path) -> int:
 
 @slow_build
 def test_real_zips_are_identical_when_built_twice(real_builds: RealBuilds, tmp_path: Path) -> None:
-    # Rebuild into another folder, reusing the cached dependency trees: the output location and
-    # file times of the first build must not matter.
-    proxy_again = build_proxy_zip(
-        REPO_ROOT, build_dir=tmp_path, deps_cache_dir=real_builds.deps_cache_dir
-    )
-    agent_again = build_agent_zip(
-        REPO_ROOT, build_dir=tmp_path, deps_cache_dir=real_builds.deps_cache_dir
-    )
+    # Rebuild into another folder, reusing the cached dependency trees but none of the compiled
+    # bytecode: the output location, file times and a second compilation must not matter.
+    fresh_cache = tmp_path / "deps"
+    fresh_cache.mkdir()
+    for tree in real_builds.deps_cache_dir.iterdir():
+        if tree.name.startswith(("proxy-", "agent-")):
+            (fresh_cache / tree.name).symlink_to(tree)
+    proxy_again = build_proxy_zip(REPO_ROOT, build_dir=tmp_path, deps_cache_dir=fresh_cache)
+    agent_again = build_agent_zip(REPO_ROOT, build_dir=tmp_path, deps_cache_dir=fresh_cache)
+    assert (fresh_cache / "bytecode").is_dir(), "the second build compiled its own bytecode"
     assert proxy_again.sha256 == real_builds.proxy.sha256
     assert agent_again.sha256 == real_builds.agent.sha256
     assert proxy_again.path.read_bytes() == real_builds.proxy.path.read_bytes()
@@ -505,7 +522,7 @@ def test_real_proxy_zip_starts_with_an_executable_run_sh(real_builds: RealBuilds
     # run.sh starts `python -m uvicorn`, so uvicorn and the AWS SDK must be at the zip root.
     assert {"uvicorn/__init__.py", "starlette/__init__.py", "boto3/__init__.py"} <= names
     assert "requirements.txt" not in names
-    assert not any(name.startswith(("tests/", "bin/")) or "__pycache__" in name for name in names)
+    assert not any(name.startswith(("tests/", "bin/")) for name in names)
 
 
 @slow_build
@@ -530,7 +547,6 @@ def test_real_agent_zip_has_its_entry_point_at_the_root(
         archive.extractall(tmp_path)
     names = set(zip_names(real_builds.agent.path))
     assert not {"Dockerfile", ".dockerignore", "requirements.txt", "requirements-deploy.txt", "constraints.txt"} & names
-    assert not any("__pycache__" in name for name in names)
     assert (tmp_path / "main.py").is_file()
 
     # Importable from the zip root as AgentCore runs it: the package and its dependencies are
@@ -641,3 +657,127 @@ def test_command_line_reports_a_broken_checkout_without_a_traceback(
     (repo / "proxy/run.sh").unlink()
     assert artifacts.main(["--repo-root", str(repo), "--only", "proxy"]) == 1
     assert "run.sh" in capsys.readouterr().err
+
+
+# --- bytecode for the runtime's Python --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runtime_python() -> Path:
+    """A CPython 3.13 on this machine, found as the packager finds it (CI and dev.py set one up)."""
+    compiler = artifacts.find_bytecode_compiler()
+    if compiler is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide python3.13 (.ci/run installs it)")
+        pytest.skip("no python3.13 on this machine")
+    return compiler.executable
+
+
+def pyc_headers(zip_path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(zip_path) as archive:
+        return {name: archive.read(name)[:16] for name in archive.namelist() if name.endswith(".pyc")}
+
+
+@slow_build
+@pytest.mark.parametrize("artifact", ["proxy", "agent"])
+def test_real_zip_carries_unchecked_hash_bytecode_of_python_313_for_every_module(
+    real_builds: RealBuilds, artifact: str, runtime_python: Path
+) -> None:
+    built: CodeZip = getattr(real_builds, artifact)
+    assert built.bytecode_tag == RUNTIME_CACHE_TAG
+    names = zip_names(built.path)
+    sources = [name for name in names if name.endswith(".py")]
+    headers = pyc_headers(built.path)
+    # One .pyc where the import system looks for it, beside every module and for nothing else.
+    assert set(headers) == {pyc_name(name, RUNTIME_CACHE_TAG) for name in sources}
+    assert len(headers) > 300
+    for name, header in headers.items():
+        assert header[:4] == PYTHON_313_MAGIC, name
+        assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH_FLAGS, name
+
+
+@slow_build
+def test_real_bytecode_holds_the_hash_of_its_source_and_no_build_path(
+    real_builds: RealBuilds, runtime_python: Path, tmp_path: Path
+) -> None:
+    # Python 3.13 itself computes each source's hash (importlib.util.source_hash is keyed by the
+    # running interpreter's magic number): a checked import would accept every shipped .pyc.
+    with zipfile.ZipFile(real_builds.proxy.path) as archive:
+        archive.extractall(tmp_path)
+    check = (
+        "import importlib.util, json, pathlib, sys\n"
+        "root = pathlib.Path(sys.argv[1]); wrong = []\n"
+        "for source in root.rglob('*.py'):\n"
+        "    pyc = pathlib.Path(importlib.util.cache_from_source(str(source)))\n"
+        "    if pyc.read_bytes()[8:16] != importlib.util.source_hash(source.read_bytes()):\n"
+        "        wrong.append(str(source))\n"
+        "print(json.dumps(wrong))\n"
+    )
+    completed = subprocess.run(
+        [str(runtime_python), "-I", "-c", check, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(completed.stdout) == []
+    for pyc in tmp_path.rglob("*.pyc"):
+        assert str(REPO_ROOT).encode() not in pyc.read_bytes(), f"{pyc} names the build machine's checkout"
+
+
+# Run by Python 3.13 in the extracted zip: imports what run.sh imports before it is ready, and
+# reports every source the import system compiled (audit event "compile" raised from importlib's
+# own frames; anyio also compiles its own source to an AST at import, which is not bytecode).
+COLD_IMPORT = """
+import json, os, sys
+root = os.getcwd()
+compiled_by_import = []
+def watch(event, args):
+    if event == "compile" and isinstance(args[1], str) and args[1].startswith(root):
+        if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+            compiled_by_import.append(args[1])
+sys.addaudithook(watch)
+import streaming_proxy.app, streaming_proxy.upstream, uvicorn.main, boto3
+modules = [module for module in list(sys.modules.values()) if (getattr(module, "__file__", None) or "").startswith(root)]
+print(json.dumps({"compiled": compiled_by_import, "modules": len(modules),
+                  "from_bytecode": sum(1 for module in modules if module.__spec__.cached and os.path.exists(module.__spec__.cached))}))
+"""
+
+
+@slow_build
+def test_a_cold_import_from_the_read_only_proxy_zip_compiles_nothing_and_writes_nothing(
+    real_builds: RealBuilds, runtime_python: Path, tmp_path: Path
+) -> None:
+    code_dir = tmp_path / "task"
+    with zipfile.ZipFile(real_builds.proxy.path) as archive:
+        archive.extractall(code_dir)
+    before = sorted(path.relative_to(code_dir) for path in code_dir.rglob("*"))
+    # Read-only like Lambda's /var/task (the test runs as root, for whom modes do not stop writes,
+    # so the listing below is compared as well).
+    for path in [code_dir, *code_dir.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        completed = subprocess.run(
+            [str(runtime_python), "-s", "-c", COLD_IMPORT], cwd=code_dir, capture_output=True, text=True,
+            env={"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1"}, check=True,
+        )
+    finally:
+        for path in [code_dir, *code_dir.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["compiled"] == [], "these modules were compiled at import: their .pyc is missing or unused"
+    assert report["modules"] > 150
+    assert report["from_bytecode"] == report["modules"]
+    assert sorted(path.relative_to(code_dir) for path in code_dir.rglob("*")) == before
+
+
+def test_the_container_image_compiles_its_bytecode_after_each_install_and_copy() -> None:
+    # The container artifact has no zip to carry .pyc: the image compiles them with its own 3.13,
+    # after pip installed the dependencies and after the agent's code was copied in.
+    lines = [line.strip() for line in (REPO_ROOT / "agent/Dockerfile").read_text().splitlines()]
+    instructions = [line for line in lines if line and not line.startswith("#")]
+    compile_steps = [index for index, line in enumerate(instructions) if "-m compileall" in line]
+    pip_install = next(index for index, line in enumerate(instructions) if line.startswith("RUN pip install"))
+    last_copy = max(index for index, line in enumerate(instructions) if line.startswith("COPY"))
+    assert len(compile_steps) == 2
+    assert pip_install < compile_steps[0] < last_copy < compile_steps[1]
+    assert 'get_path("purelib")' in instructions[compile_steps[0]]
+    assert instructions[compile_steps[1]].endswith(" /app")
+    assert all("--invalidation-mode unchecked-hash" in instructions[index] for index in compile_steps)
+    assert instructions[0].startswith("FROM") and "python:3.13" in instructions[0]
