@@ -5,6 +5,9 @@ Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <jso
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail blocked
                                                            (a masked answer ends with done)
+    {"type": "tool", "toolUseId", "name", "status"}        a tool started, finished or failed
+    {"type": "tool_limit", "maxToolCalls": N, "usage"}     instead of done, when the turn asked for too
+                                                           many tool calls (tool_events.py)
 where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
 Strands counted them for the turn's model calls (see done_event).
 A failure is raised, not yielded: the SDK then ends the stream with its own
@@ -35,6 +38,7 @@ from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionStore
 from .settings import AgentSettings
+from .tool_events import TurnToolCalls, agent_tools, equip, tool_event, tool_limit_event
 
 
 def read_prompt(payload: Any) -> str:
@@ -112,6 +116,7 @@ class Turn:
     completed: bool = False
     # What the guardrail traces of this turn's model calls said (blocked, or only masked).
     guardrail: TurnGuardrail = field(default_factory=TurnGuardrail)
+    tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=0))
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
@@ -137,12 +142,13 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
             # session and microVM. AgentCore runs each session in its own microVM, so no other
             # session's stream waits on it; later writes run off the event loop (async_mode).
             session_manager = memory_session_manager(settings.memory_id, session_id, settings.aws_region)
-        return Agent(
+        return equip(Agent(
             model=model,
             system_prompt=settings.system_prompt,
             callback_handler=None,
             session_manager=session_manager,
-        )
+            tools=agent_tools(),
+        ))
 
     return new_agent
 
@@ -163,17 +169,21 @@ async def stream_answer(
                 # request included), ending the turn with stop reason "cancelled". We do not
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
-                async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                async for event in agent.stream_async(prompt, cancel_signal=disconnected,
+                                                      invocation_state=turn.tool_calls.invocation_state()):
                     text = event.get("data")
                     if isinstance(text, str) and text:
                         turn.pieces += 1
                         yield {"type": "delta", "text": text}
+                    elif (tool := tool_event(event)) is not None:
+                        yield tool
                     elif "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
                         turn.guardrail.observe(event["event"])
                     elif isinstance(event.get("result"), AgentResult):
                         turn.result = event["result"]
                         turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
-            completed = not was_cancelled(turn.result, disconnected)
+            # A turn stopped by the tool-call limit is not kept: the client gets an error, not an answer.
+            completed = not was_cancelled(turn.result, disconnected) and not turn.tool_calls.limit_reached
         finally:
             if not completed:
                 forget_unfinished_turn(agent, history_length)
@@ -204,7 +214,7 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     @app.entrypoint
     async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
-        turn = Turn(context.session_id or None)
+        turn = Turn(context.session_id or None, tool_calls=TurnToolCalls(settings.max_tool_calls, settings.stream_tool_content))
         disconnected = current_disconnect_signal()
         task_id = app.add_async_task("agent_turn")
         # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
@@ -217,6 +227,10 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
                 async for delta in deltas:
                     yield delta
+            if turn.tool_calls.limit_reached:
+                outcome = "turn_tool_limit"
+                yield tool_limit_event(turn.tool_calls, done_event(turn.result, turn.model_latency_ms).get("usage"))
+                return
             if not turn.completed:
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"

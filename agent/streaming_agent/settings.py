@@ -18,6 +18,9 @@ DEFAULT_HOST = "0.0.0.0"  # the AgentCore container contract: port 8080 on every
 DEFAULT_PORT = 8080
 DEFAULT_MAX_SESSIONS = 100
 DEFAULT_OFFLINE_DELAY_MS = 40
+# Tool calls one turn may make before it is stopped (a runaway loop of tool calls; tool_events.py).
+DEFAULT_MAX_TOOL_CALLS = 20
+MAX_TOOL_CALLS_CEILING = 1000
 # AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
 MEMORY_ID_PATTERN = re.compile(
     r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"
@@ -56,6 +59,10 @@ class AgentSettings:
     # prompts and answers (both or neither).
     guardrail_id: str | None = None
     guardrail_version: str | None = None
+    # AGENT_MAX_TOOL_CALLS: the most tool calls one turn may make; the turn is stopped beyond it.
+    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
+    # AGENT_STREAM_TOOL_CONTENT: tool events carry the tool's input and result (they may hold user data).
+    stream_tool_content: bool = False
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:
@@ -155,4 +162,6 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
         offline_markdown=_boolean(environ, "OFFLINE_MODEL_MARKDOWN", False),
         guardrail_id=guardrail_id,
         guardrail_version=guardrail_version,
+        max_tool_calls=_integer(environ, "AGENT_MAX_TOOL_CALLS", DEFAULT_MAX_TOOL_CALLS, 1, MAX_TOOL_CALLS_CEILING),
+        stream_tool_content=_boolean(environ, "AGENT_STREAM_TOOL_CONTENT", False),
     )
