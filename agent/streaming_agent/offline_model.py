@@ -246,6 +246,10 @@ def parse_tool_directives(prompt: str) -> tuple[tuple[str, dict[str, Any]], ...]
         if not isinstance(tool_input, dict):
             raise ValueError(f"directive [[tool:{name} {{json}}]] needs a JSON object as its input, got {raw_input!r}")
         tools.append((name, tool_input))
+    left = _TOOL_DIRECTIVE.sub(" ", prompt)
+    if "[[tool:" in left:
+        raise ValueError("directive [[tool:NAME]] or [[tool:NAME {json}]] needs a tool name of 1 to 64 letters, "
+                         f"digits, '_' or '-', then optionally a JSON object; got {left[left.index('[[tool:'):][:80]!r}")
     return tuple(tools)
 
 
