@@ -132,6 +132,16 @@ def blocked_by_guardrail(turn: Turn) -> bool:
     return turn.result is not None and turn.guardrail.blocked_turn(turn.result.stop_reason)
 
 
+def turn_ending(turn: Turn) -> tuple[str, dict[str, Any]]:
+    """A complete turn's outcome (for its log line) and last event: tool_limit, blocked or done."""
+    if turn.tool_calls.limit_reached:
+        usage = done_event(turn.result, turn.model_latency_ms).get("usage")
+        return "turn_tool_limit", tool_limit_event(turn.tool_calls, usage)
+    if blocked_by_guardrail(turn):
+        return "turn_blocked", blocked_event(turn.result, turn.model_latency_ms)
+    return "turn_finished", done_event(turn.result, turn.model_latency_ms)
+
+
 def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
     """New Strands agents sharing one model; with memory configured, one per session remembers it."""
 
@@ -182,10 +192,10 @@ async def stream_answer(
                     elif isinstance(event.get("result"), AgentResult):
                         turn.result = event["result"]
                         turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
-            # A turn stopped by the tool-call limit is not kept: the client gets an error, not an answer.
-            completed = not was_cancelled(turn.result, disconnected) and not turn.tool_calls.limit_reached
+            completed = not was_cancelled(turn.result, disconnected)
         finally:
-            if not completed:
+            # A turn stopped by the tool-call limit is not kept either: the client gets an error, not an answer.
+            if not completed or turn.tool_calls.limit_reached:
                 forget_unfinished_turn(agent, history_length)
     turn.completed = completed
 
@@ -227,19 +237,14 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
                 async for delta in deltas:
                     yield delta
-            if turn.tool_calls.limit_reached:
-                outcome = "turn_tool_limit"
-                yield tool_limit_event(turn.tool_calls, done_event(turn.result, turn.model_latency_ms).get("usage"))
-                return
             if not turn.completed:
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
             # whether or not the caller reads the last event.
-            outcome = "turn_blocked" if blocked_by_guardrail(turn) else "turn_finished"
-            ending = blocked_event if outcome == "turn_blocked" else done_event
-            yield ending(turn.result, turn.model_latency_ms)
+            outcome, ending = turn_ending(turn)
+            yield ending
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())

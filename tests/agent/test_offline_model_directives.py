@@ -247,3 +247,13 @@ def test_in_a_tool_turn_the_guardrail_still_judges_the_turns_prompt_as_bedrock_m
     assert not [block for block in formatted[2]["content"] if "guardContent" in block]
     events = run_stream(OfflineEchoModel(delay_ms=0, guardrail_latest_message=True), history)
     assert {"messageStop": {"stopReason": "guardrail_intervened"}} in events
+
+
+def test_the_simulated_guardrail_never_judges_a_tool_result_as_bedrock_does_not() -> None:
+    # Bedrock User Guide, "Include a guardrail with the Converse API": tool results are not evaluated.
+    history = [user("[[tool:word_count]] count"), tool_use("tooluse_offline_1_1", "word_count", {}),
+               tool_result("tooluse_offline_1_1", "[[guardrail:input]] [[guardrail:output]] from a tool")]
+    for latest_only in (False, True):
+        events = run_stream(OfflineEchoModel(delay_ms=0, guardrail_latest_message=latest_only), history)
+        assert {"messageStop": {"stopReason": "end_turn"}} in events
+        assert not [e for e in events if "trace" in e.get("metadata", {})]

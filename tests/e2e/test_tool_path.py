@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from client import stream_invoke
 from client.__main__ import EXIT_AGENT_ERROR, EXIT_DONE, parse_arguments, run
-from local.stack import REPO_ROOT, LocalStack, StackSettings
+from local.stack import LocalStack, StackSettings
 from proxy.streaming_proxy.edge import (
     CONTENT_BLOCKED,
     INPUT_TOKENS_METRIC,
@@ -26,6 +25,7 @@ from proxy.streaming_proxy.edge import (
     TOOL_CALL_LIMIT_MESSAGE,
     USAGE_RECORD_MESSAGE,
 )
+from tests.support.agent_copy import agent_copy_with_tools
 
 BLOCKED_MARKER = "FORBIDDEN-PAYLOAD-4417"
 MAX_TOOL_CALLS = 3
@@ -160,7 +160,6 @@ def test_the_client_reports_the_tool_call_limit_as_an_agent_error(stack: LocalSt
 
 
 SLOW_TOOL = '''
-
 import time as _time
 
 
@@ -179,18 +178,9 @@ TOOLS = [*TOOLS, slow_lookup]
 '''
 
 
-def agent_copy_with(tmp_path: Path, addition: str) -> Path:
-    """A copy of agent/ whose tools.py has `addition` appended, as a user adds a tool."""
-    copy = tmp_path / "agent"
-    shutil.copytree(REPO_ROOT / "agent", copy, ignore=shutil.ignore_patterns("__pycache__", ".build"))
-    with open(copy / "streaming_agent" / "tools.py", "a", encoding="utf-8") as tools:
-        tools.write(addition)
-    return copy
-
-
 def test_the_stream_limit_cuts_a_turn_during_a_slow_tool_call(tmp_path: Path) -> None:
     settings = StackSettings(offline_delay_ms=5, stream_timeout_seconds=2, keepalive_seconds=0.5,
-                             agent_dir=agent_copy_with(tmp_path, SLOW_TOOL))
+                             agent_dir=agent_copy_with_tools(tmp_path, SLOW_TOOL))
     with LocalStack(settings) as running:
         events = list(stream_invoke(running.url, '[[tool:slow_lookup {"seconds": 6}]]', timeout=30))
     assert shape(events) == ["start", "tool:started", "error"]

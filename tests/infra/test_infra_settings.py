@@ -96,6 +96,8 @@ def test_unknown_auth_mode_names_the_key_and_the_choices() -> None:
         ({"vpcCidr": "10.0.0.0/8"}, "vpcCidr", "IPv4 CIDR"),
         ({"agentIdleTimeoutSeconds": "3600", "agentMaxLifetimeSeconds": "600"}, "agentMaxLifetimeSeconds", "at least"),
         ({"production": "true", "authMode": "none"}, "authMode", "must authenticate"),
+        ({"agentMaxToolCalls": "0"}, "agentMaxToolCalls", "between 1 and 1000"),
+        ({"agentStreamToolContent": "sometimes"}, "agentStreamToolContent", "true or false"),
     ],
 )
 def test_bad_values_name_their_key(overrides: dict[str, str], key: str, fragment: str) -> None:
@@ -144,3 +146,10 @@ def test_existing_vpc_is_used_instead_of_a_new_one() -> None:
 def test_proxy_stops_streaming_before_lambda_does() -> None:
     settings = parse_settings(PROJECT, "dev", dev_values(streamTimeoutSeconds="300"))
     assert 0 < settings.proxy_stream_timeout_seconds < settings.stream_timeout_seconds
+
+
+def test_tool_settings_default_to_twenty_calls_and_no_tool_content() -> None:
+    settings = parse_settings(PROJECT, "dev", dev_values())
+    assert (settings.agent_max_tool_calls, settings.agent_stream_tool_content) == (20, False)
+    settings = parse_settings(PROJECT, "dev", dev_values(agentMaxToolCalls="5", agentStreamToolContent="true"))
+    assert (settings.agent_max_tool_calls, settings.agent_stream_tool_content) == (5, True)
