@@ -65,7 +65,7 @@ class TextAnswer:
         try:
             self.notes.write(text)  # type: ignore[union-attr]
             self.notes.flush()  # type: ignore[union-attr]
-        except OSError:  # stderr closed: the tool line has nowhere to go, the answer goes on
+        except (OSError, ValueError):  # stderr closed: the tool line has nowhere to go, the answer goes on
             pass
 
     def end(self) -> None:
