@@ -119,7 +119,7 @@ class Turn:
     tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=0))
 
     def log_fields(self) -> dict[str, Any]:
-        return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
+        return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces, "toolCalls": self.tool_calls.calls,
                 "durationMs": int((time.monotonic() - self.started) * 1000)}
 
 

@@ -91,10 +91,15 @@ async def report_tool_progress(context: ExecuteToolContext, next_fn: MiddlewareN
     stream_content = turn is not None and turn.stream_content
     yield ToolProgress(context.tool_use, STARTED, {"input": context.tool_use.get("input")} if stream_content else {})
     result: Mapping[str, Any] | None = None
-    async for event in next_fn(context):
-        if isinstance(event, ToolResultEvent):
-            result = event.tool_result
-        yield event
+    try:
+        async for event in next_fn(context):
+            if isinstance(event, ToolResultEvent):
+                result = event.tool_result
+            yield event
+    except Exception:
+        # Strands turns what escapes the chain into an error result for the model: the call failed.
+        yield ToolProgress(context.tool_use, FAILED, {})
+        raise
     status = FINISHED if result is not None and result.get("status") != "error" else FAILED
     content = {"result": result_text(result)} if stream_content and result is not None else {}
     yield ToolProgress(context.tool_use, status, content)

@@ -63,3 +63,25 @@ def test_tool_settings_default_and_are_checked() -> None:
             load_settings({"AGENT_MODEL_PROVIDER": "offline", "AGENT_MAX_TOOL_CALLS": value})
     with pytest.raises(AgentConfigurationError, match="AGENT_STREAM_TOOL_CONTENT must be one of"):
         load_settings({"AGENT_MODEL_PROVIDER": "offline", "AGENT_STREAM_TOOL_CONTENT": "maybe"})
+
+
+def test_a_failure_that_escapes_the_tool_chain_still_ends_with_failed() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from streaming_agent.tool_events import PROGRESS_KEY, report_tool_progress
+
+    async def breaking_chain(context: object):
+        raise RuntimeError("the executor makes this an error result")
+        yield  # pragma: no cover - an async generator
+
+    context = SimpleNamespace(tool_use={"toolUseId": "t9", "name": "word_count", "input": {}}, invocation_state={})
+
+    async def collect() -> list[dict]:
+        seen: list[dict] = []
+        with pytest.raises(RuntimeError):
+            async for event in report_tool_progress(context, breaking_chain):  # type: ignore[arg-type]
+                seen.append(event[PROGRESS_KEY])
+        return seen
+
+    assert [event["status"] for event in asyncio.run(collect())] == ["started", "failed"]

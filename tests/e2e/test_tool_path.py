@@ -117,6 +117,17 @@ def test_a_runaway_loop_of_tool_calls_ends_with_its_own_error_and_the_session_go
     records = [r for r in stack.log_records("proxy") if r.get("message") == USAGE_RECORD_MESSAGE]
     limited = [r for r in records if r.get("outcome") == f"error:{TOOL_CALL_LIMIT}"]
     assert len(limited) == 1 and limited[0][INPUT_TOKENS_METRIC] > 0, records[-3:]
+    agent_lines = [r for r in stack.log_records("agent") if r.get("message") == "turn_tool_limit"]
+    assert len(agent_lines) == 1 and agent_lines[0]["toolCalls"] == MAX_TOOL_CALLS, agent_lines
+
+
+def test_tool_input_and_result_never_reach_a_log(stack: LocalStack) -> None:
+    marker = "PRIVATE-TOOL-INPUT-5521"
+    # The marker is word_count's input, and in current_time's result (the refused zone is quoted).
+    events = events_of(stack, f'[[tool:word_count {{"text": "{marker} here"}}]] [[tool:current_time {{"timezone": "{marker}"}}]]')
+    assert events[-1].name == "done" and marker in answer_of(events)  # the model saw it, as it should
+    for component in ("agent", "proxy", "standin"):
+        assert not [line for line in stack.logs(component) if marker in line], component
 
 
 def test_the_guardrail_blocks_an_answer_after_a_tool_call(stack: LocalStack) -> None:
