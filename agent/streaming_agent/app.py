@@ -37,7 +37,7 @@ from .logs import log_event, route_library_logs, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionStore
-from .settings import AgentSettings
+from .settings import DEFAULT_MAX_TOOL_CALLS, AgentSettings
 from .tool_events import TurnToolCalls, agent_tools, equip, tool_event, tool_limit_event
 
 
@@ -116,7 +116,7 @@ class Turn:
     completed: bool = False
     # What the guardrail traces of this turn's model calls said (blocked, or only masked).
     guardrail: TurnGuardrail = field(default_factory=TurnGuardrail)
-    tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=0))
+    tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=DEFAULT_MAX_TOOL_CALLS))
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces, "toolCalls": self.tool_calls.calls,
@@ -241,8 +241,8 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
-            # The answer is complete and kept in the session (redacted if the guardrail blocked it),
-            # whether or not the caller reads the last event.
+            # The answer is complete and kept in the session (redacted if the guardrail blocked it;
+            # dropped if it hit the tool-call limit), whether or not the caller reads the last event.
             outcome, ending = turn_ending(turn)
             yield ending
         except Exception:
