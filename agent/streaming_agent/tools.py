@@ -31,7 +31,11 @@ def current_time(timezone: str = "UTC") -> str:
     Args:
         timezone: An IANA time zone name, such as "UTC", "Europe/Paris" or "Asia/Tokyo".
     """
-    if timezone not in _time_zones():
+    zones = _time_zones()
+    if not zones:
+        # zoneinfo reads the system's database (or the tzdata package); a minimal image may have neither.
+        raise RuntimeError("this system has no IANA time zone database: add tzdata to agent/requirements.txt")
+    if timezone not in zones:
         raise ValueError(f"unknown time zone {timezone!r}: use an IANA name such as 'Europe/Paris' or 'UTC'")
     return datetime.now(ZoneInfo(timezone)).isoformat(timespec="seconds")
 

@@ -31,3 +31,11 @@ def test_current_time_refuses_a_zone_that_is_not_an_iana_name(zone: str) -> None
 
 def test_word_count_counts_words_and_characters() -> None:
     assert word_count(text="  one two\nthree ") == {"words": 3, "characters": 16}
+
+
+def test_without_a_time_zone_database_current_time_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streaming_agent.tools as tools
+
+    monkeypatch.setattr(tools, "_time_zones", lambda: frozenset())
+    with pytest.raises(RuntimeError, match="no IANA time zone database"):
+        current_time(timezone="UTC")
