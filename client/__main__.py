@@ -282,7 +282,7 @@ def chat(conversation: Conversation, first_prompt: str | None, output: Output, s
                     conversation.say("")
                     return EXIT_DONE
             if prompt.strip():
-                answer = TextAnswer(output)
+                answer = TextAnswer(output, stderr)
                 try:
                     conversation.ask(prompt, answer)
                 except KeyboardInterrupt:
@@ -324,7 +324,7 @@ def run(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: Te
         if arguments.chat:
             return chat(conversation, prompt, output, stdin)
         assert prompt is not None  # resolve_prompt gives one unless --chat
-        status = conversation.ask(prompt, JsonEvents(output) if arguments.json else TextAnswer(output))
+        status = conversation.ask(prompt, JsonEvents(output) if arguments.json else TextAnswer(output, stderr))
     except OutputClosed:
         return EXIT_OUTPUT_CLOSED
     if status != EXIT_REQUEST_FAILED:

@@ -34,11 +34,19 @@ class Output:
             raise
 
 
-class TextAnswer:
-    """The answer as plain text: each delta's text as it arrives, and a final newline."""
+# What a `tool` event's status reads as on the tool line.
+TOOL_LINES = {"started": "using {name}...", "finished": "{name} done", "failed": "{name} failed"}
 
-    def __init__(self, output: Output) -> None:
+
+class TextAnswer:
+    """The answer as plain text: each delta's text as it arrives, and a final newline.
+
+    A `tool` event is one line on `notes` (stderr), so stdout stays the answer alone.
+    """
+
+    def __init__(self, output: Output, notes: TextIO | None = None) -> None:
         self.output = output
+        self.notes = notes
         self.open_line = False
 
     def event(self, event: Event) -> None:
@@ -47,6 +55,18 @@ class TextAnswer:
             if text:
                 self.output.write(text)
                 self.open_line = True
+        elif event.name == "tool" and event.data and self.notes is not None:
+            line = TOOL_LINES.get(str(event.data.get("status")))
+            if line is not None:
+                # On a terminal the answer's open line would run into the tool line: start a new one.
+                self._note(("\n" if self.open_line else "") + "tool: " + line.format(name=event.data.get("name")) + "\n")
+
+    def _note(self, text: str) -> None:
+        try:
+            self.notes.write(text)  # type: ignore[union-attr]
+            self.notes.flush()  # type: ignore[union-attr]
+        except (OSError, ValueError):  # stderr closed: the tool line has nowhere to go, the answer goes on
+            pass
 
     def end(self) -> None:
         """Finish the answer's line (after done, an error event, a broken stream or an interruption)."""

@@ -55,6 +55,10 @@ class AgentRuntimeArgs:
     system_prompt: str
     # Conversations the agent keeps in memory at once (AGENT_MAX_SESSIONS).
     max_sessions: int
+    # Tool calls one turn may make (AGENT_MAX_TOOL_CALLS); whether tool events carry the tool's
+    # input and result (AGENT_STREAM_TOOL_CONTENT), which may hold user data.
+    max_tool_calls: int
+    stream_tool_content: bool
     # Seconds an idle session's microVM lives on, and the longest any one lives (AgentCore lifecycle).
     idle_timeout_seconds: int
     max_lifetime_seconds: int
@@ -273,6 +277,8 @@ class AgentRuntime(pulumi.ComponentResource):
             "AGENT_MAX_SESSIONS": str(args.max_sessions),
             "AGENT_MAX_OUTPUT_TOKENS": str(args.max_output_tokens),
             "AGENT_TURN_TIME_LIMIT_SECONDS": str(args.turn_time_limit_seconds),
+            "AGENT_MAX_TOOL_CALLS": str(args.max_tool_calls),
+            "AGENT_STREAM_TOOL_CONTENT": "true" if args.stream_tool_content else "false",
             # Set explicitly: the agent's boto3 clients (Bedrock, Memory) need a region, and the
             # AgentCore samples set it themselves rather than rely on the microVM providing one.
             "AWS_REGION": args.region,

@@ -31,6 +31,7 @@ from components.auth import (
 )
 from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
 from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
+from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING
 from packager.artifacts import AGENT_ARTIFACT_KINDS
 from proxy.streaming_proxy.edge import (
     APP_CLIENT_ID_PATTERN,
@@ -87,6 +88,9 @@ class Settings:
     agent_artifact: str
     agent_network_mode: str
     agent_max_sessions: int
+    # Tool calls per turn (AGENT_MAX_TOOL_CALLS), and whether tool events carry input and result.
+    agent_max_tool_calls: int
+    agent_stream_tool_content: bool
     agent_idle_timeout_seconds: int
     agent_max_lifetime_seconds: int
     # Bounds on one turn, enforced by the agent: the model's output tokens per call (Bedrock
@@ -374,6 +378,8 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         agent_artifact=read.choice("agentArtifact", AGENT_ARTIFACTS),
         agent_network_mode=read.choice("agentNetworkMode", NETWORK_MODES),
         agent_max_sessions=read.integer("agentMaxSessions", minimum=1, maximum=100_000),
+        agent_max_tool_calls=read.integer("agentMaxToolCalls", minimum=1, maximum=MAX_TOOL_CALLS_CEILING),
+        agent_stream_tool_content=read.boolean("agentStreamToolContent"),
         agent_idle_timeout_seconds=idle,
         agent_max_lifetime_seconds=lifetime,
         **_read_turn_limits(read, stream_timeout),
@@ -669,8 +675,8 @@ def _page_hosting_warnings(settings: Settings) -> list[str]:
 # Every project key parse_settings reads; tests check Pulumi.yaml declares exactly these.
 PROJECT_CONFIG_KEYS: tuple[str, ...] = (
     "production", "modelId", "systemPrompt", "agentArtifact", "agentNetworkMode",
-    "agentMaxSessions", "agentIdleTimeoutSeconds", "agentMaxLifetimeSeconds", "maxOutputTokens",
-    "turnTimeLimitSeconds", "vpcId", "subnetIds",
+    "agentMaxSessions", "agentMaxToolCalls", "agentStreamToolContent", "agentIdleTimeoutSeconds",
+    "agentMaxLifetimeSeconds", "maxOutputTokens", "turnTimeLimitSeconds", "vpcId", "subnetIds",
     "vpcCidr", "endpointType", "authMode", "wafEnabled", "wafRateLimit", "throttleRateLimit",
     "throttleBurstLimit", "quotaLimit", "quotaPeriod", "manageApiGatewayAccount",
     "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",

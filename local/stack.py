@@ -234,6 +234,8 @@ class StackSettings:
     stream_timeout_seconds: float | None = None
     # Let the proxy log prompts and answers.
     log_content: bool = False
+    # Run the agent from this copy of agent/ instead of the repository's (a user's edits, in tests).
+    agent_dir: Path | None = None
     # Extra environment per component, applied last, over the defaults.
     agent_env: Mapping[str, str] | None = None
     proxy_env: Mapping[str, str] | None = None
@@ -361,7 +363,8 @@ class LocalStack:
             ),
             **(settings.agent_env or {}),
         )
-        agent = Component("agent", [sys.executable, str(REPO_ROOT / "agent" / "main.py")], environment, find_free_port())
+        agent_dir = settings.agent_dir or REPO_ROOT / "agent"
+        agent = Component("agent", [sys.executable, str(Path(agent_dir) / "main.py")], environment, find_free_port())
         agent.env.update({"AGENT_HOST": HOST, "AGENT_PORT": str(agent.port)})
         self.trace_file = agent.env["OFFLINE_MODEL_TRACE_FILE"]
         return agent

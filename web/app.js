@@ -216,6 +216,47 @@ class MarkdownView {
   }
 }
 
+// The whole answer: markdown text and, in order with it, one line per tool call that the agent's
+// `tool` events keep up to date ("Using current_time…", then "… done" or "… failed"). Text after a
+// tool line starts a new markdown part, so the line stays where the call happened.
+const TOOL_LINES = { started: "Using {name}…", finished: "Using {name}… done", failed: "Using {name}… failed" };
+
+class AnswerView {
+  constructor(container) {
+    this.container = container;
+    this.part = null; // the MarkdownView text goes to, until the next tool line
+    this.toolLines = new Map(); // toolUseId -> its line
+  }
+
+  append(text) {
+    if (this.part === null) {
+      const part = element("div", "answer-part markdown");
+      this.container.append(part);
+      this.part = new MarkdownView(part);
+    }
+    this.part.append(text);
+  }
+
+  flush() {
+    if (this.part !== null) this.part.flush();
+  }
+
+  tool(data) {
+    if (!(data.status in TOOL_LINES) || typeof data.name !== "string") return;
+    let line = this.toolLines.get(data.toolUseId);
+    if (line === undefined) {
+      this.flush();
+      this.part = null;
+      line = element("p", "tool-call");
+      this.container.append(line);
+      this.toolLines.set(data.toolUseId, line);
+    }
+    line.dataset.status = data.status;
+    line.dataset.tool = data.name;
+    line.textContent = TOOL_LINES[data.status].replace("{name}", data.name);
+  }
+}
+
 // Markdown -> sanitized DocumentFragment (DOMPurify parses in an inert document: nothing runs).
 function renderMarkdown(source) {
   const html = window.marked.parse(source, { gfm: true, breaks: false, async: false });
@@ -451,7 +492,7 @@ class Turn {
     user.append(element("span", "who", "You"), element("p", "text", prompt));
     const agent = element("div", "message agent");
     this.answer = element("div", "text answer markdown");
-    this.markdown = new MarkdownView(this.answer);
+    this.markdown = new AnswerView(this.answer);
     this.error = element("div", "error");
     this.error.setAttribute("role", "alert");
     this.error.hidden = true;
@@ -611,6 +652,9 @@ function handleEvent(event, turn) {
       return null;
     case "delta":
       if (typeof data.text === "string") turn.appendText(data.text);
+      return null;
+    case "tool":
+      turn.markdown.tool(data);
       return null;
     case "done":
       if (data.sessionId) showSession(data.sessionId);

@@ -5,6 +5,9 @@ Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <jso
     {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail blocked
                                                            (a masked answer ends with done)
+    {"type": "tool", "toolUseId", "name", "status"}        a tool started, finished or failed
+    {"type": "tool_limit", "maxToolCalls": N, "usage"}     instead of done, when the turn asked for too
+                                                           many tool calls (tool_events.py)
 A turn that reaches a limit still ends with done: stopReason "max_tokens" when the model's answer
 reached AGENT_MAX_OUTPUT_TOKENS (the truncated answer stays in the session), "time_limit" when the
 turn ran for AGENT_TURN_TIME_LIMIT_SECONDS (the agent cancels it; the turn is dropped from the
@@ -40,7 +43,8 @@ from .logs import log_event, route_library_logs, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionStore
-from .settings import AgentSettings
+from .settings import DEFAULT_MAX_TOOL_CALLS, AgentSettings
+from .tool_events import TurnToolCalls, agent_tools, equip, tool_event, tool_limit_event
 
 
 def read_prompt(payload: Any) -> str:
@@ -158,9 +162,10 @@ class Turn:
     guardrail: TurnGuardrail = field(default_factory=TurnGuardrail)
     # Set when the agent's turn time limit struck (see time_limit).
     timed_out: bool = False
+    tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=DEFAULT_MAX_TOOL_CALLS))
 
     def log_fields(self) -> dict[str, Any]:
-        return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
+        return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces, "toolCalls": self.tool_calls.calls,
                 "durationMs": int((time.monotonic() - self.started) * 1000)}
 
 
@@ -178,22 +183,19 @@ def timed_out(turn: Turn) -> bool:
     return turn.timed_out and turn.result is not None and turn.result.stop_reason == "cancelled"
 
 
-def closing_outcome(turn: Turn) -> str:
-    """The outcome of a turn that ends with an event: time limit, guardrail block, or finished."""
+def turn_ending(turn: Turn) -> tuple[str, dict[str, Any]]:
+    """A complete turn's outcome (for its log line) and last event: time limit, tool limit, blocked or done."""
     if timed_out(turn):
-        return "turn_time_limit"
-    return "turn_blocked" if blocked_by_guardrail(turn) else "turn_finished"
-
-
-def closing_event(outcome: str, turn: Turn) -> dict[str, Any]:
-    """The turn's last event for a closing_outcome."""
-    if outcome == "turn_blocked":
-        return blocked_event(turn.result, turn.model_latency_ms)
-    event = done_event(turn.result, turn.model_latency_ms)
-    if outcome == "turn_time_limit":
+        event = done_event(turn.result, turn.model_latency_ms)
         # Strands says "cancelled"; the caller learns it was the limit, with what the turn cost so far.
         event["stopReason"] = TIME_LIMIT_STOP_REASON
-    return event
+        return "turn_time_limit", event
+    if turn.tool_calls.limit_reached:
+        usage = done_event(turn.result, turn.model_latency_ms).get("usage")
+        return "turn_tool_limit", tool_limit_event(turn.tool_calls, usage)
+    if blocked_by_guardrail(turn):
+        return "turn_blocked", blocked_event(turn.result, turn.model_latency_ms)
+    return "turn_finished", done_event(turn.result, turn.model_latency_ms)
 
 
 def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None], Agent]:
@@ -206,12 +208,13 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
             # session and microVM. AgentCore runs each session in its own microVM, so no other
             # session's stream waits on it; later writes run off the event loop (async_mode).
             session_manager = memory_session_manager(settings.memory_id, session_id, settings.aws_region)
-        return Agent(
+        return equip(Agent(
             model=model,
             system_prompt=settings.system_prompt,
             callback_handler=None,
             session_manager=session_manager,
-        )
+            tools=agent_tools(),
+        ))
 
     return new_agent
 
@@ -234,11 +237,14 @@ async def stream_answer(
                 # this generator returns, so it must end normally.
                 with time_limit(agent, turn):
                     try:
-                        async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                        async for event in agent.stream_async(prompt, cancel_signal=disconnected,
+                                                              invocation_state=turn.tool_calls.invocation_state()):
                             text = event.get("data")
                             if isinstance(text, str) and text:
                                 turn.pieces += 1
                                 yield {"type": "delta", "text": text}
+                            elif (tool := tool_event(event)) is not None:
+                                yield tool
                             elif "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
                                 turn.guardrail.observe(event["event"])
                             elif isinstance(event.get("result"), AgentResult):
@@ -248,7 +254,8 @@ async def stream_answer(
                     turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
             completed = not was_cancelled(turn.result, disconnected) and not timed_out(turn)
         finally:
-            if not completed:
+            # A turn stopped by the tool-call limit is not kept either: the client gets an error, not an answer.
+            if not completed or turn.tool_calls.limit_reached:
                 forget_unfinished_turn(agent, history_length)
     turn.completed = completed
 
@@ -277,7 +284,8 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     @app.entrypoint
     async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
-        turn = Turn(context.session_id or None, time_limit_seconds=settings.turn_time_limit_seconds)
+        turn = Turn(context.session_id or None, time_limit_seconds=settings.turn_time_limit_seconds,
+                    tool_calls=TurnToolCalls(settings.max_tool_calls, settings.stream_tool_content))
         disconnected = current_disconnect_signal()
         task_id = app.add_async_task("agent_turn")
         # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
@@ -294,10 +302,11 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
                 # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
                 return
-            # The answer is complete and kept in the session (redacted if the guardrail blocked it),
-            # or ended by the time limit; either way the turn's last event goes out.
-            outcome = closing_outcome(turn)
-            yield closing_event(outcome, turn)
+            # The answer is complete and kept in the session (redacted if the guardrail blocked it;
+            # dropped if it hit the tool-call limit or the time limit), whether or not the caller
+            # reads the last event.
+            outcome, ending = turn_ending(turn)
+            yield ending
         except Exception:
             outcome = "turn_failed"
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())

@@ -37,6 +37,24 @@ directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the README
                          {CREDIT_DEBIT_CARD_NUMBER}." (the card number replaced the way Bedrock
                          replaces it), stop reason guardrail_intervened, a trace saying ANONYMIZED
 
+Tools (the agent's tools are in tools.py; Strands runs them, this model only asks):
+
+    [[tool:NAME]]               ask for the tool NAME with the input {} ...
+    [[tool:NAME {json input}]]  ... or with this JSON object as its input
+
+The model call asks for the next tool the latest prompt names that this turn has not asked for yet,
+in the order written (a real `toolUse` content block: contentBlockStart with the toolUse id and name,
+a contentBlockDelta with the input as JSON text, contentBlockStop, messageStop with stop reason
+`tool_use`), and streams no text; so a prompt naming a tool twice calls it twice. Once every named
+tool has been asked for, the reply echoes what each returned, in order:
+
+    Offline model, turn {n}. Tool current_time returned: "2026-12-06T15:00:00+00:00". ...
+
+("failed" instead of "returned" for a tool result with status error, which carries Strands' "Error:
+..." text). The toolUse ids are `tooluse_offline_{turn}_{k}`, k counting this turn's requests from 1.
+
+    [[narrate]]          each call that asks for a tool first streams the text "Calling NAME. "
+
 A simulated intervention streams what Bedrock streams with a guardrail in synchronous mode
 (text that passed the check, then the guardrail's message instead of the blocked text, or the
 text with its masks), followed by the metadata trace (shaped as botocore's
@@ -59,8 +77,9 @@ Usage, reported like Bedrock's ConverseStream in a final `metadata` event once t
 
     inputTokens   the number of whitespace-separated words in the text of every message the model
                   was given (the whole conversation so far, user and assistant turns, directives
-                  included as written; the system prompt is not counted)
-    outputTokens  the number of pieces streamed
+                  included as written; the system prompt, tool requests and tool results are not
+                  counted)
+    outputTokens  the number of pieces streamed (and 1 for a tool request)
     totalTokens   inputTokens + outputTokens
     latencyMs     (in `metrics`) milliseconds from the request to the last piece
 
@@ -79,7 +98,7 @@ import re
 import string
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar
 
@@ -95,7 +114,11 @@ OFFLINE_MODEL_ID = "offline-echo"
 SECRET_MARKER = "SECRET-INTERNAL-DETAIL"
 DEFAULT_PIECE_SIZE = 1024
 
-_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after|guardrail):([^\[\]]*)\]\]|\[\[(markdown)\]\]")
+_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after|guardrail):([^\[\]]*)\]\]|\[\[(markdown|narrate)\]\]")
+# [[tool:NAME]] or [[tool:NAME {json}]]; the JSON runs to the first "}" followed by "]]".
+_TOOL_DIRECTIVE = re.compile(r"\[\[tool:([^\s\[\]{}]*)\s*(\{.*?\})?\s*\]\]", re.DOTALL)
+# Bedrock's ToolName grammar (botocore bedrock-runtime service model).
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 GUARDRAIL_SIMULATIONS = ("input", "output", "mask")
 # What the simulated guardrail answers instead of blocked text (a real guardrail's
 # blockedInputMessaging / blockedOutputsMessaging).
@@ -162,6 +185,9 @@ class Directives:
     markdown: bool = False
     # "input", "output" or "mask": simulate a guardrail intervention (see the module docstring).
     guardrail: str | None = None
+    # [[tool:NAME {input}]]: the tools to ask for, in order, as (name, input).
+    tools: tuple[tuple[str, dict[str, Any]], ...] = ()
+    narrate: bool = False
 
 
 # Directives drive tests and benchmarks; the cap keeps a typo from exhausting memory.
@@ -183,8 +209,8 @@ def parse_directives(prompt: str) -> tuple[Directives, str]:
     values: dict[str, Any] = {}
     for match in _DIRECTIVE.finditer(prompt):
         name, raw = match.group(1), match.group(2)
-        if match.group(3) == "markdown":
-            values["markdown"] = True
+        if match.group(3) in ("markdown", "narrate"):
+            values[match.group(3)] = True
         elif name == "pause":
             try:
                 seconds = float(raw.strip())
@@ -201,7 +227,7 @@ def parse_directives(prompt: str) -> tuple[Directives, str]:
             field = {"bytes": "total_bytes", "piece-size": "piece_size", "delay-ms": "delay_ms",
                      "fail-after": "fail_after"}.get(name, name)
             values[field] = _non_negative_int(name, raw)
-    directives = Directives(**values)
+    directives = Directives(**values, tools=parse_tool_directives(prompt))
     replies = [name for name, chosen in (("[[pieces:N]]", directives.pieces is not None),
                                          ("[[bytes:N]]", directives.total_bytes is not None),
                                          ("[[markdown]]", directives.markdown)) if chosen]
@@ -212,20 +238,90 @@ def parse_directives(prompt: str) -> tuple[Directives, str]:
     return directives, without_directives(prompt)
 
 
+def parse_tool_directives(prompt: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    tools = []
+    for match in _TOOL_DIRECTIVE.finditer(prompt):
+        name, raw_input = match.group(1), match.group(2)
+        if not TOOL_NAME.fullmatch(name):
+            raise ValueError(f"directive [[tool:NAME]] needs a tool name of 1 to 64 letters, digits, '_' or '-', got {name!r}")
+        try:
+            tool_input = json.loads(raw_input) if raw_input else {}
+        except ValueError:
+            raise ValueError(f"directive [[tool:{name} {{json}}]] needs a JSON object as its input, got {raw_input!r}") from None
+        if not isinstance(tool_input, dict):
+            raise ValueError(f"directive [[tool:{name} {{json}}]] needs a JSON object as its input, got {raw_input!r}")
+        tools.append((name, tool_input))
+    left = _TOOL_DIRECTIVE.sub(" ", prompt)
+    if "[[tool:" in left:
+        raise ValueError("directive [[tool:NAME]] or [[tool:NAME {json}]] needs a tool name of 1 to 64 letters, "
+                         f"digits, '_' or '-', then optionally a JSON object; got {left[left.index('[[tool:'):][:80]!r}")
+    return tuple(tools)
+
+
 def without_directives(prompt: str) -> str:
-    return " ".join(_DIRECTIVE.sub(" ", prompt).split())
+    return " ".join(_DIRECTIVE.sub(" ", _TOOL_DIRECTIVE.sub(" ", prompt)).split())
+
+
+def _prompt_text(message: Mapping[str, Any]) -> str | None:
+    """The text of a user turn's prompt; None for other messages (tool results are not turns)."""
+    if message.get("role") != "user":
+        return None
+    texts = [block["text"] for block in message.get("content", []) if "text" in block]
+    if texts and not any("toolResult" in block for block in message.get("content", [])):
+        return " ".join(texts)
+    return None
 
 
 def _user_prompts(messages: Messages) -> list[str]:
-    """The text of each user turn, oldest first; tool results are not turns."""
-    prompts = []
-    for message in messages:
-        if message.get("role") != "user":
-            continue
-        texts = [block["text"] for block in message.get("content", []) if "text" in block]
-        if texts and not any("toolResult" in block for block in message.get("content", [])):
-            prompts.append(" ".join(texts))
-    return prompts
+    """The text of each user turn, oldest first."""
+    return [text for message in messages if (text := _prompt_text(message)) is not None]
+
+
+def _current_turn(messages: Messages) -> Messages:
+    """The messages after the latest prompt: this turn's tool requests and tool results so far."""
+    for index in range(len(messages) - 1, -1, -1):
+        if _prompt_text(messages[index]) is not None:
+            return messages[index + 1 :]
+    return []
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    tool_use_id: str
+    name: str
+    input: dict[str, Any]
+
+
+def next_tool_request(messages: Messages, directives: Directives, turn_number: int) -> ToolRequest | None:
+    """The next tool the latest prompt names that this turn has not asked for, or None (module docstring)."""
+    asked = sum(1 for message in _current_turn(messages) if message.get("role") == "assistant"
+                for block in message.get("content", []) if "toolUse" in block)
+    if asked >= len(directives.tools):
+        return None
+    name, tool_input = directives.tools[asked]
+    return ToolRequest(f"tooluse_offline_{turn_number}_{asked + 1}", name, tool_input)
+
+
+def _tool_result_text(result: Mapping[str, Any]) -> str:
+    parts = [str(block["text"]) if "text" in block else json.dumps(block.get("json"))
+             for block in result.get("content", []) if "text" in block or "json" in block]
+    return " ".join(parts)
+
+
+def _tool_echo(messages: Messages) -> str:
+    """What this turn's tools returned, as the reply says it ("" when no tool ran)."""
+    turn = _current_turn(messages)
+    names = {block["toolUse"]["toolUseId"]: block["toolUse"]["name"] for message in turn
+             for block in message.get("content", []) if "toolUse" in block}
+    sentences = []
+    for message in turn:
+        for block in message.get("content", []):
+            if "toolResult" in block:
+                result = block["toolResult"]
+                verb = "failed" if result.get("status") == "error" else "returned"
+                name = names.get(result.get("toolUseId"), "unknown")
+                sentences.append(f'Tool {name} {verb}: "{_tool_result_text(result)}".')
+    return " ".join(sentences)
 
 
 def count_input_tokens(messages: Messages) -> int:
@@ -238,8 +334,10 @@ def count_input_tokens(messages: Messages) -> int:
     )
 
 
-def _echo_pieces(prompts: list[str]) -> list[str]:
+def _echo_pieces(prompts: list[str], tool_echo: str = "") -> list[str]:
     turn = len(prompts)
+    if tool_echo:
+        return _WORD_PIECE.findall(f"Offline model, turn {turn}. {tool_echo}")
     _, latest = parse_directives(prompts[-1])
     reply = f'Offline model, turn {turn}. You said: "{latest}".'
     if turn > 1:
@@ -328,7 +426,7 @@ def plan_reply(
     if guardrail.output_action == BLOCKED:
         first_sentence = f"Offline model, turn {len(prompts)}. "
         return directives, [*_WORD_PIECE.findall(first_sentence), OFFLINE_BLOCKED_OUTPUT_MESSAGE]
-    pieces = _unguarded_reply(directives, prompts, markdown)
+    pieces = _unguarded_reply(directives, prompts, markdown, _tool_echo(messages))
     if guardrail.output_action == ANONYMIZED:
         if pieces and not pieces[-1][-1:].isspace():
             pieces[-1] += " "
@@ -336,14 +434,14 @@ def plan_reply(
     return directives, pieces
 
 
-def _unguarded_reply(directives: Directives, prompts: list[str], markdown: bool) -> list[str]:
+def _unguarded_reply(directives: Directives, prompts: list[str], markdown: bool, tool_echo: str) -> list[str]:
     if directives.pieces is not None:
         return [f"w{index} " for index in range(directives.pieces)]
     if directives.total_bytes is not None:
         return _byte_pieces(directives.total_bytes, directives.piece_size)
     if directives.markdown or markdown:
         return _WORD_PIECE.findall(MARKDOWN_ANSWER)
-    return _echo_pieces(prompts)
+    return _echo_pieces(prompts, tool_echo)
 
 
 # Like Strands' own cancel watcher: a threading.Event has no async wait, so poll it on the loop.
@@ -362,6 +460,16 @@ async def _pause_unless_cancelled(seconds: float, cancel_signal: threading.Event
             return False
         await asyncio.sleep(min(remaining, _CANCEL_POLL_SECONDS))
     return cancel_signal is None or not cancel_signal.is_set()
+
+
+def _usage_metadata(messages: Messages, output_tokens: int, started: float) -> dict[str, Any]:
+    """A ConverseStream `metadata` chunk's usage and metrics, counted as the module docstring says."""
+    input_tokens = count_input_tokens(messages)
+    return {
+        "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
+                  "totalTokens": input_tokens + output_tokens},
+        "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
+    }
 
 
 class OfflineEchoModel(Model):
@@ -407,6 +515,12 @@ class OfflineEchoModel(Model):
             pieces, stop_reason = pieces[:max_tokens], "max_tokens"
         delay_ms = directives.delay_ms if directives.delay_ms is not None else self.config.get("delay_ms", 0)
         cancel_signal = kwargs.get("cancel_signal")
+        request = None if guardrail.input_action == BLOCKED else next_tool_request(
+            messages, directives, len(_user_prompts(messages)))
+        if request is not None:
+            async for event in self._ask_for_tool(request, directives, messages, delay_ms, cancel_signal, started):
+                yield event
+            return
 
         yield {"messageStart": {"role": "assistant"}}
         yield {"contentBlockStart": {"start": {}}}
@@ -428,13 +542,7 @@ class OfflineEchoModel(Model):
             )
         yield {"contentBlockStop": {}}
         yield {"messageStop": {"stopReason": stop_reason}}
-        input_tokens = count_input_tokens(messages)
-        output_tokens = len(pieces)
-        metadata: dict[str, Any] = {
-            "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
-                      "totalTokens": input_tokens + output_tokens},
-            "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
-        }
+        metadata = _usage_metadata(messages, len(pieces), started)
         if guardrail.intervened:
             metadata["trace"] = {"guardrail": guardrail.trace()}
         if guardrail.blocked:
@@ -443,6 +551,34 @@ class OfflineEchoModel(Model):
             yield {"redactContent": {"redactUserContentMessage": REDACTED_INPUT}}
             yield {"redactContent": {"redactAssistantContentMessage": REDACTED_OUTPUT}}
         yield {"metadata": metadata}  # type: ignore[misc]
+
+    async def _ask_for_tool(
+        self, request: ToolRequest, directives: Directives, messages: Messages, delay_ms: float,
+        cancel_signal: threading.Event | None, started: float,
+    ) -> AsyncIterator[StreamEvent]:
+        """One model call that asks for a tool, as Bedrock's ConverseStream streams a toolUse block."""
+        yield {"messageStart": {"role": "assistant"}}
+        if directives.pause_seconds and not await _pause_unless_cancelled(directives.pause_seconds, cancel_signal):
+            return
+        narration = _WORD_PIECE.findall(f"Calling {request.name}. ") if directives.narrate else []
+        if narration:
+            yield {"contentBlockStart": {"start": {}}}
+            for index, piece in enumerate(narration):
+                await asyncio.sleep(delay_ms / 1000)
+                if cancel_signal is not None and cancel_signal.is_set():
+                    return
+                self._trace(index)
+                yield {"contentBlockDelta": {"delta": {"text": piece}}}
+            yield {"contentBlockStop": {}}
+        await asyncio.sleep(delay_ms / 1000)
+        if cancel_signal is not None and cancel_signal.is_set():
+            return
+        yield {"contentBlockStart": {"start": {"toolUse": {"toolUseId": request.tool_use_id, "name": request.name}}}}
+        yield {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(request.input)}}}}
+        yield {"contentBlockStop": {}}
+        yield {"messageStop": {"stopReason": "tool_use"}}
+        # The tool request counts as one output token, after the narration's pieces.
+        yield {"metadata": _usage_metadata(messages, len(narration) + 1, started)}  # type: ignore[misc]
 
     async def structured_output(
         self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any

@@ -24,6 +24,9 @@ MAX_OUTPUT_TOKENS_RANGE = (1, 64_000)
 # AGENT_TURN_TIME_LIMIT_SECONDS: the agent ends a turn that has run this long (README, turn limits).
 # Unset: no limit. The ceiling is API Gateway's 15-minute stream limit: nobody reads a turn past it.
 TURN_TIME_LIMIT_SECONDS_RANGE = (1, 900)
+# Tool calls one turn may make before it is stopped (a runaway loop of tool calls; tool_events.py).
+DEFAULT_MAX_TOOL_CALLS = 20
+MAX_TOOL_CALLS_CEILING = 1000
 # AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
 MEMORY_ID_PATTERN = re.compile(
     r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"
@@ -66,6 +69,10 @@ class AgentSettings:
     max_output_tokens: int | None = None
     # AGENT_TURN_TIME_LIMIT_SECONDS: seconds after which the agent ends a turn; None: no limit.
     turn_time_limit_seconds: int | None = None
+    # AGENT_MAX_TOOL_CALLS: the most tool calls one turn may make; the turn is stopped beyond it.
+    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
+    # AGENT_STREAM_TOOL_CONTENT: tool events carry the tool's input and result (they may hold user data).
+    stream_tool_content: bool = False
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:
@@ -174,4 +181,6 @@ def load_settings(environ: Mapping[str, str]) -> AgentSettings:
         max_output_tokens=_optional_integer(environ, "AGENT_MAX_OUTPUT_TOKENS", MAX_OUTPUT_TOKENS_RANGE),
         turn_time_limit_seconds=_optional_integer(environ, "AGENT_TURN_TIME_LIMIT_SECONDS",
                                                   TURN_TIME_LIMIT_SECONDS_RANGE),
+        max_tool_calls=_integer(environ, "AGENT_MAX_TOOL_CALLS", DEFAULT_MAX_TOOL_CALLS, 1, MAX_TOOL_CALLS_CEILING),
+        stream_tool_content=_boolean(environ, "AGENT_STREAM_TOOL_CONTENT", False),
     )

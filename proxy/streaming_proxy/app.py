@@ -47,6 +47,7 @@ from .edge import (
 from .jsonlog import JsonLogger, log_context, session_hash
 from .metering import Usage, parse_usage, usage_record
 from .sse import SseDecoder, SseProtocolError
+from .tool_events import tool_event_data
 from .upstream import (
     Finished,
     UpstreamStream,
@@ -60,7 +61,7 @@ from .upstream import (
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
-ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED})
+ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED, contract.TOOL_CALL_LIMIT})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
 
@@ -137,6 +138,11 @@ def translate(payload: str, session_id: str) -> AgentEvent:
             _stream_error(contract.CONTENT_BLOCKED, contract.CONTENT_BLOCKED_MESSAGE), True, contract.CONTENT_BLOCKED,
             usage=parse_usage(value.get("usage")),
         )
+    if kind == "tool" and (tool := tool_event_data(value)) is not None:
+        return AgentEvent(sse_event("tool", tool), False, "tool")
+    if kind == "tool_limit":  # the turn made too many tool calls; metered like `blocked`
+        return AgentEvent(_stream_error(contract.TOOL_CALL_LIMIT, contract.TOOL_CALL_LIMIT_MESSAGE), True,
+                          contract.TOOL_CALL_LIMIT, usage=parse_usage(value.get("usage")))
     if kind == "done":
         # Only what the contract promises, checked: a malformed field is left out, never forwarded.
         done: dict[str, Any] = {"sessionId": session_id}

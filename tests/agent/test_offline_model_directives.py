@@ -155,3 +155,105 @@ def test_the_agents_offline_model_judges_only_the_latest_message_and_redacts_onl
     events = run_stream(model, [user("[[guardrail:input]] hi")])
     assert [e["redactContent"] for e in events if "redactContent" in e] == [
         {"redactUserContentMessage": "[User input redacted.]"}]
+
+
+# Tools (issue 21): [[tool:NAME {input}]] makes the model ask for a tool as Bedrock's ConverseStream does.
+
+
+def tool_use(tool_use_id: str, name: str, tool_input: dict) -> dict:
+    return {"role": "assistant", "content": [{"toolUse": {"toolUseId": tool_use_id, "name": name, "input": tool_input}}]}
+
+
+def tool_result(tool_use_id: str, text: str, status: str = "success") -> dict:
+    return {"role": "user", "content": [{"toolResult": {"toolUseId": tool_use_id, "status": status,
+                                                        "content": [{"text": text}]}}]}
+
+
+def test_tool_directives_are_parsed_in_order_and_stripped() -> None:
+    directives, text = parse_directives('a [[tool:current_time]] b [[tool:word_count {"text": "x ]] y"}]] c [[narrate]]')
+    assert directives.tools == (("current_time", {}), ("word_count", {"text": "x ]] y"}))
+    assert directives.narrate and text == "a b c"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "named"),
+    [("[[tool:bad name]]", "tool name"), ("[[tool:]]", "tool name"), ("[[tool:" + "x" * 65 + "]]", "tool name"),
+     ("[[tool:current_time {nope}]]", "JSON object"), ('[[tool:current_time {"a": [1}]]', "JSON object")],
+)
+def test_invalid_tool_directives_name_what_is_wrong(prompt: str, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        parse_directives(prompt)
+
+
+def test_a_tool_request_streams_a_tool_use_block_as_converse_stream_does() -> None:
+    events = run_stream(OfflineEchoModel(delay_ms=0), [user('[[tool:current_time {"timezone": "Asia/Tokyo"}]] now?')])
+    assert events[:5] == [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "tooluse_offline_1_1", "name": "current_time"}}}},
+        # ConverseStream sends the input as JSON text (ToolUseBlockDelta.input is a string).
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"timezone": "Asia/Tokyo"}'}}}},
+        {"contentBlockStop": {}},
+        {"messageStop": {"stopReason": "tool_use"}},
+    ]
+    usage = events[5]["metadata"]["usage"]
+    assert usage == {"inputTokens": 4, "outputTokens": 1, "totalTokens": 5}
+
+
+def test_the_model_asks_for_each_named_tool_once_then_echoes_the_results() -> None:
+    prompt = user("[[tool:current_time]] [[tool:current_time]] go")
+    first = tool_use("tooluse_offline_1_1", "current_time", {})
+    events = run_stream(OfflineEchoModel(delay_ms=0), [prompt, first, tool_result("tooluse_offline_1_1", "T1")])
+    assert {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "tooluse_offline_1_2", "name": "current_time"}}}} in events
+    second = tool_use("tooluse_offline_1_2", "current_time", {})
+    history = [prompt, first, tool_result("tooluse_offline_1_1", "T1"), second,
+               tool_result("tooluse_offline_1_2", "Error: boom", status="error")]
+    events = run_stream(OfflineEchoModel(delay_ms=0), history)
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == 'Offline model, turn 1. Tool current_time returned: "T1". Tool current_time failed: "Error: boom".'
+    assert {"messageStop": {"stopReason": "end_turn"}} in events
+
+
+def test_a_later_turn_asks_for_its_own_tools_again() -> None:
+    history = [user("[[tool:word_count]]"), tool_use("tooluse_offline_1_1", "word_count", {}),
+               tool_result("tooluse_offline_1_1", "3"), assistant("done"), user("again [[tool:word_count]]")]
+    events = run_stream(OfflineEchoModel(delay_ms=0), history)
+    assert {"messageStop": {"stopReason": "tool_use"}} in events
+    assert {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "tooluse_offline_2_1", "name": "word_count"}}}} in events
+
+
+def test_narrate_streams_text_before_the_tool_request() -> None:
+    events = run_stream(OfflineEchoModel(delay_ms=0), [user("[[narrate]] [[tool:word_count]]")])
+    text = [e["contentBlockDelta"]["delta"]["text"] for e in events if "text" in e.get("contentBlockDelta", {}).get("delta", {})]
+    assert text == ["Calling ", "word_count. "]
+    assert events[-1]["metadata"]["usage"]["outputTokens"] == 3
+
+
+def test_a_prompt_the_simulated_guardrail_blocks_never_asks_for_a_tool() -> None:
+    events = run_stream(OfflineEchoModel(delay_ms=0), [user("[[tool:current_time]] [[guardrail:input]] x")])
+    assert not [e for e in events if "toolUse" in e.get("contentBlockStart", {}).get("start", {})]
+    assert {"messageStop": {"stopReason": "guardrail_intervened"}} in events
+
+
+def test_in_a_tool_turn_the_guardrail_still_judges_the_turns_prompt_as_bedrock_model_sends_it() -> None:
+    # Strands' BedrockModel (guardrail_latest_message) wraps the last user message with text in
+    # guardContent, not the toolResult message after it; the offline model judges that same prompt.
+    from strands.models.bedrock import BedrockModel
+
+    history = [user("[[guardrail:mask]] [[tool:word_count]] card"), tool_use("tooluse_offline_1_1", "word_count", {}),
+               tool_result("tooluse_offline_1_1", "1")]
+    bedrock = BedrockModel(model_id="anthropic.claude-test", region_name="us-east-1", guardrail_latest_message=True)
+    formatted = bedrock._format_bedrock_messages(history)
+    assert "guardContent" in formatted[0]["content"][0]
+    assert not [block for block in formatted[2]["content"] if "guardContent" in block]
+    events = run_stream(OfflineEchoModel(delay_ms=0, guardrail_latest_message=True), history)
+    assert {"messageStop": {"stopReason": "guardrail_intervened"}} in events
+
+
+def test_the_simulated_guardrail_never_judges_a_tool_result_as_bedrock_does_not() -> None:
+    # Bedrock User Guide, "Include a guardrail with the Converse API": tool results are not evaluated.
+    history = [user("[[tool:word_count]] count"), tool_use("tooluse_offline_1_1", "word_count", {}),
+               tool_result("tooluse_offline_1_1", "[[guardrail:input]] [[guardrail:output]] from a tool")]
+    for latest_only in (False, True):
+        events = run_stream(OfflineEchoModel(delay_ms=0, guardrail_latest_message=latest_only), history)
+        assert {"messageStop": {"stopReason": "end_turn"}} in events
+        assert not [e for e in events if "trace" in e.get("metadata", {})]

@@ -436,3 +436,54 @@ def test_a_masked_answer_shows_the_mask_literally_and_ends_as_done(page: Page):
     emphasis = page.evaluate(
         f"document.querySelectorAll('#conversation .turn')[{index}].querySelectorAll('.answer em, .answer strong').length")
     assert emphasis == 0
+
+
+# -- tool calls (issue 21) ------------------------------------------------------------------------
+
+# Records every text the answer's tool lines are given, in order. From the mutation records, not
+# from the DOM when the observer runs: both events of a fast tool can arrive in one chunk, and the
+# observer then runs once, after both.
+WATCH_TOOL_LINES_SCRIPT = """
+(() => {
+  window.toolLineStates = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type !== 'childList' || !record.target.classList || !record.target.classList.contains('tool-call')) continue;
+      for (const node of record.addedNodes) window.toolLineStates.push(node.textContent);
+    }
+  }).observe(document.getElementById('conversation'), { childList: true, subtree: true });
+  return true;
+})()
+"""
+# The answer's children in order: a tool line as ["tool", status, text], a text part as ["text", text].
+ANSWER_PARTS_SCRIPT = """
+((index) => [...document.querySelectorAll('#conversation .turn')[index].querySelector('.answer').children]
+  .map((child) => child.classList.contains('tool-call')
+    ? ['tool', child.dataset.status, child.textContent] : ['text', child.textContent.trim()]))
+"""
+
+
+def answer_parts(page: Page, index: int) -> list[list[str]]:
+    return [list(part) for part in page.evaluate(f"({ANSWER_PARTS_SCRIPT})({index})")]
+
+
+def test_a_tool_call_shows_using_then_done_inside_the_answer_in_order_with_the_text(page: Page):
+    page.evaluate(WATCH_TOOL_LINES_SCRIPT)
+    index = send(page, "[[narrate]] [[tool:current_time]] what time is it?")
+    assert wait_until_final(page, index)["state"] == "done"
+    parts = answer_parts(page, index)
+    assert [part[0] for part in parts] == ["text", "tool", "text"]
+    assert parts[0][1] == "Calling current_time."
+    assert parts[1][1:] == ["finished", "Using current_time… done"]
+    assert parts[2][1].startswith("Offline model, turn") and "Tool current_time returned:" in parts[2][1]
+    states = page.evaluate("window.toolLineStates")
+    assert states == ["Using current_time…", "Using current_time… done"], states
+    assert_no_raw_sse(page)
+
+
+def test_a_failed_tool_call_is_marked_failed_and_the_answer_goes_on(page: Page):
+    index = send(page, '[[tool:current_time {"timezone": "Nowhere/Atlantis"}]] time there?')
+    assert wait_until_final(page, index)["state"] == "done"
+    parts = answer_parts(page, index)
+    assert parts[0] == ["tool", "failed", "Using current_time… failed"]
+    assert parts[1][0] == "text" and "unknown time zone" in parts[1][1]

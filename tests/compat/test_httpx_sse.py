@@ -71,3 +71,13 @@ def test_agentcore_throttling_is_an_error_event_with_retry_after(stack: LocalSta
     assert [name for name, _, _ in received] == ["start", "error"]
     assert received[-1][1]["code"] == "THROTTLED" and received[-1][1]["retryAfterSeconds"] > 0
     assert invocations(stack) == before + 1
+
+
+def test_a_reader_that_knows_only_delta_and_done_reads_a_tool_turn_whole(stack: LocalStack) -> None:
+    # `tool` events (issue 21) are ordinary named events: a reader that does not know them skips them.
+    response, received = read(stack, {"prompt": "[[tool:current_time]] what time?"})
+    assert response.status_code == 200
+    assert [name for name, _, _ in received if name not in ("delta",)] == ["start", "tool", "tool", "done"]
+    known = [(name, data) for name, data, _ in received if name in ("start", "delta", "done")]
+    answer = "".join(data["text"] for name, data in known if name == "delta")
+    assert answer.startswith("Offline model, turn 1. Tool current_time returned:") and known[-1][0] == "done"

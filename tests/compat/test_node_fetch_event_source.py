@@ -108,3 +108,13 @@ def test_agentcore_throttling_arrives_as_an_error_message_and_is_not_retried(nod
     assert delivered[-1]["data"]["code"] == "THROTTLED" and delivered[-1]["data"]["retryAfterSeconds"] > 0
     assert records[-1]["attempts"] == 1
     assert invocations(stack) == before + 1
+
+
+def test_tool_events_arrive_as_named_messages_a_delta_only_reader_skips(node_project: Path, stack: LocalStack) -> None:
+    records = read_with_node(node_project, stack, {"prompt": "[[tool:current_time]] what time?"})
+    assert not [record for record in records if record["type"] == "fatal"], records
+    delivered = messages(records)
+    assert [m["event"] for m in delivered if m["event"] != "delta"] == ["start", "tool", "tool", "done"]
+    answer = "".join(m["data"]["text"] for m in delivered if m["event"] == "delta")
+    assert answer.startswith("Offline model, turn 1. Tool current_time returned:")
+    assert records[-1]["attempts"] == 1

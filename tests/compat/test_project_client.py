@@ -36,3 +36,10 @@ def test_keep_alives_reach_the_caller_as_keep_alive_and_never_as_data(stack: Loc
     names = [event.name for event in stream_invoke(stack.url, prompt, timeout=30)]
     assert [name for name in names if name != "keep-alive"] == ["start", "delta", "done"]
     assert names.count("keep-alive") >= 2
+
+
+def test_the_client_library_hands_tool_events_over_like_any_other_event(stack: LocalStack) -> None:
+    events = [event for event in stream_invoke(stack.url, "[[tool:word_count {\"text\": \"a b\"}]]", timeout=30)
+              if event.name != "keep-alive"]
+    assert [event.name for event in events if event.name != "delta"] == ["start", "tool", "tool", "done"]
+    assert [event.data["status"] for event in events if event.name == "tool"] == ["started", "finished"]

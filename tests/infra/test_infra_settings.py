@@ -104,6 +104,8 @@ def test_unknown_auth_mode_names_the_key_and_the_choices() -> None:
         ({"vpcCidr": "10.0.0.0/8"}, "vpcCidr", "IPv4 CIDR"),
         ({"agentIdleTimeoutSeconds": "3600", "agentMaxLifetimeSeconds": "600"}, "agentMaxLifetimeSeconds", "at least"),
         ({"production": "true", "authMode": "none"}, "authMode", "must authenticate"),
+        ({"agentMaxToolCalls": "0"}, "agentMaxToolCalls", "between 1 and 1000"),
+        ({"agentStreamToolContent": "sometimes"}, "agentStreamToolContent", "true or false"),
     ],
 )
 def test_bad_values_name_their_key(overrides: dict[str, str], key: str, fragment: str) -> None:
@@ -154,3 +156,10 @@ def test_proxy_stops_streaming_before_lambda_does() -> None:
     assert settings.function_timeout_seconds == settings.stream_timeout_seconds + 20
     longest = parse_settings(PROJECT, "dev", dev_values(streamTimeoutSeconds="880"))
     assert longest.function_timeout_seconds == 900
+
+
+def test_tool_settings_default_to_twenty_calls_and_no_tool_content() -> None:
+    settings = parse_settings(PROJECT, "dev", dev_values())
+    assert (settings.agent_max_tool_calls, settings.agent_stream_tool_content) == (20, False)
+    settings = parse_settings(PROJECT, "dev", dev_values(agentMaxToolCalls="5", agentStreamToolContent="true"))
+    assert (settings.agent_max_tool_calls, settings.agent_stream_tool_content) == (5, True)

@@ -542,3 +542,8 @@ def test_the_account_logging_role_can_be_left_to_someone_else() -> None:
     run = run_program("dev", stack_config("dev", overrides={"agentcore-streaming:manageApiGatewayAccount": False}))
     assert not run.of_type("aws:apigateway/account:Account")
     assert run.of_type(STAGE)
+
+
+def test_the_agent_gets_its_tool_call_bound_and_keeps_tool_content_out_of_the_stream_by_default(stack_run: ProgramRun) -> None:
+    env = stack_run.one(RUNTIME).inputs["environmentVariables"]
+    assert env["AGENT_MAX_TOOL_CALLS"] == "20" and env["AGENT_STREAM_TOOL_CONTENT"] == "false"
