@@ -378,8 +378,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         agent_artifact=read.choice("agentArtifact", AGENT_ARTIFACTS),
         agent_network_mode=read.choice("agentNetworkMode", NETWORK_MODES),
         agent_max_sessions=read.integer("agentMaxSessions", minimum=1, maximum=100_000),
-        agent_max_tool_calls=read.integer("agentMaxToolCalls", minimum=1, maximum=MAX_TOOL_CALLS_CEILING),
-        agent_stream_tool_content=read.boolean("agentStreamToolContent"),
+        **_read_agent_tools(read),
         agent_idle_timeout_seconds=idle,
         agent_max_lifetime_seconds=lifetime,
         **_read_turn_limits(read, stream_timeout),
@@ -417,6 +416,14 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
                "needs observabilityEnabled: true (the alarms and their topic)")
     _check_region_fits(read, settings)
     return dataclasses.replace(settings, **_read_custom_domain(read, settings))
+
+
+def _read_agent_tools(read: _Reader) -> dict[str, Any]:
+    """The bound on one turn's tool calls, and whether tool events carry input and result."""
+    return {
+        "agent_max_tool_calls": read.integer("agentMaxToolCalls", minimum=1, maximum=MAX_TOOL_CALLS_CEILING),
+        "agent_stream_tool_content": read.boolean("agentStreamToolContent"),
+    }
 
 
 def _read_throttle(read: _Reader) -> Throttle:
