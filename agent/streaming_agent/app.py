@@ -1,13 +1,21 @@
-"""The AgentCore app: one streaming entrypoint, per-session Strands agents, honest /ping.
+"""The AgentCore app: one entrypoint for turns and stops, per-session Strands agents, honest /ping.
 
-Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <json>`):
+A payload {"prompt": "..."} is a turn. Events yielded for it (BedrockAgentCoreApp frames each as
+`data: <json>`):
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
-    {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
+    {"type": "done", "stopReason": "...", "usage": {...}}  once, at the end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail intervened
 where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
-Strands counted them for the turn's model calls (see done_event).
+Strands counted them for the turn's model calls (see done_event). A turn ended by a stop or by a
+newer turn of its session ends with done and stopReason "cancelled" (usage only when the model
+reported any).
 A failure is raised, not yielded: the SDK then ends the stream with its own
 {"error", "error_type", "message"} event, which the proxy recognises.
+
+A payload {"action": "stop"} is a control request, answered at once as JSON {"stopped": bool}: it
+stops the session's running turn (if any) without waiting for the session's turn lock. AgentCore
+routes it to this same process by its runtime session id, while the turn's own invocation is
+still open (README, "Stopping a turn").
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 from strands import Agent
 from strands.agent.agent_result import AgentResult
 from strands.models import Model
@@ -31,8 +40,13 @@ from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
 from .logs import log_event, route_library_logs, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
-from .sessions import SessionStore
+from .sessions import SessionSlot, SessionStore
 from .settings import AgentSettings
+
+
+# The control request that stops a session's running turn: {"action": "stop"}.
+STOP_ACTION = "stop"
+ACTION_FIELD = "action"
 
 
 def read_prompt(payload: Any) -> str:
@@ -42,6 +56,15 @@ def read_prompt(payload: Any) -> str:
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("payload needs a non-empty 'prompt' string")
     return prompt
+
+
+def is_stop_request(payload: Any) -> bool:
+    """Whether the payload is the stop control request (anything else with an action is refused)."""
+    if not isinstance(payload, dict) or ACTION_FIELD not in payload:
+        return False
+    if payload != {ACTION_FIELD: STOP_ACTION}:
+        raise ValueError(f"the only control request is {{{ACTION_FIELD!r}: {STOP_ACTION!r}}}")
+    return True
 
 
 USAGE_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens")
@@ -104,16 +127,37 @@ def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
     del agent.messages[history_length:]
 
 
-def was_cancelled(result: AgentResult | None, disconnected: threading.Event) -> bool:
-    """Whether the turn stopped because its caller left (an answer that was complete is kept)."""
-    return disconnected.is_set() and (result is None or result.stop_reason == "cancelled")
+# Strands' stop reason for a turn cancelled through its cancel signal (or agent.cancel()).
+CANCELLED = "cancelled"
+
+
+def was_cancelled(result: AgentResult | None, cancel: threading.Event) -> bool:
+    """Whether the turn ended early because it was cancelled (an answer that was complete is kept)."""
+    return cancel.is_set() and (result is None or result.stop_reason == CANCELLED)
+
+
+def cancelled_event(result: AgentResult | None, model_latency_ms: int | None) -> dict[str, Any]:
+    """The last event of a stopped turn: done with stopReason "cancelled", and usage only when the
+    model reported any (Bedrock sends its token counts at the end of a response, so a response cut
+    short usually has none)."""
+    event: dict[str, Any] = {"type": "done", "stopReason": CANCELLED}
+    usage = done_event(result, model_latency_ms).get("usage")
+    if usage is not None and any(usage[key] for key in USAGE_TOKEN_KEYS):
+        event["usage"] = usage
+    return event
 
 
 @dataclass
 class Turn:
-    """One turn's progress, for its closing log line."""
+    """One turn: its progress, for its closing log line, and how to stop it."""
 
     session_id: str | None
+    # Strands' cancel signal for this turn. Set by a stop (stop()) or, should the caller of its
+    # invocation ever close the connection, by the disconnect middleware (disconnect.py).
+    cancel: threading.Event = field(default_factory=threading.Event)
+    # True once a stop request or a newer turn of the session ended this turn: its caller still
+    # reads the stream and gets done with stopReason "cancelled".
+    stopped: bool = False
     started: float = field(default_factory=time.monotonic)
     pieces: int = 0
     result: AgentResult | None = None
@@ -121,6 +165,10 @@ class Turn:
     model_latency_ms: int | None = None
     # Set once the answer is complete and kept in the session.
     completed: bool = False
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.cancel.set()
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces,
@@ -148,22 +196,25 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
 
 
 async def stream_answer(
-    agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str,
-    disconnected: threading.Event, turn: Turn,
+    agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str, turn: Turn,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The model's text as delta events, one turn of a session at a time; sets turn.completed."""
+    """The model's text as delta events, one turn of a session at a time; sets turn.completed.
+
+    A cancelled turn leaves nothing in the session: neither its prompt nor its partial answer
+    (README, "Stopping a turn"). The next turn continues from the last completed one.
+    """
     async with turn_lock:
         history_length = len(agent.messages)
         latency_before = accumulated_latency_ms(agent)
         completed = False
         try:
-            # The caller may have left while this turn queued behind another of its session.
-            if not disconnected.is_set():
+            # The turn may have been stopped while it waited for the one before it.
+            if not turn.cancel.is_set():
                 # Strands polls cancel_signal and stops the model stream (Bedrock's in-flight
                 # request included), ending the turn with stop reason "cancelled". We do not
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
-                async for event in agent.stream_async(prompt, cancel_signal=disconnected):
+                async for event in agent.stream_async(prompt, cancel_signal=turn.cancel):
                     text = event.get("data")
                     if isinstance(text, str) and text:
                         turn.pieces += 1
@@ -171,7 +222,7 @@ async def stream_answer(
                     elif isinstance(event.get("result"), AgentResult):
                         turn.result = event["result"]
                         turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
-            completed = not was_cancelled(turn.result, disconnected)
+            completed = not was_cancelled(turn.result, turn.cancel)
         finally:
             if not completed:
                 forget_unfinished_turn(agent, history_length)
@@ -192,32 +243,48 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     # runtime's timestamp never moves merely because it was pinged.
     app.get_current_ping_status()
 
-    def agent_for(session_id: str | None) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any]]:
-        if session_id is None:
+    def agent_for(turn: Turn) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any], SessionSlot[Agent] | None]:
+        if turn.session_id is None:
             # Nothing to resume it by, so the agent lives for this turn only.
-            return new_agent(), contextlib.nullcontext()
-        slot = sessions.slot_for(session_id)
-        return slot.agent, slot.lock
+            return new_agent(), contextlib.nullcontext(), None
+        slot = sessions.slot_for(turn.session_id)
+        # Supersede: the session's running turn (or one still waiting for it) is stopped, so this
+        # one starts as soon as that one has let go of the model, not after it has answered.
+        if slot.turn is not None:
+            slot.turn.stop()
+        slot.turn = turn
+        return slot.agent, slot.lock, slot
 
-    @app.entrypoint
-    async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
+    def stop_turn(session_id: str | None) -> bool:
+        """Stop the session's running turn; False when it has none (or this process never saw it)."""
+        slot = sessions.get(session_id) if session_id is not None else None
+        if slot is None or slot.turn is None:
+            return False
+        slot.turn.stop()
+        return True
+
+    async def run_turn(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
         prompt = read_prompt(payload)
-        turn = Turn(context.session_id or None)
-        disconnected = current_disconnect_signal()
+        # The disconnect middleware's Event is the turn's cancel signal (see disconnect.py).
+        turn = Turn(context.session_id or None, cancel=current_disconnect_signal())
         task_id = app.add_async_task("agent_turn")
         # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
         # caller that leaves closes this generator (GeneratorExit) or cancels its task, and neither
         # reaches code after the `yield` it was waiting at.
         outcome: str | None = None
+        slot: SessionSlot[Agent] | None = None
         try:
-            agent, turn_lock = agent_for(turn.session_id)
+            agent, turn_lock, slot = agent_for(turn)
             log_event("turn_started", sessionHash=session_hash(turn.session_id))
-            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
+            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, turn)) as deltas:
                 async for delta in deltas:
                     yield delta
             if not turn.completed:
-                # Nobody reads the stream any more, so no done event: just end it.
                 outcome = "turn_cancelled"
+                if turn.stopped:
+                    # Stopped by a stop request or a newer turn: its caller still reads the stream.
+                    yield cancelled_event(turn.result, turn.model_latency_ms)
+                # Otherwise its caller left: nobody reads the stream any more, so just end it.
                 return
             # The answer is complete and kept in the session (redacted if the guardrail blocked it),
             # whether or not the caller reads the last event.
@@ -229,11 +296,28 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
             log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
             raise
         finally:
+            if slot is not None and slot.turn is turn:
+                slot.turn = None
             if outcome is None:
                 outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
             if outcome != "turn_failed":
                 stop_reason = turn.result.stop_reason if turn.result and outcome == "turn_finished" else None
-                log_event(outcome, stopReason=stop_reason, **turn.log_fields())
+                log_event(outcome, stopReason=stop_reason, stopped=turn.stopped, **turn.log_fields())
             app.complete_async_task(task_id)
+
+    @app.entrypoint
+    async def invoke(payload: Any, context: RequestContext) -> Any:
+        # A coroutine, not an async generator, so that a stop is answered as plain JSON: the SDK
+        # awaits it on its worker loop (the loop every turn runs on, so no lock is needed) and
+        # streams the async generator it returns for a turn.
+        try:
+            stopping = is_stop_request(payload)
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        if stopping:
+            stopped = stop_turn(context.session_id or None)
+            log_event("stop_requested", sessionHash=session_hash(context.session_id or None), stopped=stopped)
+            return {"stopped": stopped}
+        return run_turn(payload, context)
 
     return app
