@@ -24,6 +24,7 @@ from client import Event, InvokeError, stop_turn, stream_invoke
 from local.stack import LocalStack, StackSettings
 from streaming_proxy.edge import USAGE_RECORD_MESSAGE
 from streaming_proxy.jsonlog import session_hash
+from tests.support.streams import standin
 
 API_KEYS = {"local-key-alice-stop-0123456789": "key-id-alice", "local-key-bob-stop-0123456789": "key-id-bob"}
 ALICE, BOB = API_KEYS
@@ -197,10 +198,21 @@ def test_a_stopped_turn_is_one_usage_record(stack: LocalStack) -> None:
 def test_the_usage_record_is_written_before_the_last_byte_leaves_the_proxy(stack: LocalStack) -> None:
     # Lambda may freeze the environment as soon as the response is complete. Freeze the proxy the
     # moment the stream's last event reaches the client: its usage record must already be written.
+    # The agent's body is made to end 2 s after its last event (the stand-in stalls there), so a
+    # proxy that wrote its record only once the body had ended is frozen before it does, every time.
+    prompt = "[[pieces:3]] freeze after me"
+    standin(stack, "DELETE", "/_standin/events")
+    ask(stack, prompt, new_session("measure"))
+    deadline = time.monotonic() + 10
+    while not (completed := [e for e in standin(stack, "GET", "/_standin/events") if e["kind"] == "completed"]):
+        assert time.monotonic() < deadline, "the stand-in never recorded the measuring turn's end"
+        time.sleep(0.05)
+    agent_body_bytes = completed[0]["bytesSent"]
+    standin(stack, "POST", "/_standin/faults", {"fault": "stall-mid-stream", "afterBytes": agent_body_bytes, "seconds": 2})
     proxy = stack.processes["proxy"]
     session_id = new_session("frozen")
     frozen = False
-    events = stream_invoke(stack.url, "[[pieces:3]] freeze after me", session_id=session_id, api_key=ALICE, timeout=30)
+    events = stream_invoke(stack.url, prompt, session_id=session_id, api_key=ALICE, timeout=30)
     try:
         for event in events:
             if event.name == "done":
