@@ -103,12 +103,13 @@ class Credentials:
     bearer_token: str | None = None
 
 
-def prepared_request(
-    url: str, route: str, body: dict[str, Any], accept: str, credentials: Credentials,
-    headers: Mapping[str, str] | None, timeout: float,
-) -> tuple[http.client.HTTPConnection, str, bytes, dict[str, str]]:
-    """An unopened connection to the route, its path, the encoded body and the (signed) headers."""
-    connection_class, host, port, path = invoke_target(url, route)
+def post_json(
+    connection: http.client.HTTPConnection, url: str, route: str, body: dict[str, Any], accept: str,
+    credentials: Credentials, headers: Mapping[str, str] | None,
+) -> http.client.HTTPResponse:
+    """POST the JSON body to the route on `connection` (authenticated, signed last); the 200 response,
+    or InvokeError for any other status."""
+    _, _, _, path = invoke_target(url, route)
     request_headers = {"Content-Type": "application/json", "Accept": accept, **(headers or {})}
     if credentials.api_key is not None:
         request_headers["x-api-key"] = credentials.api_key
@@ -124,7 +125,17 @@ def prepared_request(
             "POST", signed_url, request_headers, encoded_body, credentials.iam_credentials,
             resolve_region(url, credentials.region),
         )
-    return connection_class(host, port, timeout=timeout), path, encoded_body, request_headers
+    connection.request("POST", path, body=encoded_body, headers=request_headers)
+    response = connection.getresponse()
+    if response.status != 200:
+        raise error_from_response(response)
+    return response
+
+
+def connection_for(url: str, timeout: float) -> http.client.HTTPConnection:
+    """An unopened connection to the API's host (the route does not matter here)."""
+    connection_class, host, port, _ = invoke_target(url)
+    return connection_class(host, port, timeout=timeout)
 
 
 def stream_invoke(
@@ -154,14 +165,9 @@ def stream_invoke(
     if session_id is not None:
         body["sessionId"] = session_id
     credentials = Credentials(api_key, iam_credentials, region, bearer_token)
-    connection, path, encoded_body, request_headers = prepared_request(
-        url, INVOKE_PATH, body, "text/event-stream", credentials, headers, timeout
-    )
+    connection = connection_for(url, timeout)
     try:
-        connection.request("POST", path, body=encoded_body, headers=request_headers)
-        response = connection.getresponse()
-        if response.status != 200:
-            raise error_from_response(response)
+        response = post_json(connection, url, INVOKE_PATH, body, "text/event-stream", credentials, headers)
         yield from events_from(response)
     finally:
         connection.close()
@@ -184,19 +190,17 @@ def stop_turn(
     "cancelled"), False when none was. A non-200 answer raises InvokeError.
     """
     credentials = Credentials(api_key, iam_credentials, region, bearer_token)
-    connection, path, encoded_body, request_headers = prepared_request(
-        url, STOP_PATH, {"sessionId": session_id}, "application/json", credentials, headers, timeout
-    )
+    connection = connection_for(url, timeout)
     try:
-        connection.request("POST", path, body=encoded_body, headers=request_headers)
-        response = connection.getresponse()
-        if response.status != 200:
-            raise error_from_response(response)
-        answer = json.loads(response.read(MAX_ERROR_BODY_BYTES))
-    except ValueError as error:
-        raise InvokeError(200, "INVALID_ANSWER", "the answer to POST /stop was not JSON") from error
+        response = post_json(connection, url, STOP_PATH, {"sessionId": session_id}, "application/json", credentials,
+                             headers)
+        raw = response.read(MAX_ERROR_BODY_BYTES)
     finally:
         connection.close()
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
     if not isinstance(answer, dict) or not isinstance(answer.get("stopped"), bool):
         raise InvokeError(200, "INVALID_ANSWER", 'the answer to POST /stop was not {"stopped": true|false}')
     return bool(answer["stopped"])

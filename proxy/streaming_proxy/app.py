@@ -15,10 +15,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from starlette.applications import Starlette
@@ -61,6 +61,8 @@ from .upstream import (
     stop_agent_turn,
     upstream_error_code,
 )
+
+T = TypeVar("T")
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
@@ -397,25 +399,39 @@ class ProxyApp:
         with log_context(requestId=request_id, caller=context.caller):
             return await self._accept(request, request_id, context.caller, started)
 
-    async def _accept(self, request: Request, request_id: str, caller: str, started: float) -> Response:
-        """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
+    async def _read_request(self, request: Request, request_id: str, parse: Callable[[bytes], T]) -> T | Response:
+        """The JSON body as `parse` reads it, or the response that refuses the request instead."""
         try:
             contract.check_content_type(request.headers.getlist("content-type"))
-            body = await read_body(request, self.settings.max_body_bytes)
-            invoke_request = contract.parse_invoke_request(body, self.settings.max_prompt_chars)
-            if self.slots.full:
-                raise ApiError(
+            return parse(await read_body(request, self.settings.max_body_bytes))
+        except ApiError as error:
+            return self._rejected(error, request_id)
+        except ClientDisconnect:
+            self.logger.info("client left before sending its body")
+            return Response(status_code=400)
+
+    def _rejected(self, error: ApiError, request_id: str) -> Response:
+        self.logger.info("request rejected", status=error.status, code=error.code)
+        return error_response(error, request_id)
+
+    async def _accept(self, request: Request, request_id: str, caller: str, started: float) -> Response:
+        """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
+        max_prompt_chars = self.settings.max_prompt_chars
+        invoke_request = await self._read_request(
+            request, request_id, lambda body: contract.parse_invoke_request(body, max_prompt_chars)
+        )
+        if isinstance(invoke_request, Response):
+            return invoke_request
+        if self.slots.full:
+            return self._rejected(
+                ApiError(
                     429,
                     contract.THROTTLED,
                     "Too many streams are open; retry after a short wait.",
                     {"Retry-After": str(self.settings.retry_after_seconds)},
-                )
-        except ApiError as error:
-            self.logger.info("request rejected", status=error.status, code=error.code)
-            return error_response(error, request_id)
-        except ClientDisconnect:
-            self.logger.info("client left before sending its body")
-            return Response(status_code=400)
+                ),
+                request_id,
+            )
 
         session_id = invoke_request.session_id or str(uuid.uuid4())
         fields: dict[str, Any] = {"sessionHash": session_hash(session_id)}
@@ -580,15 +596,9 @@ class ProxyApp:
         context = read_request_context(request.headers)
         request_id = context.request_id or str(uuid.uuid4())
         with log_context(requestId=request_id, caller=context.caller):
-            try:
-                contract.check_content_type(request.headers.getlist("content-type"))
-                session_id = contract.parse_stop_request(await read_body(request, self.settings.max_body_bytes))
-            except ApiError as error:
-                self.logger.info("request rejected", status=error.status, code=error.code)
-                return error_response(error, request_id)
-            except ClientDisconnect:
-                self.logger.info("client left before sending its body")
-                return Response(status_code=400)
+            session_id = await self._read_request(request, request_id, contract.parse_stop_request)
+            if isinstance(session_id, Response):
+                return session_id
             fields = {"sessionHash": session_hash(session_id)}
             runtime_session_id = derive_runtime_session_id(context.caller, session_id)
             try:
