@@ -171,29 +171,8 @@ class StreamingApi(pulumi.ComponentResource):
             definition.inputs.append({"disableExecuteApiEndpoint": args.disable_execute_api_endpoint})
         if args.endpoint_type == "PRIVATE":
             _private_access(self, name, args, api, definition)
-        authorizer_id = _authorizer_id(self, name, api.id, pool_arn, definition)
-        validator = aws.apigateway.RequestValidator(
-            f"{name}-validator", rest_api=api.id, name="body", validate_request_body=True,
-            validate_request_parameters=False, opts=pulumi.ResourceOptions(parent=self),
-        )
-        definition.add([validator])
         origins = allowed_origins(args)
-        # Both routes go to the same proxy function under the same authorization (and WAF, on the
-        # stage): /stop is a caller's way to end its own turn, never a weaker door to the agent.
-        for route in (_INVOKE, _STOP):
-            resource = _route(self, name, args, api, route, authorizer_id, validator, definition)
-            if args.cors_allowed_origins or args.page_origin is not None:
-                definition.add(_preflight_route(self, f"{name}{route.infix}", api.id, resource.id, origins),
-                               PREFLIGHT_METHOD, route.path, _from_origins(origins, list))
-            aws.lambda_.Permission(
-                f"{name}{route.infix}-invoke-permission",
-                action="lambda:InvokeFunction",
-                function=args.function_name,
-                principal="apigateway.amazonaws.com",
-                # Only this API's route, in any stage, may call the function.
-                source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{route.method}/{route.path}"),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        _routes(self, name, args, api, pool_arn, origins, definition)
         _gateway_responses(self, name, api.id, origins, definition)
         stage, access_logs = _deployed_stage(self, name, args, api, definition)
 
@@ -234,6 +213,42 @@ class _Route:
 
 _INVOKE = _Route("invoke", "", ROUTE_METHOD, ROUTE_PATH, "InvokeRequest")
 _STOP = _Route("stop", "-stop", STOP_ROUTE_METHOD, STOP_ROUTE_PATH, "StopRequest")
+
+
+def _routes(
+    parent: pulumi.Resource,
+    name: str,
+    args: StreamingApiArgs,
+    api: aws.apigateway.RestApi,
+    pool_arn: Optional[pulumi.Input[str]],
+    origins: Origins,
+    definition: _Definition,
+) -> None:
+    """POST /invoke and POST /stop, with their preflights when CORS is on and their Lambda permissions.
+
+    Both routes go to the same proxy function under the same authorization (and WAF, on the stage):
+    /stop is a caller's way to end its own turn, never a weaker door to the agent.
+    """
+    authorizer_id = _authorizer_id(parent, name, api.id, pool_arn, definition)
+    validator = aws.apigateway.RequestValidator(
+        f"{name}-validator", rest_api=api.id, name="body", validate_request_body=True,
+        validate_request_parameters=False, opts=pulumi.ResourceOptions(parent=parent),
+    )
+    definition.add([validator])
+    for route in (_INVOKE, _STOP):
+        resource = _route(parent, name, args, api, route, authorizer_id, validator, definition)
+        if args.cors_allowed_origins or args.page_origin is not None:
+            definition.add(_preflight_route(parent, f"{name}{route.infix}", api.id, resource.id, origins),
+                           PREFLIGHT_METHOD, route.path, _from_origins(origins, list))
+        aws.lambda_.Permission(
+            f"{name}{route.infix}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's route, in any stage, may call the function.
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{route.method}/{route.path}"),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
 
 
 def _authorizer_id(

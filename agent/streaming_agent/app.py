@@ -229,10 +229,83 @@ async def stream_answer(
     turn.completed = completed
 
 
+class Turns:
+    """The sessions' agents and their running turns: which agent a turn uses, and how it is stopped."""
+
+    def __init__(self, settings: AgentSettings, new_agent: Callable[[str | None], Agent]) -> None:
+        self.new_agent = new_agent
+        self.sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
+
+    def begin(self, turn: Turn) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any], SessionSlot[Agent] | None]:
+        """The turn's agent, the lock to take, and its session's slot (None without a session)."""
+        if turn.session_id is None:
+            # Nothing to resume it by, so the agent lives for this turn only.
+            return self.new_agent(None), contextlib.nullcontext(), None
+        slot = self.sessions.slot_for(turn.session_id)
+        # Supersede: the session's running turn (or one still waiting for it) is stopped, so this
+        # one starts as soon as that one has let go of the model, not after it has answered.
+        if slot.turn is not None:
+            slot.turn.stop()
+        slot.turn = turn
+        return slot.agent, slot.lock, slot
+
+    def stop(self, session_id: str | None) -> bool:
+        """Stop the session's running turn; False when it has none (or this process never saw it)."""
+        slot = self.sessions.get(session_id) if session_id is not None else None
+        if slot is None or slot.turn is None:
+            return False
+        slot.turn.stop()
+        return True
+
+
+async def run_turn(
+    app: BedrockAgentCoreApp, turns: Turns, payload: Any, context: RequestContext
+) -> AsyncIterator[dict[str, Any]]:
+    """One turn's events; exactly one of turn_finished, turn_blocked, turn_failed, turn_cancelled logged."""
+    prompt = read_prompt(payload)
+    # The disconnect middleware's Event is the turn's cancel signal (see disconnect.py).
+    turn = Turn(context.session_id or None, cancel=current_disconnect_signal())
+    task_id = app.add_async_task("agent_turn")
+    # Logged in `finally`: a caller that leaves closes this generator (GeneratorExit) or cancels its
+    # task, and neither reaches code after the `yield` it was waiting at.
+    outcome: str | None = None
+    slot: SessionSlot[Agent] | None = None
+    try:
+        agent, turn_lock, slot = turns.begin(turn)
+        log_event("turn_started", sessionHash=session_hash(turn.session_id))
+        async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, turn)) as deltas:
+            async for delta in deltas:
+                yield delta
+        if not turn.completed:
+            outcome = "turn_cancelled"
+            if turn.stopped:
+                # Stopped by a stop request or a newer turn: its caller still reads the stream.
+                yield cancelled_event(turn.result, turn.model_latency_ms)
+            # Otherwise its caller left: nobody reads the stream any more, so just end it.
+            return
+        # The answer is complete and kept in the session (redacted if the guardrail blocked it),
+        # whether or not the caller reads the last event.
+        outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
+        ending = blocked_event if outcome == "turn_blocked" else done_event
+        yield ending(turn.result, turn.model_latency_ms)
+    except Exception:
+        outcome = "turn_failed"
+        log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
+        raise
+    finally:
+        if slot is not None and slot.turn is turn:
+            slot.turn = None
+        if outcome is None:
+            outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
+        if outcome != "turn_failed":
+            stop_reason = turn.result.stop_reason if turn.result and outcome == "turn_finished" else None
+            log_event(outcome, stopReason=stop_reason, stopped=turn.stopped, **turn.log_fields())
+        app.complete_async_task(task_id)
+
+
 def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
     """Build the app; the model is created here once and shared by every session's agent."""
-    new_agent = agent_factory(settings, model if model is not None else build_model(settings))
-    sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
+    turns = Turns(settings, agent_factory(settings, model if model is not None else build_model(settings)))
     # The middleware reports a caller's disconnect to the turn it belongs to (see disconnect.py).
     route_library_logs()  # before the app: the SDK's logger must find our handler, not add its own
     app = BedrockAgentCoreApp(middleware=[Middleware(DisconnectSignalMiddleware)])
@@ -242,68 +315,6 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     # status lazily, on the first ping; asking once now pins it to start-up instead, so an idle
     # runtime's timestamp never moves merely because it was pinged.
     app.get_current_ping_status()
-
-    def agent_for(turn: Turn) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any], SessionSlot[Agent] | None]:
-        if turn.session_id is None:
-            # Nothing to resume it by, so the agent lives for this turn only.
-            return new_agent(), contextlib.nullcontext(), None
-        slot = sessions.slot_for(turn.session_id)
-        # Supersede: the session's running turn (or one still waiting for it) is stopped, so this
-        # one starts as soon as that one has let go of the model, not after it has answered.
-        if slot.turn is not None:
-            slot.turn.stop()
-        slot.turn = turn
-        return slot.agent, slot.lock, slot
-
-    def stop_turn(session_id: str | None) -> bool:
-        """Stop the session's running turn; False when it has none (or this process never saw it)."""
-        slot = sessions.get(session_id) if session_id is not None else None
-        if slot is None or slot.turn is None:
-            return False
-        slot.turn.stop()
-        return True
-
-    async def run_turn(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
-        prompt = read_prompt(payload)
-        # The disconnect middleware's Event is the turn's cancel signal (see disconnect.py).
-        turn = Turn(context.session_id or None, cancel=current_disconnect_signal())
-        task_id = app.add_async_task("agent_turn")
-        # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
-        # caller that leaves closes this generator (GeneratorExit) or cancels its task, and neither
-        # reaches code after the `yield` it was waiting at.
-        outcome: str | None = None
-        slot: SessionSlot[Agent] | None = None
-        try:
-            agent, turn_lock, slot = agent_for(turn)
-            log_event("turn_started", sessionHash=session_hash(turn.session_id))
-            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, turn)) as deltas:
-                async for delta in deltas:
-                    yield delta
-            if not turn.completed:
-                outcome = "turn_cancelled"
-                if turn.stopped:
-                    # Stopped by a stop request or a newer turn: its caller still reads the stream.
-                    yield cancelled_event(turn.result, turn.model_latency_ms)
-                # Otherwise its caller left: nobody reads the stream any more, so just end it.
-                return
-            # The answer is complete and kept in the session (redacted if the guardrail blocked it),
-            # whether or not the caller reads the last event.
-            outcome = "turn_blocked" if blocked_by_guardrail(turn.result) else "turn_finished"
-            ending = blocked_event if outcome == "turn_blocked" else done_event
-            yield ending(turn.result, turn.model_latency_ms)
-        except Exception:
-            outcome = "turn_failed"
-            log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
-            raise
-        finally:
-            if slot is not None and slot.turn is turn:
-                slot.turn = None
-            if outcome is None:
-                outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
-            if outcome != "turn_failed":
-                stop_reason = turn.result.stop_reason if turn.result and outcome == "turn_finished" else None
-                log_event(outcome, stopReason=stop_reason, stopped=turn.stopped, **turn.log_fields())
-            app.complete_async_task(task_id)
 
     @app.entrypoint
     async def invoke(payload: Any, context: RequestContext) -> Any:
@@ -315,9 +326,9 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
         except ValueError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
         if stopping:
-            stopped = stop_turn(context.session_id or None)
+            stopped = turns.stop(context.session_id or None)
             log_event("stop_requested", sessionHash=session_hash(context.session_id or None), stopped=stopped)
             return {"stopped": stopped}
-        return run_turn(payload, context)
+        return run_turn(app, turns, payload, context)
 
     return app
