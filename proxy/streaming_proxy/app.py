@@ -1,4 +1,5 @@
-"""The streaming proxy: POST /invoke -> AgentCore InvokeAgentRuntime -> SSE events to the client.
+"""The streaming proxy: POST /invoke -> AgentCore InvokeAgentRuntime -> SSE events to the client,
+and POST /stop -> a stop request on the same runtime session -> {"stopped": bool}.
 
 Run by `run.sh` under uvicorn (`--factory streaming_proxy.app:create_app_from_environment`);
 Lambda Web Adapter turns the streamed HTTP response into Lambda's streaming format for API Gateway.
