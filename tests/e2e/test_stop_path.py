@@ -171,6 +171,7 @@ def test_bad_stop_requests_get_the_contracts_json_errors(
 
 
 def test_stop_needs_the_same_authentication_as_invoke(stack: LocalStack) -> None:
+    assert post_stop(stack, b'{"sessionId": "s"}', api_key=BOB)[:3:2] == (200, {"stopped": False})
     status, _, answer = post_stop(stack, b'{"sessionId": "s"}', api_key=None)
     assert status == 403 and answer["error"]["code"] == "FORBIDDEN"
     with pytest.raises(InvokeError) as refused:
