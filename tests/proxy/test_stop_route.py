@@ -71,6 +71,7 @@ def test_stop_is_a_control_invocation_on_the_callers_runtime_session() -> None:
     assert call["agentRuntimeArn"] == ARN and call["accept"] == "application/json"
     # The same runtime session /invoke derives for this caller and session id, so only the caller's own turn.
     alice = call["runtimeSessionId"]
+    assert alice == derive_runtime_session_id("apikey:key-alice", "chat-1")
     stop(client_for(bob := FakeAgentCore(b'{"stopped": false}')), {"sessionId": "chat-1"},
          {"requestId": "req-2", "identity": {"apiKeyId": "key-bob"}})
     assert bob.calls[0]["runtimeSessionId"] != alice
