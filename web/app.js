@@ -639,7 +639,6 @@ function stopAnswer() {
       body: JSON.stringify({ sessionId: state.sessionId }),
       cache: "no-store",
       credentials: "omit",
-      keepalive: true,
     }).catch(() => {}); // the stream is closed below either way
   }
   state.controller.abort();
