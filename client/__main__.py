@@ -13,14 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from client.api import (
-    DEFAULT_TIMEOUT_SECONDS,
-    InvokeError,
-    StreamBrokenError,
-    invoke_target,
-    stop_turn,
-    stream_invoke,
-)
+from client.api import DEFAULT_TIMEOUT_SECONDS, InvokeError, StreamBrokenError, invoke_target, stream_invoke
 from client.auth import AuthConfigurationError, default_aws_credentials
 from client.hints import malformed_url, refused
 from client.output import JsonEvents, Output, OutputClosed, TextAnswer
@@ -229,26 +222,13 @@ class Conversation:
         except (OSError, ValueError) as error:  # refused, unknown host, timeout, TLS
             self.say(f"cannot reach {connection.url}: {error}")
             return EXIT_REQUEST_FAILED
-        except KeyboardInterrupt:
-            # Ctrl-C: stop the turn, then close. Closing alone would not stop it on AWS: the agent
-            # would answer (and be billed) to the end, and the session's next turn would wait for it.
-            self.stop_turn()
-            raise
         finally:
+            # Also on Ctrl-C: closing the iterator early sends POST /stop, then closes the stream.
+            # Closing alone would not stop the turn on AWS: the agent would answer (and be billed)
+            # to the end, and the session's next turn would wait for it.
             events.close()  # type: ignore[attr-defined]
         answer.end()
         return outcome
-
-    def stop_turn(self) -> None:
-        """POST /stop for the session's running turn (nothing to stop before the API named the session)."""
-        if self.session_id is None:
-            return
-        connection = self.connection
-        try:
-            stop_turn(connection.url, self.session_id, api_key=connection.api_key, iam_credentials=self.credentials,
-                      region=connection.region, bearer_token=connection.token)
-        except (InvokeError, AuthConfigurationError, OSError, ValueError) as error:
-            self.say(f"could not stop the answer on the server: {error}")
 
     def refused(self, error: InvokeError) -> int:
         request = f" (request id {error.request_id})" if error.request_id else ""

@@ -149,6 +149,7 @@ def stream_invoke(
     iam_credentials: Any = None,
     region: str | None = None,
     bearer_token: str | None = None,
+    stop_on_close: bool = True,
 ) -> Iterator[Event]:
     """Yield the answer's events as they arrive.
 
@@ -158,19 +159,39 @@ def stream_invoke(
     ``Authorization: Bearer``).
 
     The request is sent on the first ``next()``; a non-200 answer raises InvokeError there.
-    Stopping early (``break`` out of a for loop, or ``close()``) closes the connection, but on AWS
-    that does not stop the agent's turn (nor its cost): call ``stop_turn`` first.
+    Stopping early (``break`` out of a for loop, ``close()``, or Ctrl-C while it reads) sends
+    ``POST /stop`` for the session and then closes the connection: on AWS closing alone would not
+    stop the agent's turn, nor its cost. ``stop_on_close=False`` only closes (a stop that fails is
+    not raised: the stream is being abandoned either way).
     """
     body: dict[str, Any] = {"prompt": prompt}
     if session_id is not None:
         body["sessionId"] = session_id
     credentials = Credentials(api_key, iam_credentials, region, bearer_token)
     connection = connection_for(url, timeout)
+    ended = False
     try:
         response = post_json(connection, url, INVOKE_PATH, body, "text/event-stream", credentials, headers)
-        yield from events_from(response)
+        session_id = response.getheader("X-Session-Id") or session_id
+        for event in events_from(response):
+            ended = ended or event.name in TERMINAL_EVENTS
+            yield event
+    except (GeneratorExit, KeyboardInterrupt):
+        if stop_on_close and not ended and session_id is not None:
+            stop_quietly(url, session_id, credentials, headers)
+        raise
     finally:
         connection.close()
+
+
+def stop_quietly(url: str, session_id: str, credentials: Credentials, headers: Mapping[str, str] | None) -> None:
+    """POST /stop for an answer being abandoned; a failure changes nothing for the caller, so it is dropped."""
+    try:
+        stop_turn(url, session_id, api_key=credentials.api_key, headers=headers,
+                  iam_credentials=credentials.iam_credentials, region=credentials.region,
+                  bearer_token=credentials.bearer_token)
+    except Exception:  # InvokeError, a network error, an IAM signing error: the stream is closed below
+        pass
 
 
 def stop_turn(

@@ -29,7 +29,8 @@ def test_a_client_leaving_mid_stream_does_not_end_the_proxy_stream(apikey_stack:
     # Lambda keeps a streamed response running when the invoking client's connection breaks, and
     # Lambda Web Adapter's writes keep succeeding: the proxy never learns that its client left.
     session_id = f"leaver-{time.time_ns()}"
-    events = stream_invoke(apikey_stack.url, "[[pieces:2]] [[pause:2]]", api_key=ALICE_KEY, session_id=session_id)
+    events = stream_invoke(apikey_stack.url, "[[pieces:2]] [[pause:2]]", api_key=ALICE_KEY, session_id=session_id,
+                           stop_on_close=False)
     assert next(events).name == "start"
     events.close()
     deadline = time.monotonic() + 20

@@ -133,6 +133,29 @@ def test_another_callers_session_id_stops_nothing(stack: LocalStack) -> None:
     assert running.result()[-1].data["stopReason"] == "cancelled"
 
 
+def test_closing_the_client_librarys_stream_early_stops_the_turn(stack: LocalStack) -> None:
+    session_id = new_session("library")
+    stops_before = sum(1 for e in standin(stack, "GET", "/_standin/events")
+                       if e["kind"] == "invocation" and e["payloadBytes"] == len(b'{"action":"stop"}'))
+    events = stream_invoke(stack.url, LONG_ANSWER, session_id=session_id, api_key=ALICE, timeout=30)
+    for event in events:
+        if event.name == "delta":
+            break
+    closed_at = time.monotonic()
+    events.close()  # sends POST /stop, then closes
+    stops = sum(1 for e in standin(stack, "GET", "/_standin/events")
+                if e["kind"] == "invocation" and e["payloadBytes"] == len(b'{"action":"stop"}'))
+    assert stops == stops_before + 1, "closing the stream sent no stop"
+    # The turn ended at once: its stream finished within two seconds, not after its ten.
+    deadline = closed_at + STOP_WITHIN_SECONDS
+    finished: list[dict[str, Any]] = []
+    while not finished and time.monotonic() < deadline:
+        finished = [r for r in stack.log_records("proxy")
+                    if r.get("message") == "stream finished" and r.get("sessionHash") == session_hash(session_id)]
+        time.sleep(0.05)
+    assert finished and finished[0]["deltas"] < 200
+
+
 def test_a_new_turn_supersedes_the_running_one_and_starts_at_once(stack: LocalStack) -> None:
     session_id = new_session("supersede")
     ask(stack, "first question", session_id)

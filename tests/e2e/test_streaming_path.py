@@ -219,7 +219,7 @@ def test_a_client_that_leaves_does_not_stop_the_turn(stack: LocalStack) -> None:
     # its end, for nobody. Only POST /stop (test_stop_path.py) ends it early.
     finished_before = finished_turns(stack)
     trace_before = len(read_trace(stack))
-    stream = stream_invoke(stack.url, "[[pieces:20]] an answer nobody reads", timeout=30)
+    stream = stream_invoke(stack.url, "[[pieces:20]] an answer nobody reads", timeout=30, stop_on_close=False)
     for event in stream:
         if event.name == "delta":
             break
