@@ -220,7 +220,10 @@ class Conversation:
             self.hint(unreachable(connection.url, error))
             return EXIT_REQUEST_FAILED
         finally:
-            events.close()  # type: ignore[attr-defined]  # also on Ctrl-C: the server sees us leave
+            # Also on Ctrl-C: closing the iterator early sends POST /stop, then closes the stream.
+            # Closing alone would not stop the turn on AWS: the agent would answer (and be billed)
+            # to the end, and the session's next turn would wait for it.
+            events.close()  # type: ignore[attr-defined]
         answer.end()
         return outcome
 

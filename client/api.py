@@ -1,4 +1,4 @@
-"""Call the streaming API's POST /invoke and yield its events as they arrive (standard library only)."""
+"""Call the streaming API: POST /invoke, its events yielded as they arrive, and POST /stop (standard library only)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from client.auth import resolve_region, sigv4_headers
 from client.sse import SseComment, SseMessage, SseParser
 
 DEFAULT_TIMEOUT_SECONDS = 960.0  # above API Gateway's 15-minute stream limit: the server ends first
+# A stop is answered at once, unless AgentCore has to start the session's microVM first.
+STOP_TIMEOUT_SECONDS = 30.0
 READ_SIZE = 65536
 MAX_ERROR_BODY_BYTES = 65536
 TERMINAL_EVENTS = ("done", "error")
@@ -75,13 +77,14 @@ class StreamBrokenError(Exception):
 
 
 INVOKE_PATH = "/invoke"
+STOP_PATH = "/stop"
 
 
-def invoke_target(url: str) -> tuple[type[http.client.HTTPConnection], str, int | None, str]:
-    """Connection class, host, port and request path of the API's POST /invoke.
+def invoke_target(url: str, route: str = INVOKE_PATH) -> tuple[type[http.client.HTTPConnection], str, int | None, str]:
+    """Connection class, host, port and request path of one of the API's routes (POST /invoke by default).
 
     ``url`` may be either stack output: the base ``apiUrl`` (``https://host/v1``, the route is
-    appended) or the full ``invokeUrl`` (``https://host/v1/invoke``, used as it is).
+    appended) or the full ``invokeUrl`` (``https://host/v1/invoke``, whose route is replaced).
     """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -94,9 +97,54 @@ def invoke_target(url: str) -> tuple[type[http.client.HTTPConnection], str, int 
         raise ValueError(f"API URL has a port that is not a number from 0 to 65535, got {url!r}") from None
     connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     path = parts.path.rstrip("/")
-    if not path.endswith(INVOKE_PATH):
-        path += INVOKE_PATH
-    return connection, parts.hostname, port, path
+    if path.endswith(INVOKE_PATH):
+        path = path[: -len(INVOKE_PATH)]
+    return connection, parts.hostname, port, path + route
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How the caller authenticates, matching the API's auth mode (see stream_invoke)."""
+
+    api_key: str | None = None
+    iam_credentials: Any = None
+    region: str | None = None
+    bearer_token: str | None = None
+
+
+def post_json(
+    connection: http.client.HTTPConnection, url: str, route: str, body: dict[str, Any], accept: str,
+    credentials: Credentials, headers: Mapping[str, str] | None,
+) -> http.client.HTTPResponse:
+    """POST the JSON body to the route on `connection` (authenticated, signed last); the 200 response,
+    or InvokeError for any other status."""
+    _, _, _, path = invoke_target(url, route)
+    request_headers = {"Content-Type": "application/json", "Accept": accept, **(headers or {})}
+    if credentials.api_key is not None:
+        request_headers["x-api-key"] = credentials.api_key
+    if credentials.bearer_token is not None:
+        request_headers["Authorization"] = f"Bearer {credentials.bearer_token}"
+    # UTF-8 as it is: escaping every non-ASCII character (\uXXXX, 6 or 12 bytes) would make a prompt
+    # within the character limit take far more bytes than it needs.
+    encoded_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    if credentials.iam_credentials is not None:
+        # Signed last, over every header above, so nothing is added after the signature.
+        signed_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=path, query="", fragment=""))
+        request_headers = sigv4_headers(
+            "POST", signed_url, request_headers, encoded_body, credentials.iam_credentials,
+            resolve_region(url, credentials.region),
+        )
+    connection.request("POST", path, body=encoded_body, headers=request_headers)
+    response = connection.getresponse()
+    if response.status != 200:
+        raise error_from_response(response)
+    return response
+
+
+def connection_for(url: str, timeout: float) -> http.client.HTTPConnection:
+    """An unopened connection to the API's host (the route does not matter here)."""
+    connection_class, host, port, _ = invoke_target(url)
+    return connection_class(host, port, timeout=timeout)
 
 
 def stream_invoke(
@@ -110,6 +158,7 @@ def stream_invoke(
     iam_credentials: Any = None,
     region: str | None = None,
     bearer_token: str | None = None,
+    stop_on_close: bool = True,
 ) -> Iterator[Event]:
     """Yield the answer's events as they arrive.
 
@@ -119,37 +168,72 @@ def stream_invoke(
     ``Authorization: Bearer``).
 
     The request is sent on the first ``next()``; a non-200 answer raises InvokeError there.
-    Stopping early (``break`` out of a for loop, or ``close()``) closes the connection, which the
-    server sees as a disconnecting client.
+    Stopping early (``break`` out of a for loop, ``close()``, or Ctrl-C while it reads) sends
+    ``POST /stop`` for the session and then closes the connection: on AWS closing alone would not
+    stop the agent's turn, nor its cost. ``stop_on_close=False`` only closes (a stop that fails is
+    not raised: the stream is being abandoned either way).
     """
-    connection_class, host, port, path = invoke_target(url)
     body: dict[str, Any] = {"prompt": prompt}
     if session_id is not None:
         body["sessionId"] = session_id
-    request_headers = {"Content-Type": "application/json", "Accept": "text/event-stream", **(headers or {})}
-    if api_key is not None:
-        request_headers["x-api-key"] = api_key
-    if bearer_token is not None:
-        request_headers["Authorization"] = f"Bearer {bearer_token}"
-    # UTF-8 as it is: escaping every non-ASCII character (\uXXXX, 6 or 12 bytes) would make a prompt
-    # within the character limit take far more bytes than it needs.
-    encoded_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    if iam_credentials is not None:
-        # Signed last, over every header above, so nothing is added after the signature.
-        signed_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=path, query="", fragment=""))
-        request_headers = sigv4_headers(
-            "POST", signed_url, request_headers, encoded_body, iam_credentials, resolve_region(url, region)
-        )
-
-    connection = connection_class(host, port, timeout=timeout)
+    credentials = Credentials(api_key, iam_credentials, region, bearer_token)
+    connection = connection_for(url, timeout)
+    ended = False
     try:
-        connection.request("POST", path, body=encoded_body, headers=request_headers)
-        response = connection.getresponse()
-        if response.status != 200:
-            raise error_from_response(response)
-        yield from events_from(response)
+        response = post_json(connection, url, INVOKE_PATH, body, "text/event-stream", credentials, headers)
+        session_id = response.getheader("X-Session-Id") or session_id
+        for event in events_from(response):
+            ended = ended or event.name in TERMINAL_EVENTS
+            yield event
+    except (GeneratorExit, KeyboardInterrupt):
+        if stop_on_close and not ended and session_id is not None:
+            stop_quietly(url, session_id, credentials, headers)
+        raise
     finally:
         connection.close()
+
+
+def stop_quietly(url: str, session_id: str, credentials: Credentials, headers: Mapping[str, str] | None) -> None:
+    """POST /stop for an answer being abandoned; a failure changes nothing for the caller, so it is dropped."""
+    try:
+        stop_turn(url, session_id, api_key=credentials.api_key, headers=headers,
+                  iam_credentials=credentials.iam_credentials, region=credentials.region,
+                  bearer_token=credentials.bearer_token)
+    except Exception:  # InvokeError, a network error, an IAM signing error: the stream is closed below
+        pass
+
+
+def stop_turn(
+    url: str,
+    session_id: str,
+    *,
+    api_key: str | None = None,
+    timeout: float = STOP_TIMEOUT_SECONDS,
+    headers: Mapping[str, str] | None = None,
+    iam_credentials: Any = None,
+    region: str | None = None,
+    bearer_token: str | None = None,
+) -> bool:
+    """POST /stop: end the running turn of one of the caller's sessions (authentication as for stream_invoke).
+
+    True when a turn was running and is now ending (its stream ends with ``done`` and stopReason
+    "cancelled"), False when none was. A non-200 answer raises InvokeError.
+    """
+    credentials = Credentials(api_key, iam_credentials, region, bearer_token)
+    connection = connection_for(url, timeout)
+    try:
+        response = post_json(connection, url, STOP_PATH, {"sessionId": session_id}, "application/json", credentials,
+                             headers)
+        raw = response.read(MAX_ERROR_BODY_BYTES)
+    finally:
+        connection.close()
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("stopped"), bool):
+        raise InvokeError(200, "INVALID_ANSWER", 'the answer to POST /stop was not {"stopped": true|false}')
+    return bool(answer["stopped"])
 
 
 def events_from(response: http.client.HTTPResponse) -> Iterator[Event]:

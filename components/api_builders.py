@@ -16,6 +16,8 @@ from proxy.streaming_proxy.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
 STAGE_NAME = "v1"
 ROUTE_PATH = edge.INVOKE_PATH.lstrip("/")
 ROUTE_METHOD = edge.INVOKE_METHOD
+STOP_ROUTE_PATH = edge.STOP_PATH.lstrip("/")
+STOP_ROUTE_METHOD = edge.STOP_METHOD
 # API Gateway's hard ceiling for a streamed integration (15 minutes).
 MAX_STREAM_INTEGRATION_MS = 900_000
 
@@ -109,14 +111,14 @@ def gateway_error_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
     return {ALLOW_ORIGIN: origins[0], "Access-Control-Expose-Headers": edge.EXPOSED_HEADERS}
 
 
-def request_body_schema() -> dict[str, Any]:
-    """The validator checks only that the body is a JSON object.
+def request_body_schema(title: str = "InvokeRequest") -> dict[str, Any]:
+    """The validator checks only that the body is a JSON object (InvokeRequest or StopRequest).
 
-    Field rules (required prompt, lengths, session id form, unknown fields) stay with the proxy, so
-    every field error has the same code and message locally and on AWS; API Gateway's validator could
-    only answer them all as one BAD_REQUEST_BODY.
+    Field rules (required prompt or session id, lengths, session id form, unknown fields) stay with
+    the proxy, so every field error has the same code and message locally and on AWS; API Gateway's
+    validator could only answer them all as one BAD_REQUEST_BODY.
     """
-    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": "InvokeRequest", "type": "object"}
+    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": title, "type": "object"}
 
 
 def method_authorization(auth: Auth) -> tuple[str, bool]:

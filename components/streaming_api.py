@@ -1,8 +1,8 @@
-"""The REST API: POST /invoke only, streamed from the proxy Lambda, with logs, throttling and auth.
+"""The REST API: POST /invoke and POST /stop, streamed from the proxy Lambda, with logs, throttling and auth.
 
 The component is built in parts, each a function creating its resources as children of the
-component (so their URNs stay those of the component's children): the invoke route with its
-authorization, the CORS preflight route, API Gateway's own error responses, and the deployment
+component (so their URNs stay those of the component's children): the two routes with their
+authorization, their CORS preflight routes, API Gateway's own error responses, and the deployment
 with its stage and logs. The values they are made of (tables, templates, schemas) are pure
 builders in components/api_builders.py.
 """
@@ -24,6 +24,8 @@ from components.api_builders import (
     ROUTE_METHOD,
     ROUTE_PATH,
     STAGE_NAME,
+    STOP_ROUTE_METHOD,
+    STOP_ROUTE_PATH,
     access_log_format,
     gateway_response_parameters,
     gateway_response_resource_suffix,
@@ -158,7 +160,7 @@ class StreamingApi(pulumi.ComponentResource):
         api = aws.apigateway.RestApi(
             f"{name}-api",
             name=args.api_name,
-            description="Streaming agent endpoint: POST /invoke",
+            description="Streaming agent endpoint: POST /invoke, POST /stop",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types=args.endpoint_type),
             api_key_source="HEADER",
             disable_execute_api_endpoint=args.disable_execute_api_endpoint,
@@ -172,21 +174,9 @@ class StreamingApi(pulumi.ComponentResource):
             definition.inputs.append({"disableExecuteApiEndpoint": args.disable_execute_api_endpoint})
         if args.endpoint_type == "PRIVATE":
             _private_access(self, name, args, api, definition)
-        route = _invoke_route(self, name, args, api, pool_arn, definition)
         origins = allowed_origins(args)
-        if args.cors_allowed_origins or args.page_origin is not None:
-            definition.add(_preflight_route(self, name, api.id, route.id, origins), PREFLIGHT_METHOD,
-                           _from_origins(origins, list))
+        _routes(self, name, args, api, pool_arn, origins, definition)
         _gateway_responses(self, name, api.id, origins, definition)
-        aws.lambda_.Permission(
-            f"{name}-invoke-permission",
-            action="lambda:InvokeFunction",
-            function=args.function_name,
-            principal="apigateway.amazonaws.com",
-            # Only this API's POST /invoke, in any stage, may call the function.
-            source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{ROUTE_METHOD}/{ROUTE_PATH}"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         stage, access_logs = _deployed_stage(self, name, args, api, definition)
 
         self.api_key = None
@@ -210,42 +200,99 @@ class StreamingApi(pulumi.ComponentResource):
         self.register_outputs(outputs)
 
 
-# --- the invoke route -----------------------------------------------------------------------------
+# --- the routes ----------------------------------------------------------------------------------
 
 
-def _invoke_route(
+@dataclass(frozen=True)
+class _Route:
+    """One route of the API: what it is called in resource names, its method, path and body model."""
+
+    role: str  # resource names: f"{name}-{role}-resource", ...
+    infix: str  # "" for /invoke (whose preflight and permission names predate /stop), else "-stop"
+    method: str
+    path: str
+    model_name: str
+
+
+_INVOKE = _Route("invoke", "", ROUTE_METHOD, ROUTE_PATH, "InvokeRequest")
+_STOP = _Route("stop", "-stop", STOP_ROUTE_METHOD, STOP_ROUTE_PATH, "StopRequest")
+
+
+def _routes(
     parent: pulumi.Resource,
     name: str,
     args: StreamingApiArgs,
     api: aws.apigateway.RestApi,
     pool_arn: Optional[pulumi.Input[str]],
+    origins: Origins,
     definition: _Definition,
-) -> aws.apigateway.Resource:
-    """POST /invoke: its resource, authorization, body check, and the streamed Lambda integration."""
-    child = pulumi.ResourceOptions(parent=parent)
-    authorization, api_key_required = method_authorization(args.auth)
-    route = aws.apigateway.Resource(
-        f"{name}-invoke-resource", rest_api=api.id, parent_id=api.root_resource_id, path_part=ROUTE_PATH, opts=child,
-    )
-    authorizer_id: Optional[pulumi.Output[str]] = None
-    if pool_arn is not None:
-        authorizer = _cognito_authorizer(parent, name, api.id, pool_arn)
-        authorizer_id = authorizer.id
-        definition.add([authorizer], pool_arn)
-    model_schema = json.dumps(request_body_schema(), sort_keys=True)
-    model = aws.apigateway.Model(
-        f"{name}-invoke-model", rest_api=api.id, name="InvokeRequest", content_type="application/json",
-        schema=model_schema, opts=child,
-    )
+) -> None:
+    """POST /invoke and POST /stop, with their preflights when CORS is on and their Lambda permissions.
+
+    Both routes go to the same proxy function under the same authorization (and WAF, on the stage):
+    /stop is a caller's way to end its own turn, never a weaker door to the agent.
+    """
+    authorizer_id = _authorizer_id(parent, name, api.id, pool_arn, definition)
     validator = aws.apigateway.RequestValidator(
         f"{name}-validator", rest_api=api.id, name="body", validate_request_body=True,
-        validate_request_parameters=False, opts=child,
+        validate_request_parameters=False, opts=pulumi.ResourceOptions(parent=parent),
+    )
+    definition.add([validator])
+    for route in (_INVOKE, _STOP):
+        resource = _route(parent, name, args, api, route, authorizer_id, validator, definition)
+        if args.cors_allowed_origins or args.page_origin is not None:
+            definition.add(_preflight_route(parent, f"{name}{route.infix}", api.id, resource.id, origins),
+                           PREFLIGHT_METHOD, route.path, _from_origins(origins, list))
+        aws.lambda_.Permission(
+            f"{name}{route.infix}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's route, in any stage, may call the function.
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{route.method}/{route.path}"),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+
+def _authorizer_id(
+    parent: pulumi.Resource, name: str, api_id: pulumi.Output[str], pool_arn: Optional[pulumi.Input[str]],
+    definition: _Definition,
+) -> Optional[pulumi.Output[str]]:
+    """The Cognito authorizer both routes use, or None when auth is not Cognito."""
+    if pool_arn is None:
+        return None
+    authorizer = _cognito_authorizer(parent, name, api_id, pool_arn)
+    definition.add([authorizer], pool_arn)
+    return authorizer.id
+
+
+def _route(
+    parent: pulumi.Resource,
+    name: str,
+    args: StreamingApiArgs,
+    api: aws.apigateway.RestApi,
+    route: _Route,
+    authorizer_id: Optional[pulumi.Output[str]],
+    validator: aws.apigateway.RequestValidator,
+    definition: _Definition,
+) -> aws.apigateway.Resource:
+    """One route: its resource, authorization, body check, and the streamed Lambda integration."""
+    child = pulumi.ResourceOptions(parent=parent)
+    authorization, api_key_required = method_authorization(args.auth)
+    resource = aws.apigateway.Resource(
+        f"{name}-{route.role}-resource", rest_api=api.id, parent_id=api.root_resource_id, path_part=route.path,
+        opts=child,
+    )
+    model_schema = json.dumps(request_body_schema(route.model_name), sort_keys=True)
+    model = aws.apigateway.Model(
+        f"{name}-{route.role}-model", rest_api=api.id, name=route.model_name, content_type="application/json",
+        schema=model_schema, opts=child,
     )
     method = aws.apigateway.Method(
-        f"{name}-invoke-method",
+        f"{name}-{route.role}-method",
         rest_api=api.id,
-        resource_id=route.id,
-        http_method=ROUTE_METHOD,
+        resource_id=resource.id,
+        http_method=route.method,
         authorization=authorization,
         authorizer_id=authorizer_id,
         api_key_required=api_key_required,
@@ -255,21 +302,22 @@ def _invoke_route(
     )
     timeout_ms = integration_timeout_ms(args.function_timeout_seconds)
     integration = aws.apigateway.Integration(
-        f"{name}-invoke-integration",
+        f"{name}-{route.role}-integration",
         rest_api=api.id,
-        resource_id=route.id,
+        resource_id=resource.id,
         http_method=method.http_method,
         type="AWS_PROXY",
         integration_http_method="POST",
-        # The response-streaming URI; the plain invoke_arn would buffer the whole answer.
+        # The response-streaming URI; the plain invoke_arn would buffer the whole answer. /stop's
+        # short JSON answer goes the same way: one function, in one invoke mode.
         uri=args.function_streaming_invoke_arn,
         response_transfer_mode="STREAM",
         timeout_milliseconds=timeout_ms,
         opts=child,
     )
-    definition.add([route, model, validator, method, integration],
-                   ROUTE_METHOD, ROUTE_PATH, model_schema, args.function_streaming_invoke_arn, timeout_ms)
-    return route
+    definition.add([resource, model, method, integration],
+                   route.method, route.path, model_schema, args.function_streaming_invoke_arn, timeout_ms)
+    return resource
 
 
 def _cognito_authorizer(
@@ -295,7 +343,7 @@ def _preflight_route(
     resource_id: pulumi.Output[str],
     origins: Origins,
 ) -> list[pulumi.Resource]:
-    """OPTIONS /invoke answered by API Gateway itself (MOCK): 204 with the CORS headers.
+    """OPTIONS on one route answered by API Gateway itself (MOCK): 204 with the CORS headers.
 
     No authorization and no API key: a browser never sends credentials on a preflight, so
     requiring them would fail every cross-origin call. It reveals nothing and never reaches

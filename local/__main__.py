@@ -154,7 +154,7 @@ def ready_banner(stack: LocalStack, model: str) -> str:
     return (
         f"\nLocal stack ready.\n"
         f"{page_line}"
-        f"  API ({'proxy' if stack.auth == NoAuth.mode else 'gateway, ' + stack.auth}): {stack.url}  (POST /invoke)\n"
+        f"  API ({'proxy' if stack.auth == NoAuth.mode else 'gateway, ' + stack.auth}): {stack.url}  (POST /invoke, POST /stop)\n"
         f"{credentials}"
         f"  AgentCore stand-in: {stack.standin_url}\n"
         f"  agent:              {stack.agent_url}  (model: {model})\n"

@@ -1,7 +1,8 @@
 """A local API Gateway in front of the proxy: authenticates like the deployed REST API, then streams.
 
 For each request it does what API Gateway and Lambda Web Adapter do together:
-- only POST /invoke is routed; anything else gets API Gateway's "Missing Authentication Token" 403;
+- only POST /invoke and POST /stop are routed; anything else gets API Gateway's "Missing Authentication
+  Token" 403;
 - the caller is authenticated per auth mode (see gateway_auth.py) and refused with the deployed API's
   rewritten gateway responses (GATEWAY_RESPONSES in proxy/streaming_proxy/edge.py);
 - the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
@@ -10,10 +11,11 @@ For each request it does what API Gateway and Lambda Web Adapter do together:
 - a header sent more than once reaches the proxy once, with its last value, and a request whose
   Lambda event would not fit Lambda's 6 MB request payload is refused with 413 before the proxy,
   as on AWS (see forwarded_headers and MAX_LAMBDA_EVENT_BYTES);
-- the proxy's answer is relayed chunk by chunk as it arrives, and a client that leaves closes the
-  proxy connection at once;
-- with CORS on (PROXY_CORS_ALLOWED_ORIGINS in its environment, the proxy's own setting), OPTIONS
-  /invoke goes to the proxy unauthenticated, as the deployed API's open MOCK preflight route does,
+- the proxy's answer is relayed chunk by chunk as it arrives, and read to its end even after the client
+  left, as Lambda keeps a streamed response running when its client's connection breaks (the proxy
+  never learns of it; a turn is stopped with POST /stop);
+- with CORS on (PROXY_CORS_ALLOWED_ORIGINS in its environment, the proxy's own setting), OPTIONS on
+  each route goes to the proxy unauthenticated, as the deployed API's open MOCK preflight routes do,
   and its own errors carry Access-Control-Allow-Origin for an allowed Origin, so a page can read them.
 
     LOCAL_GATEWAY_AUTH='{"mode": "apiKey", "api_keys": {"secret-key": "key-id-1"}}' \
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -36,16 +37,15 @@ from typing import Any
 
 import httpx
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from proxy.streaming_proxy.edge import (
     AMBIGUOUS_FRAMING,
+    API_ROUTES,
     CORS_VARIABLE,
     GATEWAY_RESPONSES,
-    INVOKE_METHOD,
-    INVOKE_PATH,
     PREFLIGHT_METHOD,
-    PREFLIGHT_PATH,
+    PREFLIGHT_PATHS,
     ORIGIN_FORMS,
     REQUEST_CONTEXT_HEADER,
     CorsPolicy,
@@ -58,8 +58,7 @@ from proxy.streaming_proxy.jsonlog import log_context, log_fields, write_json_li
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 
 HEALTH_PATH = "/_gateway/health"
-ROUTE = (INVOKE_METHOD, INVOKE_PATH)
-PREFLIGHT_ROUTE = (PREFLIGHT_METHOD, PREFLIGHT_PATH)
+PREFLIGHT_ROUTES = tuple((PREFLIGHT_METHOD, path) for path in PREFLIGHT_PATHS)
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 # Lambda's request payload limit, on the proxy event as JSON ("Request must be smaller than 6291456
@@ -84,9 +83,9 @@ def request_context(request_id: str, caller: CallerIdentity, scope: Scope) -> di
         "accountId": "000000000000",
         "apiId": "local",
         "stage": "local",
-        "resourcePath": ROUTE[1],
-        "httpMethod": ROUTE[0],
-        "path": ROUTE[1],
+        "resourcePath": scope["path"],
+        "httpMethod": scope["method"],
+        "path": scope["path"],
         "requestTimeEpoch": int(time.time() * 1000),
         "identity": {"sourceIp": client[0], **caller.identity},
         **({"authorizer": caller.authorizer} if caller.authorizer else {}),
@@ -180,7 +179,7 @@ def lambda_event_bytes(scope: Scope, body: bytes, context: Mapping[str, Any]) ->
     for name, value in scope["headers"]:
         headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
     event = {
-        "resource": INVOKE_PATH, "path": scope["path"], "httpMethod": scope["method"],
+        "resource": scope["path"], "path": scope["path"], "httpMethod": scope["method"],
         "headers": {name: values[-1] for name, values in headers.items()}, "multiValueHeaders": headers,
         "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
         "stageVariables": None, "requestContext": context,
@@ -189,9 +188,10 @@ def lambda_event_bytes(scope: Scope, body: bytes, context: Mapping[str, Any]) ->
     return len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-async def wait_for_disconnect(receive: Receive) -> None:
+async def watch_for_disconnect(receive: Receive, client_gone: asyncio.Event) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+    client_gone.set()
 
 
 class LocalApiGateway:
@@ -232,8 +232,8 @@ class LocalApiGateway:
             )
             return
         # Without configured origins the deployed API has no OPTIONS route: the 403 below, as there.
-        preflight = bool(self.cors_origins) and (method, path) == PREFLIGHT_ROUTE
-        if (method, path) != ROUTE and not preflight:
+        preflight = bool(self.cors_origins) and (method, path) in PREFLIGHT_ROUTES
+        if (method, path) not in API_ROUTES and not preflight:
             await send_gateway_error(
                 send, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id, cors_headers
             )
@@ -282,39 +282,48 @@ class LocalApiGateway:
             log("proxy unreachable", error=type(error).__name__)
             await send_gateway_error(send, "INTEGRATION_FAILURE", "Internal server error", request_id, cors_headers)
             return
-        relay = asyncio.ensure_future(self.relay(upstream, send, request_id))
-        disconnect = asyncio.ensure_future(wait_for_disconnect(receive))
+        client_gone = asyncio.Event()
+        watcher = asyncio.ensure_future(watch_for_disconnect(receive, client_gone))
         try:
-            await asyncio.wait({relay, disconnect}, return_when=asyncio.FIRST_COMPLETED)
-            outcome = relay.result() if relay.done() else "client_disconnected"
-        except OSError:  # servers may raise on send after the client left
-            outcome = "client_disconnected"
+            outcome = await self.relay(upstream, send, request_id, client_gone)
         finally:
-            disconnect.cancel()
-            if not relay.done():
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError, OSError):
-                    await relay
-            # Closing the upstream response closes its connection: the proxy sees its client leave.
+            watcher.cancel()
             await upstream.aclose()
         log("request relayed", status=upstream.status_code, outcome=outcome)
 
-    async def relay(self, upstream: httpx.Response, send: Send, request_id: str) -> str:
+    async def relay(self, upstream: httpx.Response, send: Send, request_id: str, client_gone: asyncio.Event) -> str:
+        """The proxy's answer to the client, and to its end even once the client has left.
+
+        Lambda does not interrupt a streamed response when the invoking client's connection breaks,
+        and Lambda Web Adapter's writes keep succeeding, so the proxy never learns that its client
+        left. Here, too, the rest of the answer is read and dropped.
+        """
         headers = [
             (name.encode("latin-1"), value.encode("latin-1"))
             for name, value in upstream.headers.multi_items()
             if name.lower() not in HOP_BY_HOP
         ] + [(b"x-amzn-requestid", request_id.encode())]
-        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        await self.send_to_client(send, client_gone, {"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         try:
             # aiter_raw: bytes exactly as they arrive, one send per chunk, nothing held back.
             async for chunk in upstream.aiter_raw():
                 if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await self.send_to_client(send, client_gone, {"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError:
             return "upstream_broken"  # leave the body unfinished, as a broken integration would
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if client_gone.is_set():
+            return "client_disconnected"  # the proxy's answer was read to its end all the same
+        await self.send_to_client(send, client_gone, {"type": "http.response.body", "body": b"", "more_body": False})
         return "completed"
+
+    @staticmethod
+    async def send_to_client(send: Send, client_gone: asyncio.Event, message: Message) -> None:
+        if client_gone.is_set():
+            return
+        try:
+            await send(message)
+        except OSError:  # servers may raise on send after the client left
+            client_gone.set()
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:

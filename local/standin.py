@@ -32,7 +32,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from proxy.streaming_proxy.jsonlog import log_fields, write_json_lines
 
@@ -155,9 +155,11 @@ async def wait_for_disconnect(receive: Receive) -> None:
 class RelayResponse(Response):
     """Relays the agent's open streaming response chunk by chunk, honouring mid-stream faults.
 
-    Written as a raw ASGI response because it must notice a client disconnect while the agent is
-    silent (to close the agent request at once), and must be able to end the connection without
-    finishing the chunked body (the drop-mid-stream fault).
+    A caller that leaves does not end the agent's request: AgentCore Runtime does not pass a
+    client's abort on to the container, so the answer is read to its end and dropped (a turn is
+    stopped by a stop request on its session instead). Written as a raw ASGI response because it
+    must notice the caller leaving while the agent is silent, and must be able to end the
+    connection without finishing the chunked body (the drop-mid-stream fault).
     """
 
     def __init__(
@@ -175,29 +177,33 @@ class RelayResponse(Response):
         self.fault = fault
         self.on_finish = on_finish
         self.bytes_sent = 0
+        self.caller_gone = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        relay = asyncio.ensure_future(self.relay(send))
-        disconnect = asyncio.ensure_future(wait_for_disconnect(receive))
+        watcher = asyncio.ensure_future(self.watch_caller(receive))
         try:
-            await asyncio.wait({relay, disconnect}, return_when=asyncio.FIRST_COMPLETED)
-            if relay.done():
-                outcome = relay.result()
-            else:
-                relay.cancel()
-                outcome = "client_disconnected"
-        except OSError:  # ASGI spec 2.4 servers raise on send after a disconnect
-            outcome = "client_disconnected"
+            outcome = await self.relay(send)
         finally:
-            disconnect.cancel()
-            if not relay.done():
-                relay.cancel()
-                await asyncio.wait({relay})  # let it leave the agent's stream before that closes
+            watcher.cancel()
             await self.agent_response.aclose()
+        if self.caller_gone.is_set() and outcome == "completed":
+            outcome = "client_disconnected"  # the caller left; the agent's answer still ran to its end
         self.on_finish(outcome, self.bytes_sent)
 
+    async def watch_caller(self, receive: Receive) -> None:
+        await wait_for_disconnect(receive)
+        self.caller_gone.set()
+
+    async def send_to_caller(self, send: Send, message: Message) -> None:
+        if self.caller_gone.is_set():
+            return
+        try:
+            await send(message)
+        except OSError:  # ASGI spec 2.4 servers raise on send after a disconnect
+            self.caller_gone.set()
+
     async def relay(self, send: Send) -> str:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await self.send_to_caller(send, {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         fault = self.fault if self.fault and self.fault.name in (DROP_MID_STREAM, STALL_MID_STREAM) else None
         try:
             async for chunk in self.agent_response.aiter_raw():
@@ -217,12 +223,12 @@ class RelayResponse(Response):
             return "agent_failed"
         if fault is not None and fault.name == DROP_MID_STREAM:
             return "dropped"  # the agent said less than afterBytes; still never finish the body
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await self.send_to_caller(send, {"type": "http.response.body", "body": b"", "more_body": False})
         return "completed"
 
     async def send_body(self, send: Send, chunk: bytes) -> None:
-        if chunk:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if chunk and not self.caller_gone.is_set():
+            await self.send_to_caller(send, {"type": "http.response.body", "body": chunk, "more_body": True})
             self.bytes_sent += len(chunk)
 
 
@@ -350,7 +356,8 @@ class StandIn:
             )
 
         def relay_finished(outcome: str, bytes_sent: int) -> None:
-            # outcome: completed, client_disconnected, dropped (the fault) or agent_failed
+            # outcome: completed, client_disconnected (the caller left; the agent's answer still ran to
+            # its end), dropped (the fault) or agent_failed
             self.events.record(outcome, requestId=request_id, runtimeSessionId=session_id, bytesSent=bytes_sent)
             call.finish(outcome, 200, bytes_sent)
 

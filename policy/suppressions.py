@@ -100,7 +100,8 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
         "attaches a web ACL.",
     ),
     Suppression(
-        "APIG4", "api-invoke-method", KEYED_AND_QUOTA_LIMITED,
+        # Both routes' methods (api-invoke-method, api-stop-method): the same callers, the same key.
+        "APIG4", "api-*-method", KEYED_AND_QUOTA_LIMITED,
         "apiKey mode authenticates callers with an API key in a usage plan with a quota, which cdk-nag "
         "does not count as authorization; a key without a quota is not accepted, and iam or cognito "
         "need no exception.",

@@ -471,6 +471,7 @@ const page = {
 const state = {
   sessionId: null,
   controller: null, // AbortController of the answer in flight
+  inFlight: null, // {url, headers} of the answer in flight: where POST /stop goes, authenticated alike
   retryAt: 0, // performance.now() before which Send stays off: the API asked us to wait (Retry-After)
   retryTimer: null,
   keyFieldOrigin: "", // the API origin whose key the Settings key field holds
@@ -706,6 +707,7 @@ async function ask(prompt) {
 
   const controller = new AbortController();
   state.controller = controller;
+  state.inFlight = { url, headers };
   setStreaming(true);
   try {
     let response;
@@ -752,13 +754,36 @@ async function ask(prompt) {
       else turn.fail("Connection lost", "The connection broke while the answer was streaming.");
     }
   } finally {
-    if (state.controller === controller) state.controller = null;
+    if (state.controller === controller) {
+      state.controller = null;
+      state.inFlight = null;
+    }
     setStreaming(Boolean(state.controller));
   }
 }
 
+// The same API's POST /stop for an invoke URL (.../invoke -> .../stop).
+function stopUrl(invokeUrlText) {
+  const url = new URL(invokeUrlText);
+  url.pathname = url.pathname.replace(/\/invoke$/, "/stop");
+  return url.toString();
+}
+
+// Stop sends POST /stop, then closes the stream. Closing alone would not stop the answer: on AWS the
+// agent keeps answering (and is billed) to the end when the page's connection closes, and the
+// session's next message would wait for it. Before the API has named the session there is nothing to stop.
 function stopAnswer() {
-  if (state.controller) state.controller.abort();
+  if (!state.controller) return;
+  if (state.inFlight && state.sessionId) {
+    fetch(stopUrl(state.inFlight.url), {
+      method: "POST",
+      headers: { ...state.inFlight.headers, Accept: "application/json" },
+      body: JSON.stringify({ sessionId: state.sessionId }),
+      cache: "no-store",
+      credentials: "omit",
+    }).catch(() => {}); // the stream is closed below either way
+  }
+  state.controller.abort();
 }
 
 function newConversation() {

@@ -1,21 +1,28 @@
-"""The AgentCore app: one streaming entrypoint, per-session Strands agents, honest /ping.
+"""The AgentCore app: one entrypoint for turns and stops, per-session Strands agents, honest /ping.
 
-Events yielded by the entrypoint (BedrockAgentCoreApp frames each as `data: <json>`):
+A payload {"prompt": "..."} is a turn. Events yielded for it (BedrockAgentCoreApp frames each as
+`data: <json>`):
     {"type": "delta", "text": "..."}                       one per model text delta, unbatched
-    {"type": "done", "stopReason": "...", "usage": {...}}  once, at the normal end of a turn
+    {"type": "done", "stopReason": "...", "usage": {...}}  once, at the end of a turn
     {"type": "blocked", "reason": "guardrail"}             instead of done, when the guardrail blocked
                                                            (a masked answer ends with done)
     {"type": "tool", "toolUseId", "name", "status"}        a tool started, finished or failed
     {"type": "tool_limit", "maxToolCalls": N, "usage"}     instead of done, when the turn asked for too
                                                            many tool calls (tool_events.py)
-A turn that reaches a limit still ends with done: stopReason "max_tokens" when the model's answer
-reached AGENT_MAX_OUTPUT_TOKENS (the truncated answer stays in the session), "time_limit" when the
-turn ran for AGENT_TURN_TIME_LIMIT_SECONDS (the agent cancels it; the turn is dropped from the
-session, as a cancelled turn is); usage as far as the model reported it,
 where usage is this turn's {"inputTokens", "outputTokens", "totalTokens", "latencyMs"} (ints), as
-Strands counted them for the turn's model calls (see done_event).
+Strands counted them for the turn's model calls (see done_event). A turn ended by a stop or by a
+newer turn of its session ends with done and stopReason "cancelled" (usage only when the model
+reported any). A turn that reaches a limit still ends with done: stopReason "max_tokens" when the
+model's answer reached AGENT_MAX_OUTPUT_TOKENS (the truncated answer stays in the session),
+"time_limit" when the turn ran for AGENT_TURN_TIME_LIMIT_SECONDS (the agent cancels it; the turn is
+dropped from the session, as a stopped turn is); usage as far as the model reported it.
 A failure is raised, not yielded: the SDK then ends the stream with its own
 {"error", "error_type", "message"} event, which the proxy recognises.
+
+A payload {"action": "stop"} is a control request, answered at once as JSON {"stopped": bool}: it
+stops the session's running turn (if any) without waiting for the session's turn lock. AgentCore
+routes it to this same process by its runtime session id, while the turn's own invocation is
+still open (README, "Stopping a turn").
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 from strands import Agent
 from strands.agent.agent_result import AgentResult
 from strands.models import Model
@@ -42,9 +50,14 @@ from .guardrail import TurnGuardrail
 from .logs import log_event, route_library_logs, session_hash
 from .memory import memory_session_manager
 from .model_factory import build_model
-from .sessions import SessionStore
+from .sessions import SessionSlot, SessionStore
 from .settings import DEFAULT_MAX_TOOL_CALLS, AgentSettings
 from .tool_events import TurnToolCalls, agent_tools, equip, tool_event, tool_limit_event
+
+
+# The control request that stops a session's running turn: {"action": "stop"}.
+STOP_ACTION = "stop"
+ACTION_FIELD = "action"
 
 
 def read_prompt(payload: Any) -> str:
@@ -54,6 +67,15 @@ def read_prompt(payload: Any) -> str:
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("payload needs a non-empty 'prompt' string")
     return prompt
+
+
+def is_stop_request(payload: Any) -> bool:
+    """Whether the payload is the stop control request (anything else with an action is refused)."""
+    if not isinstance(payload, dict) or ACTION_FIELD not in payload:
+        return False
+    if payload != {ACTION_FIELD: STOP_ACTION}:
+        raise ValueError(f"the only control request is {{{ACTION_FIELD!r}: {STOP_ACTION!r}}}")
+    return True
 
 
 USAGE_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens")
@@ -103,9 +125,24 @@ def forget_unfinished_turn(agent: Agent, history_length: int) -> None:
     del agent.messages[history_length:]
 
 
-def was_cancelled(result: AgentResult | None, disconnected: threading.Event) -> bool:
-    """Whether the turn stopped because its caller left (an answer that was complete is kept)."""
-    return disconnected.is_set() and (result is None or result.stop_reason == "cancelled")
+# Strands' stop reason for a turn cancelled through its cancel signal (or agent.cancel()).
+CANCELLED = "cancelled"
+
+
+def was_cancelled(result: AgentResult | None, cancel: threading.Event) -> bool:
+    """Whether the turn ended early because it was cancelled (an answer that was complete is kept)."""
+    return cancel.is_set() and (result is None or result.stop_reason == CANCELLED)
+
+
+def cancelled_event(result: AgentResult | None, model_latency_ms: int | None) -> dict[str, Any]:
+    """The last event of a stopped turn: done with stopReason "cancelled", and usage only when the
+    model reported any (Bedrock sends its token counts at the end of a response, so a response cut
+    short usually has none)."""
+    event: dict[str, Any] = {"type": "done", "stopReason": CANCELLED}
+    usage = done_event(result, model_latency_ms).get("usage")
+    if usage is not None and any(usage[key] for key in USAGE_TOKEN_KEYS):
+        event["usage"] = usage
+    return event
 
 
 # The done event's stopReason for a turn the agent ended at its time limit (not a Strands reason:
@@ -146,9 +183,15 @@ def time_limit(agent: Agent, turn: Turn) -> Iterator[None]:
 
 @dataclass
 class Turn:
-    """One turn's progress, for its closing log line."""
+    """One turn: its progress, for its closing log line, and how to stop it."""
 
     session_id: str | None
+    # Strands' cancel signal for this turn. Set by a stop (stop()) or, should the caller of its
+    # invocation ever close the connection, by the disconnect middleware (disconnect.py).
+    cancel: threading.Event = field(default_factory=threading.Event)
+    # True once a stop request or a newer turn of the session ended this turn: its caller still
+    # reads the stream and gets done with stopReason "cancelled".
+    stopped: bool = False
     # The agent ends the turn after this many seconds (AGENT_TURN_TIME_LIMIT_SECONDS); None: never.
     time_limit_seconds: int | None = None
     started: float = field(default_factory=time.monotonic)
@@ -163,6 +206,10 @@ class Turn:
     # Set when the agent's turn time limit struck (see time_limit).
     timed_out: bool = False
     tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=DEFAULT_MAX_TOOL_CALLS))
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.cancel.set()
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces, "toolCalls": self.tool_calls.calls,
@@ -220,24 +267,27 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
 
 
 async def stream_answer(
-    agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str,
-    disconnected: threading.Event, turn: Turn,
+    agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str, turn: Turn,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The model's text as delta events, one turn of a session at a time; sets turn.completed."""
+    """The model's text as delta events, one turn of a session at a time; sets turn.completed.
+
+    A cancelled turn leaves nothing in the session: neither its prompt nor its partial answer
+    (README, "Stopping a turn"). The next turn continues from the last completed one.
+    """
     async with turn_lock:
         history_length = len(agent.messages)
         latency_before = accumulated_latency_ms(agent)
         completed = False
         try:
-            # The caller may have left while this turn queued behind another of its session.
-            if not disconnected.is_set():
+            # The turn may have been stopped while it waited for the one before it.
+            if not turn.cancel.is_set():
                 # Strands polls cancel_signal and stops the model stream (Bedrock's in-flight
                 # request included), ending the turn with stop reason "cancelled". We do not
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
                 with time_limit(agent, turn):
                     try:
-                        async for event in agent.stream_async(prompt, cancel_signal=disconnected,
+                        async for event in agent.stream_async(prompt, cancel_signal=turn.cancel,
                                                               invocation_state=turn.tool_calls.invocation_state()):
                             text = event.get("data")
                             if isinstance(text, str) and text:
@@ -252,7 +302,7 @@ async def stream_answer(
                     except MaxTokensReachedException:
                         turn.result = truncated_answer(agent)
                     turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
-            completed = not was_cancelled(turn.result, disconnected) and not timed_out(turn)
+            completed = not was_cancelled(turn.result, turn.cancel) and not timed_out(turn)
         finally:
             # A turn stopped by the tool-call limit is not kept either: the client gets an error, not an answer.
             if not completed or turn.tool_calls.limit_reached:
@@ -260,10 +310,86 @@ async def stream_answer(
     turn.completed = completed
 
 
+class Turns:
+    """The sessions' agents and their running turns: which agent a turn uses, and how it is stopped."""
+
+    def __init__(self, settings: AgentSettings, new_agent: Callable[[str | None], Agent]) -> None:
+        self.settings = settings
+        self.new_agent = new_agent
+        self.sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
+
+    def begin(self, turn: Turn) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any], SessionSlot[Agent] | None]:
+        """The turn's agent, the lock to take, and its session's slot (None without a session)."""
+        if turn.session_id is None:
+            # Nothing to resume it by, so the agent lives for this turn only.
+            return self.new_agent(None), contextlib.nullcontext(), None
+        slot = self.sessions.slot_for(turn.session_id)
+        # Supersede: the session's running turn (or one still waiting for it) is stopped, so this
+        # one starts as soon as that one has let go of the model, not after it has answered.
+        if slot.turn is not None:
+            slot.turn.stop()
+        slot.turn = turn
+        return slot.agent, slot.lock, slot
+
+    def stop(self, session_id: str | None) -> bool:
+        """Stop the session's running turn; False when it has none (or this process never saw it)."""
+        slot = self.sessions.get(session_id) if session_id is not None else None
+        if slot is None or slot.turn is None:
+            return False
+        slot.turn.stop()
+        return True
+
+
+async def run_turn(
+    app: BedrockAgentCoreApp, turns: Turns, payload: Any, context: RequestContext
+) -> AsyncIterator[dict[str, Any]]:
+    """One turn's events; exactly one of turn_finished, turn_blocked, turn_failed, turn_cancelled logged."""
+    prompt = read_prompt(payload)
+    # The disconnect middleware's Event is the turn's cancel signal (see disconnect.py).
+    turn = Turn(context.session_id or None, cancel=current_disconnect_signal(),
+                time_limit_seconds=turns.settings.turn_time_limit_seconds,
+                tool_calls=TurnToolCalls(turns.settings.max_tool_calls, turns.settings.stream_tool_content))
+    task_id = app.add_async_task("agent_turn")
+    # Logged in `finally`: a caller that leaves closes this generator (GeneratorExit) or cancels its
+    # task, and neither reaches code after the `yield` it was waiting at.
+    outcome: str | None = None
+    slot: SessionSlot[Agent] | None = None
+    try:
+        agent, turn_lock, slot = turns.begin(turn)
+        log_event("turn_started", sessionHash=session_hash(turn.session_id))
+        async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, turn)) as deltas:
+            async for delta in deltas:
+                yield delta
+        if not turn.completed and not timed_out(turn):
+            outcome = "turn_cancelled"
+            if turn.stopped:
+                # Stopped by a stop request or a newer turn: its caller still reads the stream.
+                yield cancelled_event(turn.result, turn.model_latency_ms)
+            # Otherwise its caller left: nobody reads the stream any more, so just end it.
+            return
+        # The answer is complete and kept in the session (redacted if the guardrail blocked it;
+        # dropped if it hit the tool-call limit or the time limit), whether or not the caller
+        # reads the last event.
+        outcome, ending = turn_ending(turn)
+        yield ending
+    except Exception:
+        outcome = "turn_failed"
+        log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
+        raise
+    finally:
+        if slot is not None and slot.turn is turn:
+            slot.turn = None
+        if outcome is None:
+            outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
+        if outcome != "turn_failed":
+            stop_reason = turn.result.stop_reason if turn.result and outcome == "turn_finished" else None
+            log_event(outcome, stopReason=stop_reason, stopped=turn.stopped, **turn.log_fields())
+        app.complete_async_task(task_id)
+
+
 def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAgentCoreApp:
     """Build the app; the model is created here once and shared by every session's agent."""
-    new_agent = agent_factory(settings, model if model is not None else build_model(settings))
-    sessions: SessionStore[Agent] = SessionStore(settings.max_sessions, new_agent)
+    turns = Turns(settings, agent_factory(settings, model if model is not None else build_model(settings)))
     # The middleware reports a caller's disconnect to the turn it belongs to (see disconnect.py).
     route_library_logs()  # before the app: the SDK's logger must find our handler, not add its own
     app = BedrockAgentCoreApp(middleware=[Middleware(DisconnectSignalMiddleware)])
@@ -274,49 +400,19 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
     # runtime's timestamp never moves merely because it was pinged.
     app.get_current_ping_status()
 
-    def agent_for(session_id: str | None) -> tuple[Agent, contextlib.AbstractAsyncContextManager[Any]]:
-        if session_id is None:
-            # Nothing to resume it by, so the agent lives for this turn only.
-            return new_agent(), contextlib.nullcontext()
-        slot = sessions.slot_for(session_id)
-        return slot.agent, slot.lock
-
     @app.entrypoint
-    async def invoke(payload: Any, context: RequestContext) -> AsyncIterator[dict[str, Any]]:
-        prompt = read_prompt(payload)
-        turn = Turn(context.session_id or None, time_limit_seconds=settings.turn_time_limit_seconds,
-                    tool_calls=TurnToolCalls(settings.max_tool_calls, settings.stream_tool_content))
-        disconnected = current_disconnect_signal()
-        task_id = app.add_async_task("agent_turn")
-        # Exactly one of turn_finished, turn_failed, turn_cancelled per turn, logged in `finally`: a
-        # caller that leaves closes this generator (GeneratorExit) or cancels its task, and neither
-        # reaches code after the `yield` it was waiting at.
-        outcome: str | None = None
+    async def invoke(payload: Any, context: RequestContext) -> Any:
+        # A coroutine, not an async generator, so that a stop is answered as plain JSON: the SDK
+        # awaits it on its worker loop (the loop every turn runs on, so no lock is needed) and
+        # streams the async generator it returns for a turn.
         try:
-            agent, turn_lock = agent_for(turn.session_id)
-            log_event("turn_started", sessionHash=session_hash(turn.session_id))
-            async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, disconnected, turn)) as deltas:
-                async for delta in deltas:
-                    yield delta
-            if not turn.completed and not timed_out(turn):
-                # Nobody reads the stream any more, so no done event: just end it.
-                outcome = "turn_cancelled"
-                return
-            # The answer is complete and kept in the session (redacted if the guardrail blocked it;
-            # dropped if it hit the tool-call limit or the time limit), whether or not the caller
-            # reads the last event.
-            outcome, ending = turn_ending(turn)
-            yield ending
-        except Exception:
-            outcome = "turn_failed"
-            log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
-            raise
-        finally:
-            if outcome is None:
-                outcome = "turn_cancelled"  # closed or cancelled while the answer was still streaming
-            if outcome != "turn_failed":
-                stop_reason = turn.result.stop_reason if turn.result and outcome == "turn_finished" else None
-                log_event(outcome, stopReason=stop_reason, **turn.log_fields())
-            app.complete_async_task(task_id)
+            stopping = is_stop_request(payload)
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        if stopping:
+            stopped = turns.stop(context.session_id or None)
+            log_event("stop_requested", sessionHash=session_hash(context.session_id or None), stopped=stopped)
+            return {"stopped": stopped}
+        return run_turn(app, turns, payload, context)
 
     return app

@@ -1,7 +1,9 @@
 """A bounded, least-recently-used map from AgentCore session id to that session's agent.
 
 Each entry carries an asyncio.Lock because a Strands Agent refuses to be invoked while it is
-already running; turns of one session therefore queue up instead of failing.
+already running: a new turn stops the session's running one (app.py) and waits on the lock only
+until that one has ended. The entry also names the session's newest turn, which a stop request
+or the next turn stops.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 AgentT = TypeVar("AgentT")
 
@@ -19,6 +21,8 @@ AgentT = TypeVar("AgentT")
 class SessionSlot(Generic[AgentT]):
     agent: AgentT
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The session's newest turn until it ends (running, or waiting for the lock): app.Turn.
+    turn: Any = None
 
 
 class SessionStore(Generic[AgentT]):
@@ -43,6 +47,10 @@ class SessionStore(Generic[AgentT]):
     def __contains__(self, session_id: object) -> bool:
         return session_id in self._slots
 
+    def get(self, session_id: str) -> SessionSlot[AgentT] | None:
+        """The session's slot if this process has one; neither creates it nor marks it used."""
+        return self._slots.get(session_id)
+
     def slot_for(self, session_id: str) -> SessionSlot[AgentT]:
         """The session's slot, created on first use and marked most recently used."""
         slot = self._slots.get(session_id)
@@ -62,6 +70,6 @@ class SessionStore(Generic[AgentT]):
         for session_id, slot in candidates:
             if excess == 0:
                 break
-            if not slot.lock.locked():
+            if not slot.lock.locked() and slot.turn is None:
                 del self._slots[session_id]
                 excess -= 1

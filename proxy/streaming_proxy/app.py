@@ -1,4 +1,5 @@
-"""The streaming proxy: POST /invoke -> AgentCore InvokeAgentRuntime -> SSE events to the client.
+"""The streaming proxy: POST /invoke -> AgentCore InvokeAgentRuntime -> SSE events to the client,
+and POST /stop -> a stop request on the same runtime session -> {"stopped": bool}.
 
 Run by `run.sh` under uvicorn (`--factory streaming_proxy.app:create_app_from_environment`);
 Lambda Web Adapter turns the streamed HTTP response into Lambda's streaming format for API Gateway.
@@ -15,10 +16,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from starlette.applications import Starlette
@@ -38,6 +39,8 @@ from .edge import (
     INVOKE_METHOD,
     INVOKE_PATH,
     READY_PATH,
+    STOP_METHOD,
+    STOP_PATH,
     USAGE_RECORD_MESSAGE,
     CorsPolicy,
     ProxySettings,
@@ -54,10 +57,14 @@ from .upstream import (
     close_response,
     create_client,
     derive_runtime_session_id,
+    StopAnswerError,
     map_open_error,
     open_agent_stream,
+    stop_agent_turn,
     upstream_error_code,
 )
+
+T = TypeVar("T")
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
@@ -222,12 +229,16 @@ class StreamLease:
             await self.stream.drain()
 
 
+# A stream's outcome until its last event is decided: it stays so only when the client leaves first.
+CLIENT_DISCONNECTED = "client_disconnected"
+
+
 @dataclass
 class StreamRecord:
     """The stream's statistics, for the `stream finished` log line; filled in as the stream goes."""
 
     started: float
-    outcome: str = "client_disconnected"  # replaced unless the client leaves first
+    outcome: str = CLIENT_DISCONNECTED  # replaced by the stream's last event unless the client leaves first
     deltas: int = 0
     bytes_sent: int = 0
     first_delta_ms: float | None = None
@@ -246,6 +257,11 @@ class StreamRecord:
             self.first_delta_ms = round((time.monotonic() - self.started) * 1000, 1)
         if self.answer is not None and event.text is not None:
             self.answer.append(event.text)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the stream's last event is decided (every last event sets the outcome first)."""
+        return self.outcome != CLIENT_DISCONNECTED
 
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {
@@ -286,6 +302,15 @@ class EventStreamResponse:
     def __init__(self, proxy: ProxyApp, plan: StreamPlan) -> None:
         self.proxy = proxy
         self.plan = plan
+        self._reported = False
+
+    def _report(self, record: StreamRecord) -> None:
+        """The stream's closing log lines (`stream finished` and the usage record), exactly once."""
+        if self._reported:
+            return
+        self._reported = True
+        self.proxy.logger.info("stream finished", **self.plan.fields, **record.summary())
+        self.proxy.log_usage(self.plan, record)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         with log_context(requestId=self.plan.request_id, caller=self.plan.caller):
@@ -316,6 +341,10 @@ class EventStreamResponse:
                 events = self.proxy.events(lease, plan, record)
                 async with aclosing(events):
                     async for chunk in events:
+                        if record.ended:
+                            # Lambda may freeze the environment as soon as the response is complete:
+                            # the closing log lines go out before the last event's bytes do.
+                            self._report(record)
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if record.outcome in ANSWER_COMPLETE:
                     # Before the response ends, so the client's next request finds the connection
@@ -329,8 +358,7 @@ class EventStreamResponse:
             self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
         finally:
             lease.release()
-            self.proxy.logger.info("stream finished", **plan.fields, **record.summary())
-            self.proxy.log_usage(plan, record)
+            self._report(record)  # a stream that never reached its last event: the client left, or a send failed
 
 
 class AmbiguousFramingGuard:
@@ -371,42 +399,64 @@ class ProxyApp:
 
     # -- the request path -------------------------------------------------------------------------
 
-    async def invoke(self, request: Request) -> Response:
-        started = time.monotonic()
+    def _request_context(self, request: Request) -> RequestContext | Response:
+        """API Gateway's request context (caller, request id), or the 400 that refuses a request whose
+        context did not come from API Gateway: never served as the anonymous caller (see caller.py)."""
         try:
-            context = read_request_context(request.headers, required=self.settings.require_request_context)
+            return read_request_context(request.headers, required=self.settings.require_request_context)
         except RequestContextError as problem:
-            # Never the anonymous caller: the header did not come from API Gateway (see caller.py).
             request_id = str(uuid.uuid4())
             with log_context(requestId=request_id):
                 self.logger.warning("request rejected", status=400, code=contract.INVALID_REQUEST, reason=problem.reason)
             return error_response(ApiError(400, contract.INVALID_REQUEST, str(problem)), request_id)
+
+    async def invoke(self, request: Request) -> Response:
+        started = time.monotonic()
+        context = self._request_context(request)
+        if isinstance(context, Response):
+            return context
         request_id = context.request_id or str(uuid.uuid4())
         with log_context(requestId=request_id, caller=context.caller):
             return await self._accept(request, request_id, context, started)
 
-    async def _accept(self, request: Request, request_id: str, context: RequestContext, started: float) -> Response:
-        """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
-        caller = context.caller
+    async def _read_request(
+        self, request: Request, request_id: str, context: RequestContext, parse: Callable[[bytes], T]
+    ) -> T | Response:
+        """The JSON body as `parse` reads it, or the response that refuses the request instead."""
         try:
             # First, as on AWS the authorizer runs before anything reads the body.
             check_token_claims(context, self.settings.cognito_app_client_id)
             contract.check_content_type(request.headers.getlist("content-type"))
-            body = await read_body(request, self.settings.max_body_bytes)
-            invoke_request = contract.parse_invoke_request(body, self.settings.max_prompt_chars)
-            if self.slots.full:
-                raise ApiError(
+            return parse(await read_body(request, self.settings.max_body_bytes))
+        except ApiError as error:
+            return self._rejected(error, request_id)
+        except ClientDisconnect:
+            self.logger.info("client left before sending its body")
+            return Response(status_code=400)
+
+    def _rejected(self, error: ApiError, request_id: str) -> Response:
+        self.logger.info("request rejected", status=error.status, code=error.code)
+        return error_response(error, request_id)
+
+    async def _accept(self, request: Request, request_id: str, context: RequestContext, started: float) -> Response:
+        """Validate the request: a plain JSON refusal, or the event stream that will answer it."""
+        caller = context.caller
+        max_prompt_chars = self.settings.max_prompt_chars
+        invoke_request = await self._read_request(
+            request, request_id, context, lambda body: contract.parse_invoke_request(body, max_prompt_chars)
+        )
+        if isinstance(invoke_request, Response):
+            return invoke_request
+        if self.slots.full:
+            return self._rejected(
+                ApiError(
                     429,
                     contract.THROTTLED,
                     "Too many streams are open; retry after a short wait.",
                     {"Retry-After": str(self.settings.retry_after_seconds)},
-                )
-        except ApiError as error:
-            self.logger.info("request rejected", status=error.status, code=error.code)
-            return error_response(error, request_id)
-        except ClientDisconnect:
-            self.logger.info("client left before sending its body")
-            return Response(status_code=400)
+                ),
+                request_id,
+            )
 
         session_id = invoke_request.session_id or str(uuid.uuid4())
         fields: dict[str, Any] = {"sessionHash": session_hash(session_id)}
@@ -560,6 +610,39 @@ class ProxyApp:
         )
         self.logger.info(USAGE_RECORD_MESSAGE, **fields)
 
+    # -- stopping a turn ---------------------------------------------------------------------------
+
+    async def stop(self, request: Request) -> Response:
+        """POST /stop: end the caller's running turn in one of its sessions, through the agent.
+
+        The session id is bound to the caller as for /invoke, so another caller's session id names a
+        runtime session of this caller's own, where no turn runs: {"stopped": false}, nothing revealed.
+        """
+        context = self._request_context(request)
+        if isinstance(context, Response):
+            return context
+        request_id = context.request_id or str(uuid.uuid4())
+        with log_context(requestId=request_id, caller=context.caller):
+            session_id = await self._read_request(request, request_id, context, contract.parse_stop_request)
+            if isinstance(session_id, Response):
+                return session_id
+            fields = {"sessionHash": session_hash(session_id)}
+            runtime_session_id = derive_runtime_session_id(context.caller, session_id)
+            try:
+                stopped = await anyio.to_thread.run_sync(stop_agent_turn, self.client, self.settings, runtime_session_id)
+            except Exception as error:  # AgentCore refused or failed, or the agent's answer was not one
+                api_error = (
+                    ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
+                    if isinstance(error, StopAnswerError) else map_open_error(error)
+                )
+                if api_error.code == contract.THROTTLED:
+                    api_error.headers["Retry-After"] = str(self.settings.retry_after_seconds)
+                self.logger.warning("stop failed", status=api_error.status, code=api_error.code,
+                                    upstreamError=upstream_error_code(error), **fields)
+                return error_response(api_error, request_id)
+            self.logger.info("stop requested", stopped=stopped, **fields)
+            return JSONResponse({"stopped": stopped}, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
+
     # -- everything else ----------------------------------------------------------------------------
 
     async def ready(self, request: Request) -> Response:
@@ -574,7 +657,7 @@ class ProxyApp:
             allow = (error.headers or {}).get("Allow", "POST")
             api_error = ApiError(405, contract.METHOD_NOT_ALLOWED, f"Use one of: {allow}.", {"Allow": allow})
         elif error.status_code == 404:
-            api_error = ApiError(404, contract.NOT_FOUND, "No such route. The API serves POST /invoke.")
+            api_error = ApiError(404, contract.NOT_FOUND, "No such route. The API serves POST /invoke and POST /stop.")
         else:
             api_error = ApiError(error.status_code, contract.INVALID_BODY, "The request could not be read.")
         return error_response(api_error, request_id)
@@ -595,6 +678,7 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
     app = Starlette(
         routes=[
             Route(INVOKE_PATH, proxy.invoke, methods=[INVOKE_METHOD]),
+            Route(STOP_PATH, proxy.stop, methods=[STOP_METHOD]),
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},

@@ -42,6 +42,7 @@ from .edge import (  # noqa: F401
 )
 
 ALLOWED_FIELDS = ("prompt", "sessionId")
+STOP_FIELDS = ("sessionId",)
 SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 SESSION_ID_RULE = "1-128 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 # A request id taken from API Gateway's request context goes into a response header and the logs, so
@@ -54,6 +55,7 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # events, so the comment always starts a line and never joins or ends an event.
 KEEPALIVE_COMMENT = b": keep-alive\n"
 NOT_AN_OBJECT = 'The body must be a JSON object in UTF-8: {"prompt": "...", "sessionId": "..."}.'
+STOP_NOT_AN_OBJECT = 'The body must be a JSON object in UTF-8: {"sessionId": "..."}.'
 
 
 
@@ -102,22 +104,35 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_invoke_request(body: bytes, max_prompt_chars: int) -> InvokeRequest:
-    """Validate a POST /invoke body; raise ApiError naming what is wrong and what is allowed."""
+def _json_object(body: bytes, allowed_fields: tuple[str, ...], not_an_object: str) -> dict[str, Any]:
+    """The body as a JSON object holding only `allowed_fields`; ApiError naming what is wrong otherwise."""
     try:
         document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, INVALID_BODY, NOT_AN_OBJECT) from None
+        raise ApiError(400, INVALID_BODY, not_an_object) from None
     if not isinstance(document, dict):
-        raise ApiError(400, INVALID_BODY, NOT_AN_OBJECT)
-    unknown = sorted(key for key in document if key not in ALLOWED_FIELDS)
+        raise ApiError(400, INVALID_BODY, not_an_object)
+    unknown = sorted(key for key in document if key not in allowed_fields)
     if unknown:
         raise ApiError(
             400,
             UNKNOWN_FIELD,
             f"Unknown field(s): {', '.join(repr(name)[:80] for name in unknown[:5])}. "
-            f"Allowed fields: {', '.join(ALLOWED_FIELDS)}.",
+            f"Allowed fields: {', '.join(allowed_fields)}.",
         )
+    return document
+
+
+def _check_session_id(session_id: object, required: bool = False) -> None:
+    if session_id is None and not required:
+        return
+    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id):
+        raise ApiError(400, INVALID_FIELD, f"The field 'sessionId' must be {SESSION_ID_RULE}.")
+
+
+def parse_invoke_request(body: bytes, max_prompt_chars: int) -> InvokeRequest:
+    """Validate a POST /invoke body; raise ApiError naming what is wrong and what is allowed."""
+    document = _json_object(body, ALLOWED_FIELDS, NOT_AN_OBJECT)
 
     if "prompt" not in document:
         raise ApiError(400, MISSING_FIELD, "The field 'prompt' is required.")
@@ -137,9 +152,18 @@ def parse_invoke_request(body: bytes, max_prompt_chars: int) -> InvokeRequest:
         raise ApiError(400, INVALID_FIELD, "The field 'prompt' must be valid Unicode text.") from None
 
     session_id = document.get("sessionId")
-    if session_id is not None and (not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id)):
-        raise ApiError(400, INVALID_FIELD, f"The field 'sessionId' must be {SESSION_ID_RULE}.")
+    _check_session_id(session_id)
     return InvokeRequest(prompt=prompt, session_id=session_id)
+
+
+def parse_stop_request(body: bytes) -> str:
+    """Validate a POST /stop body, {"sessionId": "..."}; return the session id."""
+    document = _json_object(body, STOP_FIELDS, STOP_NOT_AN_OBJECT)
+    if "sessionId" not in document:
+        raise ApiError(400, MISSING_FIELD, "The field 'sessionId' is required: the session whose turn to stop.")
+    session_id = document["sessionId"]
+    _check_session_id(session_id, required=True)
+    return str(session_id)
 
 
 def sse_event(name: str, data: dict[str, Any]) -> bytes:

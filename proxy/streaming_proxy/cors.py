@@ -7,7 +7,7 @@ exposes nothing extra. The policy and the header values live in edge.py; this is
 
 For an allowed Origin every response (errors included) carries Access-Control-Allow-Origin with that
 origin and Access-Control-Expose-Headers, so a page can read X-Session-Id, X-Request-Id and
-Retry-After. The proxy answers the preflight (OPTIONS /invoke) itself; on AWS, API Gateway answers it
+Retry-After. The proxy answers the preflights (OPTIONS /invoke, OPTIONS /stop) itself; on AWS, API Gateway answers it
 with a MOCK integration built from the same edge.py constants.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .edge import ALLOWED_METHODS, PREFLIGHT_METHOD, PREFLIGHT_PATH, PREFLIGHT_STATUS, CorsPolicy
+from .edge import ALLOWED_METHODS, PREFLIGHT_METHOD, PREFLIGHT_PATHS, PREFLIGHT_STATUS, CorsPolicy
 
 
 def merge_vary(existing: str | None, value: str) -> str:
@@ -29,7 +29,7 @@ def merge_vary(existing: str | None, value: str) -> str:
 
 
 class CorsMiddleware:
-    """Adds the policy's headers to every response and answers the preflight for /invoke.
+    """Adds the policy's headers to every response and answers the preflight for each route.
 
     A plain ASGI middleware, not BaseHTTPMiddleware: it only touches the response-start message, so a
     streamed body passes through chunk by chunk and a client disconnect still reaches the app.
@@ -45,7 +45,7 @@ class CorsMiddleware:
             return
         request_headers = Headers(scope=scope)
         origin = request_headers.get("origin")
-        if scope["method"] == PREFLIGHT_METHOD and scope["path"] == PREFLIGHT_PATH:
+        if scope["method"] == PREFLIGHT_METHOD and scope["path"] in PREFLIGHT_PATHS:
             await self._answer_preflight(origin, send)
             return
 

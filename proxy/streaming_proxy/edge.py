@@ -22,6 +22,11 @@ from typing import Any
 
 INVOKE_PATH = "/invoke"
 INVOKE_METHOD = "POST"
+# Ends the caller's running turn in one of its sessions (README, "Stopping a turn").
+STOP_PATH = "/stop"
+STOP_METHOD = "POST"
+# Every route the API serves, as (method, path); each also has its CORS preflight when CORS is on.
+API_ROUTES = ((INVOKE_METHOD, INVOKE_PATH), (STOP_METHOD, STOP_PATH))
 # Lambda Web Adapter polls this until the app is up (AWS_LWA_READINESS_CHECK_PATH); never routed by
 # API Gateway, so only the adapter and local tools read it.
 READY_PATH = "/_ready"
@@ -144,7 +149,7 @@ GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
 # -- CORS ---------------------------------------------------------------------------------------
 
 ANY_ORIGIN = "*"
-PREFLIGHT_PATH = INVOKE_PATH
+PREFLIGHT_PATHS = tuple(path for _, path in API_ROUTES)
 PREFLIGHT_METHOD = "OPTIONS"
 PREFLIGHT_STATUS = 204
 ALLOWED_METHODS = "POST, OPTIONS"

@@ -79,6 +79,44 @@ def open_agent_stream(client: Any, settings: ProxySettings, runtime_session_id: 
     )
 
 
+# The agent's control request that stops the session's running turn; it answers {"stopped": bool}.
+STOP_PAYLOAD = b'{"action":"stop"}'
+# The agent's answer to a stop is a few bytes; anything longer is not that answer.
+MAX_STOP_ANSWER_BYTES = 1024
+
+
+class StopAnswerError(Exception):
+    """The agent's answer to a stop request was not {"stopped": true|false}."""
+
+
+def stop_agent_turn(client: Any, settings: ProxySettings, runtime_session_id: str) -> bool:
+    """Ask the agent to stop the session's running turn (blocking; run it in a thread).
+
+    A second InvokeAgentRuntime on the same runtime session: AgentCore routes it to the session's
+    microVM while the turn's own invocation is still open, and the agent answers it outside the
+    turn's lock (README, "Stopping a turn"). True when a turn was running and is now ending.
+    """
+    response = client.invoke_agent_runtime(
+        agentRuntimeArn=settings.runtime_arn,
+        qualifier=settings.qualifier,
+        runtimeSessionId=runtime_session_id,
+        contentType="application/json",
+        accept="application/json",
+        payload=STOP_PAYLOAD,
+    )
+    try:
+        body = response["response"].read(MAX_STOP_ANSWER_BYTES + 1)
+    finally:
+        close_response(response)
+    try:
+        answer = json.loads(body) if len(body) <= MAX_STOP_ANSWER_BYTES else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("stopped"), bool):
+        raise StopAnswerError("the agent's answer to a stop was not {\"stopped\": true|false}")
+    return bool(answer["stopped"])
+
+
 def close_response(response: dict[str, Any]) -> None:
     """Drop an upstream response nobody will read (its connection is not worth reusing)."""
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -92,24 +91,6 @@ def test_requests_without_a_session_id_are_not_remembered(agent_url: str) -> Non
     invoke(agent_url, "first")
     turn = invoke(agent_url, "second")
     assert turn.text == 'Offline model, turn 1. You said: "second".'
-
-
-def test_concurrent_turns_on_one_session_are_serialized(tmp_path: Path) -> None:
-    with running_agent({"OFFLINE_MODEL_DELAY_MS": "50"}) as url:
-        turns = []
-
-        def run(prompt: str) -> None:
-            turns.append(invoke(url, prompt, session_id("busy")))
-
-        threads = [threading.Thread(target=run, args=(f"prompt {n}",)) for n in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-
-    assert len(turns) == 2
-    assert all(turn.events[-1]["type"] == "done" for turn in turns), [t.events[-1] for t in turns]
-    assert sorted(turn.deltas[3] for turn in turns) == ["1. ", "2. "], "one turn saw the other's history"
 
 
 def test_fail_after_gives_pieces_then_the_sdk_error_event(agent_url: str) -> None:

@@ -16,6 +16,7 @@ from headless_chromium import Chromium, Page, open_page, poll
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
 from proxy.streaming_proxy.edge import CONTENT_BLOCKED_MESSAGE
+from proxy.streaming_proxy.upstream import STOP_PAYLOAD
 
 # Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The
 # README's picture (docs/screenshot.png, a markdown answer) comes from tests/browser/screenshot.py.
@@ -162,7 +163,7 @@ def test_new_conversation_forgets_the_session(page: Page):
     assert "turn 1" in answer["answer"] and "Earlier" not in answer["answer"]
 
 
-def test_stop_aborts_the_stream_and_the_proxy_closes_its_upstream(page: Page, stack: LocalStack):
+def test_stop_sends_post_stop_then_closes_and_the_turn_ends(page: Page, stack: LocalStack):
     standin_request(stack, "DELETE", "/_standin/events")
     index = send(page, "[[pieces:400]] a very long answer")  # a minute of text unless stopped
     poll(lambda: turns(page)[index]["answer"].startswith("w0 w1 "), 30, "the answer to start streaming")
@@ -172,14 +173,19 @@ def test_stop_aborts_the_stream_and_the_proxy_closes_its_upstream(page: Page, st
     turn = wait_until_final(page, index, timeout=10)
     assert turn["state"] == "stopped"
     assert "stopped" in turn["meta"]
+    # Closing the page's stream would not stop the agent on AWS: the page sent POST /stop, which
+    # reached the agent through AgentCore, and the agent's answer ended long before its 400 pieces.
     kinds = poll(
-        lambda: (lambda found: found if "client_disconnected" in found else None)(
+        lambda: (lambda found: found if ("completed" in found or "client_disconnected" in found) else None)(
             [event["kind"] for event in standin_request(stack, "GET", "/_standin/events")]
         ),
         15,
-        "the stand-in to see the proxy close its upstream connection",
+        "the agent's answer to end",
     )
-    assert "completed" not in kinds
+    stop_payload = len(STOP_PAYLOAD)
+    invocations = [e for e in standin_request(stack, "GET", "/_standin/events") if e["kind"] == "invocation"]
+    assert [e["payloadBytes"] for e in invocations].count(stop_payload) == 1, invocations
+    assert kinds
     shown = turns(page)[index]["answer"]
     time.sleep(1.0)  # six more pieces would have arrived by now had the stream gone on
     assert turns(page)[index]["answer"] == shown
@@ -188,6 +194,9 @@ def test_stop_aborts_the_stream_and_the_proxy_closes_its_upstream(page: Page, st
         False,
         True,
     ]
+    # The session goes on, and the stopped turn left nothing in it: this is its turn 1 again.
+    following = send(page, "Still there?")
+    assert "turn 1" in wait_until_final(page, following)["answer"]
 
 
 def test_an_error_event_is_shown_readably(page: Page):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from tests.support.client_cli import Terminal, run_client
@@ -12,6 +12,7 @@ from tests.support.streams import standin
 
 from client.__main__ import CHAT_PROMPT, EXIT_DONE, EXIT_INTERRUPTED
 from local.stack import LocalStack
+from proxy.streaming_proxy.upstream import STOP_PAYLOAD
 
 CTRL_C = b"\x03"
 CTRL_D = b"\x04"
@@ -40,27 +41,42 @@ def test_two_turns_keep_the_session_and_ctrl_d_leaves_with_status_0(chat: Termin
     assert "session: " in chat.expect("session: ")
 
 
-def disconnects(stack: LocalStack) -> int:
-    """How many answers the AgentCore stand-in saw abandoned by their caller so far."""
-    events = standin(stack, "GET", "/_standin/events")
-    return sum(1 for event in events if event["kind"] == "client_disconnected")
+def standin_count(stack: LocalStack, counted: Callable[[dict], bool]) -> int:
+    return sum(1 for event in standin(stack, "GET", "/_standin/events") if counted(event))
+
+
+def stops(stack: LocalStack) -> int:
+    """How many stop requests reached the AgentCore stand-in so far."""
+    return standin_count(stack, lambda event: event["kind"] == "invocation" and event["payloadBytes"] == len(STOP_PAYLOAD))
+
+
+def turn_ends(stack: LocalStack) -> int:
+    """How many of the agent's answers ended so far, whether their caller stayed or not."""
+    return standin_count(stack, lambda event: event["kind"] in ("completed", "client_disconnected"))
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
 
 
 def test_ctrl_c_during_an_answer_stops_it_and_returns_to_the_prompt(stack: LocalStack, chat: Terminal) -> None:
-    before = disconnects(stack)
+    stops_before = stops(stack)
     chat.expect(CHAT_PROMPT)
     chat.type(b"[[pause:30]] [[pieces:2]] a slow one" + ENTER)
     chat.expect("a slow one\r\n")  # the line is taken (typed too early, Ctrl-C would discard it)
     # The agent stays silent for 30 s: a moment lets the request go out, well within the answer.
     time.sleep(0.5)
+    ends_before = turn_ends(stack)
     chat.type(CTRL_C)
     shown = chat.expect("(answer stopped)", timeout=10)
     assert "w0" not in shown and "Traceback" not in shown
-    # The stream was closed, not left to run: the disconnect reaches the stand-in long before 30 s.
-    deadline = time.monotonic() + 10
-    while disconnects(stack) == before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert disconnects(stack) == before + 1
+    # Closing the stream would not stop the turn on AWS: the client sent POST /stop, which reached
+    # the agent, and the turn ended long before its 30 s.
+    assert wait_until(lambda: stops(stack) == stops_before + 1, 10), "no stop request reached AgentCore"
+    assert wait_until(lambda: turn_ends(stack) > ends_before, 10), "the turn ran on after Ctrl-C"
     chat.expect(CHAT_PROMPT)
     chat.type(b"still here?" + ENTER)
     chat.expect('You said: "still here?"')

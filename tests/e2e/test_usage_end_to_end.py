@@ -107,7 +107,8 @@ def test_an_agent_failure_is_one_record_with_its_error_code_and_no_tokens(stack:
 
 def test_a_client_that_leaves_is_one_record_as_client_disconnected(stack: LocalStack) -> None:
     session_id = new_session("leaver")
-    events = stream_invoke(stack.url, f"{MARKER} [[pieces:2]] [[pause:30]]", session_id=session_id, timeout=30)
+    events = stream_invoke(stack.url, f"{MARKER} [[pieces:2]] [[pause:30]]", session_id=session_id, timeout=30,
+                           stop_on_close=False)
     assert next(events).name == "start"
     events.close()
 

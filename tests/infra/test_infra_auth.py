@@ -51,19 +51,22 @@ def test_method_authorization_matches_the_mode(
     runs: dict[str, ProgramRun], mode: str, authorization: str, api_key_required: bool, has_authorizer: bool
 ) -> None:
     run = runs[mode]
-    method = run.one(METHOD).inputs
-    assert method["authorization"] == authorization
-    assert method["apiKeyRequired"] is api_key_required
+    # Both routes, /invoke and /stop, under the same authorization.
+    methods = [m.inputs for m in run.of_type(METHOD)]
+    assert len(methods) == 2
+    for method in methods:
+        assert method["authorization"] == authorization
+        assert method["apiKeyRequired"] is api_key_required
     authorizers = run.of_type(AUTHORIZER)
     if has_authorizer:
         [authorizer] = authorizers
-        assert method["authorizerId"] == f"{authorizer.name}-id"
+        assert all(method["authorizerId"] == f"{authorizer.name}-id" for method in methods)
         assert authorizer.inputs["type"] == "COGNITO_USER_POOLS"
         assert authorizer.inputs["identitySource"] == "method.request.header.Authorization"
         # A new authorizer must reach the stage: the deployment waits for it.
         assert authorizer.urn in run.one(DEPLOYMENT).depends_on
     else:
-        assert not authorizers and not method.get("authorizerId")
+        assert not authorizers and not any(method.get("authorizerId") for method in methods)
     # Only apiKey mode makes a key and a usage plan, and only it exports a key.
     assert bool(run.of_type("aws:apigateway/apiKey:ApiKey")) is api_key_required
     assert ("apiKey" in run.outputs) is api_key_required

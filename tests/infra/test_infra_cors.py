@@ -90,41 +90,52 @@ def test_default_stacks_have_no_preflight_route_and_no_cors(stack_run: ProgramRu
 
 
 def test_preflight_method_is_open_because_browsers_send_no_credentials(one_origin_run: ProgramRun) -> None:
-    [preflight] = methods(one_origin_run, "OPTIONS")
-    assert preflight["authorization"] == "NONE"
-    assert preflight["apiKeyRequired"] is False
-    assert not preflight.get("authorizerId")
-    # The real route keeps its API key: CORS must not loosen POST /invoke.
-    [invoke] = methods(one_origin_run, "POST")
-    assert invoke["apiKeyRequired"] is True
+    preflights = methods(one_origin_run, "OPTIONS")
+    # One preflight per route, on that route's resource: OPTIONS /invoke and OPTIONS /stop.
+    posts = methods(one_origin_run, "POST")
+    assert sorted(m["resourceId"] for m in preflights) == sorted(m["resourceId"] for m in posts)
+    assert len(preflights) == 2
+    for preflight in preflights:
+        assert preflight["authorization"] == "NONE"
+        assert preflight["apiKeyRequired"] is False
+        assert not preflight.get("authorizerId")
+    # The real routes keep their API key: CORS must not loosen POST /invoke or POST /stop.
+    assert all(post["apiKeyRequired"] is True for post in posts)
 
 
 def test_preflight_is_a_mock_answering_204(one_origin_run: ProgramRun) -> None:
-    [integration] = for_options(one_origin_run, INTEGRATION)
-    assert integration.inputs["type"] == "MOCK"
-    assert json.loads(integration.inputs["requestTemplates"]["application/json"]) == {"statusCode": 204}
-    # Only the POST route reaches the Lambda (its permission names POST /invoke alone).
-    assert "uri" not in integration.inputs
-    [method_response] = for_options(one_origin_run, METHOD_RESPONSE)
-    [integration_response] = for_options(one_origin_run, INTEGRATION_RESPONSE)
-    assert method_response.inputs["statusCode"] == integration_response.inputs["statusCode"] == "204"
-    # The integration response may only be created once the integration exists.
-    assert integration.urn in integration_response.depends_on
+    integrations = for_options(one_origin_run, INTEGRATION)
+    assert len(integrations) == 2
+    for integration in integrations:
+        assert integration.inputs["type"] == "MOCK"
+        assert json.loads(integration.inputs["requestTemplates"]["application/json"]) == {"statusCode": 204}
+        # Only the POST routes reach the Lambda (its permissions name POST /invoke and POST /stop alone).
+        assert "uri" not in integration.inputs
+        resource_id = integration.inputs["resourceId"]
+        [method_response] = [r for r in for_options(one_origin_run, METHOD_RESPONSE) if r.inputs["resourceId"] == resource_id]
+        [integration_response] = [
+            r for r in for_options(one_origin_run, INTEGRATION_RESPONSE) if r.inputs["resourceId"] == resource_id
+        ]
+        assert method_response.inputs["statusCode"] == integration_response.inputs["statusCode"] == "204"
+        # The integration response may only be created once the integration exists.
+        assert integration.urn in integration_response.depends_on
 
 
 def test_preflight_answer_carries_every_cors_header(one_origin_run: ProgramRun) -> None:
-    [method_response] = for_options(one_origin_run, METHOD_RESPONSE)
-    [integration_response] = for_options(one_origin_run, INTEGRATION_RESPONSE)
-    headers = mapped_headers(integration_response.inputs["responseParameters"], "method.response.header.")
-    assert headers == {**PREFLIGHT_HEADERS, ALLOW_ORIGIN: PAGE_ORIGIN}
-    # API Gateway drops an integration-response header that the method response does not declare.
-    declared = {
-        key.removeprefix("method.response.header.")
-        for key in method_response.inputs["responseParameters"]
-    }
-    assert declared == set(headers)
-    # A single origin is a fixed value; no template needed.
-    assert not integration_response.inputs.get("responseTemplates")
+    method_responses = for_options(one_origin_run, METHOD_RESPONSE)
+    integration_responses = for_options(one_origin_run, INTEGRATION_RESPONSE)
+    assert len(method_responses) == len(integration_responses) == 2
+    for method_response, integration_response in zip(method_responses, integration_responses):
+        headers = mapped_headers(integration_response.inputs["responseParameters"], "method.response.header.")
+        assert headers == {**PREFLIGHT_HEADERS, ALLOW_ORIGIN: PAGE_ORIGIN}
+        # API Gateway drops an integration-response header that the method response does not declare.
+        declared = {
+            key.removeprefix("method.response.header.")
+            for key in method_response.inputs["responseParameters"]
+        }
+        assert declared == set(headers)
+        # A single origin is a fixed value; no template needed.
+        assert not integration_response.inputs.get("responseTemplates")
 
 
 def test_preflight_route_reaches_the_stage(one_origin_run: ProgramRun, dev_run: ProgramRun) -> None:
@@ -135,7 +146,7 @@ def test_preflight_route_reaches_the_stage(one_origin_run: ProgramRun, dev_run: 
         *for_options(one_origin_run, METHOD_RESPONSE),
         *for_options(one_origin_run, INTEGRATION_RESPONSE),
     ]
-    assert len(preflight_parts) == 4
+    assert len(preflight_parts) == 8  # two routes, four parts each
     for part in preflight_parts:
         assert part.urn in deployment.depends_on, part.name
     # Turning CORS on (or changing the origins) must create a new deployment.
@@ -165,16 +176,19 @@ def test_gateway_errors_carry_the_origin(one_origin_run: ProgramRun) -> None:
 
 
 def test_several_origins_echo_only_a_listed_origin(two_origins_run: ProgramRun) -> None:
-    [integration_response] = for_options(two_origins_run, INTEGRATION_RESPONSE)
-    headers = mapped_headers(integration_response.inputs["responseParameters"], "method.response.header.")
-    # No fixed Allow-Origin: one value cannot name two origins.
-    assert headers == PREFLIGHT_HEADERS
-    template = integration_response.inputs["responseTemplates"]["application/json"]
-    assert '#set($allowed = ["https://chat.example.com", "http://localhost:8001"])' in template
-    assert "$input.params('Origin')" in template
-    assert "#if($allowed.contains($origin))#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)#end" in template
-    [method_response] = for_options(two_origins_run, METHOD_RESPONSE)
-    assert f"method.response.header.{ALLOW_ORIGIN}" in method_response.inputs["responseParameters"]
+    integration_responses = for_options(two_origins_run, INTEGRATION_RESPONSE)
+    assert len(integration_responses) == 2
+    for integration_response in integration_responses:
+        headers = mapped_headers(integration_response.inputs["responseParameters"], "method.response.header.")
+        # No fixed Allow-Origin: one value cannot name two origins.
+        assert headers == PREFLIGHT_HEADERS
+        template = integration_response.inputs["responseTemplates"]["application/json"]
+        assert '#set($allowed = ["https://chat.example.com", "http://localhost:8001"])' in template
+        assert "$input.params('Origin')" in template
+        assert ("#if($allowed.contains($origin))#set($context.responseOverride.header.Access-Control-Allow-Origin"
+                " = $origin)#end") in template
+    for method_response in for_options(two_origins_run, METHOD_RESPONSE):
+        assert f"method.response.header.{ALLOW_ORIGIN}" in method_response.inputs["responseParameters"]
     assert proxy_environment(two_origins_run)[CORS_ENV] == "https://chat.example.com,http://localhost:8001"
 
 
@@ -188,9 +202,9 @@ def test_several_origins_give_gateway_errors_the_first_origin_only(two_origins_r
 
 def test_any_origin() -> None:
     run = dev_with(corsAllowedOrigins=["*"])
-    [integration_response] = for_options(run, INTEGRATION_RESPONSE)
-    headers = mapped_headers(integration_response.inputs["responseParameters"], "method.response.header.")
-    assert headers[ALLOW_ORIGIN] == "*"
+    for integration_response in for_options(run, INTEGRATION_RESPONSE):
+        headers = mapped_headers(integration_response.inputs["responseParameters"], "method.response.header.")
+        assert headers[ALLOW_ORIGIN] == "*"
     assert proxy_environment(run)[CORS_ENV] == "*"
     for response in run.of_type(GATEWAY_RESPONSE):
         assert response.inputs["responseParameters"][f"gatewayresponse.header.{ALLOW_ORIGIN}"] == "'*'"
@@ -260,8 +274,8 @@ def test_policy_pack_does_not_flag_the_open_preflight(one_origin_run: ProgramRun
             (f.rule_id, f.resource_name) for f, _ in report.suppressed
         }
 
-    preflight_name = next(r.name for r in one_origin_run.of_type(METHOD) if r.inputs["httpMethod"] == "OPTIONS")
-    assert not {finding for finding in raw(one_origin_run) if finding[1] == preflight_name}
+    preflight_names = {r.name for r in one_origin_run.of_type(METHOD) if r.inputs["httpMethod"] == "OPTIONS"}
+    assert not {finding for finding in raw(one_origin_run) if finding[1] in preflight_names}
     # CORS adds no finding at all to dev.
     assert raw(one_origin_run) == raw(dev_run)
 
@@ -270,5 +284,5 @@ def test_authorization_rule_still_flags_an_open_post_beside_the_preflight(one_or
     [rule] = [r for r in RULES if r.id == "APIG4"]
     resources = from_recorded_run(one_origin_run.resources)
     report = run_rule(rule, resources, suppressions=[])
-    # dev's POST uses an API key (authorization NONE): flagged; the OPTIONS preflight is not.
-    assert {f.resource_name for f in report.findings} == {"api-invoke-method"}
+    # dev's POSTs use an API key (authorization NONE): flagged; the OPTIONS preflights are not.
+    assert {f.resource_name for f in report.findings} == {"api-invoke-method", "api-stop-method"}

@@ -103,42 +103,49 @@ def test_program_calls_only_mocked_data_sources(stack_run: ProgramRun) -> None:
 
 
 def test_integration_streams_from_the_function_within_its_timeout(stack_run: ProgramRun) -> None:
-    integration = stack_run.one(INTEGRATION).inputs
     function = stack_run.one(FUNCTION).inputs
-    assert integration["type"] == "AWS_PROXY"
-    assert integration["integrationHttpMethod"] == "POST"
-    assert integration["responseTransferMode"] == "STREAM"
-    assert integration["uri"] == function_streaming_uri(stack_run)
-    assert integration["timeoutMilliseconds"] <= function["timeout"] * 1000
-    assert integration["timeoutMilliseconds"] <= 900_000
+    integrations = stack_run.of_type(INTEGRATION)
+    assert {i.name for i in integrations} == {"api-invoke-integration", "api-stop-integration"}
+    for integration in (i.inputs for i in integrations):
+        assert integration["type"] == "AWS_PROXY"
+        assert integration["integrationHttpMethod"] == "POST"
+        assert integration["responseTransferMode"] == "STREAM"
+        assert integration["uri"] == function_streaming_uri(stack_run)
+        assert integration["timeoutMilliseconds"] <= function["timeout"] * 1000
+        assert integration["timeoutMilliseconds"] <= 900_000
     assert function["timeout"] <= 900
 
 
-def test_only_post_invoke_exists(stack_run: ProgramRun) -> None:
-    [resource] = stack_run.of_type("aws:apigateway/resource:Resource")
-    assert resource.inputs["pathPart"] == "invoke"
+@pytest.mark.parametrize("path", ["invoke", "stop"])
+def test_only_post_invoke_and_post_stop_exist(stack_run: ProgramRun, path: str) -> None:
+    resources = stack_run.of_type("aws:apigateway/resource:Resource")
+    assert sorted(r.inputs["pathPart"] for r in resources) == ["invoke", "stop"]
+    [resource] = [r for r in resources if r.inputs["pathPart"] == path]
     assert resource.inputs["parentId"] == "rootmock01"  # directly under "/", no {proxy+}
-    [method] = stack_run.of_type(METHOD)
+    [method] = [m for m in stack_run.of_type(METHOD) if m.inputs["resourceId"] == f"{resource.name}-id"]
     assert method.inputs["httpMethod"] == "POST"
-    assert method.inputs["resourceId"] == f"{resource.name}-id"
-    [integration] = stack_run.of_type(INTEGRATION)
-    assert integration.inputs["resourceId"] == f"{resource.name}-id"
-    [permission] = stack_run.of_type("aws:lambda/permission:Permission")
+    [integration] = [i for i in stack_run.of_type(INTEGRATION) if i.inputs["resourceId"] == f"{resource.name}-id"]
+    assert integration.inputs["httpMethod"] == "POST"
     api_id = f"{stack_run.one(REST_API).name}-id"
-    assert permission.inputs["sourceArn"] == f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*/POST/invoke"
+    [permission] = [p for p in stack_run.of_type("aws:lambda/permission:Permission")
+                    if p.inputs["sourceArn"].endswith(f"/POST/{path}")]
+    assert permission.inputs["sourceArn"] == f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*/POST/{path}"
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    assert len(stack_run.of_type("aws:lambda/permission:Permission")) == 2
 
 
 def test_requests_are_validated_against_a_model(stack_run: ProgramRun) -> None:
-    method = stack_run.one(METHOD).inputs
     validator = stack_run.one("aws:apigateway/requestValidator:RequestValidator")
-    assert method["requestValidatorId"] == f"{validator.name}-id"
     assert validator.inputs["validateRequestBody"] is True
-    model = stack_run.one("aws:apigateway/model:Model").inputs
-    assert method["requestModels"] == {"application/json": model["name"]}
-    # Only "a JSON object": field rules stay in the proxy so their codes match the local stack's.
-    assert json.loads(model["schema"])["type"] == "object"
-    assert "required" not in json.loads(model["schema"])
+    models = {m.inputs["name"]: m.inputs for m in stack_run.of_type("aws:apigateway/model:Model")}
+    assert models.keys() == {"InvokeRequest", "StopRequest"}
+    for method in (m.inputs for m in stack_run.of_type(METHOD)):
+        assert method["requestValidatorId"] == f"{validator.name}-id"
+        [model_name] = method["requestModels"].values()
+        model = models[model_name]
+        # Only "a JSON object": field rules stay in the proxy so their codes match the local stack's.
+        assert json.loads(model["schema"])["type"] == "object"
+        assert "required" not in json.loads(model["schema"])
 
 
 def test_gateway_errors_use_the_proxy_error_body(stack_run: ProgramRun) -> None:
@@ -180,14 +187,15 @@ def test_stage_logs_traces_and_throttles(stack_run: ProgramRun) -> None:
 def test_deployment_waits_for_and_hashes_the_api_definition(stack_run: ProgramRun) -> None:
     deployment = stack_run.one(DEPLOYMENT)
     for token in (METHOD, INTEGRATION, "aws:apigateway/resource:Resource"):
-        assert stack_run.one(token).urn in deployment.depends_on
+        for resource in stack_run.of_type(token):
+            assert resource.urn in deployment.depends_on
     assert re.fullmatch(r"[0-9a-f]{64}", deployment.inputs["triggers"]["redeployment"])
     assert stack_run.one(STAGE).inputs["deployment"] == f"{deployment.name}-id"
 
 
 def test_changing_the_integration_changes_the_deployment_trigger(dev_run: ProgramRun) -> None:
     shorter = run_program("dev", stack_config("dev", overrides={"agentcore-streaming:streamTimeoutSeconds": 600}))
-    assert shorter.one(INTEGRATION).inputs["timeoutMilliseconds"] == 620_000
+    assert {i.inputs["timeoutMilliseconds"] for i in shorter.of_type(INTEGRATION)} == {620_000}
     assert (shorter.one(DEPLOYMENT).inputs["triggers"]
             != dev_run.one(DEPLOYMENT).inputs["triggers"])
 
@@ -216,8 +224,8 @@ def _comparable(value: object) -> object:
 
 def test_dev_is_regional_with_an_api_key_and_a_usage_plan(dev_run: ProgramRun) -> None:
     assert dev_run.one(REST_API).inputs["endpointConfiguration"]["types"] == "REGIONAL"
-    method = dev_run.one(METHOD).inputs
-    assert method["apiKeyRequired"] is True and method["authorization"] == "NONE"
+    for method in (m.inputs for m in dev_run.of_type(METHOD)):
+        assert method["apiKeyRequired"] is True and method["authorization"] == "NONE"
     plan = dev_run.one("aws:apigateway/usagePlan:UsagePlan").inputs
     stage = dev_run.one(STAGE).inputs
     assert plan["apiStages"] == [{"apiId": stage["restApi"], "stage": stage["stageName"]}]
@@ -271,8 +279,7 @@ def test_prod_resource_policy_denies_other_sources_and_precedes_the_deployment(p
 
 
 def test_prod_authenticates_on_the_method(prod_run: ProgramRun) -> None:
-    method = prod_run.one(METHOD).inputs
-    assert method["authorization"] == "AWS_IAM"
+    assert {m.inputs["authorization"] for m in prod_run.of_type(METHOD)} == {"AWS_IAM"}
     assert "apiKey" not in prod_run.outputs
 
 

@@ -22,6 +22,7 @@ from policy.suppressions import SUPPRESSIONS, Suppression
 DEV_EXPECTED_FINDINGS = {
     ("APIG3", "api-stage"),          # no WAF on the cheap stack
     ("APIG4", "api-invoke-method"),  # API key instead of IAM/Cognito authorization
+    ("APIG4", "api-stop-method"),    # the same for POST /stop
 }
 
 
@@ -412,8 +413,9 @@ def test_stack_validations_report_what_the_rules_find(dev_run: ProgramRun) -> No
     # Without the usage plan the stack no longer limits its keys, so the conditional exceptions end.
     monkey_stack = [r for r in resources if r.resource_type != USAGE_PLAN]
     apig4.validate(pulumi_policy.StackValidationArgs(monkey_stack), lambda message, urn=None: violations.append((message, urn)))
-    [(message, urn)] = violations
-    assert message.startswith("api-invoke-method:") and urn.endswith("::api-invoke-method")
+    assert len(violations) == 2  # POST /invoke and POST /stop
+    for name, (message, urn) in zip(sorted(["api-invoke-method", "api-stop-method"]), sorted(violations)):
+        assert message.startswith(f"{name}:") and urn.endswith(f"::{name}")
 
 
 def test_unknown_values_are_unpacked_not_raised() -> None:

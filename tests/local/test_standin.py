@@ -86,19 +86,41 @@ def test_relays_the_first_chunk_before_the_agent_has_finished(
     assert body.read() == b"".join(REST_FRAMES)
 
 
-def test_client_disconnect_closes_the_agent_request_and_is_recorded(
+def first_frame_read(agentcore: Any) -> Any:
+    """An invocation's response body with the agent's first frame read; the agent holds the rest."""
+    body = invoke(agentcore)["response"]
+    assert body.read(len(FIRST_FRAME)) == FIRST_FRAME
+    return body
+
+
+def test_a_caller_that_leaves_does_not_end_the_agent_request(
     agentcore: Any, standin: str, fake_agent: tuple[FakeAgent, str]
 ) -> None:
     agent, _ = fake_agent
-    body = invoke(agentcore)["response"]
-    assert body.read(len(FIRST_FRAME)) == FIRST_FRAME
-    body.close()
+    first_frame_read(agentcore).close()
 
+    # AgentCore Runtime does not pass a client's abort on to the container: the agent's request
+    # stays open and its answer runs to the end, for nobody.
+    time.sleep(1.0)
+    assert not agent.stream_closed_early.is_set(), "the stand-in closed the agent's request when its caller left"
+    assert events_of(standin, "client_disconnected") == []
+    agent.release.set()
     disconnected = wait_for_event(standin, "client_disconnected")
     assert disconnected["runtimeSessionId"] == SESSION_ID
-    # The agent was never released, so only the stand-in closing the request can end its stream.
-    assert agent.stream_closed_early.wait(15)
+    assert not agent.stream_closed_early.is_set() and not agent.gate_timed_out.is_set()
     assert events_of(standin, "completed") == []
+
+
+def test_a_second_invocation_on_a_busy_session_reaches_the_agent_at_once(
+    agentcore: Any, standin: str, fake_agent: tuple[FakeAgent, str]
+) -> None:
+    # As AgentCore does (README, "Stopping a turn"): the stand-in neither refuses nor queues an
+    # invocation on a session whose earlier invocation is still open; the agent decides.
+    agent, _ = fake_agent
+    first, second = first_frame_read(agentcore), first_frame_read(agentcore)
+    assert len(agent.requests) == 2 and not agent.release.is_set()
+    agent.release.set()
+    assert first.read() == second.read() == b"".join(REST_FRAMES)
 
 
 @pytest.mark.parametrize(

@@ -211,7 +211,15 @@ def test_preflight_for_another_origin_grants_nothing():
     assert "access-control-allow-methods" not in response.headers
 
 
-def test_preflight_only_for_invoke():
+def test_preflight_only_for_the_routes():
     response = preflight(client_for(PAGE), PAGE, path="/_ready")
     assert response.status_code == 405
     assert "access-control-allow-methods" not in response.headers
+
+
+def test_preflight_for_stop_too():
+    # The chat page's Stop sends POST /stop cross-origin, with the same headers as /invoke.
+    response = preflight(client_for(PAGE), PAGE, path="/stop")
+    assert response.status_code == 204
+    assert_allowed(response, PAGE)
+    assert response.headers["access-control-allow-methods"] == "POST, OPTIONS"

@@ -116,7 +116,11 @@ FAILURES = 3 * SLOTS  # more than the slots: one leak per request would exhaust 
      "agentcore-refuses", "agent-fails-mid-answer"],
 )
 def test_failures_of_each_kind_release_every_slot_and_upstream_stream(stack: LocalStack, kind: str) -> None:
-    url = stack.url if kind != "leave-mid-answer" else stack.proxy_url
+    # A client that leaves through the gateway leaves nothing for the proxy to see (the gateway reads
+    # the answer to its end, as Lambda does), so its slot is held until the answer ends and a quick
+    # run of them meets 429, as on AWS. The proxy's own release on a departure is tested directly.
+    leaves = ("leave-after-start", "leave-mid-answer", "leave-while-agentcore-opens")
+    url = stack.proxy_url if kind in leaves else stack.url
     for number in range(FAILURES):
         if kind == "leave-before-first-byte":
             leave_after(url, request_bytes(url, prompt_body(f"[[pause:0.5]] {number}")), None)

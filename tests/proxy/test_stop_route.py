@@ -1,0 +1,139 @@
+"""POST /stop in the proxy alone: what it asks AgentCore, and how each of AgentCore's answers reaches the caller."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+from starlette.testclient import TestClient
+
+from streaming_proxy import contract
+from streaming_proxy.app import create_app
+from streaming_proxy.edge import REQUEST_CONTEXT_HEADER, load_settings
+from streaming_proxy.jsonlog import JsonLogger
+from streaming_proxy.upstream import STOP_PAYLOAD, derive_runtime_session_id
+
+ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
+
+
+class StopAnswer:
+    """The body of AgentCore's answer to a stop: the agent's JSON as it sent it."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.closed = False
+
+    def read(self, amount: int | None = None) -> bytes:
+        return self._data.read(amount)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeAgentCore:
+    def __init__(self, answer: bytes | Exception = b'{"stopped": true}') -> None:
+        self.answer = answer
+        self.calls: list[dict[str, Any]] = []
+        self.bodies: list[StopAnswer] = []
+
+    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        body = StopAnswer(self.answer)
+        self.bodies.append(body)
+        return {"response": body, "contentType": "application/json"}
+
+
+def client_for(agentcore: FakeAgentCore) -> TestClient:
+    settings = load_settings({"AGENT_RUNTIME_ARN": ARN})
+    return TestClient(create_app(settings, agentcore, JsonLogger("proxy-test", "ERROR")), raise_server_exceptions=False)
+
+
+def stop(client: TestClient, body: Any, caller_context: dict[str, Any] | None = None) -> Any:
+    headers = {"content-type": "application/json"}
+    if caller_context is not None:
+        headers[REQUEST_CONTEXT_HEADER] = json.dumps(caller_context)
+    return client.post("/stop", content=json.dumps(body).encode(), headers=headers)
+
+
+def test_stop_is_a_control_invocation_on_the_callers_runtime_session() -> None:
+    agentcore = FakeAgentCore()
+    context = {"requestId": "req-1", "identity": {"apiKeyId": "key-alice"}}
+    response = stop(client_for(agentcore), {"sessionId": "chat-1"}, context)
+    assert (response.status_code, response.json()) == (200, {"stopped": True})
+    assert response.headers["x-request-id"] == "req-1" and response.headers["cache-control"] == "no-store"
+    [call] = agentcore.calls
+    assert call["payload"] == STOP_PAYLOAD and json.loads(call["payload"]) == {"action": "stop"}
+    assert call["agentRuntimeArn"] == ARN and call["accept"] == "application/json"
+    # The same runtime session /invoke derives for this caller and session id, so only the caller's own turn.
+    alice = call["runtimeSessionId"]
+    assert alice == derive_runtime_session_id("apikey:key-alice", "chat-1")
+    stop(client_for(bob := FakeAgentCore(b'{"stopped": false}')), {"sessionId": "chat-1"},
+         {"requestId": "req-2", "identity": {"apiKeyId": "key-bob"}})
+    assert bob.calls[0]["runtimeSessionId"] != alice
+    assert agentcore.bodies[0].closed
+
+
+def test_stopped_false_is_passed_on() -> None:
+    response = stop(client_for(FakeAgentCore(b'{"stopped": false}')), {"sessionId": "idle"})
+    assert (response.status_code, response.json()) == (200, {"stopped": False})
+
+
+def client_error(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "internal detail arn:aws:secret"},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeAgentRuntime")
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "code"),
+    [
+        (client_error("ThrottlingException", 429), 429, contract.THROTTLED),
+        (client_error("ResourceNotFoundException", 404), 502, contract.UPSTREAM_ERROR),
+        (client_error("RuntimeClientError", 424), 502, contract.UPSTREAM_ERROR),
+        (ReadTimeoutError(endpoint_url="https://agentcore"), 504, contract.UPSTREAM_TIMEOUT),
+        (b"not json", 502, contract.UPSTREAM_ERROR),
+        (b'{"stopped": "yes"}', 502, contract.UPSTREAM_ERROR),
+        (b'{"error": "x"}', 502, contract.UPSTREAM_ERROR),
+        (b'{"stopped": true, "pad": "' + b"x" * 2000 + b'"}', 502, contract.UPSTREAM_ERROR),
+    ],
+)
+def test_agentcore_failures_are_the_contracts_json_errors(answer: Any, status: int, code: str) -> None:
+    response = stop(client_for(FakeAgentCore(answer)), {"sessionId": "s1"})
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code and error["requestId"]
+    assert "arn:aws" not in error["message"] and "internal detail" not in error["message"]
+    if code == contract.THROTTLED:
+        assert response.headers["retry-after"].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, contract.MISSING_FIELD),
+        ({"sessionId": None}, contract.INVALID_FIELD),
+        ({"sessionId": ""}, contract.INVALID_FIELD),
+        ({"sessionId": "x" * 129}, contract.INVALID_FIELD),
+        ({"sessionId": "abc\n"}, contract.INVALID_FIELD),
+        ({"sessionId": ["s"]}, contract.INVALID_FIELD),
+        ({"sessionId": "s", "prompt": "hi"}, contract.UNKNOWN_FIELD),
+        ("s", contract.INVALID_BODY),
+    ],
+)
+def test_bad_bodies_never_reach_agentcore(body: Any, code: str) -> None:
+    agentcore = FakeAgentCore()
+    response = stop(client_for(agentcore), body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert "sessionId" in response.json()["error"]["message"]
+    assert agentcore.calls == []
+
+
+def test_other_methods_on_stop_are_405_with_allow_post() -> None:
+    response = client_for(FakeAgentCore()).get("/stop")
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == contract.METHOD_NOT_ALLOWED
