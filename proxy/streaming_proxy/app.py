@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -52,17 +51,17 @@ from .metering import Usage, parse_usage, usage_record
 from .sse import SseDecoder, SseProtocolError
 from .tool_events import tool_event_data
 from .upstream import (
-    Finished,
-    UpstreamStream,
-    close_response,
+    DRAIN_MAX_BYTES,
+    DRAIN_SECONDS,
+    AgentCore,
+    StopAnswerError,
     create_client,
     derive_runtime_session_id,
-    StopAnswerError,
     map_open_error,
-    open_agent_stream,
-    stop_agent_turn,
     upstream_error_code,
 )
+from .upstream_http import Response as UpstreamResponse
+from .upstream_http import UpstreamBroken
 
 T = TypeVar("T")
 
@@ -186,47 +185,52 @@ class StreamLease:
 
     `release()` gives both back, exactly once. `EventStreamResponse` calls it in a `finally` around
     everything it does, so no path keeps either: not a response that never starts, a failure while
-    sending headers, a client that leaves before the first byte, nor a cancelled task. The call that
-    opens the upstream stream runs in a worker thread that may finish after the request is gone; it
-    hands its result over with `adopt()`, which refuses it once the lease is released.
+    sending headers, a client that leaves before the first byte, nor a cancelled task. A response
+    that AgentCore hands over after the request is gone is refused by `adopt()` and closed.
     """
 
     def __init__(self, slots: StreamSlots) -> None:
         self._slots = slots
-        self._lock = threading.Lock()
         self._released = False
-        self._response: dict[str, Any] | None = None
-        self.stream: UpstreamStream | None = None
+        self.stream: UpstreamResponse | None = None
 
-    def adopt(self, response: dict[str, Any]) -> bool:
-        """Called by the opening thread; False means nobody wants the response any more."""
-        with self._lock:
-            if self._released:
-                return False
-            self._response = response
-            return True
+    def adopt(self, response: UpstreamResponse) -> bool:
+        """Take the opened stream; False (and the stream closed) when nobody wants it any more."""
+        if self._released:
+            response.close()
+            return False
+        self.stream = response
+        return True
 
-    def start_stream(self, loop: asyncio.AbstractEventLoop) -> UpstreamStream:
-        assert self._response is not None
-        self.stream = UpstreamStream(self._response, loop)
-        self.stream.start()
-        return self.stream
+    def adopt_when_opened(self, opening: asyncio.Future[UpstreamResponse]) -> None:
+        """For an opening that finishes after the request stopped waiting for it."""
+        if not opening.cancelled() and opening.exception() is None and self.stream is not opening.result():
+            self.adopt(opening.result())
 
     def release(self) -> None:
-        with self._lock:
-            if self._released:
-                return
-            self._released = True
+        if self._released:
+            return
+        self._released = True
         self._slots.active -= 1
         if self.stream is not None:
-            self.stream.close()  # a no-op after drain()
-        elif self._response is not None:
-            close_response(self._response)
+            self.stream.close()  # a no-op once the body was read to its end (its connection is pooled)
 
     async def drain(self) -> None:
-        """After the agent's last event: take the body's end so urllib3 keeps the connection."""
-        if self.stream is not None:
-            await self.stream.drain()
+        """After the agent's last event: take the body's end so its connection goes back to the pool.
+
+        The agent's last event has arrived, so the rest of the body (its final empty chunk) is on its
+        way. A body that does not end within DRAIN_SECONDS (or DRAIN_MAX_BYTES) is cut instead.
+        """
+        stream = self.stream
+        if stream is None or stream.complete:
+            return
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                ended = await stream.read_to_end(DRAIN_MAX_BYTES)
+        except (TimeoutError, UpstreamBroken):
+            ended = False
+        if not ended:
+            stream.close()
 
 
 # A stream's outcome until its last event is decided: it stays so only when the client leaves first.
@@ -384,14 +388,12 @@ class AmbiguousFramingGuard:
 
 
 class ProxyApp:
-    def __init__(self, settings: ProxySettings, client: Any, logger: JsonLogger) -> None:
+    def __init__(self, settings: ProxySettings, client: AgentCore, logger: JsonLogger) -> None:
         self.settings = settings
         self.client = client
         self.logger = logger
         self.cors = CorsPolicy(settings.cors_allowed_origins)
         self.slots = StreamSlots(settings.max_concurrent_streams)
-        # Threads that open upstream calls; anyio's default of 40 would queue streams behind each other.
-        self.open_limiter = anyio.CapacityLimiter(settings.max_concurrent_streams)
 
     @property
     def active_streams(self) -> int:
@@ -477,24 +479,15 @@ class ProxyApp:
             ),
         )
 
-    def _open_upstream(self, lease: StreamLease, runtime_session_id: str, prompt: str) -> None:
-        response = open_agent_stream(self.client, self.settings, runtime_session_id, prompt)
-        if not lease.adopt(response):
-            close_response(response)  # the request ended while AgentCore was answering
-
     async def events(self, lease: StreamLease, plan: StreamPlan, record: StreamRecord) -> AsyncIterator[bytes]:
         """The stream's bytes: `start` at once, keep-alives while AgentCore opens, then the relayed events."""
         settings = self.settings
         deadline = plan.started + settings.stream_timeout_seconds
         yield sse_event("start", {"sessionId": plan.session_id, "requestId": plan.request_id})
 
-        # Open the upstream call in a worker thread; a slow cold start must not leave the client in silence.
-        opening = asyncio.ensure_future(
-            anyio.to_thread.run_sync(
-                self._open_upstream, lease, plan.runtime_session_id, plan.prompt,
-                limiter=self.open_limiter, abandon_on_cancel=True,
-            )
-        )
+        # Open the upstream call beside the keep-alives; a slow cold start must not leave the client in silence.
+        opening = asyncio.ensure_future(self.client.open_stream(plan.runtime_session_id, plan.prompt))
+        opening.add_done_callback(lease.adopt_when_opened)
         try:
             while not opening.done():
                 remaining = deadline - time.monotonic()
@@ -508,7 +501,7 @@ class ProxyApp:
                     yield contract.KEEPALIVE_COMMENT
             error = opening.exception()
         finally:
-            opening.cancel()  # a no-op once done; otherwise the thread is abandoned and adopt() refuses
+            opening.cancel()  # a no-op once done; otherwise the request in flight drops its connection
         if error is not None:
             api_error = map_open_error(error)
             record.outcome = api_error.code
@@ -521,7 +514,8 @@ class ProxyApp:
             return
 
         try:
-            stream = lease.start_stream(asyncio.get_running_loop())
+            stream = opening.result()
+            lease.adopt(stream)
             async for chunk in self._relay(stream, plan, record, deadline):
                 yield chunk
         except Exception as unexpected:  # a bug, or an upstream response of a shape we do not know
@@ -530,31 +524,32 @@ class ProxyApp:
             yield _stream_error(contract.INTERNAL_ERROR, "Something went wrong on our side.")
 
     async def _relay(
-        self, stream: UpstreamStream, plan: StreamPlan, record: StreamRecord, deadline: float
+        self, stream: UpstreamResponse, plan: StreamPlan, record: StreamRecord, deadline: float
     ) -> AsyncIterator[bytes]:
-        """Upstream chunks in, client events out, until the answer ends, breaks or runs out of time."""
+        """Upstream bytes in, client events out, until the answer ends, breaks or runs out of time."""
         decoder = SseDecoder()
+        # One timer for the stream, rescheduled once per quiet period, not armed for every read.
+        stream.watch(self.settings.keepalive_seconds, deadline)
         while True:
-            # Checked on every pass, not only when waiting: a slow reader can keep chunks
+            # Checked on every pass, not only when waiting: a slow reader can keep bytes
             # always waiting, and the limit must still strike before Lambda's timeout does.
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if time.monotonic() >= deadline:
                 record.outcome = contract.STREAM_TIMEOUT
                 yield _stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
                 return
-            item = stream.ready_item()
-            if item is None:
-                try:
-                    async with asyncio.timeout(min(self.settings.keepalive_seconds, remaining)):
-                        item = await stream.next_item()
-                except TimeoutError:
-                    yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
-                    continue
-            if isinstance(item, Finished):
-                yield self._finish(item, decoder, plan, record)
+            try:
+                data = await stream.read()
+            except UpstreamBroken as broken:
+                yield self._finish(str(broken.args[0]), decoder, plan, record)
+                return
+            if data is None:
+                yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
+                continue
+            if not data:
+                yield self._finish(None, decoder, plan, record)
                 return
             try:
-                payloads = decoder.feed(item.data)
+                payloads = decoder.feed(data)
             except SseProtocolError:
                 record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
                 yield _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
@@ -565,11 +560,11 @@ class ProxyApp:
             if terminal:
                 return
 
-    def _finish(self, item: Finished, decoder: SseDecoder, plan: StreamPlan, record: StreamRecord) -> bytes:
-        """The last event when the upstream body ends before the agent's own last event."""
-        if item.failure is not None:
+    def _finish(self, failure: str | None, decoder: SseDecoder, plan: StreamPlan, record: StreamRecord) -> bytes:
+        """The last event when the upstream body ends (or breaks, `failure`) before the agent's own last event."""
+        if failure is not None:
             record.outcome = contract.UPSTREAM_INTERRUPTED
-            plan.fields["upstreamError"] = item.failure
+            plan.fields["upstreamError"] = failure
             return _stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
         if decoder.has_partial_event:
             record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
@@ -629,7 +624,7 @@ class ProxyApp:
             fields = {"sessionHash": session_hash(session_id)}
             runtime_session_id = derive_runtime_session_id(context.caller, session_id)
             try:
-                stopped = await anyio.to_thread.run_sync(stop_agent_turn, self.client, self.settings, runtime_session_id)
+                stopped = await self.client.stop_turn(runtime_session_id)
             except Exception as error:  # AgentCore refused or failed, or the agent's answer was not one
                 api_error = (
                     ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
@@ -672,7 +667,7 @@ class ProxyApp:
         return response
 
 
-def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger | None = None) -> Starlette:
+def create_app(settings: ProxySettings, client: AgentCore | None = None, logger: JsonLogger | None = None) -> Starlette:
     logger = logger or JsonLogger("proxy", settings.log_level)
     proxy = ProxyApp(settings, client if client is not None else create_client(settings), logger)
     app = Starlette(

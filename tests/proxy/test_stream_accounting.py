@@ -8,9 +8,7 @@ call, and a response that AgentCore hands over only after the client left.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import threading
 import time
 from typing import Any
 
@@ -21,47 +19,10 @@ from streaming_proxy import contract
 from streaming_proxy.app import create_app
 from streaming_proxy.jsonlog import JsonLogger
 from streaming_proxy.edge import load_settings
+from tests.support.fake_agentcore import FakeAgentCore
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
-FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
 FAILURES_PER_KIND = 20
-
-
-class RecordingRaw(io.BytesIO):
-    """urllib3's raw stream, enough of it: read1 and shutdown."""
-
-    def shutdown(self) -> None:
-        pass
-
-
-class RecordingBody:
-    def __init__(self, data: bytes, closed: list[RecordingBody]) -> None:
-        self._raw_stream = RecordingRaw(data)
-        self._closed_list = closed
-        self.closed = False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._closed_list.append(self)
-
-
-class FakeAgentCore:
-    """Opens after `gate` is set (at once by default); records every body it hands out."""
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-        self.gate.set()
-        self.opened: list[RecordingBody] = []
-        self.closed: list[RecordingBody] = []
-        self.lock = threading.Lock()
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        assert self.gate.wait(10)
-        body = RecordingBody(FRAMES, self.closed)
-        with self.lock:
-            self.opened.append(body)
-        return {"response": body}
 
 
 def make_app(agentcore: FakeAgentCore, **environment: str) -> Any:
@@ -134,7 +95,7 @@ def test_headers_that_cannot_be_sent_release_the_slot_and_the_upstream_stream() 
 
     asyncio.run(main())
     # Nothing was opened at all: the stream failed before it asked AgentCore.
-    assert len(agentcore.opened) == len(agentcore.closed)
+    assert agentcore.opened == 0
 
 
 def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> None:
@@ -154,7 +115,7 @@ def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> Non
         assert app.state.proxy.active_streams == 0
         agentcore.gate.set()  # AgentCore answers now, for nobody: each response must be closed at once
         await asyncio.sleep(0.5)
-        await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
+        await eventually(lambda: agentcore.held() == 0)
 
     asyncio.run(main())
 
@@ -182,7 +143,7 @@ def test_a_cancelled_request_task_releases_everything() -> None:
         assert app.state.proxy.active_streams == 0
         agentcore.gate.set()
         await asyncio.sleep(0.5)
-        await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
+        await eventually(lambda: agentcore.held() == 0)
 
     asyncio.run(main())
 
@@ -204,7 +165,7 @@ def test_a_client_that_leaves_mid_stream_closes_the_upstream_stream() -> None:
         assert app.state.proxy.active_streams == 0
 
     asyncio.run(main())
-    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened))
+    wait_for(lambda: agentcore.held() == 0)
 
 
 def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit() -> None:
@@ -230,8 +191,8 @@ def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit()
         assert app.state.proxy.active_streams == 0
 
     asyncio.run(main())
-    # The reader thread closes the body once it sees the stream closed (it polls every 0.5 s).
-    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
+    assert agentcore.opened == 2
+    wait_for(lambda: agentcore.held() == 0)
 
 
 # -- the HTTP edges, through Starlette's test client ----------------------------------------------
@@ -277,7 +238,7 @@ def test_an_unusable_request_context_is_refused_never_served_as_the_anonymous_ca
     error = response.json()["error"]
     assert error["code"] == contract.INVALID_REQUEST and contract_header() in error["message"]
     assert error["requestId"] == response.headers["x-request-id"]
-    assert agentcore.opened == []
+    assert agentcore.opened == 0
 
 
 def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() -> None:
@@ -287,7 +248,7 @@ def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() 
     response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == contract.INVALID_REQUEST
-    assert agentcore.opened == []
+    assert agentcore.opened == 0
     context = json.dumps({"requestId": "req-1", "identity": {"apiKeyId": "key-1"}})
     response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json", contract_header(): context})
     assert response.status_code == 200 and response.headers["x-request-id"] == "req-1"
