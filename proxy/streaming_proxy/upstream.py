@@ -2,8 +2,8 @@
 
 The InvokeAgentRuntime request (as botocore's service model `bedrock-agentcore` defines it), its
 signing, session ids, error mapping, and the response body, all on the event loop: no thread per
-stream (upstream_http.py holds the HTTP/1.1 client). botocore only signs (SigV4Auth) and finds the
-credentials Lambda provides (README, Performance).
+stream (upstream_http.py holds the HTTP/1.1 client), and no botocore: sigv4.py signs, and
+credentials.py reads the credentials Lambda provides (README, Performance).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 
 from . import contract
 from .contract import ApiError
+from .credentials import CredentialsError, CredentialSource
 from .edge import ProxySettings
+from .sigv4 import sign
 from .upstream_http import (
     ConnectionPool,
     Origin,
@@ -44,8 +46,6 @@ SERVICE = "bedrock-agentcore"
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", "AWS_ENDPOINT_URL")
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 USER_AGENT = "agentcore-streaming-proxy"
-# Headers botocore's SigV4Auth leaves unsigned that we add after signing.
-_UNSIGNED = ("User-Agent", "Content-Length")
 
 
 class AgentCoreError(Exception):
@@ -85,43 +85,35 @@ def invocation_target(base_path: str, runtime_arn: str, qualifier: str | None) -
 
 
 def error_code(response: Response, body: bytes) -> str:
-    """The AWS error code as botocore's rest-json parser reads it: x-amzn-ErrorType up to its first ':',
-    else the body's __type (or code) after its last '#', else the HTTP status."""
-    header = response.headers.get("x-amzn-errortype", "")
-    if header:
-        return header.split(":", 1)[0]
+    """The AWS error code as botocore's rest-json parser reads it: the HTTP status for a 5xx whose body
+    is empty or HTML; else x-amzn-ErrorType, else the body's `code` (or `Code`), else its `__type`,
+    else the status; each cut before its first ':' and after its last '#'."""
+    if response.status >= 500 and (not body.strip() or body.strip().startswith(b"<html>")):
+        return str(response.status)
     try:
-        document = json.loads(body)
+        document = json.loads(body) if body else {}
     except ValueError:
-        document = None
-    if isinstance(document, dict):
-        code = document.get("__type") or document.get("code")
-        if isinstance(code, str) and code:
-            return code.rsplit("#", 1)[-1]
-    return str(response.status)
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    code = (response.headers.get("x-amzn-errortype") or document.get("code") or document.get("Code")
+            or document.get("__type") or str(response.status))
+    return str(code).split(":", 1)[0].rsplit("#", 1)[-1]
 
 
 class Signer:
-    """botocore's SigV4Auth over the credentials botocore's chain finds (on Lambda: its environment
-    variables, or the container credentials endpoint under SnapStart), refreshed by botocore."""
+    """SigV4 (sigv4.py) over the credentials Lambda provides (credentials.py)."""
 
-    def __init__(self, region: str) -> None:
-        import botocore.session
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        self._auth_class = SigV4Auth
-        self._request_class = AWSRequest
-        self._credentials = botocore.session.get_session().get_credentials()
+    def __init__(self, region: str, credentials: CredentialSource) -> None:
         self.region = region
+        self.credentials = credentials
 
-    def headers(self, url: str, headers: dict[str, str], body: bytes) -> list[tuple[str, str]]:
-        if self._credentials is None:
-            raise UpstreamUnreachable("NoCredentials")
-        prepared = self._request_class(method="POST", url=url, data=body, headers=headers)
-        self._auth_class(self._credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(prepared)
-        return [(name, str(value, "latin-1") if isinstance(value, bytes) else value)
-                for name, value in prepared.headers.items()]
+    async def headers(self, url: str, headers: dict[str, str], body: bytes) -> list[tuple[str, str]]:
+        try:
+            credentials = await self.credentials.current()
+        except CredentialsError as error:
+            raise UpstreamUnreachable("NoCredentials") from error
+        return list(sign("POST", url, headers, body, credentials, self.region, SERVICE).items())
 
 
 class AgentCore:
@@ -137,7 +129,7 @@ class AgentCore:
         self.pool = ConnectionPool(origin, settings.connect_timeout_seconds, settings.max_concurrent_streams,
                                    tls if origin.scheme == "https" else None)
 
-    def request_headers(self, runtime_session_id: str, accept: str, payload: bytes) -> tuple[str, list[tuple[str, str]]]:
+    async def request_headers(self, runtime_session_id: str, accept: str, payload: bytes) -> tuple[str, list[tuple[str, str]]]:
         """The target and the signed headers of InvokeAgentRuntime, as botocore sends them."""
         target = invocation_target(self._base_path, self.settings.runtime_arn, self.settings.qualifier)
         headers = {
@@ -146,12 +138,12 @@ class AgentCore:
             "Content-Type": "application/json",
             "Accept": accept,
         }
-        signed = self.signer.headers(self._url_prefix + target, headers, payload)
+        signed = await self.signer.headers(self._url_prefix + target, headers, payload)
         return target, signed + [("User-Agent", USER_AGENT), ("Content-Length", str(len(payload)))]
 
     async def invoke(self, runtime_session_id: str, accept: str, payload: bytes) -> Response:
         """InvokeAgentRuntime: the response once its head arrived, or AgentCoreError / Upstream*."""
-        target, headers = self.request_headers(runtime_session_id, accept, payload)
+        target, headers = await self.request_headers(runtime_session_id, accept, payload)
         # Never retried: a retry could run the agent twice for one prompt. The head's wait is bounded
         # by the stream limit, as botocore's read timeout was (the relay's deadline usually comes first).
         response = await request(self.pool, "POST", target, headers, payload, self.settings.stream_timeout_seconds)
@@ -206,20 +198,14 @@ async def _read_bounded(response: Response, limit: int) -> bytes:
 
 
 def default_tls() -> ssl.SSLContext:
-    """TLS as botocore verified it: the certificate bundle it ships (certifi's when installed)."""
-    try:
-        import certifi
-
-        return ssl.create_default_context(cafile=certifi.where())
-    except ImportError:
-        import botocore
-
-        return ssl.create_default_context(cafile=os.path.join(os.path.dirname(botocore.__file__), "cacert.pem"))
+    """TLS with the system's certificate store (on Lambda, the runtime image's)."""
+    return ssl.create_default_context()
 
 
 def create_client(settings: ProxySettings) -> AgentCore:
     """The process's AgentCore client; AWS_ENDPOINT_URL_BEDROCK_AGENTCORE points it at the local stand-in."""
-    return AgentCore(settings, Signer(settings.region), endpoint_url(settings.region, os.environ))
+    return AgentCore(settings, Signer(settings.region, CredentialSource(os.environ)),
+                     endpoint_url(settings.region, os.environ))
 
 
 # The agent's control request that stops the session's running turn; it answers {"stopped": bool}.

@@ -163,7 +163,9 @@ class ConnectionPool:
         return connection, False
 
     def give_back(self, connection: _Connection) -> None:
-        connection.h11.start_next_cycle()
+        """Pool a connection whose exchange is complete, unless either side said it closes (MUST_CLOSE)."""
+        if connection.h11.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
+            connection.h11.start_next_cycle()
         if connection.reusable and len(self._idle) < self.max_idle:
             self._idle.append(connection)
         else:

@@ -519,8 +519,10 @@ def test_real_proxy_zip_starts_with_an_executable_run_sh(real_builds: RealBuilds
     assert modes["run.sh"] == 0o755
     names = set(modes)
     assert "streaming_proxy/__init__.py" in names
-    # run.sh starts `python -m uvicorn`, so uvicorn and the AWS SDK must be at the zip root.
-    assert {"uvicorn/__init__.py", "starlette/__init__.py", "boto3/__init__.py"} <= names
+    # run.sh starts `python -m uvicorn`, so uvicorn and h11 (the client to AgentCore too) must be at the zip root.
+    assert {"uvicorn/__init__.py", "starlette/__init__.py", "h11/__init__.py"} <= names
+    # The proxy signs and reads credentials itself: no AWS SDK in its zip (README, Performance).
+    assert not any(name.startswith(("boto3/", "botocore/")) for name in names)
     assert "requirements.txt" not in names
     assert not any(name.startswith(("tests/", "bin/")) for name in names)
 
@@ -733,7 +735,8 @@ def watch(event, args):
         if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
             compiled_by_import.append(args[1])
 sys.addaudithook(watch)
-import streaming_proxy.app, streaming_proxy.upstream, uvicorn.main, boto3
+import streaming_proxy.app, streaming_proxy.upstream, uvicorn.main
+assert "botocore" not in sys.modules
 modules = [module for module in list(sys.modules.values()) if (getattr(module, "__file__", None) or "").startswith(root)]
 print(json.dumps({"compiled": compiled_by_import, "modules": len(modules),
                   "from_bytecode": sum(1 for module in modules if module.__spec__.cached and os.path.exists(module.__spec__.cached))}))

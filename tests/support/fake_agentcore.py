@@ -168,5 +168,5 @@ class FakeAgentCore(AgentCore):
 class UnsignedRequests:
     """The signer's place, for tests that need no signature (tests/proxy/test_agentcore_request.py checks it)."""
 
-    def headers(self, url: str, headers: dict[str, str], body: bytes) -> list[tuple[str, str]]:
+    async def headers(self, url: str, headers: dict[str, str], body: bytes) -> list[tuple[str, str]]:
         return list(headers.items())
