@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -70,6 +71,12 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED, contract.TOOL_CALL_LIMIT})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
+# The agent's delta exactly as it writes it (json.dumps, ensure_ascii=False), with its text a valid JSON
+# string literal: forwarded as it came, without decoding and encoding it again (README, Performance).
+# No lone surrogate escapes (\ud800-\udfff), which the slow path turns into replacement characters.
+AGENT_DELTA = re.compile(
+    r'\{"type": "delta", "text": ("(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*")\}'
+)
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -105,6 +112,12 @@ class AgentEvent:
     agent_error_type: str | None = None
     # For `done`: the turn's usage, when the agent reported a well-formed one.
     usage: Usage | None = None
+    # For a delta forwarded as it came: its text as a JSON string literal, decoded only if asked for.
+    text_literal: str | None = None
+
+    @property
+    def answer_text(self) -> str | None:
+        return json.loads(self.text_literal) if self.text_literal is not None else self.text
 
 
 def _stream_error(code: str, message: str) -> bytes:
@@ -113,6 +126,11 @@ def _stream_error(code: str, message: str) -> bytes:
 
 def translate(payload: str, session_id: str) -> AgentEvent:
     """One upstream event (the text of an SSE `data:` field) as the client's event. Pure."""
+    delta = AGENT_DELTA.fullmatch(payload)
+    if delta is not None:
+        literal = delta.group(1)
+        return AgentEvent(b'event: delta\ndata: {"text":' + literal.encode() + b"}\n\n", False, "delta",
+                          text_literal=literal)
     try:
         value = json.loads(payload)
     except ValueError:
@@ -259,8 +277,8 @@ class StreamRecord:
         self.deltas += 1
         if self.first_delta_ms is None:
             self.first_delta_ms = round((time.monotonic() - self.started) * 1000, 1)
-        if self.answer is not None and event.text is not None:
-            self.answer.append(event.text)
+        if self.answer is not None and (text := event.answer_text) is not None:
+            self.answer.append(text)
 
     @property
     def ended(self) -> bool:
