@@ -74,8 +74,10 @@ MAX_STOP_REASON_CHARS = 64
 # The agent's delta exactly as it writes it (json.dumps, ensure_ascii=False), with its text a valid JSON
 # string literal: forwarded as it came, without decoding and encoding it again (README, Performance).
 # No lone surrogate escapes (\ud800-\udfff), which the slow path turns into replacement characters.
+# Possessive quantifiers (Python 3.11+): runs of plain characters are taken at once and never given
+# back, so a long text costs about what json.loads does, and a malformed one never backtracks.
 AGENT_DELTA = re.compile(
-    r'\{"type": "delta", "text": ("(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*")\}'
+    r'\{"type": "delta", "text": ("(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*+")\}'
 )
 
 

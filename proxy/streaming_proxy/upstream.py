@@ -41,8 +41,8 @@ DRAIN_MAX_BYTES = 256 * 1024
 # An error response's body is a short JSON document; more than this is not read.
 MAX_ERROR_BODY_BYTES = 64 * 1024
 SERVICE = "bedrock-agentcore"
-# botocore's name for the endpoint override of this service (AWS SDKs and Tools reference guide,
-# "Service-specific endpoints"), then the global one.
+# The endpoint override of this service, then the global one, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+# is true (AWS SDKs and Tools reference guide, "Service-specific endpoints").
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", "AWS_ENDPOINT_URL")
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 USER_AGENT = "agentcore-streaming-proxy"
@@ -60,7 +60,8 @@ class AgentCoreError(Exception):
 def endpoint_url(region: str, environ: dict[str, str] | os._Environ[str]) -> str:
     """The data plane's URL: an override from the environment, else the region's public endpoint
     (endpoint rule set of botocore's `bedrock-agentcore` model: https://bedrock-agentcore.{region}.{dnsSuffix})."""
-    for name in ENDPOINT_VARIABLES:
+    ignored = environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true"
+    for name in () if ignored else ENDPOINT_VARIABLES:
         if environ.get(name, "").strip():
             return environ[name].strip()
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"

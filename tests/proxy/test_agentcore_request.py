@@ -122,6 +122,9 @@ def test_an_endpoint_override_is_used_as_botocore_uses_it(monkeypatch: pytest.Mo
         compare(arn, "DEFAULT", "s" * 40, "text/event-stream", b"{}", ENVIRONMENT, monkeypatch, endpoint)
     assert endpoint_url("eu-west-1", {"AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": "http://a:1"}) == "http://a:1"
     assert endpoint_url("eu-west-1", {"AWS_ENDPOINT_URL": "http://b:2"}) == "http://b:2"
+    assert endpoint_url("eu-west-1", {"AWS_ENDPOINT_URL": "http://b:2", "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": "http://a:1",
+                                      "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}) == (
+        "https://bedrock-agentcore.eu-west-1.amazonaws.com")
 
 
 @pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "us-west-2", "ap-northeast-1", "eu-central-1"])

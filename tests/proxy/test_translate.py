@@ -123,3 +123,14 @@ def test_the_agents_delta_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> Non
     event = translate('{"type": "delta", "text": "caf\\u00e9 \\"x\\" \\n"}', "s-1")
     monkeypatch.undo()
     assert event_data(event.payload) == {"text": 'café "x" \n'}
+
+
+def test_a_long_or_malformed_delta_is_checked_in_linear_time() -> None:
+    # A 1 MB text, and one that never closes its string: each in well under a second (no backtracking).
+    import time
+
+    for payload in ('{"type": "delta", "text": "' + "ab\\n" * 300_000 + '"}',
+                    '{"type": "delta", "text": "' + "ab\\n" * 300_000 + "x"):
+        started = time.monotonic()
+        translate(payload, "s-1")
+        assert time.monotonic() - started < 0.5
