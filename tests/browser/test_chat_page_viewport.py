@@ -180,3 +180,17 @@ def test_nothing_is_wider_than_the_window_and_wide_blocks_scroll_inside_their_bo
     wide_table, wide_code = found["boxes"][2:]
     assert wide_table["scrollWidth"] > wide_table["clientWidth"], wide_table  # it scrolls inside its box
     assert wide_code["scrollWidth"] > wide_code["clientWidth"], wide_code
+
+
+def test_on_a_phone_the_composer_leaves_the_screen_to_the_answers(page: Page):
+    # The composer sticks to the bottom, so its height is taken from every screen of answer: on a phone
+    # the keyboard hints (Enter, Shift+Enter, Escape: no use on a touch keyboard) give way.
+    found = page.evaluate("""({
+      width: window.innerWidth,
+      share: document.getElementById('chat-form').getBoundingClientRect().height / window.innerHeight,
+      hints: document.getElementById('prompt-help').checkVisibility(),
+    })""")
+    if found["width"] < 480:
+        assert found["hints"] is False and found["share"] < 0.2, found
+    else:
+        assert found["hints"] is True, found
