@@ -6,7 +6,7 @@ its figure, marked PASS or MISS (a miss never fails the run). Parts: proxy (the 
 fake upstream: every target), latency, throughput and concurrency (the whole local stack), cold-start.
 
 Only a full run (every part, full sizes, at least the default number of runs) replaces the committed
-results: bench/results/latest.md and the table in README.md. A --quick or --only run writes
+results: bench/results/latest.md and the table in docs/performance.md. A --quick or --only run writes
 .build/bench/<kind>.md instead, so a smoke run never overwrites published figures.
 """
 
@@ -28,7 +28,8 @@ from local.stack import REPO_ROOT, LocalStack, StackSettings
 
 PARTS = ("proxy", "latency", "throughput", "concurrency", "cold-start")
 RESULTS = REPO_ROOT / "bench" / "results" / "latest.md"
-README = REPO_ROOT / "README.md"
+# The page whose results block a full run rewrites (the README links to it).
+RESULTS_PAGE = REPO_ROOT / "docs" / "performance.md"
 SCRATCH = REPO_ROOT / ".build" / "bench"
 DEFAULT_RUNS = 5
 
@@ -198,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     output = output_for(arguments)
     write_report(output, report)
     if output == RESULTS:
-        update_readme(README, report)
-        print(f"written to {output} and the Performance table of {README.name}")
+        update_readme(RESULTS_PAGE, report)
+        print(f"written to {output} and the Performance table of {RESULTS_PAGE.relative_to(REPO_ROOT)}")
     else:
         print(f"written to {output} (a partial or quick run never replaces {RESULTS.relative_to(REPO_ROOT)})")
     return 0

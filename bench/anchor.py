@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import http.client
 import os
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from bench.report import Figure
 from bench.stats import median, spread
-from local.stack import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, HOST, LOCAL_REGION, LOCAL_RUNTIME_ARN, REPO_ROOT, find_free_port
+from local.stack import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, HOST, LOCAL_REGION, LOCAL_RUNTIME_ARN, REPO_ROOT, find_free_port, http_ok
 
 PROJECT = REPO_ROOT / "bench" / "node_anchor"
 SERVER = PROJECT / "server.mjs"
@@ -87,17 +86,6 @@ def anchor_environ(port: int, upstream_url: str, keepalive_seconds: float = 15.0
     }
 
 
-def is_ready(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=1)
-    try:
-        connection.request("GET", READY_PATH)
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 def start(port: int, environ: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [node_binary(), str(SERVER)], cwd=PROJECT, env=environ,
@@ -112,7 +100,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30.
         if process.poll() is not None:
             stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
             raise RuntimeError(f"{LABEL} exited with code {process.returncode}: {stderr[-2000:]}")
-        if is_ready(port):
+        if http_ok(HOST, port, READY_PATH):
             return time.monotonic()
         time.sleep(poll)
     raise RuntimeError(f"{LABEL} was not ready on {HOST}:{port} within {timeout} s")

@@ -98,7 +98,7 @@ README_END = "<!-- end of bench results -->"
 
 
 def update_readme(readme: Path, report: str) -> None:
-    """Replace the README's results block with this report (its heading dropped, its lines kept)."""
+    """Replace the results block of the performance page (docs/performance.md) with this report (its heading dropped, its lines kept)."""
     text = readme.read_text(encoding="utf-8")
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:

@@ -35,6 +35,7 @@ from packager.bytecode import (
     runtime_version_name,
     sources_key,
 )
+from packager.cache import staged_tree
 
 logger = logging.getLogger(__name__)
 
@@ -298,9 +299,7 @@ def install_dependencies(
     if cached_tree.is_dir():
         logger.info("dependency cache hit: %s", cached_tree)
         return cached_tree
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=cache_dir))
-    try:
+    with staged_tree(cached_tree) as staging:
         logger.info("installing %s for %s", requirements, " ".join(target_platform_args(pip_platform)))
         completed = subprocess.run(
             _pip_install_command(requirements, constraints, staging, pip_platform),
@@ -315,17 +314,6 @@ def install_dependencies(
                 f"pip could not install {requirements} (exit code {completed.returncode}); "
                 f"last lines of its output:\n{last_lines}"
             )
-        staging.chmod(0o755)  # mkdtemp makes it 0700
-        try:
-            os.rename(staging, cached_tree)
-        except OSError:
-            # Another build finished the same tree first; theirs is complete, so use it.
-            if not cached_tree.is_dir():
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return cached_tree
 
 

@@ -21,10 +21,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from packager.cache import staged_tree
 
 # An explicit interpreter for the .pyc; it must be the runtime's version (documented in the README).
 BYTECODE_PYTHON_VARIABLE = "BYTECODE_PYTHON"
@@ -212,9 +213,7 @@ def compiled_bytecode(
 
 
 def _compile_tree(compiler: BytecodeCompiler, sources: Mapping[str, Path], tree: Path) -> None:
-    tree.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{tree.name}.", suffix=".tmp", dir=tree.parent))
-    try:
+    with staged_tree(tree) as staging:
         jobs = [[str(path), name, str(staging / pyc_name(name, compiler.cache_tag))] for name, path in sorted(sources.items())]
         # A fixed hash seed, so that nothing the compiler orders by hash depends on the run.
         environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
@@ -229,14 +228,3 @@ def _compile_tree(compiler: BytecodeCompiler, sources: Mapping[str, Path], tree:
                 f"{compiler.executable} could not compile bytecode (exit code {completed.returncode}): "
                 f"{completed.stderr.strip()[-2000:]}"
             )
-        staging.chmod(0o755)  # mkdtemp makes it 0700
-        try:
-            os.rename(staging, tree)
-        except OSError:
-            # Another build compiled the same tree first; theirs is complete, so use it.
-            if not tree.is_dir():
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -1,4 +1,4 @@
-"""The README's "Where things live" map, enforced: which folder may import which.
+"""The "Where things live" map (docs/project-layout.md), enforced: which folder may import which.
 
 Read with `ast`, so nothing is imported or run. The proxy and the agent are separate deployables
 (their own zips), so they import nothing of the project outside their own package; everything

@@ -475,7 +475,44 @@ const state = {
   retryAt: 0, // performance.now() before which Send stays off: the API asked us to wait (Retry-After)
   retryTimer: null,
   keyFieldOrigin: "", // the API origin whose key the Settings key field holds
+  following: true, // the window keeps the conversation's end in view (followConversation)
+  lastScrollY: 0,
 };
+
+// -- following the answer -------------------------------------------------------------------------
+
+// While an answer streams the window keeps the conversation's end in view, unless the person scrolls
+// up to read: then the view stays where they put it until they scroll back to the end or send again.
+// The message box and Stop stay reachable either way (style.css: the composer sticks to the bottom).
+const FOLLOW_SLACK_PX = 24;
+
+function distanceFromEnd() {
+  const root = document.scrollingElement;
+  return root.scrollHeight - root.scrollTop - root.clientHeight;
+}
+
+// Scrolling up stops the following; reaching the end resumes it, and so does scrolling down to its
+// last quarter screen (the text keeps growing while a wheel's scroll glides to the end). The page's
+// own scrolling only ever goes down, or is clamped to the end when the content shrinks, so it never
+// stops the following.
+function noteScroll() {
+  const y = window.scrollY;
+  const distance = distanceFromEnd();
+  const down = y > state.lastScrollY;
+  if (distance <= FOLLOW_SLACK_PX || (down && distance <= window.innerHeight / 4)) state.following = true;
+  else if (y < state.lastScrollY) state.following = false;
+  state.lastScrollY = y;
+}
+
+function followConversation() {
+  if (state.following) window.scrollTo(0, document.scrollingElement.scrollHeight);
+}
+
+// A field the person must fill in now: its focus moves the view, which must not jump back to the answer.
+function showField(field) {
+  state.following = false;
+  field.focus();
+}
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -558,8 +595,14 @@ function holdSendingFor(seconds) {
   state.retryTimer = window.setTimeout(() => setStreaming(Boolean(state.controller)), seconds * 1000);
 }
 
+// Whether a prompt may go out now: no answer in flight, and no wait the API asked for.
+function canSend() {
+  return !state.controller && !waitingForRetry();
+}
+
 function setStreaming(streaming) {
   page.send.disabled = streaming || waitingForRetry();
+  for (const retry of page.conversation.querySelectorAll(".retry")) retry.disabled = streaming || waitingForRetry();
   page.stop.disabled = !streaming;
   page.conversation.setAttribute("aria-busy", streaming ? "true" : "false");
   page.status.textContent = streaming ? "Answering…" : waitingForRetry() ? "Busy: Send is back shortly." : "";
@@ -578,8 +621,9 @@ function parseJson(text) {
   }
 }
 
-// An HTTP error as {title, message, requestId}: the contract's {"error": {code, message}} body, or
-// API Gateway's own {"message": "..."} (a missing key, throttling at the usage plan), or the status.
+// An HTTP error as {title, message, requestId, refusal}: the contract's {"error": {code, message}} body,
+// or API Gateway's own {"message": "..."} (a missing key, throttling at the usage plan), or the status.
+// `refusal` is the message as the API wrote it, before any hint is added.
 async function describeHttpError(response) {
   const body = parseJson(await response.text().catch(() => ""));
   const error = body && typeof body === "object" ? body.error : undefined;
@@ -591,11 +635,44 @@ async function describeHttpError(response) {
   } else if (body && typeof body === "object" && typeof body.message === "string") {
     message = body.message;
   }
+  const refusal = message;
   if (response.status === 403 && !(error && error.code)) message += " Check the API key in Settings.";
   const retryAfter = response.headers.get("Retry-After");
   if (retryAfter) message += ` Retry after ${retryAfter} s.`;
   const requestId = (error && error.requestId) || response.headers.get("X-Request-Id") || "";
-  return { title, message, requestId };
+  return { title, message, requestId, refusal };
+}
+
+// API Gateway's text when a method that requires an API key gets none, or one it does not accept
+// (a wrong, disabled or deleted key; a WAF rule's block reads the same): README, "AWS facts", the
+// Knowledge Center's "How do I troubleshoot HTTP 403 errors from API Gateway?".
+const KEY_REFUSAL = "Forbidden";
+
+// The authMode config.js names, when the page calls the API config.js names; else "" (not known).
+function knownAuthMode(origin) {
+  const config = window.AGENTCORE_STREAMING_CONFIG || {};
+  const configured = origin !== "" && origin === apiOrigin(configuredApiUrl());
+  return configured && typeof config.authMode === "string" ? config.authMode : "";
+}
+
+// A 403 "Forbidden" from an API that takes keys (or may: config.js does not say) is about the key:
+// {title, message} asking for it, or saying the saved one was refused; else null.
+function keyProblem(status, refusal, api) {
+  const mode = knownAuthMode(api.origin);
+  if (status !== 403 || refusal !== KEY_REFUSAL || (mode !== "" && mode !== "apiKey")) return null;
+  if (api.apiKey) {
+    return { title: "API key refused", message: `The API refused the key saved for ${api.origin}: enter the right `
+             + "one in Settings (the stack output apiKey), save, then Retry." };
+  }
+  return { title: "API key needed",
+           message: "This API needs an API key: enter it in Settings (the stack output apiKey), save, then Retry." };
+}
+
+// Opens Settings on the key field, with the sentence that says why.
+function askForKey(sentence) {
+  page.settingsPanel.open = true;
+  page.settingsStatus.textContent = sentence;
+  showField(page.apiKey);
 }
 
 // When the proxy function fails mid-stream on AWS, Lambda Web Adapter's runtime writes the error as
@@ -677,34 +754,65 @@ function handleEvent(event, turn) {
   }
 }
 
+// One prompt, one turn. A turn that fails offers Retry, and its prompt goes back into the message box
+// (unless the person has typed something else there since), so nothing typed is lost.
 async function ask(prompt) {
-  const api = currentApi();
-  const url = invokeUrl(api.apiUrl);
   const turn = new Turn(prompt);
   page.emptyHint.hidden = true;
+  for (const offer of page.conversation.querySelectorAll(".retry")) offer.remove(); // Retry is for the latest turn only
+  state.following = true;
   page.conversation.append(turn.root);
+  const request = requestFor(turn, prompt);
+  if (request) await exchange(turn, request);
+  if (turn.root.dataset.state === "error") offerRetry(turn, prompt);
+}
+
+function offerRetry(turn, prompt) {
+  if (!page.prompt.value) page.prompt.value = prompt;
+  const retry = element("button", "retry", "Retry");
+  retry.type = "button";
+  retry.disabled = !canSend();
+  retry.addEventListener("click", () => {
+    if (!canSend()) return;
+    if (page.prompt.value === prompt) page.prompt.value = "";
+    ask(prompt);
+  });
+  turn.error.append(retry);
+}
+
+// {api, url, headers, body} to POST, or null when the turn failed before anything could be sent.
+function requestFor(turn, prompt) {
+  const api = currentApi();
+  const url = invokeUrl(api.apiUrl);
   if (apiLinkProposal()) {
-    turn.fail("Choose the API first", "This link names another API: use it or keep the current one (above), then send again.");
+    turn.fail("Choose the API first", "This link names another API: use it or keep the current one (above), then Retry.");
+    state.following = false; // the banner above is what to read now
     page.apiLink.scrollIntoView({ block: "nearest" });
-    return;
+    return null;
   }
   if (!url) {
     turn.fail("No API URL", "Open Settings and enter the stack's API URL (http or https).");
     page.settingsPanel.open = true;
-    page.apiUrl.focus();
-    return;
+    showField(page.apiUrl);
+    return null;
   }
   const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
   if (api.apiKey) headers["x-api-key"] = api.apiKey;
   if (cognitoConfig()) {
     const token = currentToken();
     updateAuth();
-    if (!token) return turn.fail("Not signed in", "Sign in to use this API (a sign-in lasts an hour).");
+    if (!token) {
+      turn.fail("Not signed in", "Sign in to use this API (a sign-in lasts an hour).");
+      return null;
+    }
     headers.Authorization = `Bearer ${token}`;
   }
   const body = { prompt };
   if (state.sessionId) body.sessionId = state.sessionId;
+  return { api, url, headers, body };
+}
 
+async function exchange(turn, { api, url, headers, body }) {
   const controller = new AbortController();
   state.controller = controller;
   state.inFlight = { url, headers };
@@ -727,18 +835,7 @@ async function ask(prompt) {
         `No answer from ${url}. Check the API URL, your network, and that the API allows this page's origin (CORS).`,
       );
     }
-    if (!response.ok) {
-      const wait = retryAfterSeconds(response.headers.get("Retry-After"));
-      if (wait !== null && wait > 0) holdSendingFor(wait);
-      const problem = await describeHttpError(response);
-      if (response.status === 401 && cognitoConfig()) {
-        // API Gateway's Cognito authorizer refused the token (expired, revoked, another pool).
-        window.sessionStorage.removeItem(TOKEN_KEY);
-        updateAuth();
-        problem.message += " Your sign-in was not accepted or has expired: sign in again.";
-      }
-      return turn.fail(problem.title, problem.message, problem.requestId);
-    }
+    if (!response.ok) return await refused(turn, response, api);
     if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
       return turn.fail(`${response.status}`, "The API answered, but not with a stream. Is the API URL right?");
     }
@@ -760,6 +857,26 @@ async function ask(prompt) {
     }
     setStreaming(Boolean(state.controller));
   }
+}
+
+// An HTTP error before the stream: a missing or refused API key asks for the key in Settings; the
+// rest show what the API said.
+async function refused(turn, response, api) {
+  const wait = retryAfterSeconds(response.headers.get("Retry-After"));
+  if (wait !== null && wait > 0) holdSendingFor(wait);
+  const problem = await describeHttpError(response);
+  const keyAsk = keyProblem(response.status, problem.refusal, api);
+  if (keyAsk) {
+    askForKey(keyAsk.message);
+    return turn.fail(keyAsk.title, keyAsk.message, api.apiKey ? problem.requestId : "");
+  }
+  if (response.status === 401 && cognitoConfig()) {
+    // API Gateway's Cognito authorizer refused the token (expired, revoked, another pool).
+    window.sessionStorage.removeItem(TOKEN_KEY);
+    updateAuth();
+    problem.message += " Your sign-in was not accepted or has expired: sign in again.";
+  }
+  return turn.fail(problem.title, problem.message, problem.requestId);
 }
 
 // The same API's POST /stop for an invoke URL (.../invoke -> .../stop).
@@ -859,7 +976,7 @@ function useLinkedApi() {
   page.settingsPanel.open = true;
   page.settingsStatus.textContent = `Now using ${origin}. ` +
     (cognitoConfig() ? "Sign in again for it." : "Enter its API key if it needs one, then Save settings.");
-  page.apiKey.focus();
+  showField(page.apiKey);
 }
 
 function keepCurrentApi() {
@@ -872,7 +989,7 @@ function keepCurrentApi() {
 page.chatForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const prompt = page.prompt.value;
-  if (!prompt.trim() || state.controller || waitingForRetry()) return;
+  if (!prompt.trim() || !canSend()) return;
   page.prompt.value = "";
   ask(prompt);
 });
@@ -904,6 +1021,11 @@ page.signIn.addEventListener("click", () => {
   signIn().catch(() => showAuthProblem("Sign-in could not start in this browser."));
 });
 page.signOut.addEventListener("click", signOut);
+
+window.addEventListener("scroll", noteScroll, { passive: true });
+// Every change to the conversation (a new turn, a render of the answer, a tool line, an error) runs
+// before the browser paints, so the view never shows the end out of sight.
+new MutationObserver(followConversation).observe(page.conversation, { childList: true, subtree: true, characterData: true });
 
 configureSanitizer();
 fillSettingsForm();

@@ -33,8 +33,8 @@ def current_time(timezone: str = "UTC") -> str:
     """
     zones = _time_zones()
     if not zones:
-        # zoneinfo reads the system's database (or the tzdata package); a minimal image may have neither.
-        raise RuntimeError("this system has no IANA time zone database: add tzdata to agent/requirements.txt")
+        # zoneinfo reads the system's database, else the tzdata package the agent ships (requirements.txt).
+        raise RuntimeError("this system has no IANA time zone database: install tzdata (agent/requirements.txt pins it)")
     if timezone not in zones:
         raise ValueError(f"unknown time zone {timezone!r}: use an IANA name such as 'Europe/Paris' or 'UTC'")
     return datetime.now(ZoneInfo(timezone)).isoformat(timespec="seconds")

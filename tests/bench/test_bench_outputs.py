@@ -1,5 +1,5 @@
 """The benchmark's bookkeeping: runs alternate, figures show their spread, and only a full run
-replaces the committed results (bench/results/latest.md and the README's table)."""
+replaces the committed results (bench/results/latest.md and the table in docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import bench.__main__ as bench_main
 from bench.report import README_END, README_START, Figure, update_readme
 from bench.stats import alternate, spread
+from tests.support.docs import REPO_ROOT, page_with
 
 FIGURES = [Figure("proxy alone", "proxy CPU per event", "30.0 µs (28.0 µs..33.0 µs, 5 runs)", "<= 40 µs", True)]
 
@@ -19,10 +20,11 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     results = tmp_path / "results" / "latest.md"
     results.parent.mkdir()
     results.write_text("committed results\n")
-    readme = tmp_path / "README.md"
+    readme = tmp_path / "docs" / "performance.md"
+    readme.parent.mkdir()
     readme.write_text(f"# Project\n\n## Performance\n\n{README_START}\nold table\n{README_END}\n\n## Next\n")
     monkeypatch.setattr(bench_main, "RESULTS", results)
-    monkeypatch.setattr(bench_main, "README", readme)
+    monkeypatch.setattr(bench_main, "RESULTS_PAGE", readme)
     monkeypatch.setattr(bench_main, "SCRATCH", tmp_path / "scratch")
     monkeypatch.setattr(bench_main, "REPO_ROOT", tmp_path)
     calls: list[tuple[list[str], int]] = []
@@ -57,6 +59,15 @@ def test_a_full_run_replaces_the_results_and_the_readme_table(outputs: dict[str,
     assert "old table" not in readme
     assert "| proxy alone | proxy CPU per event |" in readme and "- Machine: " in readme
     assert readme.startswith("# Project\n\n## Performance\n\n") and readme.endswith(f"{README_END}\n\n## Next\n")
+
+
+def test_a_full_run_rewrites_the_page_that_holds_the_performance_section() -> None:
+    # The README is a short front door (issue 23); the results table lives with the Performance notes.
+    page = page_with("Performance")
+    assert bench_main.RESULTS_PAGE == page
+    text = page.read_text(encoding="utf-8")
+    assert text.index(README_START) < text.index(README_END)
+    assert README_START not in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_update_readme_refuses_a_readme_without_the_block(tmp_path: Path) -> None:

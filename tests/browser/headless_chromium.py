@@ -107,7 +107,8 @@ class Chromium:
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:]) or "(no output)"
 
-    def new_page(self, width: int = 1100, height: int = 800) -> Page:
+    def new_page(self, width: int = 1100, height: int = 800, mobile: bool = False) -> Page:
+        """A tab of this size; `mobile` emulates a phone's viewport (the page's viewport meta, overlay scrollbars)."""
         assert self.connection is not None
         target_id = self.connection.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session_id = self.connection.send("Target.attachToTarget", {"targetId": target_id, "flatten": True})["sessionId"]
@@ -115,7 +116,7 @@ class Chromium:
         for domain in ("Page", "Runtime", "Network", "Log"):
             page.send(f"{domain}.enable")
         page.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
         return page
 
     def __exit__(self, *exc: object) -> None:
@@ -242,10 +243,11 @@ def poll(probe: Callable[[], Any], timeout: float, what: str, interval: float = 
         time.sleep(interval)
 
 
-def open_page(chromium: Chromium, url: str | None) -> Iterator[Page]:
+def open_page(chromium: Chromium, url: str | None, width: int = 1100, height: int = 800,
+              mobile: bool = False) -> Iterator[Page]:
     """A tab on `url` with no saved settings (so config.js names the API); fails the test if the page threw."""
     assert url is not None
-    tab = chromium.new_page()
+    tab = chromium.new_page(width, height, mobile)
     try:
         tab.navigate(url)
         tab.evaluate("localStorage.clear()")

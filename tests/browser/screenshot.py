@@ -1,11 +1,13 @@
-"""Regenerate docs/screenshot.png: the chat page showing a streamed markdown answer.
+"""Regenerate the chat page's pictures in docs/: a streamed markdown answer at a desktop's width
+(docs/screenshot.png, 1100 x 800) and at a phone's (docs/screenshot-narrow.png, 390 x 844).
 
-    .venv/bin/python tests/browser/screenshot.py             # writes docs/screenshot.png
-    .venv/bin/python tests/browser/screenshot.py --output /tmp/page.png
+    .venv/bin/python tests/browser/screenshot.py                       # writes both into docs/
+    .venv/bin/python tests/browser/screenshot.py --output-dir /tmp
 
 Starts the local stack with the page, the offline model answering every prompt in markdown
 (OFFLINE_MODEL_MARKDOWN=1, see agent/streaming_agent/offline_model.py), asks one question in
-headless Chromium through the keyboard path, waits for the answer to finish and captures the tab.
+headless Chromium through the keyboard path, waits for the answer to finish and captures the tab,
+once per size.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from headless_chromium import Chromium, find_chromium, open_page, poll  # noqa: 
 from local.stack import LocalStack, StackSettings  # noqa: E402
 
 QUESTION = "How does an answer reach this page while the agent is still writing it?"
-SIZE = (1100, 800)
+# file name -> (width, height, a phone's viewport)
+PICTURES = {"screenshot.png": (1100, 800, False), "screenshot-narrow.png": (390, 844, True)}
 
 
-def capture(chromium: Chromium, page_url: str) -> bytes:
-    for page in open_page(chromium, page_url):
+def capture(chromium: Chromium, page_url: str, width: int, height: int, mobile: bool) -> bytes:
+    for page in open_page(chromium, page_url, width, height, mobile):
         page.focus("#prompt")
         page.type_text(QUESTION)
         page.press_enter()
@@ -41,7 +44,7 @@ def capture(chromium: Chromium, page_url: str) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "docs")
     arguments = parser.parse_args(argv)
     binary = find_chromium()
     if binary is None:
@@ -50,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = StackSettings(serve_page=True, offline_delay_ms=15, agent_env={"OFFLINE_MODEL_MARKDOWN": "1"})
     with LocalStack(settings) as stack, Chromium(binary) as chromium:
         assert stack.page_url is not None
-        png = capture(chromium, stack.page_url)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", png[16:24]) == SIZE
-    arguments.output.write_bytes(png)
-    print(f"wrote {arguments.output} ({len(png)} bytes)")
+        for name, (width, height, mobile) in PICTURES.items():
+            png = capture(chromium, stack.page_url, width, height, mobile)
+            assert png.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", png[16:24]) == (width, height)
+            output = arguments.output_dir / name
+            output.write_bytes(png)
+            print(f"wrote {output} ({len(png)} bytes)")
     return 0
 
 

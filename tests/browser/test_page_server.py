@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from local.page_server import WEB_DIR, PageServer, cors_warning
+from tests.support.docs import section as docs_section
 from tests.support.servers import ServerThread
 
 API_URL = "http://127.0.0.1:8000"
@@ -88,9 +89,7 @@ def test_the_page_loads_only_its_own_scripts_and_no_inline_code():
         assert sink not in code
 
 
-# -- the printed origin, the README, and the CORS warning -------------------------------------------------
-
-README = WEB_DIR.parent / "README.md"
+# -- the printed origin, the docs, and the CORS warning ---------------------------------------------------
 
 
 def fake_api(allowed_origin: str | None) -> ServerThread:
@@ -109,13 +108,12 @@ def fake_api(allowed_origin: str | None) -> ServerThread:
     return ServerThread(Starlette(routes=[Route("/dev/invoke", preflight, methods=["OPTIONS"])]), name="fake API")
 
 
-def test_the_readme_tells_users_to_allow_the_origin_the_page_server_prints():
-    text = README.read_text()
-    section = text[text.index("### The chat page"):text.index("## The HTTP contract")]
+def test_the_docs_tell_users_to_allow_the_origin_the_page_server_prints():
+    section = docs_section("The chat page")
     documented_origin = re.search(r"corsAllowedOrigins\[0\]' (\S+)", section)
     documented_port = re.search(r"python -m local\.page_server .*--port (\d+)", section)
     opened = re.search(r"Open (http://\S+?),? ", section)
-    assert documented_origin and documented_port and opened, "the README's page section lost its commands"
+    assert documented_origin and documented_port and opened, "the chat page's section lost its commands"
 
     with fake_api(None) as api:
         server = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""--help shows the examples and the exit statuses; the README's client section documents every flag."""
+"""--help shows the examples and the exit statuses; its section in the docs documents every flag."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 import client.__main__ as cli
-from tests.support.client_cli import REPO_ROOT
+from tests.support.docs import section
 
 
 def help_text(capsys: pytest.CaptureFixture[str]) -> str:
@@ -36,16 +36,14 @@ def test_help_lists_every_exit_status(capsys: pytest.CaptureFixture[str]) -> Non
         assert re.search(rf"^  {status} ", statuses, re.MULTILINE), status
 
 
-def test_readme_client_section_documents_every_flag_and_exit_status() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    start = readme.index("### The client\n")
-    client_section = readme[start:readme.index("\n### ", start + 1)]
+def test_the_client_section_documents_every_flag_and_exit_status() -> None:
+    client_section = section("The client")
     parser_flags = [
         option for action in cli.build_parser()._actions for option in action.option_strings
         if option.startswith("--") and option != "--help"
     ]
     assert len(parser_flags) >= 10
     missing = [flag for flag in parser_flags if f"`{flag}" not in client_section and f"{flag} " not in client_section]
-    assert not missing, f"README's client section does not mention {missing}"
+    assert not missing, f"the client's section does not mention {missing}"
     for status in (cli.EXIT_DONE, cli.EXIT_AGENT_ERROR, cli.EXIT_REQUEST_FAILED, cli.EXIT_INTERRUPTED, cli.EXIT_OUTPUT_CLOSED):
         assert f"| {status} |" in client_section, status

@@ -1,32 +1,26 @@
-"""The README documents what the code defines: every config key, every error code, the first deploy.
+"""The docs (README.md and docs/) document what the code defines: every config key, every error code,
+the first deploy.
 
 The lists come from the code, never from a copy: the keys from Pulumi.yaml and settings.py, the
 codes from the edge module (proxy/streaming_proxy/edge.py: the contract's codes and the gateway responses).
+A section is found by its heading in whichever page holds it (tests/support/docs.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 import streaming_proxy.edge as edge
 from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY
+from tests.support.docs import README as README_PATH
+from tests.support.docs import REPO_ROOT, all_text, anchors, section
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-README = (REPO_ROOT / "README.md").read_text()
-
-
-def section(title: str) -> str:
-    """The text under a markdown heading, up to the next heading of the same or a higher level."""
-    match = re.search(rf"^(#+) {re.escape(title)}\n", README, re.MULTILINE)
-    assert match, f"README has no section {title!r}"
-    level = len(match[1])
-    end = re.compile(rf"^#{{1,{level}}} ", re.MULTILINE).search(README, match.end())
-    return README[match.end(): end.start() if end else len(README)]
+README = README_PATH.read_text()
+DOCS = all_text()
 
 
 def error_codes() -> set[str]:
@@ -45,7 +39,7 @@ def test_the_code_lists_are_not_empty() -> None:
 @pytest.mark.parametrize("code", sorted(error_codes()))
 def test_every_error_code_has_a_troubleshooting_row(code: str) -> None:
     rows = [line for line in section("Troubleshooting").splitlines() if line.startswith("|") and f"`{code}`" in line]
-    assert rows, f"{code} has no row in the README's troubleshooting table"
+    assert rows, f"{code} has no row in the troubleshooting table"
     # A row says what shows the cause: a command or a place to look.
     assert any("aws " in row or "pulumi " in row or "client" in row for row in rows), rows
 
@@ -55,15 +49,15 @@ def test_every_config_key_is_documented() -> None:
     assert declared == set(PROJECT_CONFIG_KEYS)
     table = section("Configuration")
     missing = [key for key in sorted(declared) + [REGION_KEY] if f"`{key}`" not in table]
-    assert not missing, f"README's configuration table lacks {missing}"
+    assert not missing, f"the configuration table lacks {missing}"
 
 
 def test_every_stack_output_is_documented() -> None:
     main = (REPO_ROOT / "__main__.py").read_text()
     outputs = set(re.findall(r'pulumi\.export\("(\w+)"', main))
     assert {"apiUrl", "invokeUrl", "agentLogGroup"} <= outputs
-    missing = [name for name in sorted(outputs) if f"`{name}`" not in README]
-    assert not missing, f"README does not mention the outputs {missing}"
+    missing = [name for name in sorted(outputs) if f"`{name}`" not in DOCS]
+    assert not missing, f"the docs do not mention the outputs {missing}"
 
 
 FIRST_DEPLOY_STEPS = [
@@ -103,7 +97,7 @@ def test_the_first_deploy_steps_are_numbered_in_order() -> None:
 
 def test_the_files_the_readme_sends_users_to_exist() -> None:
     # A reference may be a glob (the deployer's policies): each must name at least one file.
-    references = set(re.findall(r"\(?`?(deploy/[\w.*-]+\.json)`?", README))
+    references = set(re.findall(r"\(?`?(deploy/[\w.*-]+\.json)`?", DOCS))
     paths = {path.relative_to(REPO_ROOT).as_posix() for reference in references for path in REPO_ROOT.glob(reference)}
     assert all(any(REPO_ROOT.glob(reference)) for reference in references), references
     assert len(paths) >= 5
@@ -128,7 +122,7 @@ def test_the_readme_creates_and_attaches_every_deployer_policy() -> None:
         assert f"for file in {DEPLOYER_GLOB}; do" in text, title
         assert all(command in text for command in commands), title
         assert f"the {COUNT_WORDS[len(files)]} " in text, f"{title} does not say how many deployer policies there are"
-    assert "deploy/deployer-policy.json" not in README
+    assert "deploy/deployer-policy.json" not in DOCS
 
 
 def test_the_readme_opens_with_what_has_been_verified_on_aws() -> None:
@@ -139,10 +133,9 @@ def test_the_readme_opens_with_what_has_been_verified_on_aws() -> None:
     assert status and "Status" in status[0] and len(status) <= 10, status
     text = " ".join(status)
     assert "real AWS account" in text and "Not verified on AWS" in text
-    for anchor in ("#first-deploy-on-a-fresh-account", "#known-limits"):
-        assert f"]({anchor})" in text, anchor
-        title = anchor[1:].replace("-", " ")
-        assert any(heading.lower() == title for heading in re.findall(r"^#+ (.+)$", README, re.MULTILINE)), anchor
+    for page, anchor in (("docs/deploying.md", "first-deploy-on-a-fresh-account"), ("docs/design.md", "known-limits")):
+        assert f"]({page}#{anchor})" in text, anchor
+        assert anchor in anchors((REPO_ROOT / page).read_text()), anchor
 
 
 # Lambda Web Adapter's arm64 layer versions as its README gave them, release by release
@@ -154,8 +147,8 @@ LAYER_CLAIM = re.compile(r"\b(\d{1,3}) (?:is|for) (?:Lambda Web Adapter |LWA )?v
 
 def test_every_layer_version_claim_has_the_adapters_source() -> None:
     pulumi_yaml = (REPO_ROOT / "Pulumi.yaml").read_text()
-    claims = LAYER_CLAIM.findall(README) + LAYER_CLAIM.findall(pulumi_yaml)
-    assert claims, "the README names no layer version's release"
+    claims = LAYER_CLAIM.findall(DOCS) + LAYER_CLAIM.findall(pulumi_yaml)
+    assert claims, "the docs name no layer version's release"
     wrong = [(layer, release) for layer, release in claims if DOCUMENTED_LWA_LAYERS.get(int(layer)) != release]
     assert not wrong, f"layer versions the adapter's README does not give for these releases: {wrong}"
     default = yaml.safe_load(pulumi_yaml)["config"]["lwaLayerVersion"]["default"]

@@ -669,11 +669,14 @@ def _build_zip_once(
 
 @contextlib.contextmanager
 def zips_built_once() -> Any:
+    # Put back exactly what was there: a test that swaps _real_build_zip (test_bytecode.py) must not
+    # leave its stand-in behind as artifacts.build_zip for the tests after it in the same process.
+    previous = artifacts.build_zip
     artifacts.build_zip = _build_zip_once
     try:
         yield
     finally:
-        artifacts.build_zip = _real_build_zip
+        artifacts.build_zip = previous
 
 
 def build_checkout_zips() -> None:

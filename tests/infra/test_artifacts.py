@@ -553,11 +553,13 @@ def test_real_agent_zip_has_its_entry_point_at_the_root(
 
     # Importable from the zip root as AgentCore runs it: the package and its dependencies are
     # found there. Only looked up, not executed, because the native wheels are for aarch64.
-    for module in ("streaming_agent", "strands", "bedrock_agentcore"):
+    for module in ("streaming_agent", "strands", "bedrock_agentcore", "tzdata"):
         spec = importlib.machinery.PathFinder.find_spec(module, [str(tmp_path)])
         assert spec is not None and spec.origin is not None, module
         assert Path(spec.origin).is_relative_to(tmp_path), module
     assert (tmp_path / "streaming_agent/__init__.py").is_file()
+    # The current_time tool's time zones travel with the agent (zoneinfo's fallback), whatever the image has.
+    assert (tmp_path / "tzdata/zoneinfo/Europe/Paris").is_file()
 
     # Package metadata still works without pip's RECORD: versions and entry points are read
     # from METADATA and entry_points.txt.

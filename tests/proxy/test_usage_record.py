@@ -7,7 +7,6 @@ import asyncio
 import io
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from streaming_proxy.app import create_app, translate
 from streaming_proxy.edge import SettingsError, load_settings
 from streaming_proxy.jsonlog import JsonLogger, session_hash
 from streaming_proxy.metering import Usage, parse_usage, usage_outcome, usage_record
-from tests.support.fake_agentcore import FakeAgentCore, sse_answer
+from tests.support.docs import section
 from tests.support.emf import emf_metrics, emf_problems
+from tests.support.fake_agentcore import FakeAgentCore, sse_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 NAMESPACE = "agentcore-streaming/prod"
@@ -227,13 +227,11 @@ def test_a_client_that_leaves_mid_stream_gets_one_record_as_client_disconnected(
     assert emf_problems(record) == [] and "secret" not in log.getvalue()
 
 
-# -- the README's Logs Insights query --------------------------------------------------------------
+# -- the docs' Logs Insights query ----------------------------------------------------------------
 
 
 def readme_usage_query() -> str:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n### Usage metering\n", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", section("Usage metering"), re.MULTILINE | re.DOTALL)
     [query] = [block for block in blocks if "stats" in block]
     return query
 
