@@ -694,7 +694,8 @@ def test_real_zip_carries_unchecked_hash_bytecode_of_python_313_for_every_module
     headers = pyc_headers(built.path)
     # One .pyc where the import system looks for it, beside every module and for nothing else.
     assert set(headers) == {pyc_name(name, RUNTIME_CACHE_TAG) for name in sources}
-    assert len(headers) > 300
+    # A floor, so an empty zip cannot pass: the proxy's (no AWS SDK) holds about 190 modules.
+    assert len(headers) > {"proxy": 150, "agent": 300}[artifact]
     for name, header in headers.items():
         assert header[:4] == PYTHON_313_MAGIC, name
         assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH_FLAGS, name
@@ -767,7 +768,7 @@ def test_a_cold_import_from_the_read_only_proxy_zip_compiles_nothing_and_writes_
             path.chmod(path.stat().st_mode | 0o200)
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["compiled"] == [], "these modules were compiled at import: their .pyc is missing or unused"
-    assert report["modules"] > 150
+    assert report["modules"] > 60  # about 80 modules from the zip are imported before the proxy is ready
     assert report["from_bytecode"] == report["modules"]
     assert sorted(path.relative_to(code_dir) for path in code_dir.rglob("*")) == before
 
