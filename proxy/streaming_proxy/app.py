@@ -29,7 +29,7 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import contract
 from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
@@ -71,6 +71,12 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED, contract.TOOL_CALL_LIMIT})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
+# How long past the stream limit the last event may take to send before the client counts as gone
+# (a slow reader still gets it; one that stopped reading does not hold the stream), and how long a
+# stream's end then waits for the agent to take the stop of its turn. Together they fit in the 10 s
+# of STREAM_LIMIT_HEADROOM_SECONDS that Lambda's init leaves (edge.py).
+LAST_SEND_SECONDS = 6.0
+STOP_WAIT_SECONDS = 3.0
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -166,19 +172,29 @@ def translate(payload: str, session_id: str) -> AgentEvent:
 
 
 class StreamSlots:
-    """How many streams this process has open, against its limit."""
+    """How many streams this process has open, against its limit.
+
+    A slot is given back by the event loop or by a thread that was opening an AgentCore call, so
+    the count changes under a lock.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.active = 0
+        self._lock = threading.Lock()
 
     @property
     def full(self) -> bool:
         return self.active >= self.limit
 
     def acquire(self) -> StreamLease:
-        self.active += 1
+        with self._lock:
+            self.active += 1
         return StreamLease(self)
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.active -= 1
 
 
 class StreamLease:
@@ -187,23 +203,40 @@ class StreamLease:
     `release()` gives both back, exactly once. `EventStreamResponse` calls it in a `finally` around
     everything it does, so no path keeps either: not a response that never starts, a failure while
     sending headers, a client that leaves before the first byte, nor a cancelled task. The call that
-    opens the upstream stream runs in a worker thread that may finish after the request is gone; it
-    hands its result over with `adopt()`, which refuses it once the lease is released.
+    opens the upstream stream runs in a worker thread that may finish after the request is gone:
+    while it runs, the slot stays taken (a client that leaves does not end AgentCore's call, so the
+    cap must still count it), and it hands its result over with `adopt()`, which gives the slot back
+    and refuses the result once the lease is released.
     """
 
     def __init__(self, slots: StreamSlots) -> None:
         self._slots = slots
         self._lock = threading.Lock()
         self._released = False
+        self._opening = False
+        # Whether AgentCore answered this stream's call: from then on its agent turn may be running.
+        self.opened = False
         self._response: dict[str, Any] | None = None
         self.stream: UpstreamStream | None = None
 
-    def adopt(self, response: dict[str, Any]) -> bool:
-        """Called by the opening thread; False means nobody wants the response any more."""
+    def begin_opening(self) -> bool:
+        """Called by the opening thread before it calls AgentCore; False once the stream has ended."""
         with self._lock:
             if self._released:
                 return False
+            self._opening = True
+            return True
+
+    def adopt(self, response: dict[str, Any] | None) -> bool:
+        """Called by the opening thread when the call returned (None: it failed). False means nobody
+        wants the response any more; the slot the opening held is then given back."""
+        with self._lock:
+            self._opening = False
+            if self._released:
+                self._slots.give_back()
+                return False
             self._response = response
+            self.opened = response is not None
             return True
 
     def start_stream(self, loop: asyncio.AbstractEventLoop) -> UpstreamStream:
@@ -217,7 +250,9 @@ class StreamLease:
             if self._released:
                 return
             self._released = True
-        self._slots.active -= 1
+            opening = self._opening
+        if not opening:  # otherwise adopt() gives the slot back when AgentCore has answered
+            self._slots.give_back()
         if self.stream is not None:
             self.stream.close()  # a no-op after drain()
         elif self._response is not None:
@@ -287,6 +322,8 @@ class StreamPlan:
     runtime_session_id: str
     prompt: str
     started: float
+    # time.monotonic() at which the stream limit strikes.
+    deadline: float
     fields: dict[str, Any]
 
 
@@ -303,6 +340,7 @@ class EventStreamResponse:
         self.proxy = proxy
         self.plan = plan
         self._reported = False
+        self._stop_sent = False
 
     def _report(self, record: StreamRecord) -> None:
         """The stream's closing log lines (`stream finished` and the usage record), exactly once."""
@@ -320,9 +358,21 @@ class EventStreamResponse:
         plan = self.plan
         record = StreamRecord(plan.started, answer=[] if self.proxy.settings.log_content else None)
         lease = self.proxy.slots.acquire()
+
+        async def send_in_time(message: Message) -> None:
+            # A client that stops reading blocks `send` once the TCP window and uvicorn's buffer are
+            # full; the stream limit must hold all the same. The last event gets a moment past it.
+            try:
+                async with asyncio.timeout(max(0.0, plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
+                    await send(message)
+            except TimeoutError:
+                record.outcome = contract.STREAM_TIMEOUT
+                plan.fields["clientNotReading"] = True
+                raise
+
         try:
             headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
-            await send(
+            await send_in_time(
                 {
                     "type": "http.response.start",
                     "status": 200,
@@ -343,22 +393,44 @@ class EventStreamResponse:
                     async for chunk in events:
                         if record.ended:
                             # Lambda may freeze the environment as soon as the response is complete:
-                            # the closing log lines go out before the last event's bytes do.
+                            # the agent's turn is told to stop, and the closing log lines go out,
+                            # before the last event's bytes do.
+                            await self._stop_turn_left_running(lease, record)
                             self._report(record)
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        await send_in_time({"type": "http.response.body", "body": chunk, "more_body": True})
                 if record.outcome in ANSWER_COMPLETE:
                     # Before the response ends, so the client's next request finds the connection
                     # back in the pool; the body's last bytes are already on their way.
                     await lease.drain()
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await send_in_time({"type": "http.response.body", "body": b"", "more_body": False})
                 group.cancel_scope.cancel()
         except Exception as error:
-            # The client is gone or the server refused what we sent; nothing more can reach the client.
-            record.outcome = "send_failed"
-            self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
+            if plan.fields.get("clientNotReading"):
+                self.proxy.logger.warning("stream limit reached while the client was not reading", **plan.fields)
+            else:
+                # The client is gone or the server refused what we sent; nothing more can reach the client.
+                record.outcome = "send_failed"
+                self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
         finally:
             lease.release()
-            self._report(record)  # a stream that never reached its last event: the client left, or a send failed
+            # A stream that never reached its last event: the client left, a send failed or blocked.
+            self._report(record)
+            await self._stop_turn_left_running(lease, record)
+
+    async def _stop_turn_left_running(self, lease: StreamLease, record: StreamRecord) -> None:
+        """Tell the agent to stop this stream's turn when the stream ends before the agent's answer.
+
+        On AWS neither a closed connection to AgentCore nor one to the client reaches the agent, so
+        without this the turn would run (and bill) to its end and hold its session. Once per stream.
+        """
+        if self._stop_sent or not lease.opened or record.outcome in ANSWER_COMPLETE:
+            return
+        self._stop_sent = True
+        stopping = asyncio.get_running_loop().run_in_executor(None, self.proxy.stop_abandoned_turn, self.plan)
+        try:
+            await asyncio.wait_for(asyncio.shield(stopping), STOP_WAIT_SECONDS)
+        except TimeoutError:
+            pass  # the stop goes on in its thread; nothing here waits for it any longer
 
 
 class AmbiguousFramingGuard:
@@ -473,25 +545,34 @@ class ProxyApp:
                 runtime_session_id=derive_runtime_session_id(caller, session_id),
                 prompt=invoke_request.prompt,
                 started=started,
+                deadline=started + self.settings.stream_timeout_seconds,
                 fields=fields,
             ),
         )
 
-    def _open_upstream(self, lease: StreamLease, runtime_session_id: str, prompt: str) -> None:
-        response = open_agent_stream(self.client, self.settings, runtime_session_id, prompt)
-        if not lease.adopt(response):
-            close_response(response)  # the request ended while AgentCore was answering
+    def _open_upstream(self, lease: StreamLease, plan: StreamPlan) -> None:
+        if not lease.begin_opening():
+            return  # the stream ended before this thread started
+        response = None
+        try:
+            response = open_agent_stream(self.client, self.settings, plan.runtime_session_id, plan.prompt,
+                                         plan.request_id)
+        finally:
+            if not lease.adopt(response) and response is not None:
+                # The stream ended while AgentCore was answering: the agent's turn runs on regardless.
+                close_response(response)
+                self.stop_abandoned_turn(plan)
 
     async def events(self, lease: StreamLease, plan: StreamPlan, record: StreamRecord) -> AsyncIterator[bytes]:
         """The stream's bytes: `start` at once, keep-alives while AgentCore opens, then the relayed events."""
         settings = self.settings
-        deadline = plan.started + settings.stream_timeout_seconds
+        deadline = plan.deadline
         yield sse_event("start", {"sessionId": plan.session_id, "requestId": plan.request_id})
 
         # Open the upstream call in a worker thread; a slow cold start must not leave the client in silence.
         opening = asyncio.ensure_future(
             anyio.to_thread.run_sync(
-                self._open_upstream, lease, plan.runtime_session_id, plan.prompt,
+                self._open_upstream, lease, plan,
                 limiter=self.open_limiter, abandon_on_cancel=True,
             )
         )
@@ -611,6 +692,20 @@ class ProxyApp:
         self.logger.info(USAGE_RECORD_MESSAGE, **fields)
 
     # -- stopping a turn ---------------------------------------------------------------------------
+
+    def stop_abandoned_turn(self, plan: StreamPlan) -> None:
+        """Stop the agent's turn of a stream that ended before its answer did (blocking; a thread).
+
+        Named by its turn id, so a newer turn of the session (the client may already have sent one)
+        is never stopped instead. A failure is logged; the agent's turn time limit is the backstop.
+        """
+        with log_context(requestId=plan.request_id, caller=plan.caller):
+            try:
+                stopped = stop_agent_turn(self.client, self.settings, plan.runtime_session_id, plan.request_id)
+            except Exception as error:
+                self.logger.warning("abandoned turn not stopped", upstreamError=upstream_error_code(error), **plan.fields)
+                return
+            self.logger.info("abandoned turn stopped", stopped=stopped, **plan.fields)
 
     async def stop(self, request: Request) -> Response:
         """POST /stop: end the caller's running turn in one of its sessions, through the agent.
