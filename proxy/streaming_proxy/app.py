@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -77,6 +77,12 @@ MAX_STOP_REASON_CHARS = 64
 # of STREAM_LIMIT_HEADROOM_SECONDS that Lambda's init leaves (edge.py).
 LAST_SEND_SECONDS = 6.0
 STOP_WAIT_SECONDS = 3.0
+# How long a stream ended by the server's shutdown may take to send its `error` event, and how long
+# the app's shutdown waits for all of them to write their usage records (inside Lambda's 300 ms for
+# the runtime after SIGTERM: README, "Facts").
+SHUTDOWN_SEND_SECONDS = 0.1
+SHUTTING_DOWN_MESSAGE = "The service is restarting; send the prompt again."
+SHUTDOWN_REPORT_SECONDS = 0.2
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -327,6 +333,16 @@ class StreamPlan:
     fields: dict[str, Any]
 
 
+def response_start(plan: StreamPlan) -> Message:
+    headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
+    return {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]
+        + [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
+    }
+
+
 class EventStreamResponse:
     """The 200 event stream, as a plain ASGI callable that owns the stream's lease from start to end.
 
@@ -347,10 +363,12 @@ class EventStreamResponse:
         if self._reported:
             return
         self._reported = True
+        self.proxy.unreported.discard(self)
         self.proxy.logger.info("stream finished", **self.plan.fields, **record.summary())
         self.proxy.log_usage(self.plan, record)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.proxy.unreported.add(self)
         with log_context(requestId=self.plan.request_id, caller=self.plan.caller):
             await self._stream(receive, send)
 
@@ -358,52 +376,20 @@ class EventStreamResponse:
         plan = self.plan
         record = StreamRecord(plan.started, answer=[] if self.proxy.settings.log_content else None)
         lease = self.proxy.slots.acquire()
-
-        async def send_in_time(message: Message) -> None:
-            # A client that stops reading blocks `send` once the TCP window and uvicorn's buffer are
-            # full; the stream limit must hold all the same. The last event gets a moment past it.
-            try:
-                async with asyncio.timeout(max(0.0, plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
-                    await send(message)
-            except TimeoutError:
-                record.outcome = contract.STREAM_TIMEOUT
-                plan.fields["clientNotReading"] = True
-                raise
-
         try:
-            headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
-            await send_in_time(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]
-                    + [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
-                }
-            )
-            async with anyio.create_task_group() as group:
-
-                async def stop_when_client_leaves() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    group.cancel_scope.cancel()
-
-                group.start_soon(stop_when_client_leaves)
-                events = self.proxy.events(lease, plan, record)
-                async with aclosing(events):
-                    async for chunk in events:
-                        if record.ended:
-                            # Lambda may freeze the environment as soon as the response is complete:
-                            # the agent's turn is told to stop, and the closing log lines go out,
-                            # before the last event's bytes do.
-                            await self._stop_turn_left_running(lease, record)
-                            self._report(record)
-                        await send_in_time({"type": "http.response.body", "body": chunk, "more_body": True})
-                if record.outcome in ANSWER_COMPLETE:
-                    # Before the response ends, so the client's next request finds the connection
-                    # back in the pool; the body's last bytes are already on their way.
-                    await lease.drain()
-                await send_in_time({"type": "http.response.body", "body": b"", "more_body": False})
-                group.cancel_scope.cancel()
+            await self._send_in_time(send, record, response_start(plan))
+            await self._pump(receive, send, lease, record)
+        except asyncio.CancelledError:
+            # uvicorn cancels the streams still open when its graceful shutdown period ends
+            # (SIGTERM; run.sh sets the period). A client that leaves ends the task group's scope
+            # instead, so only the server's cancel arrives here. The usage record first: the
+            # process may be killed at any moment now.
+            record.outcome = contract.SHUTTING_DOWN
+            self.proxy.logger.warning("stream ended by shutdown", **plan.fields)
+            self._report(record)
+            await self._send_last(send, _stream_error(contract.SHUTTING_DOWN, SHUTTING_DOWN_MESSAGE))
+            # Not re-raised: the response has ended, and the process is exiting; uvicorn would log
+            # the cancel as an application error with a traceback.
         except Exception as error:
             if plan.fields.get("clientNotReading"):
                 self.proxy.logger.warning("stream limit reached while the client was not reading", **plan.fields)
@@ -416,6 +402,55 @@ class EventStreamResponse:
             # A stream that never reached its last event: the client left, a send failed or blocked.
             self._report(record)
             await self._stop_turn_left_running(lease, record)
+
+    async def _pump(self, receive: Receive, send: Send, lease: StreamLease, record: StreamRecord) -> None:
+        """The events to the client until the last one, or until the client leaves."""
+        async with anyio.create_task_group() as group:
+
+            async def stop_when_client_leaves() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()
+
+            group.start_soon(stop_when_client_leaves)
+            events = self.proxy.events(lease, self.plan, record)
+            async with aclosing(events):
+                async for chunk in events:
+                    if record.ended:
+                        # Lambda may freeze the environment as soon as the response is complete:
+                        # the agent's turn is told to stop, and the closing log lines go out,
+                        # before the last event's bytes do.
+                        await self._stop_turn_left_running(lease, record)
+                        self._report(record)
+                    await self._send_in_time(send, record, {"type": "http.response.body", "body": chunk, "more_body": True})
+            if record.outcome in ANSWER_COMPLETE:
+                # Before the response ends, so the client's next request finds the connection
+                # back in the pool; the body's last bytes are already on their way.
+                await lease.drain()
+            await self._send_in_time(send, record, {"type": "http.response.body", "body": b"", "more_body": False})
+            group.cancel_scope.cancel()
+
+    async def _send_in_time(self, send: Send, record: StreamRecord, message: Message) -> None:
+        """`send`, bounded by the stream limit (plus LAST_SEND_SECONDS for the last event).
+
+        A client that stops reading blocks `send` once the TCP window and uvicorn's buffer are
+        full; the stream limit must hold all the same.
+        """
+        try:
+            async with asyncio.timeout(max(0.0, self.plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
+                await send(message)
+        except TimeoutError:
+            record.outcome = contract.STREAM_TIMEOUT
+            self.plan.fields["clientNotReading"] = True
+            raise
+
+    @staticmethod
+    async def _send_last(send: Send, event: bytes) -> None:
+        """The last event and the body's end, if they can still go out at once (best effort)."""
+        with anyio.move_on_after(SHUTDOWN_SEND_SECONDS):
+            with suppress(Exception):
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stop_turn_left_running(self, lease: StreamLease, record: StreamRecord) -> None:
         """Tell the agent to stop this stream's turn when the stream ends before the agent's answer.
@@ -464,6 +499,18 @@ class ProxyApp:
         self.slots = StreamSlots(settings.max_concurrent_streams)
         # Threads that open upstream calls; anyio's default of 40 would queue streams behind each other.
         self.open_limiter = anyio.CapacityLimiter(settings.max_concurrent_streams)
+        # Streams that have not yet written their usage record (see lifespan).
+        self.unreported: set[EventStreamResponse] = set()
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """At shutdown, give the streams uvicorn has just cancelled the moment they need to send
+        their `error` event and write their usage records: uvicorn cancels them when its graceful
+        period ends and then only awaits this before the process exits."""
+        yield
+        with anyio.move_on_after(SHUTDOWN_REPORT_SECONDS):
+            while self.unreported:
+                await asyncio.sleep(0.01)
 
     @property
     def active_streams(self) -> int:
@@ -777,6 +824,7 @@ def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger |
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},
+        lifespan=proxy.lifespan,
         # Only with origins configured: otherwise OPTIONS /invoke stays a 405 like any other method.
         # CORS outermost, so that even a refusal of the framing carries its headers.
         middleware=[
