@@ -69,6 +69,11 @@ T = TypeVar("T")
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED, contract.TOOL_CALL_LIMIT})
+# Outcomes where the proxy gave up on a stream whose agent turn may still run: it stops that turn.
+# A client that leaves is not one: on AWS the proxy never learns of it (Lambda Web Adapter), so the
+# turn runs on there, and the local stack must not do better (README, "Stopping a turn").
+GAVE_UP = frozenset({contract.STREAM_TIMEOUT, contract.UPSTREAM_TIMEOUT, contract.SHUTTING_DOWN,
+                     contract.UPSTREAM_INTERRUPTED, contract.UPSTREAM_PROTOCOL_ERROR, contract.INTERNAL_ERROR})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
 # How long past the stream limit the last event may take to send before the client counts as gone
@@ -222,6 +227,10 @@ class StreamLease:
         self._opening = False
         # Whether AgentCore answered this stream's call: from then on its agent turn may be running.
         self.opened = False
+        # AgentCore answered after the stream had ended; the opening thread dropped the response.
+        self._answered_late = False
+        # The stream gave up while the call was opening: the opening thread stops the turn.
+        self._stop_when_answered = False
         self._response: dict[str, Any] | None = None
         self.stream: UpstreamStream | None = None
 
@@ -238,12 +247,29 @@ class StreamLease:
         wants the response any more; the slot the opening held is then given back."""
         with self._lock:
             self._opening = False
-            if self._released:
-                self._slots.give_back()
+            if self._released or self._stop_when_answered:
+                if self._released:
+                    self._slots.give_back()
+                self._answered_late = response is not None
                 return False
             self._response = response
             self.opened = response is not None
             return True
+
+    def give_up_turn(self) -> bool:
+        """The stream gave up before the answer ended: True when its turn should be stopped now
+        (AgentCore has answered its call); while the call is still opening, the opening thread
+        stops it once AgentCore answers (`stop_when_answered`)."""
+        with self._lock:
+            if self.opened or self._answered_late:
+                return True
+            self._stop_when_answered = self._opening
+            return False
+
+    @property
+    def stop_when_answered(self) -> bool:
+        with self._lock:
+            return self._stop_when_answered
 
     def start_stream(self, loop: asyncio.AbstractEventLoop) -> UpstreamStream:
         assert self._response is not None
@@ -453,14 +479,16 @@ class EventStreamResponse:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stop_turn_left_running(self, lease: StreamLease, record: StreamRecord) -> None:
-        """Tell the agent to stop this stream's turn when the stream ends before the agent's answer.
+        """Tell the agent to stop this stream's turn when the proxy gave up on the stream (GAVE_UP).
 
-        On AWS neither a closed connection to AgentCore nor one to the client reaches the agent, so
-        without this the turn would run (and bill) to its end and hold its session. Once per stream.
+        On AWS a closed connection to AgentCore does not reach the agent, so without this the turn
+        would run (and bill) to its end and hold its session. Once per stream.
         """
-        if self._stop_sent or not lease.opened or record.outcome in ANSWER_COMPLETE:
+        if self._stop_sent or record.outcome not in GAVE_UP:
             return
         self._stop_sent = True
+        if not lease.give_up_turn():
+            return
         stopping = asyncio.get_running_loop().run_in_executor(None, self.proxy.stop_abandoned_turn, self.plan)
         try:
             await asyncio.wait_for(asyncio.shield(stopping), STOP_WAIT_SECONDS)
@@ -608,7 +636,8 @@ class ProxyApp:
             if not lease.adopt(response) and response is not None:
                 # The stream ended while AgentCore was answering: the agent's turn runs on regardless.
                 close_response(response)
-                self.stop_abandoned_turn(plan)
+                if lease.stop_when_answered:
+                    self.stop_abandoned_turn(plan)
 
     async def events(self, lease: StreamLease, plan: StreamPlan, record: StreamRecord) -> AsyncIterator[bytes]:
         """The stream's bytes: `start` at once, keep-alives while AgentCore opens, then the relayed events."""

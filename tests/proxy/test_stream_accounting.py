@@ -289,10 +289,31 @@ def test_clients_that_leave_while_agentcore_is_opening_count_against_the_cap() -
     asyncio.run(main())
     assert agentcore.most_opening <= 2
     wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
-    # The agent's turns run on regardless of the closed calls, so each is told to stop, by its turn.
-    wait_for(lambda: len(agentcore.stops) == 2)
-    turn_ids = {json.loads(stop["payload"])["turnId"] for stop in agentcore.stops}
-    assert len(turn_ids) == 2
+    # A client that leaves stops nothing, as on AWS where the proxy never learns of it.
+    time.sleep(0.2)
+    assert agentcore.stops == []
+
+
+def test_a_call_answered_after_the_limit_struck_while_opening_gets_its_turn_stopped() -> None:
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()  # AgentCore answers only after the stream limit
+    app = make_app(agentcore, PROXY_STREAM_TIMEOUT_SECONDS="1", PROXY_KEEPALIVE_SECONDS="0.5")
+    chunks: list[bytes] = []
+
+    async def main() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 5)
+        # The opening call still holds the slot; AgentCore answers now, for nobody.
+        assert app.state.proxy.active_streams == 1
+        agentcore.gate.set()
+        await eventually(lambda: app.state.proxy.active_streams == 0)
+
+    asyncio.run(main())
+    assert b'"code":"UPSTREAM_TIMEOUT"' in b"".join(chunks)
+    wait_for(lambda: len(agentcore.stops) == 1 and len(agentcore.closed) == len(agentcore.opened) == 1)
+    assert json.loads(agentcore.stops[0]["payload"])["turnId"]
 
 
 def test_the_last_send_and_the_stop_fit_in_the_headroom_left_after_lambdas_init() -> None:
