@@ -779,7 +779,7 @@ class ProxyApp:
             try:
                 stopped = stop_agent_turn(self.client, self.settings, plan.runtime_session_id, plan.request_id)
             except Exception as error:
-                self.logger.warning("abandoned turn not stopped", upstreamError=upstream_error_code(error), **plan.fields)
+                self.logger.warning("abandoned turn not stopped", stopError=upstream_error_code(error), **plan.fields)
                 return
             self.logger.info("abandoned turn stopped", stopped=stopped, **plan.fields)
 

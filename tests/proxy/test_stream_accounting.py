@@ -368,6 +368,53 @@ def test_a_client_that_stops_reading_is_cut_at_the_limit_and_its_turn_is_stopped
     assert len(usage) == 1 and usage[0]["outcome"] == f"error:{contract.STREAM_TIMEOUT}"
 
 
+class BreakingRaw(io.BytesIO):
+    """An agent whose answer breaks off after two deltas (its microVM ended)."""
+
+    def __init__(self, frames: bytes) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read1(self, size: int = -1) -> bytes:
+        self.reads += 1
+        if self.reads > 2:
+            raise ConnectionResetError("the runtime went away")
+        return b'data: {"type": "delta", "text": "so far "}\n\n'
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_a_broken_answer_still_ends_with_its_error_when_the_stop_of_its_turn_fails() -> None:
+    agentcore = FakeAgentCore(raw=BreakingRaw)
+    stop_failures: list[dict[str, Any]] = []
+    invoke = agentcore.invoke_agent_runtime
+
+    def failing_stop(**kwargs: Any) -> dict[str, Any]:
+        if json.loads(kwargs["payload"]).get("action") == "stop":
+            stop_failures.append(kwargs)
+            raise ConnectionResetError("the runtime is gone")
+        return invoke(**kwargs)
+
+    agentcore.invoke_agent_runtime = failing_stop  # type: ignore[method-assign]
+    app = make_app(agentcore)
+    warnings: list[dict[str, Any]] = []
+    app.state.proxy.logger.warning = lambda message, **fields: warnings.append({"message": message, **fields})
+    chunks: list[bytes] = []
+
+    async def main() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 10)
+
+    asyncio.run(main())
+    assert b'"code":"UPSTREAM_INTERRUPTED"' in b"".join(chunks) and chunks[-1] == b""
+    assert len(stop_failures) == 1
+    failed = [w for w in warnings if w["message"] == "abandoned turn not stopped"]
+    assert len(failed) == 1 and failed[0]["stopError"] == "ConnectionResetError"
+
+
 # -- the HTTP edges, through Starlette's test client ----------------------------------------------
 
 
