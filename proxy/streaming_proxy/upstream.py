@@ -67,15 +67,20 @@ def create_client(settings: ProxySettings) -> Any:
     return boto3.session.Session().client("bedrock-agentcore", config=config)
 
 
-def open_agent_stream(client: Any, settings: ProxySettings, runtime_session_id: str, prompt: str) -> dict[str, Any]:
-    """InvokeAgentRuntime: the agent's answer as a streaming response (blocking; run it in a thread)."""
+def open_agent_stream(
+    client: Any, settings: ProxySettings, runtime_session_id: str, prompt: str, turn_id: str
+) -> dict[str, Any]:
+    """InvokeAgentRuntime: the agent's answer as a streaming response (blocking; run it in a thread).
+
+    `turn_id` (the proxy's request id) names the turn, so that a stop sent for this stream alone
+    (stop_agent_turn) can never end a newer turn of the same session."""
     return client.invoke_agent_runtime(
         agentRuntimeArn=settings.runtime_arn,
         qualifier=settings.qualifier,
         runtimeSessionId=runtime_session_id,
         contentType="application/json",
         accept="text/event-stream",
-        payload=upstream_payload(prompt),
+        payload=upstream_payload(prompt, turn_id),
     )
 
 
@@ -89,8 +94,9 @@ class StopAnswerError(Exception):
     """The agent's answer to a stop request was not {"stopped": true|false}."""
 
 
-def stop_agent_turn(client: Any, settings: ProxySettings, runtime_session_id: str) -> bool:
-    """Ask the agent to stop the session's running turn (blocking; run it in a thread).
+def stop_agent_turn(client: Any, settings: ProxySettings, runtime_session_id: str, turn_id: str | None = None) -> bool:
+    """Ask the agent to stop the session's running turn (blocking; run it in a thread); with
+    `turn_id`, only when the running turn is that one (the proxy ending a stream it gave up on).
 
     A second InvokeAgentRuntime on the same runtime session: AgentCore routes it to the session's
     microVM while the turn's own invocation is still open, and the agent answers it outside the
@@ -102,7 +108,7 @@ def stop_agent_turn(client: Any, settings: ProxySettings, runtime_session_id: st
         runtimeSessionId=runtime_session_id,
         contentType="application/json",
         accept="application/json",
-        payload=STOP_PAYLOAD,
+        payload=STOP_PAYLOAD if turn_id is None else json.dumps({"action": "stop", "turnId": turn_id}).encode(),
     )
     try:
         body = response["response"].read(MAX_STOP_ANSWER_BYTES + 1)
@@ -296,5 +302,5 @@ class UpstreamStream:
                 pass
 
 
-def upstream_payload(prompt: str) -> bytes:
-    return json.dumps({"prompt": prompt}).encode()
+def upstream_payload(prompt: str, turn_id: str) -> bytes:
+    return json.dumps({"prompt": prompt, "turnId": turn_id}).encode()

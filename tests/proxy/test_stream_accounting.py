@@ -18,9 +18,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from streaming_proxy import contract
-from streaming_proxy.app import create_app
+from streaming_proxy.app import LAST_SEND_SECONDS, STOP_WAIT_SECONDS, create_app
 from streaming_proxy.jsonlog import JsonLogger
-from streaming_proxy.edge import load_settings
+from streaming_proxy.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
@@ -40,6 +40,9 @@ class RecordingBody:
         self._closed_list = closed
         self.closed = False
 
+    def read(self, size: int = -1) -> bytes:
+        return self._raw_stream.read(size)
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -47,18 +50,38 @@ class RecordingBody:
 
 
 class FakeAgentCore:
-    """Opens after `gate` is set (at once by default); records every body it hands out."""
+    """Opens after `gate` is set (at once by default); records every body it hands out, how many
+    calls were being opened at once, and every stop request (answered {"stopped": true})."""
 
-    def __init__(self) -> None:
+    def __init__(self, frames: bytes = FRAMES, raw: type[io.BytesIO] = RecordingRaw) -> None:
         self.gate = threading.Event()
         self.gate.set()
+        self.frames = frames
+        self.raw = raw
         self.opened: list[RecordingBody] = []
         self.closed: list[RecordingBody] = []
+        self.stops: list[dict[str, Any]] = []
+        self.calls = 0
+        self.opening = 0
+        self.most_opening = 0
         self.lock = threading.Lock()
 
     def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        assert self.gate.wait(10)
-        body = RecordingBody(FRAMES, self.closed)
+        if json.loads(kwargs["payload"]).get("action") == "stop":
+            with self.lock:
+                self.stops.append(kwargs)
+            return {"response": RecordingBody(b'{"stopped": true}', [])}
+        with self.lock:
+            self.calls += 1
+            self.opening += 1
+            self.most_opening = max(self.most_opening, self.opening)
+        try:
+            assert self.gate.wait(10)
+        finally:
+            with self.lock:
+                self.opening -= 1
+        body = RecordingBody(self.frames, self.closed)
+        body._raw_stream = self.raw(self.frames)
         with self.lock:
             self.opened.append(body)
         return {"response": body}
@@ -151,9 +174,10 @@ def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> Non
                 pass
 
             await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, gone), send), 5)
-        assert app.state.proxy.active_streams == 0
+        # AgentCore's calls still being opened hold their slots (a client leaving does not end them).
+        assert app.state.proxy.active_streams == agentcore.opening
         agentcore.gate.set()  # AgentCore answers now, for nobody: each response must be closed at once
-        await asyncio.sleep(0.5)
+        await eventually(lambda: app.state.proxy.active_streams == 0)
         await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
 
     asyncio.run(main())
@@ -179,9 +203,10 @@ def test_a_cancelled_request_task_releases_everything() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        assert app.state.proxy.active_streams == 0
+        # Each slot is given back once AgentCore has answered the call it was opening.
+        assert app.state.proxy.active_streams == agentcore.opening
         agentcore.gate.set()
-        await asyncio.sleep(0.5)
+        await eventually(lambda: app.state.proxy.active_streams == 0)
         await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
 
     asyncio.run(main())
@@ -232,6 +257,162 @@ def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit()
     asyncio.run(main())
     # The reader thread closes the body once it sees the stream closed (it polls every 0.5 s).
     wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
+
+
+def test_clients_that_leave_while_agentcore_is_opening_count_against_the_cap() -> None:
+    # Before: a client that left gave its slot back at once, while its AgentCore call went on
+    # opening in a worker thread, so 30 such clients opened up to 30 calls against a cap of 2.
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()
+    app = make_app(agentcore, PROXY_MAX_CONCURRENT_STREAMS="2")
+    opener = threading.Timer(0.2, agentcore.gate.set)  # AgentCore answers a little later
+
+    async def main() -> None:
+        statuses: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        for _ in range(30):
+            gone = asyncio.Event()
+            calls_before = agentcore.calls
+            client = asyncio.ensure_future(app(scope_for(REQUEST), body_then(REQUEST, gone), send))
+            # The client leaves once its AgentCore call is being opened (or it was refused).
+            await eventually(lambda: agentcore.calls > calls_before or client.done())
+            gone.set()
+            await asyncio.wait_for(client, 5)
+        opener.start()
+        await eventually(lambda: app.state.proxy.active_streams == 0)
+        assert statuses.count(200) == 2 and statuses.count(429) == 28, statuses
+
+    asyncio.run(main())
+    assert agentcore.most_opening <= 2
+    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
+    # A client that leaves stops nothing, as on AWS where the proxy never learns of it.
+    time.sleep(0.2)
+    assert agentcore.stops == []
+
+
+def test_a_call_answered_after_the_limit_struck_while_opening_gets_its_turn_stopped() -> None:
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()  # AgentCore answers only after the stream limit
+    app = make_app(agentcore, PROXY_STREAM_TIMEOUT_SECONDS="1", PROXY_KEEPALIVE_SECONDS="0.5")
+    chunks: list[bytes] = []
+
+    async def main() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 5)
+        # The opening call still holds the slot; AgentCore answers now, for nobody.
+        assert app.state.proxy.active_streams == 1
+        agentcore.gate.set()
+        await eventually(lambda: app.state.proxy.active_streams == 0)
+
+    asyncio.run(main())
+    assert b'"code":"UPSTREAM_TIMEOUT"' in b"".join(chunks)
+    wait_for(lambda: len(agentcore.stops) == 1 and len(agentcore.closed) == len(agentcore.opened) == 1)
+    assert json.loads(agentcore.stops[0]["payload"])["turnId"]
+
+
+def test_the_last_send_and_the_stop_fit_in_the_headroom_left_after_lambdas_init() -> None:
+    lambda_init_limit_seconds = 10  # Lambda's init phase limit, inside API Gateway's 900 s
+    assert LAST_SEND_SECONDS + STOP_WAIT_SECONDS < STREAM_LIMIT_HEADROOM_SECONDS - lambda_init_limit_seconds
+
+
+class EndlessRaw(io.BytesIO):
+    """An agent that never stops answering: a delta on every read, until the connection is shut."""
+
+    def __init__(self, frames: bytes) -> None:
+        super().__init__()
+        self.shut = threading.Event()
+
+    def read1(self, size: int = -1) -> bytes:
+        if self.shut.wait(0.005):
+            raise ConnectionResetError("shut down")
+        return b'data: {"type": "delta", "text": "more "}\n\n'
+
+    def shutdown(self) -> None:
+        self.shut.set()
+
+
+def test_a_client_that_stops_reading_is_cut_at_the_limit_and_its_turn_is_stopped() -> None:
+    # Before: `send` blocked on the full window for ever, so the limit never struck and the slot,
+    # the upstream call and the agent's turn were held until the client read again.
+    agentcore = FakeAgentCore(raw=EndlessRaw)
+    app = make_app(agentcore, PROXY_STREAM_TIMEOUT_SECONDS="1", PROXY_KEEPALIVE_SECONDS="0.5")
+    records: list[dict[str, Any]] = []
+    app.state.proxy.logger.info = lambda message, **fields: records.append({"message": message, **fields})
+
+    async def main() -> float:
+        started = time.monotonic()
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and b"event: delta" in message["body"]:
+                await asyncio.Event().wait()  # the client stopped reading: the window stays full
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 10)
+        assert app.state.proxy.active_streams == 0
+        return time.monotonic() - started
+
+    elapsed = asyncio.run(main())
+    assert elapsed < 1 + LAST_SEND_SECONDS + 2  # the limit, the last event's allowance, room for a loaded machine
+    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 1)
+    assert len(agentcore.stops) == 1
+    stop = agentcore.stops[0]
+    opened_session = stop["runtimeSessionId"]
+    assert json.loads(stop["payload"])["action"] == "stop" and json.loads(stop["payload"])["turnId"]
+    assert opened_session.startswith("session-")
+    usage = [record for record in records if record["message"] == "turn usage"]
+    assert len(usage) == 1 and usage[0]["outcome"] == f"error:{contract.STREAM_TIMEOUT}"
+
+
+class BreakingRaw(io.BytesIO):
+    """An agent whose answer breaks off after two deltas (its microVM ended)."""
+
+    def __init__(self, frames: bytes) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read1(self, size: int = -1) -> bytes:
+        self.reads += 1
+        if self.reads > 2:
+            raise ConnectionResetError("the runtime went away")
+        return b'data: {"type": "delta", "text": "so far "}\n\n'
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_a_broken_answer_still_ends_with_its_error_when_the_stop_of_its_turn_fails() -> None:
+    agentcore = FakeAgentCore(raw=BreakingRaw)
+    stop_failures: list[dict[str, Any]] = []
+    invoke = agentcore.invoke_agent_runtime
+
+    def failing_stop(**kwargs: Any) -> dict[str, Any]:
+        if json.loads(kwargs["payload"]).get("action") == "stop":
+            stop_failures.append(kwargs)
+            raise ConnectionResetError("the runtime is gone")
+        return invoke(**kwargs)
+
+    agentcore.invoke_agent_runtime = failing_stop  # type: ignore[method-assign]
+    app = make_app(agentcore)
+    warnings: list[dict[str, Any]] = []
+    app.state.proxy.logger.warning = lambda message, **fields: warnings.append({"message": message, **fields})
+    chunks: list[bytes] = []
+
+    async def main() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 10)
+
+    asyncio.run(main())
+    assert b'"code":"UPSTREAM_INTERRUPTED"' in b"".join(chunks) and chunks[-1] == b""
+    assert len(stop_failures) == 1
+    failed = [w for w in warnings if w["message"] == "abandoned turn not stopped"]
+    assert len(failed) == 1 and failed[0]["stopError"] == "ConnectionResetError"
 
 
 # -- the HTTP edges, through Starlette's test client ----------------------------------------------
