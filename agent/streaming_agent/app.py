@@ -32,7 +32,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,13 +69,35 @@ def read_prompt(payload: Any) -> str:
     return prompt
 
 
-def is_stop_request(payload: Any) -> bool:
-    """Whether the payload is the stop control request (anything else with an action is refused)."""
+# The field naming one turn: the proxy sends its request id with a turn's prompt and with a stop
+# for that turn alone (a stream it gave up on), so that stop never ends a newer turn of the session.
+TURN_ID_FIELD = "turnId"
+MAX_TURN_ID_CHARS = 256
+
+
+def read_turn_id(payload: dict[str, Any]) -> str | None:
+    turn_id = payload.get(TURN_ID_FIELD)
+    if turn_id is None:
+        return None
+    if not isinstance(turn_id, str) or not 0 < len(turn_id) <= MAX_TURN_ID_CHARS:
+        raise ValueError(f"{TURN_ID_FIELD!r} must be a string of 1 to {MAX_TURN_ID_CHARS} characters")
+    return turn_id
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    # Stop only the turn with this id; None: whichever turn the session is running.
+    turn_id: str | None
+
+
+def read_stop_request(payload: Any) -> StopRequest | None:
+    """The stop control request, or None for a turn (anything else with an action is refused)."""
     if not isinstance(payload, dict) or ACTION_FIELD not in payload:
-        return False
-    if payload != {ACTION_FIELD: STOP_ACTION}:
-        raise ValueError(f"the only control request is {{{ACTION_FIELD!r}: {STOP_ACTION!r}}}")
-    return True
+        return None
+    if payload.get(ACTION_FIELD) != STOP_ACTION or not set(payload) <= {ACTION_FIELD, TURN_ID_FIELD}:
+        raise ValueError(f"the only control request is {{{ACTION_FIELD!r}: {STOP_ACTION!r}}}, "
+                         f"optionally with {TURN_ID_FIELD!r}")
+    return StopRequest(read_turn_id(payload))
 
 
 USAGE_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens")
@@ -172,6 +194,7 @@ def time_limit(agent: Agent, turn: Turn) -> Iterator[None]:
     def time_is_up() -> None:
         turn.timed_out = True
         agent.cancel()
+        turn.close_when_parked()
 
     # Runs on the event loop, so never between the end of the turn and the timer's cancel below.
     timer = asyncio.get_running_loop().call_later(seconds, time_is_up)
@@ -181,11 +204,17 @@ def time_limit(agent: Agent, turn: Turn) -> Iterator[None]:
         timer.cancel()
 
 
+# A stopped turn whose events have waited this long for a reader is closed (Turn.close_when_parked).
+PARKED_SECONDS = 1.0
+
+
 @dataclass
 class Turn:
     """One turn: its progress, for its closing log line, and how to stop it."""
 
     session_id: str | None
+    # The proxy's name for the turn (TURN_ID_FIELD), when it sent one.
+    turn_id: str | None = None
     # Strands' cancel signal for this turn. Set by a stop (stop()) or, should the caller of its
     # invocation ever close the connection, by the disconnect middleware (disconnect.py).
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -206,14 +235,48 @@ class Turn:
     # Set when the agent's turn time limit struck (see time_limit).
     timed_out: bool = False
     tool_calls: TurnToolCalls = field(default_factory=lambda: TurnToolCalls(limit=DEFAULT_MAX_TOOL_CALLS))
+    # The turn's event generator (run_turn), and since when it has been waiting at a `yield` for its
+    # reader to take an event (None while it works): see close_when_parked.
+    events: AsyncGenerator[dict[str, Any], None] | None = None
+    parked_since: float | None = None
+    ended: bool = False
 
     def stop(self) -> None:
         self.stopped = True
         self.cancel.set()
+        self.close_when_parked()
+
+    def close_when_parked(self) -> None:
+        """End the turn even if nobody reads its events any more.
+
+        Strands sees the cancel signal only while the turn runs. A turn whose reader stopped reading
+        (its caller stopped, and AgentCore need not read on: the SDK's queue between the turn and
+        the response fills up) waits at a `yield` for ever, holding its session's lock and Strands'
+        own. Once it has waited PARKED_SECONDS it is closed instead, which unwinds it from that yield.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # stopped outside the event loop (a test): nothing is parked there
+            return
+
+        def check() -> None:
+            if self.ended or self.events is None:
+                return
+            if self.parked_since is None or time.monotonic() - self.parked_since < PARKED_SECONDS:
+                loop.call_later(PARKED_SECONDS / 4, check)
+                return
+            loop.create_task(close_parked(self.events))
+
+        loop.call_later(PARKED_SECONDS / 4, check)
 
     def log_fields(self) -> dict[str, Any]:
         return {"sessionHash": session_hash(self.session_id), "pieces": self.pieces, "toolCalls": self.tool_calls.calls,
                 "durationMs": int((time.monotonic() - self.started) * 1000)}
+
+
+async def close_parked(events: AsyncGenerator[dict[str, Any], None]) -> None:
+    with contextlib.suppress(RuntimeError):  # its reader took the event meanwhile: it runs, and sees the cancel
+        await events.aclose()
 
 
 def blocked_by_guardrail(turn: Turn) -> bool:
@@ -266,6 +329,21 @@ def agent_factory(settings: AgentSettings, model: Model) -> Callable[[str | None
     return new_agent
 
 
+def caller_event(turn: Turn, event: dict[str, Any]) -> dict[str, Any] | None:
+    """What one Strands event of the turn means for its caller (None: nothing to send)."""
+    text = event.get("data")
+    if isinstance(text, str) and text:
+        turn.pieces += 1
+        return {"type": "delta", "text": text}
+    if (tool := tool_event(event)) is not None:
+        return tool
+    if "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
+        turn.guardrail.observe(event["event"])
+    elif isinstance(event.get("result"), AgentResult):
+        turn.result = event["result"]
+    return None
+
+
 async def stream_answer(
     agent: Agent, turn_lock: contextlib.AbstractAsyncContextManager[Any], prompt: str, turn: Turn,
 ) -> AsyncIterator[dict[str, Any]]:
@@ -286,19 +364,15 @@ async def stream_answer(
                 # cancel the task instead: the SDK's bridge only finishes its response once
                 # this generator returns, so it must end normally.
                 with time_limit(agent, turn):
+                    # Closed with the turn, never left to the garbage collector: Strands releases its
+                    # own lock (ConcurrencyException for the session's next turn) only when closed.
+                    answer = agent.stream_async(prompt, cancel_signal=turn.cancel,
+                                                invocation_state=turn.tool_calls.invocation_state())
                     try:
-                        async for event in agent.stream_async(prompt, cancel_signal=turn.cancel,
-                                                              invocation_state=turn.tool_calls.invocation_state()):
-                            text = event.get("data")
-                            if isinstance(text, str) and text:
-                                turn.pieces += 1
-                                yield {"type": "delta", "text": text}
-                            elif (tool := tool_event(event)) is not None:
-                                yield tool
-                            elif "event" in event:  # a raw model chunk: its metadata carries the guardrail trace
-                                turn.guardrail.observe(event["event"])
-                            elif isinstance(event.get("result"), AgentResult):
-                                turn.result = event["result"]
+                        async with contextlib.aclosing(answer):
+                            async for event in answer:
+                                if (out := caller_event(turn, event)) is not None:
+                                    yield out
                     except MaxTokensReachedException:
                         turn.result = truncated_answer(agent)
                     turn.model_latency_ms = accumulated_latency_ms(agent) - latency_before
@@ -331,24 +405,32 @@ class Turns:
         slot.turn = turn
         return slot.agent, slot.lock, slot
 
-    def stop(self, session_id: str | None) -> bool:
-        """Stop the session's running turn; False when it has none (or this process never saw it)."""
+    def stop(self, session_id: str | None, turn_id: str | None = None) -> bool:
+        """Stop the session's running turn (with `turn_id`, only if it is that turn); False when
+        there is no such turn (or this process never saw it)."""
         slot = self.sessions.get(session_id) if session_id is not None else None
         if slot is None or slot.turn is None:
+            return False
+        if turn_id is not None and slot.turn.turn_id != turn_id:
             return False
         slot.turn.stop()
         return True
 
 
-async def run_turn(
-    app: BedrockAgentCoreApp, turns: Turns, payload: Any, context: RequestContext
-) -> AsyncIterator[dict[str, Any]]:
-    """One turn's events; exactly one of turn_finished, turn_blocked, turn_failed, turn_cancelled logged."""
-    prompt = read_prompt(payload)
+def new_turn(turns: Turns, context: RequestContext) -> Turn:
     # The disconnect middleware's Event is the turn's cancel signal (see disconnect.py).
-    turn = Turn(context.session_id or None, cancel=current_disconnect_signal(),
+    return Turn(context.session_id or None, cancel=current_disconnect_signal(),
                 time_limit_seconds=turns.settings.turn_time_limit_seconds,
                 tool_calls=TurnToolCalls(turns.settings.max_tool_calls, turns.settings.stream_tool_content))
+
+
+async def run_turn(app: BedrockAgentCoreApp, turns: Turns, turn: Turn, payload: Any) -> AsyncIterator[dict[str, Any]]:
+    """One turn's events; exactly one of turn_finished, turn_blocked, turn_failed, turn_cancelled logged.
+
+    Before each yield it marks the turn parked, so a stop can close a turn nobody reads
+    (Turn.close_when_parked)."""
+    prompt = read_prompt(payload)
+    turn.turn_id = read_turn_id(payload)
     task_id = app.add_async_task("agent_turn")
     # Logged in `finally`: a caller that leaves closes this generator (GeneratorExit) or cancels its
     # task, and neither reaches code after the `yield` it was waiting at.
@@ -359,7 +441,10 @@ async def run_turn(
         log_event("turn_started", sessionHash=session_hash(turn.session_id))
         async with contextlib.aclosing(stream_answer(agent, turn_lock, prompt, turn)) as deltas:
             async for delta in deltas:
+                turn.parked_since = time.monotonic()
                 yield delta
+                turn.parked_since = None
+        turn.parked_since = time.monotonic()  # before any last event below
         if not turn.completed and not timed_out(turn):
             outcome = "turn_cancelled"
             if turn.stopped:
@@ -377,6 +462,7 @@ async def run_turn(
         log_event(outcome, logging.ERROR, exc_info=True, **turn.log_fields())
         raise
     finally:
+        turn.ended = True
         if slot is not None and slot.turn is turn:
             slot.turn = None
         if outcome is None:
@@ -406,13 +492,16 @@ def create_app(settings: AgentSettings, model: Model | None = None) -> BedrockAg
         # awaits it on its worker loop (the loop every turn runs on, so no lock is needed) and
         # streams the async generator it returns for a turn.
         try:
-            stopping = is_stop_request(payload)
+            stop = read_stop_request(payload)
         except ValueError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
-        if stopping:
-            stopped = turns.stop(context.session_id or None)
-            log_event("stop_requested", sessionHash=session_hash(context.session_id or None), stopped=stopped)
+        if stop is not None:
+            stopped = turns.stop(context.session_id or None, stop.turn_id)
+            log_event("stop_requested", sessionHash=session_hash(context.session_id or None), stopped=stopped,
+                      ofOneTurn=stop.turn_id is not None)
             return {"stopped": stopped}
-        return run_turn(app, turns, payload, context)
+        turn = new_turn(turns, context)
+        turn.events = run_turn(app, turns, turn, payload)
+        return turn.events
 
     return app

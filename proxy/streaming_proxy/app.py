@@ -14,10 +14,11 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import contract
 from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
@@ -69,6 +70,11 @@ T = TypeVar("T")
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
 ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED, contract.TOOL_CALL_LIMIT})
+# Outcomes where the proxy gave up on a stream whose agent turn may still run: it stops that turn.
+# A client that leaves is not one: on AWS the proxy never learns of it (Lambda Web Adapter), so the
+# turn runs on there, and the local stack must not do better (README, "Stopping a turn").
+GAVE_UP = frozenset({contract.STREAM_TIMEOUT, contract.UPSTREAM_TIMEOUT, contract.SHUTTING_DOWN,
+                     contract.UPSTREAM_INTERRUPTED, contract.UPSTREAM_PROTOCOL_ERROR, contract.INTERNAL_ERROR})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
 # The agent's delta exactly as it writes it (json.dumps, ensure_ascii=False), with its text a valid JSON
@@ -79,6 +85,19 @@ MAX_STOP_REASON_CHARS = 64
 AGENT_DELTA = re.compile(
     r'\{"type": "delta", "text": ("(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*+")\}'
 )
+
+# How long past the stream limit the last event may take to send before the client counts as gone
+# (a slow reader still gets it; one that stopped reading does not hold the stream), and how long a
+# stream's end then waits for the agent to take the stop of its turn. Together they fit in the 10 s
+# of STREAM_LIMIT_HEADROOM_SECONDS that Lambda's init leaves (edge.py).
+LAST_SEND_SECONDS = 6.0
+STOP_WAIT_SECONDS = 3.0
+# How long a stream ended by the server's shutdown may take to send its `error` event, and how long
+# the app's shutdown waits for all of them to write their usage records (inside Lambda's 300 ms for
+# the runtime after SIGTERM: README, "Facts").
+SHUTDOWN_SEND_SECONDS = 0.1
+SHUTTING_DOWN_MESSAGE = "The service is restarting; send the prompt again."
+SHUTDOWN_REPORT_SECONDS = 0.2
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
@@ -120,6 +139,7 @@ class AgentEvent:
     @property
     def answer_text(self) -> str | None:
         return json.loads(self.text_literal) if self.text_literal is not None else self.text
+
 
 
 def _stream_error(code: str, message: str) -> bytes:
@@ -185,19 +205,29 @@ def translate(payload: str, session_id: str) -> AgentEvent:
 
 
 class StreamSlots:
-    """How many streams this process has open, against its limit."""
+    """How many streams this process has open, against its limit.
+
+    A slot is given back by the stream or by the task that was opening its AgentCore call (both on
+    the event loop; the lock keeps the count exact should either ever run elsewhere).
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.active = 0
+        self._lock = threading.Lock()
 
     @property
     def full(self) -> bool:
         return self.active >= self.limit
 
     def acquire(self) -> StreamLease:
-        self.active += 1
+        with self._lock:
+            self.active += 1
         return StreamLease(self)
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.active -= 1
 
 
 class StreamLease:
@@ -205,35 +235,77 @@ class StreamLease:
 
     `release()` gives both back, exactly once. `EventStreamResponse` calls it in a `finally` around
     everything it does, so no path keeps either: not a response that never starts, a failure while
-    sending headers, a client that leaves before the first byte, nor a cancelled task. A response
-    that AgentCore hands over after the request is gone is refused by `adopt()` and closed.
+    sending headers, a client that leaves before the first byte, nor a cancelled task. The call that
+    opens the upstream stream runs in a task of its own that may finish after the request is gone:
+    while it runs, the slot stays taken (a client that leaves does not end AgentCore's call, so the
+    cap must still count it), and it hands its result over with `adopt()`, which gives the slot back
+    and refuses the result once the lease is released.
     """
 
     def __init__(self, slots: StreamSlots) -> None:
         self._slots = slots
+        self._lock = threading.Lock()
         self._released = False
-        self.stream: UpstreamResponse | None = None
+        self._opening = False
+        # Whether AgentCore answered this stream's call: from then on its agent turn may be running.
+        self.opened = False
+        # AgentCore answered after the stream had ended; the opening thread dropped the response.
+        self._answered_late = False
+        # The stream gave up while the call was opening: the opening thread stops the turn.
+        self._stop_when_answered = False
+        self._response: UpstreamResponse | None = None
 
-    def adopt(self, response: UpstreamResponse) -> bool:
-        """Take the opened stream; False (and the stream closed) when nobody wants it any more."""
-        if self._released:
-            response.close()
+    def begin_opening(self) -> bool:
+        """Called by the opening thread before it calls AgentCore; False once the stream has ended."""
+        with self._lock:
+            if self._released:
+                return False
+            self._opening = True
+            return True
+
+    def adopt(self, response: UpstreamResponse | None) -> bool:
+        """Called by the opening thread when the call returned (None: it failed). False means nobody
+        wants the response any more; the slot the opening held is then given back."""
+        with self._lock:
+            self._opening = False
+            if self._released or self._stop_when_answered:
+                if self._released:
+                    self._slots.give_back()
+                self._answered_late = response is not None
+                return False
+            self._response = response
+            self.opened = response is not None
+            return True
+
+    def give_up_turn(self) -> bool:
+        """The stream gave up before the answer ended: True when its turn should be stopped now
+        (AgentCore has answered its call); while the call is still opening, the opening thread
+        stops it once AgentCore answers (`stop_when_answered`)."""
+        with self._lock:
+            if self.opened or self._answered_late:
+                return True
+            self._stop_when_answered = self._opening
             return False
-        self.stream = response
-        return True
 
-    def adopt_when_opened(self, opening: asyncio.Future[UpstreamResponse]) -> None:
-        """For an opening that finishes after the request stopped waiting for it."""
-        if not opening.cancelled() and opening.exception() is None and self.stream is not opening.result():
-            self.adopt(opening.result())
+    @property
+    def stop_when_answered(self) -> bool:
+        with self._lock:
+            return self._stop_when_answered
+
+    def start_stream(self) -> UpstreamResponse:
+        assert self._response is not None
+        return self._response
 
     def release(self) -> None:
-        if self._released:
-            return
-        self._released = True
-        self._slots.active -= 1
-        if self.stream is not None:
-            self.stream.close()  # a no-op once the body was read to its end (its connection is pooled)
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+            opening = self._opening
+        if not opening:  # otherwise adopt() gives the slot back when AgentCore has answered
+            self._slots.give_back()
+        if self._response is not None:
+            self._response.close()  # a no-op once the body was read to its end (its connection is pooled)
 
     async def drain(self) -> None:
         """After the agent's last event: take the body's end so its connection goes back to the pool.
@@ -241,7 +313,7 @@ class StreamLease:
         The agent's last event has arrived, so the rest of the body (its final empty chunk) is on its
         way. A body that does not end within DRAIN_SECONDS (or DRAIN_MAX_BYTES) is cut instead.
         """
-        stream = self.stream
+        stream = self._response
         if stream is None or stream.complete:
             return
         try:
@@ -311,7 +383,19 @@ class StreamPlan:
     runtime_session_id: str
     prompt: str
     started: float
+    # time.monotonic() at which the stream limit strikes.
+    deadline: float
     fields: dict[str, Any]
+
+
+def response_start(plan: StreamPlan) -> Message:
+    headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
+    return {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]
+        + [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
+    }
 
 
 class EventStreamResponse:
@@ -327,16 +411,19 @@ class EventStreamResponse:
         self.proxy = proxy
         self.plan = plan
         self._reported = False
+        self._stop_sent = False
 
     def _report(self, record: StreamRecord) -> None:
         """The stream's closing log lines (`stream finished` and the usage record), exactly once."""
         if self._reported:
             return
         self._reported = True
+        self.proxy.unreported.discard(self)
         self.proxy.logger.info("stream finished", **self.plan.fields, **record.summary())
         self.proxy.log_usage(self.plan, record)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.proxy.unreported.add(self)
         with log_context(requestId=self.plan.request_id, caller=self.plan.caller):
             await self._stream(receive, send)
 
@@ -345,44 +432,97 @@ class EventStreamResponse:
         record = StreamRecord(plan.started, answer=[] if self.proxy.settings.log_content else None)
         lease = self.proxy.slots.acquire()
         try:
-            headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]
-                    + [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
-                }
-            )
-            async with anyio.create_task_group() as group:
-
-                async def stop_when_client_leaves() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    group.cancel_scope.cancel()
-
-                group.start_soon(stop_when_client_leaves)
-                events = self.proxy.events(lease, plan, record)
-                async with aclosing(events):
-                    async for chunk in events:
-                        if record.ended:
-                            # Lambda may freeze the environment as soon as the response is complete:
-                            # the closing log lines go out before the last event's bytes do.
-                            self._report(record)
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                if record.outcome in ANSWER_COMPLETE:
-                    # Before the response ends, so the client's next request finds the connection
-                    # back in the pool; the body's last bytes are already on their way.
-                    await lease.drain()
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                group.cancel_scope.cancel()
+            await self._send_in_time(send, record, response_start(plan))
+            await self._pump(receive, send, lease, record)
+        except asyncio.CancelledError:
+            # uvicorn cancels the streams still open when its graceful shutdown period ends
+            # (SIGTERM; run.sh sets the period). A client that leaves ends the task group's scope
+            # instead, so only the server's cancel arrives here. The usage record first: the
+            # process may be killed at any moment now.
+            record.outcome = contract.SHUTTING_DOWN
+            self.proxy.logger.warning("stream ended by shutdown", **plan.fields)
+            self._report(record)
+            await self._send_last(send, _stream_error(contract.SHUTTING_DOWN, SHUTTING_DOWN_MESSAGE))
+            # Not re-raised: the response has ended, and the process is exiting; uvicorn would log
+            # the cancel as an application error with a traceback.
         except Exception as error:
-            # The client is gone or the server refused what we sent; nothing more can reach the client.
-            record.outcome = "send_failed"
-            self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
+            if plan.fields.get("clientNotReading"):
+                self.proxy.logger.warning("stream limit reached while the client was not reading", **plan.fields)
+            else:
+                # The client is gone or the server refused what we sent; nothing more can reach the client.
+                record.outcome = "send_failed"
+                self.proxy.logger.warning("stream broken", errorType=type(error).__name__, **plan.fields)
         finally:
             lease.release()
-            self._report(record)  # a stream that never reached its last event: the client left, or a send failed
+            # A stream that never reached its last event: the client left, a send failed or blocked.
+            self._report(record)
+            await self._stop_turn_left_running(lease, record)
+
+    async def _pump(self, receive: Receive, send: Send, lease: StreamLease, record: StreamRecord) -> None:
+        """The events to the client until the last one, or until the client leaves."""
+        async with anyio.create_task_group() as group:
+
+            async def stop_when_client_leaves() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()
+
+            group.start_soon(stop_when_client_leaves)
+            events = self.proxy.events(lease, self.plan, record)
+            async with aclosing(events):
+                async for chunk in events:
+                    if record.ended:
+                        # Lambda may freeze the environment as soon as the response is complete:
+                        # the agent's turn is told to stop, and the closing log lines go out,
+                        # before the last event's bytes do.
+                        await self._stop_turn_left_running(lease, record)
+                        self._report(record)
+                    await self._send_in_time(send, record, {"type": "http.response.body", "body": chunk, "more_body": True})
+            if record.outcome in ANSWER_COMPLETE:
+                # Before the response ends, so the client's next request finds the connection
+                # back in the pool; the body's last bytes are already on their way.
+                await lease.drain()
+            await self._send_in_time(send, record, {"type": "http.response.body", "body": b"", "more_body": False})
+            group.cancel_scope.cancel()
+
+    async def _send_in_time(self, send: Send, record: StreamRecord, message: Message) -> None:
+        """`send`, bounded by the stream limit (plus LAST_SEND_SECONDS for the last event).
+
+        A client that stops reading blocks `send` once the TCP window and uvicorn's buffer are
+        full; the stream limit must hold all the same.
+        """
+        try:
+            async with asyncio.timeout(max(0.0, self.plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
+                await send(message)
+        except TimeoutError:
+            record.outcome = contract.STREAM_TIMEOUT
+            self.plan.fields["clientNotReading"] = True
+            raise
+
+    @staticmethod
+    async def _send_last(send: Send, event: bytes) -> None:
+        """The last event and the body's end, if they can still go out at once (best effort)."""
+        with anyio.move_on_after(SHUTDOWN_SEND_SECONDS):
+            with suppress(Exception):
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _stop_turn_left_running(self, lease: StreamLease, record: StreamRecord) -> None:
+        """Tell the agent to stop this stream's turn when the proxy gave up on the stream (GAVE_UP).
+
+        On AWS a closed connection to AgentCore does not reach the agent, so without this the turn
+        would run (and bill) to its end and hold its session. Once per stream.
+        """
+        if self._stop_sent or record.outcome not in GAVE_UP:
+            return
+        self._stop_sent = True
+        if not lease.give_up_turn():
+            return
+        stopping = self.proxy.in_background(self.proxy.stop_abandoned_turn(self.plan))
+        try:
+            await asyncio.wait_for(asyncio.shield(stopping), STOP_WAIT_SECONDS)
+        except TimeoutError:
+            pass  # the stop goes on in its task; nothing here waits for it any longer
 
 
 class AmbiguousFramingGuard:
@@ -408,12 +548,39 @@ class AmbiguousFramingGuard:
 
 
 class ProxyApp:
-    def __init__(self, settings: ProxySettings, client: AgentCore, logger: JsonLogger) -> None:
+    def __init__(self, settings: ProxySettings, client: Any, logger: JsonLogger) -> None:
         self.settings = settings
         self.client = client
         self.logger = logger
         self.cors = CorsPolicy(settings.cors_allowed_origins)
         self.slots = StreamSlots(settings.max_concurrent_streams)
+        # Calls to AgentCore that outlive the request that made them (an opening, a stop); kept here
+        # so that none is collected while it runs.
+        self._background: set[asyncio.Task[None]] = set()
+        # Streams that have not yet written their usage record (see lifespan).
+        self.unreported: set[EventStreamResponse] = set()
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` to its end even when whoever started it stops waiting; its failure is retrieved."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: whoever waited for it has seen it, or nobody needs to
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """At shutdown, give the streams uvicorn has just cancelled the moment they need to send
+        their `error` event and write their usage records: uvicorn cancels them when its graceful
+        period ends and then only awaits this before the process exits."""
+        yield
+        with anyio.move_on_after(SHUTDOWN_REPORT_SECONDS):
+            while self.unreported:
+                await asyncio.sleep(0.01)
 
     @property
     def active_streams(self) -> int:
@@ -495,33 +662,45 @@ class ProxyApp:
                 runtime_session_id=derive_runtime_session_id(caller, session_id),
                 prompt=invoke_request.prompt,
                 started=started,
+                deadline=started + self.settings.stream_timeout_seconds,
                 fields=fields,
             ),
         )
 
+    async def _open_upstream(self, lease: StreamLease, plan: StreamPlan) -> None:
+        if not lease.begin_opening():
+            return  # the stream ended before this task started
+        response = None
+        try:
+            response = await self.client.open_stream(plan.runtime_session_id, plan.prompt, plan.request_id)
+        finally:
+            if not lease.adopt(response) and response is not None:
+                # The stream ended while AgentCore was answering: the agent's turn runs on regardless.
+                response.close()
+                if lease.stop_when_answered:
+                    await self.stop_abandoned_turn(plan)
+
     async def events(self, lease: StreamLease, plan: StreamPlan, record: StreamRecord) -> AsyncIterator[bytes]:
         """The stream's bytes: `start` at once, keep-alives while AgentCore opens, then the relayed events."""
         settings = self.settings
-        deadline = plan.started + settings.stream_timeout_seconds
+        deadline = plan.deadline
         yield sse_event("start", {"sessionId": plan.session_id, "requestId": plan.request_id})
 
-        # Open the upstream call beside the keep-alives; a slow cold start must not leave the client in silence.
-        opening = asyncio.ensure_future(self.client.open_stream(plan.runtime_session_id, plan.prompt))
-        opening.add_done_callback(lease.adopt_when_opened)
-        try:
-            while not opening.done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    record.outcome = contract.UPSTREAM_TIMEOUT
-                    plan.fields["upstreamError"] = "StreamLimitWhileOpening"
-                    yield _stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
-                    return
-                await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
-                if not opening.done():
-                    yield contract.KEEPALIVE_COMMENT
-            error = opening.exception()
-        finally:
-            opening.cancel()  # a no-op once done; otherwise the request in flight drops its connection
+        # Open the upstream call beside the keep-alives; a slow cold start must not leave the client in
+        # silence. Not cancelled when the stream ends first: AgentCore's call runs on, and keeps its slot.
+        # Once the stream has ended, adopt() refuses what the opening brings (and frees the slot).
+        opening = self.in_background(self._open_upstream(lease, plan))
+        while not opening.done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                record.outcome = contract.UPSTREAM_TIMEOUT
+                plan.fields["upstreamError"] = "StreamLimitWhileOpening"
+                yield _stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+                return
+            await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
+            if not opening.done():
+                yield contract.KEEPALIVE_COMMENT
+        error = opening.exception()
         if error is not None:
             api_error = map_open_error(error)
             record.outcome = api_error.code
@@ -534,8 +713,7 @@ class ProxyApp:
             return
 
         try:
-            stream = opening.result()
-            lease.adopt(stream)
+            stream = lease.start_stream()
             async for chunk in self._relay(stream, plan, record, deadline):
                 yield chunk
         except Exception as unexpected:  # a bug, or an upstream response of a shape we do not know
@@ -627,6 +805,20 @@ class ProxyApp:
 
     # -- stopping a turn ---------------------------------------------------------------------------
 
+    async def stop_abandoned_turn(self, plan: StreamPlan) -> None:
+        """Stop the agent's turn of a stream that ended before its answer did.
+
+        Named by its turn id, so a newer turn of the session (the client may already have sent one)
+        is never stopped instead. A failure is logged; the agent's turn time limit is the backstop.
+        """
+        with log_context(requestId=plan.request_id, caller=plan.caller):
+            try:
+                stopped = await self.client.stop_turn(plan.runtime_session_id, plan.request_id)
+            except Exception as error:
+                self.logger.warning("abandoned turn not stopped", stopError=upstream_error_code(error), **plan.fields)
+                return
+            self.logger.info("abandoned turn stopped", stopped=stopped, **plan.fields)
+
     async def stop(self, request: Request) -> Response:
         """POST /stop: end the caller's running turn in one of its sessions, through the agent.
 
@@ -687,7 +879,7 @@ class ProxyApp:
         return response
 
 
-def create_app(settings: ProxySettings, client: AgentCore | None = None, logger: JsonLogger | None = None) -> Starlette:
+def create_app(settings: ProxySettings, client: Any = None, logger: JsonLogger | None = None) -> Starlette:
     logger = logger or JsonLogger("proxy", settings.log_level)
     proxy = ProxyApp(settings, client if client is not None else create_client(settings), logger)
     app = Starlette(
@@ -697,6 +889,7 @@ def create_app(settings: ProxySettings, client: AgentCore | None = None, logger:
             Route(READY_PATH, proxy.ready, methods=["GET"]),
         ],
         exception_handlers={HTTPException: proxy.http_error, Exception: proxy.unexpected_error},
+        lifespan=proxy.lifespan,
         # Only with origins configured: otherwise OPTIONS /invoke stays a 405 like any other method.
         # CORS outermost, so that even a refusal of the framing carries its headers.
         middleware=[

@@ -28,6 +28,7 @@ from .edge import (  # noqa: F401
     OPEN_ERROR_CODES,
     PAYLOAD_TOO_LARGE,
     PROMPT_TOO_LONG,
+    SHUTTING_DOWN,
     STREAM_TIMEOUT,
     THROTTLED,
     TOOL_CALL_LIMIT,

@@ -68,6 +68,8 @@ AGENT_ERROR = "AGENT_ERROR"
 UPSTREAM_INTERRUPTED = "UPSTREAM_INTERRUPTED"
 UPSTREAM_PROTOCOL_ERROR = "UPSTREAM_PROTOCOL_ERROR"
 STREAM_TIMEOUT = "STREAM_TIMEOUT"
+# The proxy's process was told to stop (SIGTERM) and the stream was still open after its graceful period.
+SHUTTING_DOWN = "SHUTTING_DOWN"
 # The Bedrock guardrail blocked the prompt or the answer: the stream ends with this instead of `done`,
 # and the message is the proxy's own, never the blocked text (README, Guardrails).
 CONTENT_BLOCKED = "CONTENT_BLOCKED"

@@ -153,12 +153,16 @@ class AgentCore:
         body = await _read_bounded(response, MAX_ERROR_BODY_BYTES)
         raise AgentCoreError(error_code(response, body), response.status)
 
-    async def open_stream(self, runtime_session_id: str, prompt: str) -> Response:
-        """The agent's answer as a stream of SSE bytes."""
-        return await self.invoke(runtime_session_id, "text/event-stream", upstream_payload(prompt))
+    async def open_stream(self, runtime_session_id: str, prompt: str, turn_id: str) -> Response:
+        """The agent's answer as a stream of SSE bytes.
 
-    async def stop_turn(self, runtime_session_id: str) -> bool:
+        `turn_id` (the proxy's request id) names the turn, so that a stop sent for this stream alone
+        (stop_turn) can never end a newer turn of the same session."""
+        return await self.invoke(runtime_session_id, "text/event-stream", upstream_payload(prompt, turn_id))
+
+    async def stop_turn(self, runtime_session_id: str, turn_id: str | None = None) -> bool:
         """Ask the agent to stop the session's running turn; True when a turn was running and is ending.
+        With `turn_id`, only when the running turn is that one (the proxy ending a stream it gave up on).
 
         A second InvokeAgentRuntime on the same runtime session: AgentCore routes it to the session's
         microVM while the turn's own invocation is still open, and the agent answers it outside the
@@ -166,7 +170,8 @@ class AgentCore:
         """
         try:
             async with asyncio.timeout(self.settings.stream_timeout_seconds):
-                response = await self.invoke(runtime_session_id, "application/json", STOP_PAYLOAD)
+                payload = STOP_PAYLOAD if turn_id is None else json.dumps({"action": "stop", "turnId": turn_id}).encode()
+                response = await self.invoke(runtime_session_id, "application/json", payload)
                 body = await _read_bounded(response, MAX_STOP_ANSWER_BYTES + 1)
         except TimeoutError as error:
             raise UpstreamTimeout("ReadTimeout") from error
@@ -246,5 +251,5 @@ def upstream_error_code(error: Exception) -> str:
     return type(error).__name__
 
 
-def upstream_payload(prompt: str) -> bytes:
-    return json.dumps({"prompt": prompt}).encode()
+def upstream_payload(prompt: str, turn_id: str) -> bytes:
+    return json.dumps({"prompt": prompt, "turnId": turn_id}).encode()

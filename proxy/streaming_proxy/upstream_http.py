@@ -58,6 +58,8 @@ class _Connection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: Any = None
         self.lost = False
+        # The server closed its side (end of stream); connection_lost follows in a later callback.
+        self.peer_closed = False
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._pending = 0
@@ -76,6 +78,7 @@ class _Connection(asyncio.Protocol):
         self.wake()
 
     def eof_received(self) -> bool:
+        self.peer_closed = True
         self.h11.receive_data(b"")
         self.wake()
         return False  # close the transport
@@ -258,7 +261,8 @@ class Response:
             return connection.next_event()
         except h11.RemoteProtocolError as error:
             self.close()
-            raise UpstreamBroken("IncompleteBody" if connection.lost else "ProtocolError") from error
+            closed = connection.lost or connection.peer_closed
+            raise UpstreamBroken("IncompleteBody" if closed else "ProtocolError") from error
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -301,7 +305,8 @@ async def request(
         raise UpstreamTimeout("ReadTimeout") from error
     except h11.ProtocolError as error:
         connection.abort()
-        raise UpstreamUnreachable(type(error).__name__) from error
+        closed = connection.lost or connection.peer_closed
+        raise UpstreamUnreachable("ConnectionClosedBeforeResponse" if closed else type(error).__name__) from error
     except BaseException:
         connection.abort()
         raise

@@ -7,8 +7,12 @@ session's turn lock (README, "Stopping a turn").
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +21,10 @@ from typing import Any
 import httpx
 import pytest
 from agent_test_support import SESSION_HEADER, Turn, invoke, read_trace, running_agent, session_id
-from streaming_agent.app import cancelled_event
+from streaming_agent.app import Turn as AppTurn
+from streaming_agent.app import agent_factory, cancelled_event, stream_answer
+from streaming_agent.model_factory import build_model
+from streaming_agent.settings import load_settings
 
 # The answer a stopped turn would otherwise take: 200 pieces at 50 ms, ten seconds.
 LONG_ANSWER = "[[pieces:200]] a long answer"
@@ -39,18 +46,18 @@ def stop(base_url: str, session: str | None, payload: Any = None) -> httpx.Respo
 class Background:
     """A turn streamed in a thread; `started` is set with its first delta."""
 
-    def __init__(self, base_url: str, prompt: str, session: str) -> None:
+    def __init__(self, base_url: str, prompt: str, session: str, payload: Any = None, wait: bool = True) -> None:
         self.started = threading.Event()
         self.turn: Turn | None = None
         self.ended_at: float | None = None
 
         def run() -> None:
-            self.turn = invoke(base_url, prompt, session, on_event=lambda event: self.started.set())
+            self.turn = invoke(base_url, prompt, session, on_event=lambda event: self.started.set(), payload=payload)
             self.ended_at = time.monotonic()
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
-        assert self.started.wait(30), "the turn never started streaming"
+        assert not wait or self.started.wait(30), "the turn never started streaming"
 
     def result(self) -> Turn:
         self.thread.join(30)
@@ -144,3 +151,71 @@ def test_a_cancelled_turn_reports_usage_only_when_the_model_reported_some() -> N
         "type": "done", "stopReason": "cancelled",
         "usage": {"inputTokens": 7, "outputTokens": 7, "totalTokens": 14, "latencyMs": 12},
     }
+
+
+def test_a_stop_that_names_a_turn_stops_only_that_turn(agent: str) -> None:
+    # The proxy names the turn of a stream it gave up on, so its stop never ends a newer turn.
+    session = session_id("named")
+    running = Background(agent, LONG_ANSWER, session, payload={"prompt": LONG_ANSWER, "turnId": "req-2"})
+    assert stop(agent, session, {"action": "stop", "turnId": "req-1"}).json() == {"stopped": False}
+    assert stop(agent, session, {"action": "stop", "turnId": "req-2"}).json() == {"stopped": True}
+    assert running.result().events[-1] == {"type": "done", "stopReason": "cancelled"}
+    for turn_id in ("", 7, "x" * 257):
+        assert stop(agent, session, {"action": "stop", "turnId": turn_id}).status_code == 400, turn_id
+
+
+def start_unread_turn(base_url: str, prompt: str, session: str) -> socket.socket:
+    """A turn whose caller never reads its answer: the socket's window and the SDK's queue fill up."""
+    parts = urllib.parse.urlsplit(base_url)
+    body = json.dumps({"prompt": prompt}).encode()
+    caller = socket.create_connection((parts.hostname, parts.port))
+    caller.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    caller.sendall(
+        f"POST /invocations HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"{SESSION_HEADER}: {session}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    )
+    return caller
+
+
+def test_a_turn_nobody_reads_is_ended_by_the_next_turn_and_the_session_goes_on(agent: str, tmp_path: Path) -> None:
+    # Before: the unread turn waited at a yield for a reader that never came, holding the session's
+    # lock, so the next turn of the session waited for ever (AgentCore need not read on either).
+    session = session_id("unread")
+    invoke(agent, "first question", session)
+    caller = start_unread_turn(agent, "[[bytes:90000000]] [[piece-size:4096]] [[delay-ms:0]]", session)
+    try:
+        deadline = time.monotonic() + 10
+        previous = -1
+        while True:  # until the model has stopped producing: the turn is parked
+            time.sleep(0.5)
+            produced = len(read_trace(tmp_path / "trace.jsonl"))
+            if produced == previous or time.monotonic() > deadline:
+                break
+            previous = produced
+        asked_at = time.monotonic()
+        newer = Background(agent, "", session, payload={"prompt": "and now?"}, wait=False)
+        assert newer.started.wait(STOP_WITHIN_SECONDS + 2), "the next turn waited on the unread one"
+        answer = newer.result()
+        assert answer.received_at[0] - asked_at < STOP_WITHIN_SECONDS + 2
+        # The unread turn left nothing in the session: this is turn 2, after the first question.
+        assert answer.text == 'Offline model, turn 2. You said: "and now?". Earlier you said: "first question".'
+        assert answer.events[-1]["stopReason"] == "end_turn"
+    finally:
+        caller.close()
+
+
+def test_a_turn_closed_mid_answer_lets_go_of_the_strands_agent_at_once() -> None:
+    # Before: the inner stream_async generator was left to the garbage collector, which closes it
+    # only in a later task, so the session's next turn met Strands' ConcurrencyException.
+    settings = load_settings({"AGENT_MODEL_PROVIDER": "offline", "OFFLINE_MODEL_DELAY_MS": "5"})
+    agent = agent_factory(settings, build_model(settings))(None)
+
+    async def main() -> list[str]:
+        lock = asyncio.Lock()
+        abandoned = stream_answer(agent, lock, "[[pieces:50]] abandoned", AppTurn(None))
+        assert (await abandoned.__anext__())["type"] == "delta"
+        await abandoned.aclose()  # what closing a parked turn does
+        nextturn = AppTurn(None)
+        return [event["text"] async for event in stream_answer(agent, lock, "[[pieces:2]] next", nextturn)]
+
+    assert asyncio.run(main()) == ["w0 ", "w1 "]

@@ -244,11 +244,18 @@ def test_the_usage_record_is_written_before_the_last_byte_leaves_the_proxy(stack
                 frozen = True
                 break
         assert frozen
-        time.sleep(1.0)  # the test's own reader thread drains what the proxy wrote before it froze
-        records = [r for r in stack.log_records("proxy")
-                   if r.get("message") == USAGE_RECORD_MESSAGE and r.get("sessionHash") == session_hash(session_id)]
-        finished = [r for r in stack.log_records("proxy")
-                    if r.get("message") == "stream finished" and r.get("sessionHash") == session_hash(session_id)]
+
+        def closing_lines() -> tuple[list[dict], list[dict]]:
+            lines = stack.log_records("proxy")
+            return ([r for r in lines if r.get("message") == USAGE_RECORD_MESSAGE and r.get("sessionHash") == session_hash(session_id)],
+                    [r for r in lines if r.get("message") == "stream finished" and r.get("sessionHash") == session_hash(session_id)])
+
+        # The proxy is frozen: whatever of its output shows up now, it wrote before the freeze. The
+        # test's own reader thread drains its pipe, which a loaded machine may take a while to do.
+        deadline = time.monotonic() + 5
+        while not all(closing_lines()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        records, finished = closing_lines()
         assert len(records) == 1 and records[0]["outcome"] == "done", "the usage record came after the last byte"
         assert len(finished) == 1
     finally:

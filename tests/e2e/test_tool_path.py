@@ -7,6 +7,8 @@ runs the real tool from agent/streaming_agent/tools.py, and the model's next rep
 from __future__ import annotations
 
 import io
+import threading
+import time
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from client import stream_invoke
+from client import stop_turn, stream_invoke
 from client.__main__ import EXIT_AGENT_ERROR, EXIT_DONE, parse_arguments, run
 from local.stack import LocalStack, StackSettings
 from proxy.streaming_proxy.edge import (
@@ -196,3 +198,38 @@ def test_the_stream_limit_cuts_a_turn_during_a_slow_tool_call(tmp_path: Path) ->
         events = list(stream_invoke(running.url, '[[tool:slow_lookup {"seconds": 6}]]', timeout=30))
     assert shape(events) == ["start", "tool:started", "error"]
     assert events[-1].data["code"] == STREAM_TIMEOUT
+
+
+def test_stop_during_a_slow_tool_call_ends_the_turn_once_the_tool_returns(tmp_path: Path) -> None:
+    # Issue 21: stop behaves the same during a tool call. Strands lets a running sync tool finish
+    # (it cannot interrupt the tool's thread), then ends the turn with "cancelled".
+    tool_seconds = 3.0
+    settings = StackSettings(offline_delay_ms=5, agent_dir=agent_copy_with_tools(tmp_path, SLOW_TOOL))
+    with LocalStack(settings) as running:
+        session = "stop-during-tool-0001"
+        events: list = []
+        arrived: list[float] = []
+        tool_started = threading.Event()
+
+        def read() -> None:
+            prompt = f'[[tool:slow_lookup {{"seconds": {tool_seconds}}}]]'
+            for event in stream_invoke(running.url, prompt, session_id=session, timeout=30):
+                events.append(event)
+                arrived.append(time.monotonic())
+                if event.name == "tool" and event.data["status"] == "started":
+                    tool_started.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert tool_started.wait(30), "the tool never started"
+        tool_returns_at = arrived[-1] + tool_seconds
+        assert stop_turn(running.url, session) is True
+        reader.join(30)
+        assert not reader.is_alive()
+        assert events[-1].name == "done" and events[-1].data["stopReason"] == "cancelled"
+        # Not before the tool returned (README, "Stopping a turn"), and within 2 s of it.
+        assert tool_returns_at - 0.5 < arrived[-1] < tool_returns_at + 2.0
+        # The stopped turn left nothing behind: the session's next turn is its first and answers normally.
+        following = events_of(running, "and now?", session)
+        assert following[-1].name == "done" and following[-1].data["stopReason"] == "end_turn"
+        assert answer_of(following) == 'Offline model, turn 1. You said: "and now?".'

@@ -112,7 +112,7 @@ def test_the_request_is_botocores(arn: str, qualifier: str | None, session: str,
     with pytest.MonkeyPatch.context() as monkeypatch:
         if not token:
             monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-        compare(arn, qualifier, session, accept, upstream_payload(prompt), environ, monkeypatch)
+        compare(arn, qualifier, session, accept, upstream_payload(prompt, "turn-1"), environ, monkeypatch)
 
 
 def test_an_endpoint_override_is_used_as_botocore_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -166,7 +166,7 @@ def test_unexpected_error_carries_cors_headers(monkeypatch):
 class BrokenAgentCore(FakeAgentCore):
     """Hands over something that is no response: a bug on our side, after `start` went out."""
 
-    async def open_stream(self, runtime_session_id: str, prompt: str) -> Any:
+    async def open_stream(self, runtime_session_id: str, prompt: str, turn_id: str) -> Any:
         return object()
 
 

@@ -22,7 +22,9 @@ SETTINGS = load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECOND
 
 
 def answered(answer: bytes | Answer = b'{"stopped": true}') -> FakeAgentCore:
-    return FakeAgentCore(json_answer(answer) if isinstance(answer, bytes) else answer, SETTINGS)
+    agentcore = FakeAgentCore(settings=SETTINGS)
+    agentcore.stop_answer = json_answer(answer) if isinstance(answer, bytes) else answer
+    return agentcore
 
 
 def client_for(agentcore: FakeAgentCore) -> TestClient:
@@ -43,7 +45,7 @@ def test_stop_is_a_control_invocation_on_the_callers_runtime_session() -> None:
     response = stop(client_for(agentcore), {"sessionId": "chat-1"}, context)
     assert (response.status_code, response.json()) == (200, {"stopped": True})
     assert response.headers["x-request-id"] == "req-1" and response.headers["cache-control"] == "no-store"
-    [call] = agentcore.calls()
+    [call] = agentcore.stops
     assert call.body == STOP_PAYLOAD and json.loads(call.body) == {"action": "stop"}
     assert call.target == invocation_target("", ARN, "DEFAULT") and call.headers["accept"] == "application/json"
     # The same runtime session /invoke derives for this caller and session id, so only the caller's own turn.
@@ -51,7 +53,7 @@ def test_stop_is_a_control_invocation_on_the_callers_runtime_session() -> None:
     assert alice == derive_runtime_session_id("apikey:key-alice", "chat-1")
     stop(client_for(bob := answered(b'{"stopped": false}')), {"sessionId": "chat-1"},
          {"requestId": "req-2", "identity": {"apiKeyId": "key-bob"}})
-    assert bob.calls()[0].headers[SESSION_HEADER.lower()] != alice
+    assert bob.stops[0].headers[SESSION_HEADER.lower()] != alice
     assert agentcore.held() == 0
 
 
@@ -61,9 +63,8 @@ def test_stopped_false_is_passed_on() -> None:
 
 
 def never_answered() -> FakeAgentCore:
-    agentcore = answered()
-    agentcore.gate.clear()
-    return agentcore
+    """AgentCore takes the stop and never answers (until the proxy closes the connection)."""
+    return answered(lambda sock: sock.recv(1))
 
 
 @pytest.mark.parametrize(
@@ -109,7 +110,7 @@ def test_bad_bodies_never_reach_agentcore(body: Any, code: str) -> None:
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert "sessionId" in response.json()["error"]["message"]
-    assert agentcore.calls() == []
+    assert agentcore.stops == [] and agentcore.requests == []
 
 
 def test_other_methods_on_stop_are_405_with_allow_post() -> None:

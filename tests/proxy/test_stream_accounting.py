@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from typing import Any
 
@@ -16,10 +17,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from streaming_proxy import contract
-from streaming_proxy.app import create_app
+from streaming_proxy.app import LAST_SEND_SECONDS, STOP_WAIT_SECONDS, create_app
 from streaming_proxy.jsonlog import JsonLogger
-from streaming_proxy.edge import load_settings
-from tests.support.fake_agentcore import FakeAgentCore
+from streaming_proxy.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
+from streaming_proxy.upstream import SESSION_HEADER
+from tests.support.fake_agentcore import FakeAgentCore, breaking_answer, drop_answer, endless_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 FAILURES_PER_KIND = 20
@@ -112,9 +114,11 @@ def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> Non
                 pass
 
             await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, gone), send), 5)
-        assert app.state.proxy.active_streams == 0
+        # AgentCore's calls still being opened hold their slots (a client leaving does not end them);
+        # the last request may still be on its way to the fake.
+        await eventually(lambda: app.state.proxy.active_streams == agentcore.opening)
         agentcore.gate.set()  # AgentCore answers now, for nobody: each response must be closed at once
-        await asyncio.sleep(0.5)
+        await eventually(lambda: app.state.proxy.active_streams == 0)
         await eventually(lambda: agentcore.held() == 0)
 
     asyncio.run(main())
@@ -140,9 +144,10 @@ def test_a_cancelled_request_task_releases_everything() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        assert app.state.proxy.active_streams == 0
+        # Each slot is given back once AgentCore has answered the call it was opening.
+        await eventually(lambda: app.state.proxy.active_streams == agentcore.opening)
         agentcore.gate.set()
-        await asyncio.sleep(0.5)
+        await eventually(lambda: app.state.proxy.active_streams == 0)
         await eventually(lambda: agentcore.held() == 0)
 
     asyncio.run(main())
@@ -191,8 +196,122 @@ def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit()
         assert app.state.proxy.active_streams == 0
 
     asyncio.run(main())
-    assert agentcore.opened == 2
-    wait_for(lambda: agentcore.held() == 0)
+    # The reader thread closes the body once it sees the stream closed (it polls every 0.5 s).
+    wait_for(lambda: agentcore.held() == 0 and agentcore.calls == 2)
+
+
+def test_clients_that_leave_while_agentcore_is_opening_count_against_the_cap() -> None:
+    # Before: a client that left gave its slot back at once, while its AgentCore call went on
+    # opening in a worker thread, so 30 such clients opened up to 30 calls against a cap of 2.
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()
+    app = make_app(agentcore, PROXY_MAX_CONCURRENT_STREAMS="2")
+    opener = threading.Timer(0.2, agentcore.gate.set)  # AgentCore answers a little later
+
+    async def main() -> None:
+        statuses: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        for _ in range(30):
+            gone = asyncio.Event()
+            calls_before = agentcore.calls
+            client = asyncio.ensure_future(app(scope_for(REQUEST), body_then(REQUEST, gone), send))
+            # The client leaves once its AgentCore call is being opened (or it was refused).
+            await eventually(lambda: agentcore.calls > calls_before or client.done())
+            gone.set()
+            await asyncio.wait_for(client, 5)
+        opener.start()
+        await eventually(lambda: app.state.proxy.active_streams == 0)
+        assert statuses.count(200) == 2 and statuses.count(429) == 28, statuses
+
+    asyncio.run(main())
+    assert agentcore.most_opening <= 2
+    wait_for(lambda: agentcore.held() == 0 and agentcore.calls == 2)
+    # A client that leaves stops nothing, as on AWS where the proxy never learns of it.
+    time.sleep(0.2)
+    assert agentcore.stops == []
+
+
+def test_a_call_answered_after_the_limit_struck_while_opening_gets_its_turn_stopped() -> None:
+    agentcore = FakeAgentCore()
+    agentcore.gate.clear()  # AgentCore answers only after the stream limit
+    app = make_app(agentcore, PROXY_STREAM_TIMEOUT_SECONDS="1", PROXY_KEEPALIVE_SECONDS="0.5")
+    chunks: list[bytes] = []
+
+    async def main() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 5)
+        # The opening call still holds the slot; AgentCore answers now, for nobody.
+        assert app.state.proxy.active_streams == 1
+        agentcore.gate.set()
+        await eventually(lambda: app.state.proxy.active_streams == 0)
+
+    asyncio.run(main())
+    assert b'"code":"UPSTREAM_TIMEOUT"' in b"".join(chunks)
+    wait_for(lambda: len(agentcore.stops) == 1 and agentcore.held() == 0 and agentcore.calls == 1)
+    assert json.loads(agentcore.stops[0].body)["turnId"]
+
+
+def test_the_last_send_and_the_stop_fit_in_the_headroom_left_after_lambdas_init() -> None:
+    lambda_init_limit_seconds = 10  # Lambda's init phase limit, inside API Gateway's 900 s
+    assert LAST_SEND_SECONDS + STOP_WAIT_SECONDS < STREAM_LIMIT_HEADROOM_SECONDS - lambda_init_limit_seconds
+
+
+def test_a_client_that_stops_reading_is_cut_at_the_limit_and_its_turn_is_stopped() -> None:
+    # Before: `send` blocked on the full window for ever, so the limit never struck and the slot,
+    # the upstream call and the agent's turn were held until the client read again.
+    agentcore = FakeAgentCore(endless_answer)
+    app = make_app(agentcore, PROXY_STREAM_TIMEOUT_SECONDS="1", PROXY_KEEPALIVE_SECONDS="0.5")
+    records: list[dict[str, Any]] = []
+    app.state.proxy.logger.info = lambda message, **fields: records.append({"message": message, **fields})
+
+    async def main() -> float:
+        started = time.monotonic()
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and b"event: delta" in message["body"]:
+                await asyncio.Event().wait()  # the client stopped reading: the window stays full
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 10)
+        assert app.state.proxy.active_streams == 0
+        return time.monotonic() - started
+
+    elapsed = asyncio.run(main())
+    assert elapsed < 1 + LAST_SEND_SECONDS + 2  # the limit, the last event's allowance, room for a loaded machine
+    wait_for(lambda: agentcore.held() == 0 and agentcore.calls == 1)
+    assert len(agentcore.stops) == 1
+    stop = agentcore.stops[0]
+    opened_session = stop.headers[SESSION_HEADER.lower()]
+    assert json.loads(stop.body)["action"] == "stop" and json.loads(stop.body)["turnId"]
+    assert opened_session.startswith("session-")
+    usage = [record for record in records if record["message"] == "turn usage"]
+    assert len(usage) == 1 and usage[0]["outcome"] == f"error:{contract.STREAM_TIMEOUT}"
+
+
+def test_a_broken_answer_still_ends_with_its_error_when_the_stop_of_its_turn_fails() -> None:
+    agentcore = FakeAgentCore(breaking_answer)
+    agentcore.stop_answer = drop_answer  # the runtime is gone: the stop's connection closes unanswered
+    app = make_app(agentcore)
+    warnings: list[dict[str, Any]] = []
+    app.state.proxy.logger.warning = lambda message, **fields: warnings.append({"message": message, **fields})
+    chunks: list[bytes] = []
+
+    async def main() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            chunks.append(message.get("body", b""))
+
+        await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, asyncio.Event()), send), 10)
+
+    asyncio.run(main())
+    assert b'"code":"UPSTREAM_INTERRUPTED"' in b"".join(chunks) and chunks[-1] == b""
+    assert len(agentcore.stops) == 1
+    failed = [w for w in warnings if w["message"] == "abandoned turn not stopped"]
+    assert len(failed) == 1 and failed[0]["stopError"] == "ConnectionClosedBeforeResponse"
 
 
 # -- the HTTP edges, through Starlette's test client ----------------------------------------------

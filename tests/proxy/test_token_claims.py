@@ -108,7 +108,7 @@ def test_the_proxy_answers_another_clients_token_with_the_contracts_json_and_nev
     assert response.headers["x-request-id"] == "req-cognito-1"
     error = response.json()["error"]
     assert (error["code"], error["requestId"]) == (UNAUTHORIZED, "req-cognito-1")
-    assert agentcore.calls() == []
+    assert agentcore.invocations() == []
 
 
 def test_the_check_comes_before_the_body_as_the_authorizer_does() -> None:
@@ -125,7 +125,7 @@ def test_the_proxy_streams_for_its_own_clients_id_token() -> None:
         headers={"content-type": "application/json", **context_header(api_gateway_claims())},
     )
     assert response.status_code == 200 and "event: done" in response.text
-    assert len(agentcore.calls()) == 1
+    assert len(agentcore.invocations()) == 1
 
 
 @pytest.mark.parametrize("value", ["has space", "a/b", "x" * 129, "é"])

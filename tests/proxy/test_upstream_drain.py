@@ -25,7 +25,7 @@ def open_and_drain(agentcore: FakeAgentCore) -> tuple[float, bool, bool]:
     """Seconds drain() took, whether the connection was closed, and whether it is in the pool."""
 
     async def relay() -> tuple[float, bool, bool]:
-        response = await agentcore.open_stream("s" * 40, "hello")
+        response = await agentcore.open_stream("s" * 40, "hello", "turn-1")
         assert await response.read() == DONE_FRAME
         lease = StreamSlots(1).acquire()
         assert lease.adopt(response)

@@ -18,7 +18,7 @@ from streaming_agent.offline_model import without_directives
 # Statuses the public contract documents for errors found before a stream starts.
 DOCUMENTED_CLIENT_ERRORS = {400, 404, 405, 413, 415, 429}
 DOCUMENTED_UPSTREAM_ERRORS = {502, 504}
-STREAM_ERROR_CODES = {"AGENT_ERROR", "UPSTREAM_INTERRUPTED", "UPSTREAM_PROTOCOL_ERROR", "STREAM_TIMEOUT"}
+STREAM_ERROR_CODES = {"AGENT_ERROR", "UPSTREAM_INTERRUPTED", "UPSTREAM_PROTOCOL_ERROR", "STREAM_TIMEOUT", "SHUTTING_DOWN"}
 # Opening the agent's call failed after `start` went out: the codes of the former 429/502/504 answers.
 OPEN_ERROR_CODES = {"THROTTLED", "UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"}
 STREAM_ERROR_CODES |= OPEN_ERROR_CODES

@@ -7,8 +7,10 @@ chunked `text/event-stream` 200, or an error status with `x-amzn-ErrorType` and 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +58,21 @@ def error_answer(status: int, code: str) -> Answer:
 
 def drop_answer(sock: socket.socket) -> None:
     """The connection closes before any response."""
+
+
+def endless_answer(sock: socket.socket) -> None:
+    """An agent that never stops answering: a delta every 5 ms until the proxy closes the connection."""
+    sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+    while True:
+        sock.sendall(chunk(b'data: {"type": "delta", "text": "more "}\n\n'))
+        time.sleep(0.005)
+
+
+def breaking_answer(sock: socket.socket) -> None:
+    """An answer that breaks off after two deltas (the runtime went away): no final chunk."""
+    sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                 + chunk(b'data: {"type": "delta", "text": "so far "}\n\n') * 2)
+    sock.shutdown(socket.SHUT_WR)
 
 
 @dataclass
@@ -131,26 +148,54 @@ class FakeAgentCore(AgentCore):
         self.gate.set()
         self.served: list[Served] = []
         self.requests: list[bytes] = []
+        # Stop requests ({"action": "stop", ...}) are answered with `stop_answer` and never wait for the gate.
+        self.stop_answer: Answer = json_answer(b'{"stopped": true}')
+        self.stops: list[Request] = []
+        self.calls = 0  # invocations that are not stops
+        self.opening = 0  # of those, how many wait for the gate now, and the most at once
+        self.most_opening = 0
+        self.lock = threading.Lock()
 
     def serve(self, sock: socket.socket, served: Served) -> None:
         with sock:
             while True:
-                request = read_request(sock)
+                try:
+                    request = read_request(sock)
+                except OSError:  # the proxy cut the connection
+                    break
                 if not request:
                     break
                 served.request = request
-                self.requests.append(request)
-                if not self.gate.wait(10):
+                answer = self._answer_for(request)
+                if answer is None:
                     break
                 try:
-                    self.answer(sock)
+                    answer(sock)
                 except OSError:  # the proxy closed the connection first
                     break
-                if self.answer is drop_answer:
+                if answer in (drop_answer, breaking_answer):
                     break
         served.done.set()
 
-    def calls(self) -> list[Request]:
+    def _answer_for(self, raw: bytes) -> Answer | None:
+        request = parse_request(raw)
+        if request.body.startswith(b'{"action"') and json.loads(request.body).get("action") == "stop":
+            with self.lock:
+                self.stops.append(request)
+            return self.stop_answer
+        with self.lock:
+            self.requests.append(raw)
+            self.calls += 1
+            self.opening += 1
+            self.most_opening = max(self.most_opening, self.opening)
+        try:
+            return self.answer if self.gate.wait(10) else None
+        finally:
+            with self.lock:
+                self.opening -= 1
+
+    def invocations(self) -> list[Request]:
+        """The invocations that are not stops, as read."""
         return [parse_request(raw) for raw in self.requests]
 
     @property
