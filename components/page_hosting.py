@@ -348,7 +348,7 @@ class PageHosting(pulumi.ComponentResource):
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none"),
             ),
             # The *.cloudfront.net certificate. CloudFront fixes its security policy at TLSv1 whatever
-            # minimum_protocol_version says (README, "Share the page"); a custom domain with an ACM
+            # minimum_protocol_version says (docs/deploying.md, "Share the page"); a custom domain with an ACM
             # certificate is what allows TLSv1.2_2021.
             viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True),
             opts=pulumi.ResourceOptions(parent=self),

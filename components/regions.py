@@ -1,6 +1,6 @@
 """Where AgentCore runs: regions, the zone ids its VPC mode accepts, and inference-profile geographies.
 
-Plain data and pure functions, the one home for these AWS facts (README, "AWS facts"); settings.py
+Plain data and pure functions, the one home for these AWS facts (docs/aws-facts.md); settings.py
 and network.py check a stack against them before anything is created. Update the tables from the
 pages named beside them when AWS adds a region or a zone.
 """

@@ -144,7 +144,7 @@ class Settings:
 
     # Custom domain (components/domain_names.py): the host callers use instead of execute-api, or
     # None. disable_execute_api_endpoint is the effective value: true only for a REGIONAL API with
-    # a custom domain whose stack asked for it (a PRIVATE API keeps its endpoint; see README).
+    # a custom domain whose stack asked for it (a PRIVATE API keeps its endpoint; see docs/deploying.md, "Custom domain").
     custom_domain: CustomDomain | None = None
     disable_execute_api_endpoint: bool = False
 

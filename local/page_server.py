@@ -7,7 +7,7 @@ server's origins in PROXY_CORS_ALLOWED_ORIGINS).
     python -m local.page_server --api-url http://127.0.0.1:8000 --port 8001
 
 It prints the page's URL and the origin the API must allow (http://localhost:<port>, the one the
-README tells you to allow, and the only plain-http origin Cognito accepts as a callback URL), then
+docs tell you to allow, and the only plain-http origin Cognito accepts as a callback URL), then
 asks the API with a CORS preflight whether it allows that origin and warns on stderr when it does not.
 """
 

@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
     # The proxy keeps its upstream connection for the next stream. With uvicorn's default keep-alive of
     # 5 s the stand-in closed idle pooled connections between bursts of streams, and a request that
     # raced such a close failed (ConnectionClosedError, 502). AWS does not document the data plane's
-    # idle timeout; 60 s keeps that uvicorn default out of local figures (README, Known limits).
+    # idle timeout; 60 s keeps that uvicorn default out of local figures (docs/design.md, "Known limits").
     uvicorn.run(
         app,
         host=args.host,

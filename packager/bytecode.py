@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from packager.cache import staged_tree
 
-# An explicit interpreter for the .pyc; it must be the runtime's version (documented in the README).
+# An explicit interpreter for the .pyc; it must be the runtime's version (documented in docs/performance.md).
 BYTECODE_PYTHON_VARIABLE = "BYTECODE_PYTHON"
 PROBE_TIMEOUT_SECONDS = 20
 COMPILE_TIMEOUT_SECONDS = 900

@@ -44,7 +44,7 @@ AGENT_RUNTIME = "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime"
 # The runtime tag components/agent_runtime.py sets from the `production` setting.
 PRODUCTION_TAG = "production"
 
-# The Python runtime the project deploys and tests (README, "Design notes"); anything older is flagged.
+# The Python runtime the project deploys and tests (docs/design.md); anything older is flagged.
 LATEST_PYTHON_RUNTIME = "python3.13"
 # Actions that support no resource-level permissions, so "Resource": "*" is the only choice.
 ACTIONS_WITHOUT_RESOURCES = frozenset({

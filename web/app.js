@@ -644,7 +644,7 @@ async function describeHttpError(response) {
 }
 
 // API Gateway's text when a method that requires an API key gets none, or one it does not accept
-// (a wrong, disabled or deleted key; a WAF rule's block reads the same): README, "AWS facts", the
+// (a wrong, disabled or deleted key; a WAF rule's block reads the same): docs/aws-facts.md, the
 // Knowledge Center's "How do I troubleshoot HTTP 403 errors from API Gateway?".
 const KEY_REFUSAL = "Forbidden";
 

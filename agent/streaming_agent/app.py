@@ -22,7 +22,7 @@ A failure is raised, not yielded: the SDK then ends the stream with its own
 A payload {"action": "stop"} is a control request, answered at once as JSON {"stopped": bool}: it
 stops the session's running turn (if any) without waiting for the session's turn lock. AgentCore
 routes it to this same process by its runtime session id, while the turn's own invocation is
-still open (README, "Stopping a turn").
+still open (docs/http-contract.md, "Stopping a turn").
 """
 
 from __future__ import annotations
@@ -350,7 +350,7 @@ async def stream_answer(
     """The model's text as delta events, one turn of a session at a time; sets turn.completed.
 
     A cancelled turn leaves nothing in the session: neither its prompt nor its partial answer
-    (README, "Stopping a turn"). The next turn continues from the last completed one.
+    (docs/http-contract.md, "Stopping a turn"). The next turn continues from the last completed one.
     """
     async with turn_lock:
         history_length = len(agent.messages)

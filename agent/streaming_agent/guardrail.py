@@ -34,7 +34,7 @@ GUARDRAIL_HANDLING: dict[str, object] = {
     # The trace tells BLOCKED from ANONYMIZED (masked PII), so only a real block ends the turn.
     "guardrail_trace": "enabled",
     # sync (Bedrock's default, named so it stays): each chunk is checked before Bedrock sends it,
-    # so no unchecked text ever streams; the price is some latency per chunk (README, Guardrails).
+    # so no unchecked text ever streams; the price is some latency per chunk (docs/deploying.md, "Guardrails").
     "guardrail_stream_processing_mode": "sync",
     # A blocked prompt or a blocked answer is replaced in the session's history, so the next turn
     # never sends it to the model again (redact_only_the_blocked_side keeps the other side).

@@ -24,7 +24,7 @@ Test directives, written anywhere in the latest prompt and removed from the echo
                          block and a link), in word pieces, as a real model formats an answer
 
 Constructed with markdown=True (OFFLINE_MODEL_MARKDOWN=1), every reply without another reply
-directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the README's screenshot).
+directive is MARKDOWN_ANSWER, as if the prompt said [[markdown]] (for the screenshots in docs/).
 
     [[guardrail:input]]  simulate a Bedrock guardrail blocking the prompt: the reply is only the
                          guardrail's blocked-input message, stop reason guardrail_intervened

@@ -21,7 +21,7 @@ DEFAULT_OFFLINE_DELAY_MS = 40
 # AGENT_MAX_OUTPUT_TOKENS bounds one model call's answer (Bedrock's inferenceConfig.maxTokens). Unset,
 # the model's own limit applies. The ceiling is the largest output any Claude 4.5 model allows.
 MAX_OUTPUT_TOKENS_RANGE = (1, 64_000)
-# AGENT_TURN_TIME_LIMIT_SECONDS: the agent ends a turn that has run this long (README, turn limits).
+# AGENT_TURN_TIME_LIMIT_SECONDS: the agent ends a turn that has run this long (docs/http-contract.md, the turn limits).
 # Unset: no limit. The ceiling is API Gateway's 15-minute stream limit: nobody reads a turn past it.
 TURN_TIME_LIMIT_SECONDS_RANGE = (1, 900)
 # Tool calls one turn may make before it is stopped (a runaway loop of tool calls; tool_events.py).

@@ -149,6 +149,12 @@ def test_failures_of_each_kind_release_every_slot_and_upstream_stream(stack: Loc
         else:
             answer = raw_exchange(url, request_bytes(url, prompt_body(f"[[fail-after:1]] {number}")))
             assert assert_complete_stream(answer)[-1][1]["code"] == "AGENT_ERROR"
+        if kind in leaves:
+            # A slot stays taken until AgentCore's call returns (a call still opening counts against
+            # the cap: test_clients_that_leave_while_agentcore_is_opening_count_against_the_cap; a
+            # client that leaves at `start` may leave while it opens), then it must come back. Each
+            # one settles before the next, so a leaked slot or upstream stream still shows.
+            assert wait_until_settled(stack, 30) == SETTLED
     assert wait_until_settled(stack, 30) == SETTLED
     assert_normal_request_streams(stack)
 
