@@ -13,10 +13,11 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -52,17 +53,17 @@ from .metering import Usage, parse_usage, usage_record
 from .sse import SseDecoder, SseProtocolError
 from .tool_events import tool_event_data
 from .upstream import (
-    Finished,
-    UpstreamStream,
-    close_response,
+    DRAIN_MAX_BYTES,
+    DRAIN_SECONDS,
+    AgentCore,
+    StopAnswerError,
     create_client,
     derive_runtime_session_id,
-    StopAnswerError,
     map_open_error,
-    open_agent_stream,
-    stop_agent_turn,
     upstream_error_code,
 )
+from .upstream_http import Response as UpstreamResponse
+from .upstream_http import UpstreamBroken
 
 T = TypeVar("T")
 
@@ -76,6 +77,15 @@ GAVE_UP = frozenset({contract.STREAM_TIMEOUT, contract.UPSTREAM_TIMEOUT, contrac
                      contract.UPSTREAM_INTERRUPTED, contract.UPSTREAM_PROTOCOL_ERROR, contract.INTERNAL_ERROR})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
+# The agent's delta exactly as it writes it (json.dumps, ensure_ascii=False), with its text a valid JSON
+# string literal: forwarded as it came, without decoding and encoding it again (README, Performance).
+# No lone surrogate escapes (\ud800-\udfff), which the slow path turns into replacement characters.
+# Possessive quantifiers (Python 3.11+): runs of plain characters are taken at once and never given
+# back, so a long text costs about what json.loads does, and a malformed one never backtracks.
+AGENT_DELTA = re.compile(
+    r'\{"type": "delta", "text": ("(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*+")\}'
+)
+
 # How long past the stream limit the last event may take to send before the client counts as gone
 # (a slow reader still gets it; one that stopped reading does not hold the stream), and how long a
 # stream's end then waits for the agent to take the stop of its turn. Together they fit in the 10 s
@@ -123,6 +133,13 @@ class AgentEvent:
     agent_error_type: str | None = None
     # For `done`: the turn's usage, when the agent reported a well-formed one.
     usage: Usage | None = None
+    # For a delta forwarded as it came: its text as a JSON string literal, decoded only if asked for.
+    text_literal: str | None = None
+
+    @property
+    def answer_text(self) -> str | None:
+        return json.loads(self.text_literal) if self.text_literal is not None else self.text
+
 
 
 def _stream_error(code: str, message: str) -> bytes:
@@ -131,6 +148,11 @@ def _stream_error(code: str, message: str) -> bytes:
 
 def translate(payload: str, session_id: str) -> AgentEvent:
     """One upstream event (the text of an SSE `data:` field) as the client's event. Pure."""
+    delta = AGENT_DELTA.fullmatch(payload)
+    if delta is not None:
+        literal = delta.group(1)
+        return AgentEvent(b'event: delta\ndata: {"text":' + literal.encode() + b"}\n\n", False, "delta",
+                          text_literal=literal)
     try:
         value = json.loads(payload)
     except ValueError:
@@ -185,8 +207,8 @@ def translate(payload: str, session_id: str) -> AgentEvent:
 class StreamSlots:
     """How many streams this process has open, against its limit.
 
-    A slot is given back by the event loop or by a thread that was opening an AgentCore call, so
-    the count changes under a lock.
+    A slot is given back by the stream or by the task that was opening its AgentCore call (both on
+    the event loop; the lock keeps the count exact should either ever run elsewhere).
     """
 
     def __init__(self, limit: int) -> None:
@@ -214,7 +236,7 @@ class StreamLease:
     `release()` gives both back, exactly once. `EventStreamResponse` calls it in a `finally` around
     everything it does, so no path keeps either: not a response that never starts, a failure while
     sending headers, a client that leaves before the first byte, nor a cancelled task. The call that
-    opens the upstream stream runs in a worker thread that may finish after the request is gone:
+    opens the upstream stream runs in a task of its own that may finish after the request is gone:
     while it runs, the slot stays taken (a client that leaves does not end AgentCore's call, so the
     cap must still count it), and it hands its result over with `adopt()`, which gives the slot back
     and refuses the result once the lease is released.
@@ -231,8 +253,7 @@ class StreamLease:
         self._answered_late = False
         # The stream gave up while the call was opening: the opening thread stops the turn.
         self._stop_when_answered = False
-        self._response: dict[str, Any] | None = None
-        self.stream: UpstreamStream | None = None
+        self._response: UpstreamResponse | None = None
 
     def begin_opening(self) -> bool:
         """Called by the opening thread before it calls AgentCore; False once the stream has ended."""
@@ -242,7 +263,7 @@ class StreamLease:
             self._opening = True
             return True
 
-    def adopt(self, response: dict[str, Any] | None) -> bool:
+    def adopt(self, response: UpstreamResponse | None) -> bool:
         """Called by the opening thread when the call returned (None: it failed). False means nobody
         wants the response any more; the slot the opening held is then given back."""
         with self._lock:
@@ -271,11 +292,9 @@ class StreamLease:
         with self._lock:
             return self._stop_when_answered
 
-    def start_stream(self, loop: asyncio.AbstractEventLoop) -> UpstreamStream:
+    def start_stream(self) -> UpstreamResponse:
         assert self._response is not None
-        self.stream = UpstreamStream(self._response, loop)
-        self.stream.start()
-        return self.stream
+        return self._response
 
     def release(self) -> None:
         with self._lock:
@@ -285,15 +304,25 @@ class StreamLease:
             opening = self._opening
         if not opening:  # otherwise adopt() gives the slot back when AgentCore has answered
             self._slots.give_back()
-        if self.stream is not None:
-            self.stream.close()  # a no-op after drain()
-        elif self._response is not None:
-            close_response(self._response)
+        if self._response is not None:
+            self._response.close()  # a no-op once the body was read to its end (its connection is pooled)
 
     async def drain(self) -> None:
-        """After the agent's last event: take the body's end so urllib3 keeps the connection."""
-        if self.stream is not None:
-            await self.stream.drain()
+        """After the agent's last event: take the body's end so its connection goes back to the pool.
+
+        The agent's last event has arrived, so the rest of the body (its final empty chunk) is on its
+        way. A body that does not end within DRAIN_SECONDS (or DRAIN_MAX_BYTES) is cut instead.
+        """
+        stream = self._response
+        if stream is None or stream.complete:
+            return
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                ended = await stream.read_to_end(DRAIN_MAX_BYTES)
+        except (TimeoutError, UpstreamBroken):
+            ended = False
+        if not ended:
+            stream.close()
 
 
 # A stream's outcome until its last event is decided: it stays so only when the client leaves first.
@@ -322,8 +351,8 @@ class StreamRecord:
         self.deltas += 1
         if self.first_delta_ms is None:
             self.first_delta_ms = round((time.monotonic() - self.started) * 1000, 1)
-        if self.answer is not None and event.text is not None:
-            self.answer.append(event.text)
+        if self.answer is not None and (text := event.answer_text) is not None:
+            self.answer.append(text)
 
     @property
     def ended(self) -> bool:
@@ -489,11 +518,11 @@ class EventStreamResponse:
         self._stop_sent = True
         if not lease.give_up_turn():
             return
-        stopping = asyncio.get_running_loop().run_in_executor(None, self.proxy.stop_abandoned_turn, self.plan)
+        stopping = self.proxy.in_background(self.proxy.stop_abandoned_turn(self.plan))
         try:
             await asyncio.wait_for(asyncio.shield(stopping), STOP_WAIT_SECONDS)
         except TimeoutError:
-            pass  # the stop goes on in its thread; nothing here waits for it any longer
+            pass  # the stop goes on in its task; nothing here waits for it any longer
 
 
 class AmbiguousFramingGuard:
@@ -525,10 +554,23 @@ class ProxyApp:
         self.logger = logger
         self.cors = CorsPolicy(settings.cors_allowed_origins)
         self.slots = StreamSlots(settings.max_concurrent_streams)
-        # Threads that open upstream calls; anyio's default of 40 would queue streams behind each other.
-        self.open_limiter = anyio.CapacityLimiter(settings.max_concurrent_streams)
+        # Calls to AgentCore that outlive the request that made them (an opening, a stop); kept here
+        # so that none is collected while it runs.
+        self._background: set[asyncio.Task[None]] = set()
         # Streams that have not yet written their usage record (see lifespan).
         self.unreported: set[EventStreamResponse] = set()
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` to its end even when whoever started it stops waiting; its failure is retrieved."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: whoever waited for it has seen it, or nobody needs to
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -625,19 +667,18 @@ class ProxyApp:
             ),
         )
 
-    def _open_upstream(self, lease: StreamLease, plan: StreamPlan) -> None:
+    async def _open_upstream(self, lease: StreamLease, plan: StreamPlan) -> None:
         if not lease.begin_opening():
-            return  # the stream ended before this thread started
+            return  # the stream ended before this task started
         response = None
         try:
-            response = open_agent_stream(self.client, self.settings, plan.runtime_session_id, plan.prompt,
-                                         plan.request_id)
+            response = await self.client.open_stream(plan.runtime_session_id, plan.prompt, plan.request_id)
         finally:
             if not lease.adopt(response) and response is not None:
                 # The stream ended while AgentCore was answering: the agent's turn runs on regardless.
-                close_response(response)
+                response.close()
                 if lease.stop_when_answered:
-                    self.stop_abandoned_turn(plan)
+                    await self.stop_abandoned_turn(plan)
 
     async def events(self, lease: StreamLease, plan: StreamPlan, record: StreamRecord) -> AsyncIterator[bytes]:
         """The stream's bytes: `start` at once, keep-alives while AgentCore opens, then the relayed events."""
@@ -645,27 +686,21 @@ class ProxyApp:
         deadline = plan.deadline
         yield sse_event("start", {"sessionId": plan.session_id, "requestId": plan.request_id})
 
-        # Open the upstream call in a worker thread; a slow cold start must not leave the client in silence.
-        opening = asyncio.ensure_future(
-            anyio.to_thread.run_sync(
-                self._open_upstream, lease, plan,
-                limiter=self.open_limiter, abandon_on_cancel=True,
-            )
-        )
-        try:
-            while not opening.done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    record.outcome = contract.UPSTREAM_TIMEOUT
-                    plan.fields["upstreamError"] = "StreamLimitWhileOpening"
-                    yield _stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
-                    return
-                await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
-                if not opening.done():
-                    yield contract.KEEPALIVE_COMMENT
-            error = opening.exception()
-        finally:
-            opening.cancel()  # a no-op once done; otherwise the thread is abandoned and adopt() refuses
+        # Open the upstream call beside the keep-alives; a slow cold start must not leave the client in
+        # silence. Not cancelled when the stream ends first: AgentCore's call runs on, and keeps its slot.
+        # Once the stream has ended, adopt() refuses what the opening brings (and frees the slot).
+        opening = self.in_background(self._open_upstream(lease, plan))
+        while not opening.done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                record.outcome = contract.UPSTREAM_TIMEOUT
+                plan.fields["upstreamError"] = "StreamLimitWhileOpening"
+                yield _stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+                return
+            await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
+            if not opening.done():
+                yield contract.KEEPALIVE_COMMENT
+        error = opening.exception()
         if error is not None:
             api_error = map_open_error(error)
             record.outcome = api_error.code
@@ -678,7 +713,7 @@ class ProxyApp:
             return
 
         try:
-            stream = lease.start_stream(asyncio.get_running_loop())
+            stream = lease.start_stream()
             async for chunk in self._relay(stream, plan, record, deadline):
                 yield chunk
         except Exception as unexpected:  # a bug, or an upstream response of a shape we do not know
@@ -687,31 +722,32 @@ class ProxyApp:
             yield _stream_error(contract.INTERNAL_ERROR, "Something went wrong on our side.")
 
     async def _relay(
-        self, stream: UpstreamStream, plan: StreamPlan, record: StreamRecord, deadline: float
+        self, stream: UpstreamResponse, plan: StreamPlan, record: StreamRecord, deadline: float
     ) -> AsyncIterator[bytes]:
-        """Upstream chunks in, client events out, until the answer ends, breaks or runs out of time."""
+        """Upstream bytes in, client events out, until the answer ends, breaks or runs out of time."""
         decoder = SseDecoder()
+        # One timer for the stream, rescheduled once per quiet period, not armed for every read.
+        stream.watch(self.settings.keepalive_seconds, deadline)
         while True:
-            # Checked on every pass, not only when waiting: a slow reader can keep chunks
+            # Checked on every pass, not only when waiting: a slow reader can keep bytes
             # always waiting, and the limit must still strike before Lambda's timeout does.
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if time.monotonic() >= deadline:
                 record.outcome = contract.STREAM_TIMEOUT
                 yield _stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
                 return
-            item = stream.ready_item()
-            if item is None:
-                try:
-                    async with asyncio.timeout(min(self.settings.keepalive_seconds, remaining)):
-                        item = await stream.next_item()
-                except TimeoutError:
-                    yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
-                    continue
-            if isinstance(item, Finished):
-                yield self._finish(item, decoder, plan, record)
+            try:
+                data = await stream.read()
+            except UpstreamBroken as broken:
+                yield self._finish(str(broken.args[0]), decoder, plan, record)
+                return
+            if data is None:
+                yield contract.KEEPALIVE_COMMENT  # silence: keep API Gateway and proxies from idling out
+                continue
+            if not data:
+                yield self._finish(None, decoder, plan, record)
                 return
             try:
-                payloads = decoder.feed(item.data)
+                payloads = decoder.feed(data)
             except SseProtocolError:
                 record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
                 yield _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
@@ -722,11 +758,11 @@ class ProxyApp:
             if terminal:
                 return
 
-    def _finish(self, item: Finished, decoder: SseDecoder, plan: StreamPlan, record: StreamRecord) -> bytes:
-        """The last event when the upstream body ends before the agent's own last event."""
-        if item.failure is not None:
+    def _finish(self, failure: str | None, decoder: SseDecoder, plan: StreamPlan, record: StreamRecord) -> bytes:
+        """The last event when the upstream body ends (or breaks, `failure`) before the agent's own last event."""
+        if failure is not None:
             record.outcome = contract.UPSTREAM_INTERRUPTED
-            plan.fields["upstreamError"] = item.failure
+            plan.fields["upstreamError"] = failure
             return _stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
         if decoder.has_partial_event:
             record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
@@ -769,15 +805,15 @@ class ProxyApp:
 
     # -- stopping a turn ---------------------------------------------------------------------------
 
-    def stop_abandoned_turn(self, plan: StreamPlan) -> None:
-        """Stop the agent's turn of a stream that ended before its answer did (blocking; a thread).
+    async def stop_abandoned_turn(self, plan: StreamPlan) -> None:
+        """Stop the agent's turn of a stream that ended before its answer did.
 
         Named by its turn id, so a newer turn of the session (the client may already have sent one)
         is never stopped instead. A failure is logged; the agent's turn time limit is the backstop.
         """
         with log_context(requestId=plan.request_id, caller=plan.caller):
             try:
-                stopped = stop_agent_turn(self.client, self.settings, plan.runtime_session_id, plan.request_id)
+                stopped = await self.client.stop_turn(plan.runtime_session_id, plan.request_id)
             except Exception as error:
                 self.logger.warning("abandoned turn not stopped", stopError=upstream_error_code(error), **plan.fields)
                 return
@@ -800,7 +836,7 @@ class ProxyApp:
             fields = {"sessionHash": session_hash(session_id)}
             runtime_session_id = derive_runtime_session_id(context.caller, session_id)
             try:
-                stopped = await anyio.to_thread.run_sync(stop_agent_turn, self.client, self.settings, runtime_session_id)
+                stopped = await self.client.stop_turn(runtime_session_id)
             except Exception as error:  # AgentCore refused or failed, or the agent's answer was not one
                 api_error = (
                     ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")

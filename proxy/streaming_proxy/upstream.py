@@ -1,10 +1,9 @@
 """Calling the AgentCore Runtime: the one module that talks to it.
 
-The boto3 client, the InvokeAgentRuntime call, session ids, error mapping, and the byte pump.
-
-boto3 is synchronous. Opening the call runs in a worker thread; reading the response body runs in
-one reader thread per stream that hands chunks to the event loop as they arrive, so the loop never
-blocks and no chunk waits for the next one.
+The InvokeAgentRuntime request (as botocore's service model `bedrock-agentcore` defines it), its
+signing, session ids, error mapping, and the response body, all on the event loop: no thread per
+stream (upstream_http.py holds the HTTP/1.1 client), and no botocore: sigv4.py signs, and
+credentials.py reads the credentials Lambda provides (README, Performance).
 """
 
 from __future__ import annotations
@@ -12,76 +11,207 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import threading
-from dataclasses import dataclass
+import os
+import ssl
+import urllib.parse
 from typing import Any
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 
 from . import contract
 from .contract import ApiError
+from .credentials import CredentialsError, CredentialSource
 from .edge import ProxySettings
+from .sigv4 import sign
+from .upstream_http import (
+    ConnectionPool,
+    Origin,
+    Response,
+    UpstreamBroken,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    request,
+)
 
 # Error codes that mean "slow down" rather than "broken".
 _THROTTLING_CODES = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
-# Each read returns what the socket has, up to this much; small events are never held back for it.
-READ_SIZE = 64 * 1024
-# Chunks the reader may hand over before the client has taken them: bounds memory when the client
-# reads slower than the agent writes (at most READ_SIZE * this many bytes per stream).
-MAX_CHUNKS_IN_FLIGHT = 16
 # After the answer's last event, the body's end (the final empty chunk) is normally already on its way.
-# Reading it returns the connection to urllib3's pool, so the next stream skips a TCP (and on AWS a
-# TLS) handshake. A body that has not ended within this time or this many bytes is cut instead.
+# Reading it puts the connection back in the pool, so the next stream skips a TCP (and on AWS a TLS)
+# handshake. A body that has not ended within this time or this many bytes is cut instead.
 DRAIN_SECONDS = 1.0
 DRAIN_MAX_BYTES = 256 * 1024
+# An error response's body is a short JSON document; more than this is not read.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+SERVICE = "bedrock-agentcore"
+# The endpoint override of this service, then the global one, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+# is true (AWS SDKs and Tools reference guide, "Service-specific endpoints").
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", "AWS_ENDPOINT_URL")
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+USER_AGENT = "agentcore-streaming-proxy"
 
 
-def create_client(settings: ProxySettings) -> Any:
-    """The one bedrock-agentcore client of this process.
+class AgentCoreError(Exception):
+    """AgentCore answered with an error: its code (x-amzn-ErrorType or the body's __type) and status."""
 
-    AWS_ENDPOINT_URL_BEDROCK_AGENTCORE (read by boto3 itself) points it at the local stand-in.
-    """
-    config = Config(
-        region_name=settings.region,
-        connect_timeout=settings.connect_timeout_seconds,
-        # botocore's default 60 s read timeout would cut an agent that thinks quietly for a minute.
-        # Exactly the stream limit: it also bounds the wait for the response headers, which nothing
-        # else does (a longer value let a runtime that never answers hold the client, and the Lambda,
-        # beyond the limit). Once streaming, the relay's own deadline always comes first, because a
-        # read can only start after the request did.
-        read_timeout=settings.stream_timeout_seconds,
-        # A retry could run the agent twice for one prompt once it has started work: never retry.
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        max_pool_connections=settings.max_concurrent_streams,
-        tcp_keepalive=True,
-        user_agent_extra="agentcore-streaming-proxy",
-    )
-    return boto3.session.Session().client("bedrock-agentcore", config=config)
+    def __init__(self, code: str, status: int) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
 
 
-def open_agent_stream(
-    client: Any, settings: ProxySettings, runtime_session_id: str, prompt: str, turn_id: str
-) -> dict[str, Any]:
-    """InvokeAgentRuntime: the agent's answer as a streaming response (blocking; run it in a thread).
+def endpoint_url(region: str, environ: dict[str, str] | os._Environ[str]) -> str:
+    """The data plane's URL: an override from the environment, else the region's public endpoint
+    (endpoint rule set of botocore's `bedrock-agentcore` model: https://bedrock-agentcore.{region}.{dnsSuffix})."""
+    ignored = environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true"
+    for name in () if ignored else ENDPOINT_VARIABLES:
+        if environ.get(name, "").strip():
+            return environ[name].strip()
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{SERVICE}.{region}.{suffix}"
 
-    `turn_id` (the proxy's request id) names the turn, so that a stop sent for this stream alone
-    (stop_agent_turn) can never end a newer turn of the same session."""
-    return client.invoke_agent_runtime(
-        agentRuntimeArn=settings.runtime_arn,
-        qualifier=settings.qualifier,
-        runtimeSessionId=runtime_session_id,
-        contentType="application/json",
-        accept="text/event-stream",
-        payload=upstream_payload(prompt, turn_id),
-    )
+
+def _origin(url: str) -> tuple[Origin, str]:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the AgentCore endpoint must be an http(s) URL, not {url!r}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return Origin(parts.scheme, parts.hostname, port), parts.path.rstrip("/")
+
+
+def invocation_target(base_path: str, runtime_arn: str, qualifier: str | None) -> str:
+    """/runtimes/{agentRuntimeArn}/invocations?qualifier=...: the ARN percent-encoded as botocore
+    encodes a URI label (every reserved character, '/' included), the query as it encodes a query."""
+    target = f"{base_path}/runtimes/{urllib.parse.quote(runtime_arn, safe='-_.~')}/invocations"
+    if qualifier:
+        target += "?" + urllib.parse.urlencode({"qualifier": qualifier}, quote_via=urllib.parse.quote)
+    return target
+
+
+def error_code(response: Response, body: bytes) -> str:
+    """The AWS error code as botocore's rest-json parser reads it: the HTTP status for a 5xx whose body
+    is empty or HTML; else x-amzn-ErrorType, else the body's `code` (or `Code`), else its `__type`,
+    else the status; each cut before its first ':' and after its last '#'."""
+    if response.status >= 500 and (not body.strip() or body.strip().startswith(b"<html>")):
+        return str(response.status)
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    code = (response.headers.get("x-amzn-errortype") or document.get("code") or document.get("Code")
+            or document.get("__type") or str(response.status))
+    return str(code).split(":", 1)[0].rsplit("#", 1)[-1]
+
+
+class Signer:
+    """SigV4 (sigv4.py) over the credentials Lambda provides (credentials.py)."""
+
+    def __init__(self, region: str, credentials: CredentialSource) -> None:
+        self.region = region
+        self.credentials = credentials
+
+    async def headers(self, url: str, headers: dict[str, str], body: bytes) -> list[tuple[str, str]]:
+        try:
+            credentials = await self.credentials.current()
+        except CredentialsError as error:
+            raise UpstreamUnreachable("NoCredentials") from error
+        return list(sign("POST", url, headers, body, credentials, self.region, SERVICE).items())
+
+
+class AgentCore:
+    """The one AgentCore data-plane client of this process: a pool of kept-alive connections."""
+
+    def __init__(self, settings: ProxySettings, signer: Any, url: str, tls: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self.signer = signer
+        origin, self._base_path = _origin(url)
+        self._url_prefix = f"{origin.scheme}://{origin.host_header}"
+        if origin.scheme == "https" and tls is None:
+            tls = default_tls()
+        self.pool = ConnectionPool(origin, settings.connect_timeout_seconds, settings.max_concurrent_streams,
+                                   tls if origin.scheme == "https" else None)
+
+    async def request_headers(self, runtime_session_id: str, accept: str, payload: bytes) -> tuple[str, list[tuple[str, str]]]:
+        """The target and the signed headers of InvokeAgentRuntime, as botocore sends them."""
+        target = invocation_target(self._base_path, self.settings.runtime_arn, self.settings.qualifier)
+        headers = {
+            "Host": self.pool.origin.host_header,
+            SESSION_HEADER: runtime_session_id,
+            "Content-Type": "application/json",
+            "Accept": accept,
+        }
+        signed = await self.signer.headers(self._url_prefix + target, headers, payload)
+        return target, signed + [("User-Agent", USER_AGENT), ("Content-Length", str(len(payload)))]
+
+    async def invoke(self, runtime_session_id: str, accept: str, payload: bytes) -> Response:
+        """InvokeAgentRuntime: the response once its head arrived, or AgentCoreError / Upstream*."""
+        target, headers = await self.request_headers(runtime_session_id, accept, payload)
+        # Never retried: a retry could run the agent twice for one prompt. The head's wait is bounded
+        # by the stream limit, as botocore's read timeout was (the relay's deadline usually comes first).
+        response = await request(self.pool, "POST", target, headers, payload, self.settings.stream_timeout_seconds)
+        if response.status == 200:
+            return response
+        body = await _read_bounded(response, MAX_ERROR_BODY_BYTES)
+        raise AgentCoreError(error_code(response, body), response.status)
+
+    async def open_stream(self, runtime_session_id: str, prompt: str, turn_id: str) -> Response:
+        """The agent's answer as a stream of SSE bytes.
+
+        `turn_id` (the proxy's request id) names the turn, so that a stop sent for this stream alone
+        (stop_turn) can never end a newer turn of the same session."""
+        return await self.invoke(runtime_session_id, "text/event-stream", upstream_payload(prompt, turn_id))
+
+    async def stop_turn(self, runtime_session_id: str, turn_id: str | None = None) -> bool:
+        """Ask the agent to stop the session's running turn; True when a turn was running and is ending.
+        With `turn_id`, only when the running turn is that one (the proxy ending a stream it gave up on).
+
+        A second InvokeAgentRuntime on the same runtime session: AgentCore routes it to the session's
+        microVM while the turn's own invocation is still open, and the agent answers it outside the
+        turn's lock (README, "Stopping a turn").
+        """
+        try:
+            async with asyncio.timeout(self.settings.stream_timeout_seconds):
+                payload = STOP_PAYLOAD if turn_id is None else json.dumps({"action": "stop", "turnId": turn_id}).encode()
+                response = await self.invoke(runtime_session_id, "application/json", payload)
+                body = await _read_bounded(response, MAX_STOP_ANSWER_BYTES + 1)
+        except TimeoutError as error:
+            raise UpstreamTimeout("ReadTimeout") from error
+        try:
+            answer = json.loads(body) if len(body) <= MAX_STOP_ANSWER_BYTES else None
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or not isinstance(answer.get("stopped"), bool):
+            raise StopAnswerError("the agent's answer to a stop was not {\"stopped\": true|false}")
+        return bool(answer["stopped"])
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+async def _read_bounded(response: Response, limit: int) -> bytes:
+    """Up to `limit` bytes of a short body; the connection is pooled when the body ended, else cut."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size < limit:
+            data = await response.read()
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+    finally:
+        response.close()  # a no-op when the body ended (then the connection is already pooled)
+    return b"".join(parts)
+
+
+def default_tls() -> ssl.SSLContext:
+    """TLS with the system's certificate store (on Lambda, the runtime image's)."""
+    return ssl.create_default_context()
+
+
+def create_client(settings: ProxySettings) -> AgentCore:
+    """The process's AgentCore client; AWS_ENDPOINT_URL_BEDROCK_AGENTCORE points it at the local stand-in."""
+    return AgentCore(settings, Signer(settings.region, CredentialSource(os.environ)),
+                     endpoint_url(settings.region, os.environ))
 
 
 # The agent's control request that stops the session's running turn; it answers {"stopped": bool}.
@@ -92,43 +222,6 @@ MAX_STOP_ANSWER_BYTES = 1024
 
 class StopAnswerError(Exception):
     """The agent's answer to a stop request was not {"stopped": true|false}."""
-
-
-def stop_agent_turn(client: Any, settings: ProxySettings, runtime_session_id: str, turn_id: str | None = None) -> bool:
-    """Ask the agent to stop the session's running turn (blocking; run it in a thread); with
-    `turn_id`, only when the running turn is that one (the proxy ending a stream it gave up on).
-
-    A second InvokeAgentRuntime on the same runtime session: AgentCore routes it to the session's
-    microVM while the turn's own invocation is still open, and the agent answers it outside the
-    turn's lock (README, "Stopping a turn"). True when a turn was running and is now ending.
-    """
-    response = client.invoke_agent_runtime(
-        agentRuntimeArn=settings.runtime_arn,
-        qualifier=settings.qualifier,
-        runtimeSessionId=runtime_session_id,
-        contentType="application/json",
-        accept="application/json",
-        payload=STOP_PAYLOAD if turn_id is None else json.dumps({"action": "stop", "turnId": turn_id}).encode(),
-    )
-    try:
-        body = response["response"].read(MAX_STOP_ANSWER_BYTES + 1)
-    finally:
-        close_response(response)
-    try:
-        answer = json.loads(body) if len(body) <= MAX_STOP_ANSWER_BYTES else None
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("stopped"), bool):
-        raise StopAnswerError("the agent's answer to a stop was not {\"stopped\": true|false}")
-    return bool(answer["stopped"])
-
-
-def close_response(response: dict[str, Any]) -> None:
-    """Drop an upstream response nobody will read (its connection is not worth reusing)."""
-    try:
-        response["response"].close()
-    except Exception:
-        pass
 
 
 def derive_runtime_session_id(caller: str, session_id: str) -> str:
@@ -142,164 +235,20 @@ def derive_runtime_session_id(caller: str, session_id: str) -> str:
 
 def map_open_error(error: Exception) -> ApiError:
     """Turn a failure to open the upstream stream into the client's error, without internals."""
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLING_CODES:
-            return ApiError(429, contract.THROTTLED, "The agent is busy; retry after a short wait.")
-        return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
-    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+    if isinstance(error, AgentCoreError) and error.code in _THROTTLING_CODES:
+        return ApiError(429, contract.THROTTLED, "The agent is busy; retry after a short wait.")
+    if isinstance(error, UpstreamTimeout):
         return ApiError(504, contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
-    if isinstance(error, (EndpointConnectionError, BotoCoreError)):
-        return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
     return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
 
 
 def upstream_error_code(error: Exception) -> str:
-    """A short label for logs: the AWS error code or the exception class, never its message."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    """A short label for logs: the AWS error code or the failure's label, never a message."""
+    if isinstance(error, AgentCoreError):
+        return error.code
+    if isinstance(error, (UpstreamTimeout, UpstreamUnreachable, UpstreamBroken)) and error.args:
+        return str(error.args[0])
     return type(error).__name__
-
-
-@dataclass
-class Chunk:
-    data: bytes
-
-
-@dataclass
-class Finished:
-    # None on a clean end of the body; otherwise what broke it (a label, for the logs).
-    failure: str | None
-
-
-class UpstreamStream:
-    """The agent's response body, read by a thread and consumed with `await next_item()`."""
-
-    def __init__(self, response: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
-        self._body = response["response"]
-        self._raw = self._body._raw_stream  # urllib3 HTTPResponse: read1() returns what has arrived
-        self._loop = loop
-        self._queue: asyncio.Queue[Chunk | Finished] = asyncio.Queue()
-        self._slots = threading.Semaphore(MAX_CHUNKS_IN_FLIGHT)
-        self._closed = threading.Event()
-        # Set by drain(): read the rest of the body (bounded) instead of cutting the connection.
-        self._drain = False
-        # Done when the reader thread has finished with the body (and released or dropped the connection).
-        self._reader_done: asyncio.Future[None] = loop.create_future()
-        self._thread = threading.Thread(target=self._pump, name="upstream-reader", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _hand_over(self, item: Chunk | Finished) -> None:
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-
-    def _pump(self) -> None:
-        failure: str | None = None
-        at_end = False
-        try:
-            while not self._closed.is_set():
-                # Wait for the consumer to take chunks before reading more (bounded memory).
-                while not self._slots.acquire(timeout=0.5):
-                    if self._closed.is_set():
-                        break
-                if self._closed.is_set():
-                    break
-                data = self._raw.read1(READ_SIZE)
-                if not data:
-                    at_end = True
-                    break
-                self._hand_over(Chunk(data))
-            if not at_end and self._drain:
-                at_end = self._read_to_end()
-        except Exception as error:  # the connection broke or was shut down by close()
-            failure = type(error).__name__
-        finally:
-            # At the end of the body urllib3 has already put the connection back in the pool, and
-            # close() only marks the body closed; anywhere else close() drops the connection.
-            try:
-                self._body.close()
-            except Exception:
-                pass
-            try:
-                self._loop.call_soon_threadsafe(self._mark_reader_done)
-            except RuntimeError:  # the event loop is gone (process shutting down)
-                pass
-            if not self._closed.is_set():
-                try:
-                    self._hand_over(Finished(failure))
-                except RuntimeError:  # the event loop is gone (process shutting down)
-                    pass
-
-    async def next_item(self) -> Chunk | Finished:
-        item = await self._queue.get()
-        if isinstance(item, Chunk):
-            self._slots.release()
-        return item
-
-    def ready_item(self) -> Chunk | Finished | None:
-        """An item that has already arrived, or None; avoids arming a timer per chunk."""
-        try:
-            item = self._queue.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
-        if isinstance(item, Chunk):
-            self._slots.release()
-        return item
-
-    def _read_to_end(self) -> bool:
-        """Read and drop what is left of the body; True when it ended within DRAIN_MAX_BYTES."""
-        dropped = 0
-        while dropped <= DRAIN_MAX_BYTES:
-            data = self._raw.read1(READ_SIZE)
-            if not data:
-                return True
-            dropped += len(data)
-        return False
-
-    def _mark_reader_done(self) -> None:
-        if not self._reader_done.done():
-            self._reader_done.set_result(None)
-
-    async def drain(self) -> None:
-        """End a stream whose answer is complete: take the body's end so the connection is reused.
-
-        The agent's last event has arrived, so the rest of the body (its final empty chunk) is on its
-        way. Reading it lets urllib3 put the connection back in the pool before the next stream asks
-        for one. A body that does not end within DRAIN_SECONDS (or DRAIN_MAX_BYTES) is cut instead.
-        """
-        if self._closed.is_set():
-            return
-        self._drain = True
-        self._closed.set()
-        self._slots.release()
-        try:
-            async with asyncio.timeout(DRAIN_SECONDS):
-                await asyncio.shield(self._reader_done)
-        except TimeoutError:  # the body did not end: cut it rather than wait
-            self._cut()
-        except BaseException:  # cancelled while waiting: never leave the connection to a stray read
-            self._cut()
-            raise
-
-    def close(self) -> None:
-        """Stop reading and drop the upstream connection now (the client left, or time ran out)."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        self._slots.release()
-        # The AgentCore data plane sees the closed connection as the caller going away.
-        self._cut()
-
-    def _cut(self) -> None:
-        try:
-            # Wakes a reader blocked in recv(); the reader then closes the connection.
-            self._raw.shutdown()
-        except Exception:
-            try:
-                self._body.close()
-            except Exception:
-                pass
 
 
 def upstream_payload(prompt: str, turn_id: str) -> bytes:

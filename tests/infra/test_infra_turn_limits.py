@@ -32,7 +32,7 @@ def test_the_proxy_ends_every_stream_20_s_before_the_integration_and_the_functio
     # The integration's clock includes the function's init, which the proxy's does not.
     assert limit <= integration_timeout - 20
     assert limit <= function_timeout - 20
-    # The botocore read timeout is the stream limit too (upstream.create_client), so nothing waits longer.
+    # The wait for AgentCore's response head is bounded by the stream limit too (upstream.AgentCore.invoke).
 
 
 def test_a_shorter_stream_limit_moves_the_function_and_the_integration_with_it() -> None:

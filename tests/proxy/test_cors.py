@@ -1,6 +1,5 @@
 """CORS rules: off by default, exact origins echoed on every response (errors too), preflight for /invoke."""
 
-import io
 import json
 from typing import Any
 
@@ -11,31 +10,12 @@ from streaming_proxy import contract
 from streaming_proxy.app import create_app
 from streaming_proxy.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, CorsPolicy, SettingsError, load_settings
 from streaming_proxy.jsonlog import JsonLogger
+from tests.support.fake_agentcore import FakeAgentCore, sse_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 PAGE = "https://chat.example.com"
 OTHER = "https://evil.example.net"
 AGENT_FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
-
-
-class FakeBody:
-    """Enough of botocore's StreamingBody for UpstreamStream: a raw stream with read1, and close."""
-
-    def __init__(self, data: bytes) -> None:
-        self._raw_stream = io.BytesIO(data)
-
-    def close(self) -> None:
-        pass
-
-
-class FakeAgentCore:
-    def __init__(self, response: dict[str, Any] | None = None) -> None:
-        self.response = response
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        if self.response is not None:
-            return self.response
-        return {"response": FakeBody(AGENT_FRAMES)}
 
 
 def client_for(origins: str, agentcore: FakeAgentCore | None = None) -> TestClient:
@@ -183,9 +163,16 @@ def test_unexpected_error_carries_cors_headers(monkeypatch):
     assert_allowed(response, PAGE)
 
 
+class BrokenAgentCore(FakeAgentCore):
+    """Hands over something that is no response: a bug on our side, after `start` went out."""
+
+    async def open_stream(self, runtime_session_id: str, prompt: str, turn_id: str) -> Any:
+        return object()
+
+
 def test_unexpected_error_after_start_is_an_error_event_with_cors_headers():
-    # A response without a body breaks the relay after `start` went out: an error event, not a 500.
-    response = invoke(client_for(PAGE, FakeAgentCore(response={})), PAGE)
+    # A failure inside the relay after `start` went out: an error event, not a 500.
+    response = invoke(client_for(PAGE, BrokenAgentCore()), PAGE)
     assert response.status_code == 200
     assert_allowed(response, PAGE)
     assert b"event: start" in response.content

@@ -1,10 +1,10 @@
 import json
 
 import pytest
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from streaming_proxy.caller import MAX_REQUEST_CONTEXT_BYTES, RequestContextError, read_request_context, request_id_from
-from streaming_proxy.upstream import derive_runtime_session_id, map_open_error
+from streaming_proxy.upstream import AgentCoreError, derive_runtime_session_id, map_open_error
+from streaming_proxy.upstream_http import UpstreamTimeout, UpstreamUnreachable
 
 
 def context_header(context: dict) -> dict:
@@ -61,8 +61,8 @@ def test_runtime_session_id_is_stable_per_caller_and_within_agentcore_limits():
     assert 33 <= len(first) <= 256
 
 
-def client_error(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "arn:aws:secret internals"}}, "InvokeAgentRuntime")
+def client_error(code: str) -> AgentCoreError:
+    return AgentCoreError(code, 400)
 
 
 def test_open_errors_map_to_statuses_without_internals():
@@ -72,9 +72,9 @@ def test_open_errors_map_to_statuses_without_internals():
         client_error("AccessDeniedException"): 502,
         client_error("ResourceNotFoundException"): 502,
         client_error("InternalServerException"): 502,
-        ReadTimeoutError(endpoint_url="http://x"): 504,
-        ConnectTimeoutError(endpoint_url="http://x"): 504,
-        EndpointConnectionError(endpoint_url="http://x"): 502,
+        UpstreamTimeout("ReadTimeout"): 504,
+        UpstreamTimeout("ConnectTimeout"): 504,
+        UpstreamUnreachable("ConnectionRefusedError"): 502,
         RuntimeError("boom arn:aws:secret"): 502,
     }
     for error, status in cases.items():

@@ -2,54 +2,33 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
 from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
 from streaming_proxy.edge import REQUEST_CONTEXT_HEADER, load_settings
 from streaming_proxy.jsonlog import JsonLogger
-from streaming_proxy.upstream import STOP_PAYLOAD, derive_runtime_session_id
+from streaming_proxy.upstream import SESSION_HEADER, STOP_PAYLOAD, derive_runtime_session_id, invocation_target
+from tests.support.fake_agentcore import Answer, FakeAgentCore, drop_answer, error_answer, json_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 
 
-class StopAnswer:
-    """The body of AgentCore's answer to a stop: the agent's JSON as it sent it."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-        self.closed = False
-
-    def read(self, amount: int | None = None) -> bytes:
-        return self._data.read(amount)
-
-    def close(self) -> None:
-        self.closed = True
+SETTINGS = load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_STREAM_TIMEOUT_SECONDS": "1", "PROXY_KEEPALIVE_SECONDS": "0.5"})
 
 
-class FakeAgentCore:
-    def __init__(self, answer: bytes | Exception = b'{"stopped": true}') -> None:
-        self.answer = answer
-        self.calls: list[dict[str, Any]] = []
-        self.bodies: list[StopAnswer] = []
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        body = StopAnswer(self.answer)
-        self.bodies.append(body)
-        return {"response": body, "contentType": "application/json"}
+def answered(answer: bytes | Answer = b'{"stopped": true}') -> FakeAgentCore:
+    agentcore = FakeAgentCore(settings=SETTINGS)
+    agentcore.stop_answer = json_answer(answer) if isinstance(answer, bytes) else answer
+    return agentcore
 
 
 def client_for(agentcore: FakeAgentCore) -> TestClient:
-    settings = load_settings({"AGENT_RUNTIME_ARN": ARN})
+    settings = SETTINGS
     return TestClient(create_app(settings, agentcore, JsonLogger("proxy-test", "ERROR")), raise_server_exceptions=False)
 
 
@@ -61,40 +40,41 @@ def stop(client: TestClient, body: Any, caller_context: dict[str, Any] | None = 
 
 
 def test_stop_is_a_control_invocation_on_the_callers_runtime_session() -> None:
-    agentcore = FakeAgentCore()
+    agentcore = answered()
     context = {"requestId": "req-1", "identity": {"apiKeyId": "key-alice"}}
     response = stop(client_for(agentcore), {"sessionId": "chat-1"}, context)
     assert (response.status_code, response.json()) == (200, {"stopped": True})
     assert response.headers["x-request-id"] == "req-1" and response.headers["cache-control"] == "no-store"
-    [call] = agentcore.calls
-    assert call["payload"] == STOP_PAYLOAD and json.loads(call["payload"]) == {"action": "stop"}
-    assert call["agentRuntimeArn"] == ARN and call["accept"] == "application/json"
+    [call] = agentcore.stops
+    assert call.body == STOP_PAYLOAD and json.loads(call.body) == {"action": "stop"}
+    assert call.target == invocation_target("", ARN, "DEFAULT") and call.headers["accept"] == "application/json"
     # The same runtime session /invoke derives for this caller and session id, so only the caller's own turn.
-    alice = call["runtimeSessionId"]
+    alice = call.headers[SESSION_HEADER.lower()]
     assert alice == derive_runtime_session_id("apikey:key-alice", "chat-1")
-    stop(client_for(bob := FakeAgentCore(b'{"stopped": false}')), {"sessionId": "chat-1"},
+    stop(client_for(bob := answered(b'{"stopped": false}')), {"sessionId": "chat-1"},
          {"requestId": "req-2", "identity": {"apiKeyId": "key-bob"}})
-    assert bob.calls[0]["runtimeSessionId"] != alice
-    assert agentcore.bodies[0].closed
+    assert bob.stops[0].headers[SESSION_HEADER.lower()] != alice
+    assert agentcore.held() == 0
 
 
 def test_stopped_false_is_passed_on() -> None:
-    response = stop(client_for(FakeAgentCore(b'{"stopped": false}')), {"sessionId": "idle"})
+    response = stop(client_for(answered(b'{"stopped": false}')), {"sessionId": "idle"})
     assert (response.status_code, response.json()) == (200, {"stopped": False})
 
 
-def client_error(code: str, status: int) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "internal detail arn:aws:secret"},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeAgentRuntime")
+def never_answered() -> FakeAgentCore:
+    """AgentCore takes the stop and never answers (until the proxy closes the connection)."""
+    return answered(lambda sock: sock.recv(1))
 
 
 @pytest.mark.parametrize(
     ("answer", "status", "code"),
     [
-        (client_error("ThrottlingException", 429), 429, contract.THROTTLED),
-        (client_error("ResourceNotFoundException", 404), 502, contract.UPSTREAM_ERROR),
-        (client_error("RuntimeClientError", 424), 502, contract.UPSTREAM_ERROR),
-        (ReadTimeoutError(endpoint_url="https://agentcore"), 504, contract.UPSTREAM_TIMEOUT),
+        (error_answer(429, "ThrottlingException"), 429, contract.THROTTLED),
+        (error_answer(404, "ResourceNotFoundException"), 502, contract.UPSTREAM_ERROR),
+        (error_answer(424, "RuntimeClientError"), 502, contract.UPSTREAM_ERROR),
+        (None, 504, contract.UPSTREAM_TIMEOUT),
+        (drop_answer, 502, contract.UPSTREAM_ERROR),
         (b"not json", 502, contract.UPSTREAM_ERROR),
         (b'{"stopped": "yes"}', 502, contract.UPSTREAM_ERROR),
         (b'{"error": "x"}', 502, contract.UPSTREAM_ERROR),
@@ -102,7 +82,7 @@ def client_error(code: str, status: int) -> ClientError:
     ],
 )
 def test_agentcore_failures_are_the_contracts_json_errors(answer: Any, status: int, code: str) -> None:
-    response = stop(client_for(FakeAgentCore(answer)), {"sessionId": "s1"})
+    response = stop(client_for(never_answered() if answer is None else answered(answer)), {"sessionId": "s1"})
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code and error["requestId"]
@@ -125,12 +105,12 @@ def test_agentcore_failures_are_the_contracts_json_errors(answer: Any, status: i
     ],
 )
 def test_bad_bodies_never_reach_agentcore(body: Any, code: str) -> None:
-    agentcore = FakeAgentCore()
+    agentcore = answered()
     response = stop(client_for(agentcore), body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert "sessionId" in response.json()["error"]["message"]
-    assert agentcore.calls == []
+    assert agentcore.stops == [] and agentcore.requests == []
 
 
 def test_other_methods_on_stop_are_405_with_allow_post() -> None:

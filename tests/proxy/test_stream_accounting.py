@@ -8,7 +8,6 @@ call, and a response that AgentCore hands over only after the client left.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import threading
 import time
@@ -21,70 +20,11 @@ from streaming_proxy import contract
 from streaming_proxy.app import LAST_SEND_SECONDS, STOP_WAIT_SECONDS, create_app
 from streaming_proxy.jsonlog import JsonLogger
 from streaming_proxy.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
+from streaming_proxy.upstream import SESSION_HEADER
+from tests.support.fake_agentcore import FakeAgentCore, breaking_answer, drop_answer, endless_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
-FRAMES = b'data: {"type": "delta", "text": "Hi"}\n\ndata: {"type": "done"}\n\n'
 FAILURES_PER_KIND = 20
-
-
-class RecordingRaw(io.BytesIO):
-    """urllib3's raw stream, enough of it: read1 and shutdown."""
-
-    def shutdown(self) -> None:
-        pass
-
-
-class RecordingBody:
-    def __init__(self, data: bytes, closed: list[RecordingBody]) -> None:
-        self._raw_stream = RecordingRaw(data)
-        self._closed_list = closed
-        self.closed = False
-
-    def read(self, size: int = -1) -> bytes:
-        return self._raw_stream.read(size)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._closed_list.append(self)
-
-
-class FakeAgentCore:
-    """Opens after `gate` is set (at once by default); records every body it hands out, how many
-    calls were being opened at once, and every stop request (answered {"stopped": true})."""
-
-    def __init__(self, frames: bytes = FRAMES, raw: type[io.BytesIO] = RecordingRaw) -> None:
-        self.gate = threading.Event()
-        self.gate.set()
-        self.frames = frames
-        self.raw = raw
-        self.opened: list[RecordingBody] = []
-        self.closed: list[RecordingBody] = []
-        self.stops: list[dict[str, Any]] = []
-        self.calls = 0
-        self.opening = 0
-        self.most_opening = 0
-        self.lock = threading.Lock()
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        if json.loads(kwargs["payload"]).get("action") == "stop":
-            with self.lock:
-                self.stops.append(kwargs)
-            return {"response": RecordingBody(b'{"stopped": true}', [])}
-        with self.lock:
-            self.calls += 1
-            self.opening += 1
-            self.most_opening = max(self.most_opening, self.opening)
-        try:
-            assert self.gate.wait(10)
-        finally:
-            with self.lock:
-                self.opening -= 1
-        body = RecordingBody(self.frames, self.closed)
-        body._raw_stream = self.raw(self.frames)
-        with self.lock:
-            self.opened.append(body)
-        return {"response": body}
 
 
 def make_app(agentcore: FakeAgentCore, **environment: str) -> Any:
@@ -157,7 +97,7 @@ def test_headers_that_cannot_be_sent_release_the_slot_and_the_upstream_stream() 
 
     asyncio.run(main())
     # Nothing was opened at all: the stream failed before it asked AgentCore.
-    assert len(agentcore.opened) == len(agentcore.closed)
+    assert agentcore.opened == 0
 
 
 def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> None:
@@ -174,11 +114,12 @@ def test_a_client_that_leaves_before_the_first_byte_releases_everything() -> Non
                 pass
 
             await asyncio.wait_for(app(scope_for(REQUEST), body_then(REQUEST, gone), send), 5)
-        # AgentCore's calls still being opened hold their slots (a client leaving does not end them).
-        assert app.state.proxy.active_streams == agentcore.opening
+        # AgentCore's calls still being opened hold their slots (a client leaving does not end them);
+        # the last request may still be on its way to the fake.
+        await eventually(lambda: app.state.proxy.active_streams == agentcore.opening)
         agentcore.gate.set()  # AgentCore answers now, for nobody: each response must be closed at once
         await eventually(lambda: app.state.proxy.active_streams == 0)
-        await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
+        await eventually(lambda: agentcore.held() == 0)
 
     asyncio.run(main())
 
@@ -204,10 +145,10 @@ def test_a_cancelled_request_task_releases_everything() -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         # Each slot is given back once AgentCore has answered the call it was opening.
-        assert app.state.proxy.active_streams == agentcore.opening
+        await eventually(lambda: app.state.proxy.active_streams == agentcore.opening)
         agentcore.gate.set()
         await eventually(lambda: app.state.proxy.active_streams == 0)
-        await eventually(lambda: len(agentcore.closed) == len(agentcore.opened))
+        await eventually(lambda: agentcore.held() == 0)
 
     asyncio.run(main())
 
@@ -229,7 +170,7 @@ def test_a_client_that_leaves_mid_stream_closes_the_upstream_stream() -> None:
         assert app.state.proxy.active_streams == 0
 
     asyncio.run(main())
-    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened))
+    wait_for(lambda: agentcore.held() == 0)
 
 
 def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit() -> None:
@@ -256,7 +197,7 @@ def test_slots_are_counted_while_streams_are_open_and_refused_beyond_the_limit()
 
     asyncio.run(main())
     # The reader thread closes the body once it sees the stream closed (it polls every 0.5 s).
-    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
+    wait_for(lambda: agentcore.held() == 0 and agentcore.calls == 2)
 
 
 def test_clients_that_leave_while_agentcore_is_opening_count_against_the_cap() -> None:
@@ -288,7 +229,7 @@ def test_clients_that_leave_while_agentcore_is_opening_count_against_the_cap() -
 
     asyncio.run(main())
     assert agentcore.most_opening <= 2
-    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 2)
+    wait_for(lambda: agentcore.held() == 0 and agentcore.calls == 2)
     # A client that leaves stops nothing, as on AWS where the proxy never learns of it.
     time.sleep(0.2)
     assert agentcore.stops == []
@@ -312,8 +253,8 @@ def test_a_call_answered_after_the_limit_struck_while_opening_gets_its_turn_stop
 
     asyncio.run(main())
     assert b'"code":"UPSTREAM_TIMEOUT"' in b"".join(chunks)
-    wait_for(lambda: len(agentcore.stops) == 1 and len(agentcore.closed) == len(agentcore.opened) == 1)
-    assert json.loads(agentcore.stops[0]["payload"])["turnId"]
+    wait_for(lambda: len(agentcore.stops) == 1 and agentcore.held() == 0 and agentcore.calls == 1)
+    assert json.loads(agentcore.stops[0].body)["turnId"]
 
 
 def test_the_last_send_and_the_stop_fit_in_the_headroom_left_after_lambdas_init() -> None:
@@ -321,26 +262,10 @@ def test_the_last_send_and_the_stop_fit_in_the_headroom_left_after_lambdas_init(
     assert LAST_SEND_SECONDS + STOP_WAIT_SECONDS < STREAM_LIMIT_HEADROOM_SECONDS - lambda_init_limit_seconds
 
 
-class EndlessRaw(io.BytesIO):
-    """An agent that never stops answering: a delta on every read, until the connection is shut."""
-
-    def __init__(self, frames: bytes) -> None:
-        super().__init__()
-        self.shut = threading.Event()
-
-    def read1(self, size: int = -1) -> bytes:
-        if self.shut.wait(0.005):
-            raise ConnectionResetError("shut down")
-        return b'data: {"type": "delta", "text": "more "}\n\n'
-
-    def shutdown(self) -> None:
-        self.shut.set()
-
-
 def test_a_client_that_stops_reading_is_cut_at_the_limit_and_its_turn_is_stopped() -> None:
     # Before: `send` blocked on the full window for ever, so the limit never struck and the slot,
     # the upstream call and the agent's turn were held until the client read again.
-    agentcore = FakeAgentCore(raw=EndlessRaw)
+    agentcore = FakeAgentCore(endless_answer)
     app = make_app(agentcore, PROXY_STREAM_TIMEOUT_SECONDS="1", PROXY_KEEPALIVE_SECONDS="0.5")
     records: list[dict[str, Any]] = []
     app.state.proxy.logger.info = lambda message, **fields: records.append({"message": message, **fields})
@@ -358,45 +283,19 @@ def test_a_client_that_stops_reading_is_cut_at_the_limit_and_its_turn_is_stopped
 
     elapsed = asyncio.run(main())
     assert elapsed < 1 + LAST_SEND_SECONDS + 2  # the limit, the last event's allowance, room for a loaded machine
-    wait_for(lambda: len(agentcore.closed) == len(agentcore.opened) == 1)
+    wait_for(lambda: agentcore.held() == 0 and agentcore.calls == 1)
     assert len(agentcore.stops) == 1
     stop = agentcore.stops[0]
-    opened_session = stop["runtimeSessionId"]
-    assert json.loads(stop["payload"])["action"] == "stop" and json.loads(stop["payload"])["turnId"]
+    opened_session = stop.headers[SESSION_HEADER.lower()]
+    assert json.loads(stop.body)["action"] == "stop" and json.loads(stop.body)["turnId"]
     assert opened_session.startswith("session-")
     usage = [record for record in records if record["message"] == "turn usage"]
     assert len(usage) == 1 and usage[0]["outcome"] == f"error:{contract.STREAM_TIMEOUT}"
 
 
-class BreakingRaw(io.BytesIO):
-    """An agent whose answer breaks off after two deltas (its microVM ended)."""
-
-    def __init__(self, frames: bytes) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def read1(self, size: int = -1) -> bytes:
-        self.reads += 1
-        if self.reads > 2:
-            raise ConnectionResetError("the runtime went away")
-        return b'data: {"type": "delta", "text": "so far "}\n\n'
-
-    def shutdown(self) -> None:
-        pass
-
-
 def test_a_broken_answer_still_ends_with_its_error_when_the_stop_of_its_turn_fails() -> None:
-    agentcore = FakeAgentCore(raw=BreakingRaw)
-    stop_failures: list[dict[str, Any]] = []
-    invoke = agentcore.invoke_agent_runtime
-
-    def failing_stop(**kwargs: Any) -> dict[str, Any]:
-        if json.loads(kwargs["payload"]).get("action") == "stop":
-            stop_failures.append(kwargs)
-            raise ConnectionResetError("the runtime is gone")
-        return invoke(**kwargs)
-
-    agentcore.invoke_agent_runtime = failing_stop  # type: ignore[method-assign]
+    agentcore = FakeAgentCore(breaking_answer)
+    agentcore.stop_answer = drop_answer  # the runtime is gone: the stop's connection closes unanswered
     app = make_app(agentcore)
     warnings: list[dict[str, Any]] = []
     app.state.proxy.logger.warning = lambda message, **fields: warnings.append({"message": message, **fields})
@@ -410,9 +309,9 @@ def test_a_broken_answer_still_ends_with_its_error_when_the_stop_of_its_turn_fai
 
     asyncio.run(main())
     assert b'"code":"UPSTREAM_INTERRUPTED"' in b"".join(chunks) and chunks[-1] == b""
-    assert len(stop_failures) == 1
+    assert len(agentcore.stops) == 1
     failed = [w for w in warnings if w["message"] == "abandoned turn not stopped"]
-    assert len(failed) == 1 and failed[0]["stopError"] == "ConnectionResetError"
+    assert len(failed) == 1 and failed[0]["stopError"] == "ConnectionClosedBeforeResponse"
 
 
 # -- the HTTP edges, through Starlette's test client ----------------------------------------------
@@ -458,7 +357,7 @@ def test_an_unusable_request_context_is_refused_never_served_as_the_anonymous_ca
     error = response.json()["error"]
     assert error["code"] == contract.INVALID_REQUEST and contract_header() in error["message"]
     assert error["requestId"] == response.headers["x-request-id"]
-    assert agentcore.opened == []
+    assert agentcore.opened == 0
 
 
 def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() -> None:
@@ -468,7 +367,7 @@ def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() 
     response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == contract.INVALID_REQUEST
-    assert agentcore.opened == []
+    assert agentcore.opened == 0
     context = json.dumps({"requestId": "req-1", "identity": {"apiKeyId": "key-1"}})
     response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json", contract_header(): context})
     assert response.status_code == 200 and response.headers["x-request-id"] == "req-1"

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from test_cors import FakeAgentCore
 
 from streaming_proxy.app import create_app
 from streaming_proxy.caller import RequestContext, check_token_claims, read_request_context
 from streaming_proxy.contract import ApiError
 from streaming_proxy.edge import UNAUTHORIZED, SettingsError, load_settings
 from streaming_proxy.jsonlog import JsonLogger
+from tests.support.fake_agentcore import FakeAgentCore
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 OUR_CLIENT = "6an6jbhc8qh494sh33d1ope8d3"
@@ -96,18 +96,8 @@ def client_for(client_id: str, agentcore: FakeAgentCore) -> TestClient:
     return TestClient(create_app(settings, agentcore, JsonLogger("proxy-test", "ERROR")), raise_server_exceptions=False)
 
 
-class CountingAgentCore(FakeAgentCore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls += 1
-        return super().invoke_agent_runtime(**kwargs)
-
-
 def test_the_proxy_answers_another_clients_token_with_the_contracts_json_and_never_calls_the_agent() -> None:
-    agentcore = CountingAgentCore()
+    agentcore = FakeAgentCore()
     client = client_for(OUR_CLIENT, agentcore)
     response = client.post(
         "/invoke", content=b'{"prompt": "hello"}',
@@ -118,24 +108,24 @@ def test_the_proxy_answers_another_clients_token_with_the_contracts_json_and_nev
     assert response.headers["x-request-id"] == "req-cognito-1"
     error = response.json()["error"]
     assert (error["code"], error["requestId"]) == (UNAUTHORIZED, "req-cognito-1")
-    assert agentcore.calls == 0
+    assert agentcore.invocations() == []
 
 
 def test_the_check_comes_before_the_body_as_the_authorizer_does() -> None:
-    client = client_for(OUR_CLIENT, CountingAgentCore())
+    client = client_for(OUR_CLIENT, FakeAgentCore())
     response = client.post("/invoke", content=b"not json", headers={"content-type": "text/plain"})
     assert (response.status_code, response.json()["error"]["code"]) == (401, UNAUTHORIZED)
 
 
 def test_the_proxy_streams_for_its_own_clients_id_token() -> None:
-    agentcore = CountingAgentCore()
+    agentcore = FakeAgentCore()
     client = client_for(OUR_CLIENT, agentcore)
     response = client.post(
         "/invoke", content=b'{"prompt": "hello"}',
         headers={"content-type": "application/json", **context_header(api_gateway_claims())},
     )
     assert response.status_code == 200 and "event: done" in response.text
-    assert agentcore.calls == 1
+    assert len(agentcore.invocations()) == 1
 
 
 @pytest.mark.parametrize("value", ["has space", "a/b", "x" * 129, "é"])

@@ -17,6 +17,7 @@ from streaming_proxy import contract
 from streaming_proxy.app import create_app
 from streaming_proxy.edge import load_settings
 from streaming_proxy.http_guard import GuardedH11Protocol
+from tests.support.fake_agentcore import FakeAgentCore, drop_answer
 from tests.support.servers import ServerThread, answer_head
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
@@ -27,16 +28,9 @@ WEBSOCKET_HANDSHAKE = (
 )
 
 
-class UnreachableAgentCore:
-    """Refuses every call: the tests only need the stream to start."""
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        raise ConnectionError("no AgentCore in this test")
-
-
 @pytest.fixture(scope="module")
 def proxy_port() -> Iterator[int]:
-    app = create_app(load_settings({"AGENT_RUNTIME_ARN": ARN}), client=UnreachableAgentCore())
+    app = create_app(load_settings({"AGENT_RUNTIME_ARN": ARN}), client=FakeAgentCore(drop_answer))
     with ServerThread(app, name="proxy", http=GuardedH11Protocol) as server:
         yield server.port
 

@@ -7,7 +7,6 @@ import asyncio
 import io
 import json
 import re
-import threading
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from streaming_proxy.jsonlog import JsonLogger, session_hash
 from streaming_proxy.metering import Usage, parse_usage, usage_outcome, usage_record
 from tests.support.docs import section
 from tests.support.emf import emf_metrics, emf_problems
+from tests.support.fake_agentcore import FakeAgentCore, sse_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 NAMESPACE = "agentcore-streaming/prod"
@@ -142,29 +142,11 @@ def test_bad_metrics_settings_name_the_variable(environment: dict[str, str], nam
 # -- one record per turn, through the real app -----------------------------------------------------
 
 
-class Body:
-    def __init__(self, data: bytes) -> None:
-        self._raw_stream = io.BytesIO(data)
-
-    def close(self) -> None:
-        pass
-
-
-class ScriptedAgentCore:
-    """Answers every call with the same upstream bytes."""
-
-    def __init__(self, frames: bytes) -> None:
-        self.frames = frames
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        return {"response": Body(self.frames)}
-
-
 def app_and_log(frames: bytes, **environment: str) -> tuple[Any, io.StringIO]:
     log = io.StringIO()
     settings = load_settings({"AGENT_RUNTIME_ARN": ARN, "PROXY_KEEPALIVE_SECONDS": "0.05", **METRICS_ENV,
                               **environment})
-    app = create_app(settings, ScriptedAgentCore(frames), JsonLogger("proxy", "INFO", log, defer_in_loop=False))
+    app = create_app(settings, FakeAgentCore(sse_answer(frames)), JsonLogger("proxy", "INFO", log, defer_in_loop=False))
     return app, log
 
 
@@ -213,30 +195,9 @@ def test_a_refused_request_is_not_a_turn_and_logs_no_record() -> None:
     assert usage_records(log) == []
 
 
-class SilentAgentCore:
-    """An agent that never answers: its body blocks until the proxy closes it."""
-
-    class Body:
-        def __init__(self) -> None:
-            self.closed = threading.Event()
-            self._raw_stream = self
-
-        def read1(self, size: int = -1) -> bytes:
-            self.closed.wait(10)
-            return b""
-
-        def close(self) -> None:
-            self.closed.set()
-
-        shutdown = close
-
-    def invoke_agent_runtime(self, **kwargs: Any) -> dict[str, Any]:
-        return {"response": self.Body()}
-
-
 def test_a_client_that_leaves_mid_stream_gets_one_record_as_client_disconnected() -> None:
     app, log = app_and_log(b"")
-    app.state.proxy.client = SilentAgentCore()
+    app.state.proxy.client = FakeAgentCore(sse_answer(b"", end=False))
     body = json.dumps({"prompt": PROMPT}).encode()
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
              "path": "/invoke", "raw_path": b"/invoke", "query_string": b"", "root_path": "",
