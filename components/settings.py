@@ -198,9 +198,6 @@ class _Reader:
     def values(self) -> Mapping[str, Any]:
         return self._values
 
-    def raw(self, key: str) -> Any:
-        return self._raw(key)
-
     def full_key(self, key: str) -> str:
         return key if ":" in key else f"{self._project}:{key}"
 
