@@ -421,6 +421,9 @@ class EventStreamResponse:
         self.proxy.unreported.discard(self)
         self.proxy.logger.info("stream finished", **self.plan.fields, **record.summary())
         self.proxy.log_usage(self.plan, record)
+        # Written now, not at the loop's next turn (jsonlog's deferred lines): the last event's
+        # bytes may leave in this same step, and Lambda may freeze the environment after them.
+        self.proxy.logger.flush()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.proxy.unreported.add(self)
