@@ -435,7 +435,6 @@ class EventStreamResponse:
         record = StreamRecord(plan.started, answer=[] if self.proxy.settings.log_content else None)
         lease = self.proxy.slots.acquire()
         try:
-            await self._send_in_time(send, record, response_start(plan))
             await self._pump(receive, send, lease, record)
         except asyncio.CancelledError:
             # uvicorn cancels the streams still open when its graceful shutdown period ends
@@ -471,36 +470,36 @@ class EventStreamResponse:
                 group.cancel_scope.cancel()
 
             group.start_soon(stop_when_client_leaves)
-            events = self.proxy.events(lease, self.plan, record)
-            async with aclosing(events):
-                async for chunk in events:
-                    if record.ended:
-                        # Lambda may freeze the environment as soon as the response is complete:
-                        # the agent's turn is told to stop, and the closing log lines go out,
-                        # before the last event's bytes do.
-                        await self._stop_turn_left_running(lease, record)
-                        self._report(record)
-                    await self._send_in_time(send, record, {"type": "http.response.body", "body": chunk, "more_body": True})
-            if record.outcome in ANSWER_COMPLETE:
-                # Before the response ends, so the client's next request finds the connection
-                # back in the pool; the body's last bytes are already on their way.
-                await lease.drain()
-            await self._send_in_time(send, record, {"type": "http.response.body", "body": b"", "more_body": False})
+            # One timer for the whole stream, not one per send (the per-chunk path): a client that
+            # stops reading blocks `send` once the TCP window and uvicorn's buffer are full, and the
+            # stream limit must hold all the same. The relay itself ends at the limit; the last
+            # event gets LAST_SEND_SECONDS more to reach a slow reader.
+            try:
+                async with asyncio.timeout(max(0.0, self.plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
+                    await self._send_events(send, lease, record)
+            except TimeoutError:
+                record.outcome = contract.STREAM_TIMEOUT
+                self.plan.fields["clientNotReading"] = True
+                raise
             group.cancel_scope.cancel()
 
-    async def _send_in_time(self, send: Send, record: StreamRecord, message: Message) -> None:
-        """`send`, bounded by the stream limit (plus LAST_SEND_SECONDS for the last event).
-
-        A client that stops reading blocks `send` once the TCP window and uvicorn's buffer are
-        full; the stream limit must hold all the same.
-        """
-        try:
-            async with asyncio.timeout(max(0.0, self.plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
-                await send(message)
-        except TimeoutError:
-            record.outcome = contract.STREAM_TIMEOUT
-            self.plan.fields["clientNotReading"] = True
-            raise
+    async def _send_events(self, send: Send, lease: StreamLease, record: StreamRecord) -> None:
+        await send(response_start(self.plan))
+        events = self.proxy.events(lease, self.plan, record)
+        async with aclosing(events):
+            async for chunk in events:
+                if record.ended:
+                    # Lambda may freeze the environment as soon as the response is complete:
+                    # the agent's turn is told to stop, and the closing log lines go out,
+                    # before the last event's bytes do.
+                    await self._stop_turn_left_running(lease, record)
+                    self._report(record)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if record.outcome in ANSWER_COMPLETE:
+            # Before the response ends, so the client's next request finds the connection
+            # back in the pool; the body's last bytes are already on their way.
+            await lease.drain()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     @staticmethod
     async def _send_last(send: Send, event: bytes) -> None:
