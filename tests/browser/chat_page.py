@@ -10,6 +10,8 @@ from urllib.parse import quote
 from headless_chromium import BrowserError, Page, poll
 from recording_api import RecordingApi
 
+from local.stack import LocalStack, StackSettings
+
 AUTH_STATUS = "document.getElementById('auth-status').textContent"
 # The tab's sign-in: {idToken, api: the API origin it was got for} (web/app.js TOKEN_KEY).
 TOKEN_KEY = "agentcore-streaming.idToken"
@@ -110,3 +112,8 @@ def assert_refused_and_nothing_sent(page: Page, linked: RecordingApi, prompt: st
     assert linked.requests == [], f"sent to the linked API before the person accepted it: {linked.credentials_and_bodies()}"
     assert turn["state"] == "error" and "Choose the API first" in turn["error"], turn
     assert len(invoke_requests(page)) == sent_before, "the prompt went to some API while the link was undecided"
+
+
+def api_key_stack(key: str) -> LocalStack:
+    """A local stack behind the gateway in apiKey mode, serving the page, that accepts `key`."""
+    return LocalStack(StackSettings(auth="apiKey", api_keys={key: "stack-key-id"}, serve_page=True, offline_delay_ms=5))

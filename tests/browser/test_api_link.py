@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 from chat_page import (
     SETTLE_SECONDS,
+    api_key_stack,
     api_link_shown,
     assert_refused_and_nothing_sent,
     invoke_requests,
@@ -28,7 +29,7 @@ from chat_page import (
 from headless_chromium import Chromium, Page, open_page
 from recording_api import ANSWER_TEXT, RecordingApi
 
-from local.stack import LocalStack, StackSettings
+from local.stack import LocalStack
 
 STACK_KEY = "stack-key-6f1d2a"
 LINKED_KEY = "key-typed-for-the-linked-api"
@@ -37,8 +38,7 @@ SETTINGS_KEY = "agentcore-streaming.settings"
 
 @pytest.fixture(scope="module")
 def key_stack() -> Iterator[LocalStack]:
-    with LocalStack(StackSettings(auth="apiKey", api_keys={STACK_KEY: "stack-key-id"}, serve_page=True,
-                                  offline_delay_ms=5)) as running:
+    with api_key_stack(STACK_KEY) as running:
         yield running
 
 

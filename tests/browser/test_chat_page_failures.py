@@ -10,10 +10,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from chat_page import save_settings, send_and_wait, type_into
+from chat_page import api_key_stack, save_settings, send_and_wait, type_into
 from headless_chromium import Chromium, Page, open_page, poll
 
-from local.stack import LocalStack, StackSettings
+from local.stack import LocalStack
 
 STACK_KEY = "stack-key-3b9e41"
 WRONG_KEY = "a-key-of-another-stack"
@@ -38,8 +38,7 @@ SHOWN_SCRIPT = """(() => {
 
 @pytest.fixture(scope="module")
 def key_stack() -> Iterator[LocalStack]:
-    with LocalStack(StackSettings(auth="apiKey", api_keys={STACK_KEY: "stack-key-id"}, serve_page=True,
-                                  offline_delay_ms=5)) as running:
+    with api_key_stack(STACK_KEY) as running:
         yield running
 
 
