@@ -83,6 +83,21 @@ def test_every_config_key_has_a_row_with_its_default_allowed_values_and_what_the
                 assert rows[key][stack] == f"`{shown}`", (stack, key, rows[key][stack])
 
 
+CONFIG_SET = re.compile(r"pulumi config set (?:--path '(?P<path>[\w.\[\]]+)'|(?P<key>[\w:]+)) (?P<value>[^\s`|]+)")
+
+
+def test_every_pulumi_config_set_in_the_docs_names_a_declared_key_and_a_value_it_allows() -> None:
+    declared = {key.name: key for key in CONFIG_KEYS}
+    commands = [match for match in CONFIG_SET.finditer(DOCS) if match["key"] != "<key>"]
+    assert len(commands) >= 15, "the docs name fewer `pulumi config set` commands than they did"
+    for command in commands:
+        key = command["key"] or re.split(r"[.\[]", command["path"])[0]
+        assert key == REGION_KEY or key in declared, f"{command[0]!r} sets a key components/config_keys.py does not declare"
+        if key in declared and not command["path"]:
+            allowed = declared[key].choices or (("true", "false") if declared[key].type == "boolean" else ())
+            assert not allowed or command["value"] in allowed, f"{command[0]!r}: {key} takes {allowed}"
+
+
 def test_every_stack_output_is_documented() -> None:
     main = (REPO_ROOT / "__main__.py").read_text()
     outputs = set(re.findall(r'pulumi\.export\("(\w+)"', main))
