@@ -3,11 +3,10 @@ description.
 
 Everything else about a key is derived from this table: PROJECT_CONFIG_KEYS (what __main__ reads),
 the allowed values and ranges parse_settings checks (components/settings.py), and the configuration
-table of docs/deploying.md (`python3 dev.py docs` writes it; a test checks the committed one is the
-generated one). Pulumi.yaml's `config:` block is the copy the Pulumi CLI needs: a test checks it
-declares exactly these keys with these types, defaults and descriptions.
-
-`python3 dev.py docs` rewrites the docs table (tests/support/config_docs.py reads the stack files).
+table of docs/deploying.md (`python3 dev.py docs` writes it with tests/support/config_docs.py, which
+reads the stack files; a test checks the committed one is the generated one). Pulumi.yaml's
+`config:` block is the copy the Pulumi CLI needs: a test checks it declares exactly these keys with
+these types, defaults and descriptions.
 """
 
 from __future__ import annotations

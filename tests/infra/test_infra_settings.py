@@ -3,6 +3,7 @@ files and validated once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import pytest
@@ -235,6 +236,13 @@ def test_integers_just_outside_the_declared_range_are_refused_naming_the_key_and
         message = str(error.value)
         assert message.startswith(f"{PROJECT}:{key.name}"), message
         assert str(bound) in message and str(wrong) in message, message
+
+
+def test_a_range_a_description_states_is_the_declared_one() -> None:
+    stated = [(key, low, high) for key in CONFIG_KEYS for low, high in re.findall(r"\b(\d+)\.\.(\d+)\b", key.description)]
+    assert len(stated) >= 5
+    for key, low, high in stated:
+        assert key.range == (int(low), int(high)), f"{key.name}'s description says {low}..{high}, it declares {key.range}"
 
 
 def test_the_declared_defaults_are_settings_the_parser_accepts() -> None:
