@@ -16,6 +16,7 @@ from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from components.auth import Cognito, ExistingUserPool, user_pool_to_create
+from components.buckets import BUCKET_PREFIX_MAX_LENGTH
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
 from components.naming import agentcore_name, metrics_namespace, physical_name
@@ -151,8 +152,7 @@ agent = AgentRuntime("agent", AgentRuntimeArgs(
     partition=partition,
     region=settings.region,
     account_id=caller.account_id,
-    # S3 allows at most 37 characters for a bucket_prefix (it appends 26).
-    bucket_name_prefix=name("code", max_length=37),
+    bucket_name_prefix=name("code", max_length=BUCKET_PREFIX_MAX_LENGTH),
     protect_stateful_resources=settings.protect_stateful_resources,
     memory=memory_store,
     guardrail=applied_guardrail,
@@ -173,8 +173,7 @@ if settings.page_hosting:
         page_sign_in = HostedSignIn(domain_url=login_domain_url, client_id=login_client_id)
     page = PageHosting("page", PageHostingArgs(
         web_dir=REPO_ROOT / "web",
-        # S3 allows at most 37 characters for a bucket_prefix (it appends 26).
-        bucket_name_prefix=name("page", max_length=37),
+        bucket_name_prefix=name("page", max_length=BUCKET_PREFIX_MAX_LENGTH),
         access_control_name=name("page", max_length=64),
         headers_policy_name=name("page-headers", max_length=128),
         price_class=settings.page_price_class,

@@ -6,6 +6,8 @@
     python3 dev.py test [ARGS]     set up everything the tests need and run pytest ARGS
     python3 dev.py bench [ARGS]    set up and run the benchmarks (python -m bench ARGS)
     python3 dev.py setup           only set up .venv with everything (what Pulumi.yaml's runtime uses)
+    python3 dev.py docs            rewrite docs/deploying.md's configuration table from the settings'
+                                   declaration (components/config_keys.py) and the stack files
     python3 dev.py adopt-project-name OLD
                                    after `pulumi new` or a rename in Pulumi.yaml: move the stack files'
                                    OLD: settings (and the deployer policy's names) to the new name
@@ -35,6 +37,7 @@ REQUIREMENTS = {
     "bench": ROOT / "requirements-local.txt",
     "test": ROOT / "requirements-dev.txt",
     "setup": ROOT / "requirements-dev.txt",
+    "docs": ROOT / "requirements-dev.txt",
 }
 MINIMUM_PYTHON = (3, 11)
 
@@ -157,6 +160,8 @@ def main(argv: list[str]) -> int:
         run = [str(PYTHON), "-m", "pytest", *parallel_options(arguments), *arguments]
     elif command == "demo":
         run = [str(PYTHON), "-m", "local", "demo", *arguments]
+    elif command == "docs":
+        run = [str(PYTHON), "-m", "tests.support.config_docs"]
     elif command == "local":
         run = [str(PYTHON), "-m", "local", *arguments]
     else:

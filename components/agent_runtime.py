@@ -75,7 +75,7 @@ class AgentRuntimeArgs:
     partition: pulumi.Input[str]
     region: str
     account_id: pulumi.Input[str]
-    # Name prefix of the code bucket (S3 adds a unique suffix; at most 37 characters).
+    # Name prefix of the code bucket (S3 adds a unique suffix; at most buckets.BUCKET_PREFIX_MAX_LENGTH).
     bucket_name_prefix: str
     # Protect and retain the code bucket (prod); otherwise it is emptied and deleted on destroy.
     protect_stateful_resources: bool

@@ -6,6 +6,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+# The longest `bucket_prefix` S3 takes: a bucket name is at most 63 characters (Amazon S3 User Guide,
+# "General purpose bucket naming rules") and the AWS provider appends a 26-character unique suffix to
+# the prefix (pulumi_aws s3.Bucket, bucket_prefix: "less than or equal to 37 characters in length").
+BUCKET_PREFIX_MAX_LENGTH = 37
+
 
 def private_bucket_controls(
     parent: pulumi.Resource, prefix: str, bucket: aws.s3.Bucket

@@ -191,7 +191,7 @@ def page_config_script(config: dict[str, Any]) -> str:
 class PageHostingArgs:
     # Where the page's files are (the repository's web/).
     web_dir: Path
-    # Name prefix of the page bucket (S3 adds a unique suffix; at most 37 characters).
+    # Name prefix of the page bucket (S3 adds a unique suffix; at most buckets.BUCKET_PREFIX_MAX_LENGTH).
     bucket_name_prefix: str
     # Physical names of the origin access control (64 at most) and the response headers policy (128).
     access_control_name: str

@@ -12,13 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from agent.streaming_agent.settings import MAX_OUTPUT_TOKENS_RANGE
 from components import regions
 from components.auth import (
-    AUTH_MODES,
-    QUOTA_PERIODS,
     ApiKey,
     Auth,
     Cognito,
@@ -29,45 +26,20 @@ from components.auth import (
     Quota,
     Throttle,
 )
+from components.config_keys import ARRAY, BOOLEAN, DECLARED, INTEGER, PROJECT_CONFIG_KEYS, REGION_KEY, STRING, ConfigKey
 from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
 from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
-from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING
-from packager.artifacts import AGENT_ARTIFACT_KINDS
 from proxy.streaming_proxy.edge import (
     APP_CLIENT_ID_PATTERN,
-    LOG_LEVELS,
     ORIGIN_FORMS,
     REFUSED_LOG_LEVEL_REASON,
     REFUSED_LOG_LEVELS,
-    MAX_STREAM_LIMIT_SECONDS,
-    MAX_STREAM_SECONDS,
     STREAM_LIMIT_HEADROOM_SECONDS,
     OriginError,
     parse_allowed_origins,
 )
 
 PROJECT = "agentcore-streaming"
-
-# The agentArtifact values: the kinds of artifact packager/artifacts.py can produce.
-AGENT_ARTIFACTS: tuple[str, ...] = AGENT_ARTIFACT_KINDS
-NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
-# EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
-ENDPOINT_TYPES: tuple[str, ...] = ("REGIONAL", "PRIVATE")
-# The only values CloudWatch Logs accepts for retention.
-LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)
-# The agent's turn time limit (turnTimeLimitSeconds); at most the stream limit (nobody reads past it).
-MIN_TURN_TIME_LIMIT_SECONDS = 10
-# Regional/private REST APIs drop a connection after 5 minutes without bytes.
-MAX_IDLE_SECONDS = 300
-# AgentCore Memory keeps raw conversation events this many days at most (the provider's range).
-MEMORY_EVENT_EXPIRY_DAYS_RANGE = (7, 365)
-# CloudFront's price classes for the hosted page, cheapest (fewest edge locations) first.
-PAGE_PRICE_CLASSES: tuple[str, ...] = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
-
-REGION_KEY = "aws:region"
 
 
 class SettingsError(ValueError):
@@ -188,7 +160,11 @@ T = TypeVar("T")
 
 
 class _Reader:
-    """Reads one project-namespaced key at a time and turns bad values into SettingsError."""
+    """Reads one project-namespaced key at a time and turns bad values into SettingsError.
+
+    What a key allows (its choices, an integer's range) comes from its declaration in
+    components/config_keys.py; reading a key that is not declared, or as another type, is a bug.
+    """
 
     def __init__(self, project: str, values: Mapping[str, Any]) -> None:
         self._project = project
@@ -203,7 +179,19 @@ class _Reader:
 
     def raw(self, key: str) -> Any:
         """The value as given, for settings parsed by a module of their own."""
+        self.declared(key)
         return self._raw(key)
+
+    @staticmethod
+    def declared(key: str, *types: str | None) -> ConfigKey:
+        """The key's declaration, which must have one of `types` (any, when none is given)."""
+        declaration = DECLARED.get(key)
+        if declaration is None:
+            raise LookupError(f"parse_settings reads {key!r}, which components/config_keys.py does not declare")
+        if types and declaration.type not in types:
+            raise LookupError(f"parse_settings reads {key!r} as {' or '.join(map(str, types))}, but "
+                              f"components/config_keys.py declares it as {declaration.type or 'an object'}")
+        return declaration
 
     def _raw(self, key: str) -> Any:
         full = self.full_key(key)
@@ -218,6 +206,7 @@ class _Reader:
         return SettingsError(f"{self.full_key(key)} must be {expected}, got {value!r}")
 
     def string(self, key: str, *, allow_empty: bool = False) -> str:
+        self.declared(key, STRING)
         value = self._raw(key)
         if not isinstance(value, str):
             raise self._fail(key, value, "a string")
@@ -225,13 +214,18 @@ class _Reader:
             raise self._fail(key, value, "a non-empty string")
         return value
 
-    def choice(self, key: str, choices: Sequence[str]) -> str:
+    def choice(self, key: str) -> str:
+        choices = self.declared(key, STRING).choices
         value = self._raw(key)
         if value not in choices:
             raise self._fail(key, value, "one of " + ", ".join(repr(c) for c in choices))
         return value
 
-    def integer(self, key: str, *, minimum: int, maximum: int) -> int:
+    def integer(self, key: str) -> int:
+        declaration = self.declared(key, INTEGER)
+        if declaration.range is None:
+            raise LookupError(f"components/config_keys.py declares no range for the integer {key!r}")
+        minimum, maximum = declaration.range
         value = self._raw(key)
         if isinstance(value, bool):
             raise self._fail(key, value, "an integer")
@@ -242,11 +236,16 @@ class _Reader:
                 raise self._fail(key, value, "an integer") from None
         if not isinstance(value, int):
             raise self._fail(key, value, "an integer")
+        if value > maximum and declaration.above_maximum:
+            self.check(key, False, f"must be at most {maximum}, got {value}: {declaration.above_maximum}")
         if not minimum <= value <= maximum:
             raise self._fail(key, value, f"between {minimum} and {maximum}")
+        if declaration.choices and value not in declaration.choices:
+            raise self._fail(key, value, "one of " + ", ".join(str(choice) for choice in declaration.choices))
         return value
 
     def boolean(self, key: str) -> bool:
+        self.declared(key, BOOLEAN)
         value = self._raw(key)
         if isinstance(value, bool):
             return value
@@ -255,6 +254,7 @@ class _Reader:
         raise self._fail(key, value, "true or false")
 
     def string_list(self, key: str) -> tuple[str, ...]:
+        self.declared(key, ARRAY)
         value = self._raw(key)
         # Pulumi hands array config to programs as a JSON string.
         if isinstance(value, str):
@@ -267,10 +267,12 @@ class _Reader:
         return tuple(value)
 
     def check(self, key: str, ok: bool, message: str) -> None:
+        self.declared(key)
         if not ok:
             raise SettingsError(f"{self.full_key(key)}: {message}")
 
     def parsed(self, key: str, parse: Callable[[Any], T], expected: str) -> T:
+        self.declared(key, STRING)
         value = self._raw(key)
         try:
             return parse(value)
@@ -361,7 +363,7 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
     stream_timeout, keepalive = _read_stream_timing(read)
     idle, lifetime = _read_agent_lifecycle(read)
     cors_allowed_origins = _read_cors_origins(read)
-    retention = _read_log_retention(read)
+    retention = read.integer("logRetentionDays")
     region = _read_region(read)
     production = read.boolean("production")
     throttle = _read_throttle(read)
@@ -372,9 +374,9 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         production=production,
         model_id=read.string("modelId"),
         system_prompt=read.string("systemPrompt"),
-        agent_artifact=read.choice("agentArtifact", AGENT_ARTIFACTS),
-        agent_network_mode=read.choice("agentNetworkMode", NETWORK_MODES),
-        agent_max_sessions=read.integer("agentMaxSessions", minimum=1, maximum=100_000),
+        agent_artifact=read.choice("agentArtifact"),
+        agent_network_mode=read.choice("agentNetworkMode"),
+        agent_max_sessions=read.integer("agentMaxSessions"),
         **_read_agent_tools(read),
         agent_idle_timeout_seconds=idle,
         agent_max_lifetime_seconds=lifetime,
@@ -382,29 +384,27 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         vpc_cidr=read.parsed("vpcCidr", _parse_cidr, "an IPv4 CIDR from /16 to /24"),
-        endpoint_type=read.choice("endpointType", ENDPOINT_TYPES),
+        endpoint_type=read.choice("endpointType"),
         auth=_parse_auth(read, throttle, production),
         waf_enabled=read.boolean("wafEnabled"),
-        # WAF's rate-based rule counts requests per IP over 5 minutes; AWS's minimum is 10.
-        waf_rate_limit=read.integer("wafRateLimit", minimum=10, maximum=2_000_000_000),
+        waf_rate_limit=read.integer("wafRateLimit"),
         throttle=throttle,
         manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
         cors_allowed_origins=cors_allowed_origins,
         stream_timeout_seconds=stream_timeout,
         keepalive_seconds=keepalive,
-        max_prompt_chars=read.integer("maxPromptChars", minimum=1, maximum=200_000),
-        proxy_memory_mb=read.integer("proxyMemoryMb", minimum=128, maximum=10_240),
-        lwa_layer_version=read.integer("lwaLayerVersion", minimum=1, maximum=10_000),
+        max_prompt_chars=read.integer("maxPromptChars"),
+        proxy_memory_mb=read.integer("proxyMemoryMb"),
+        lwa_layer_version=read.integer("lwaLayerVersion"),
         log_level=_read_log_level(read),
         memory_enabled=read.boolean("memoryEnabled"),
-        memory_event_expiry_days=read.integer("memoryEventExpiryDays", minimum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[0],
-                                              maximum=MEMORY_EVENT_EXPIRY_DAYS_RANGE[1]),
+        memory_event_expiry_days=read.integer("memoryEventExpiryDays"),
         log_retention_days=retention,
         protect_stateful_resources=read.boolean("protectStatefulResources"),
         observability_enabled=read.boolean("observabilityEnabled"),
         alarm_email=read.parsed("alarmEmail", _parse_email, "empty or an e-mail address"),
         page_hosting=read.boolean("pageHosting"),
-        page_price_class=read.choice("pagePriceClass", PAGE_PRICE_CLASSES),
+        page_price_class=read.choice("pagePriceClass"),
         guardrail=_read_guardrail(read, production),
         usage_metrics_enabled=read.boolean("usageMetricsEnabled"),
     )
@@ -418,15 +418,15 @@ def parse_settings(project: str, stack: str, values: Mapping[str, Any]) -> Setti
 def _read_agent_tools(read: _Reader) -> dict[str, Any]:
     """The bound on one turn's tool calls, and whether tool events carry input and result."""
     return {
-        "agent_max_tool_calls": read.integer("agentMaxToolCalls", minimum=1, maximum=MAX_TOOL_CALLS_CEILING),
+        "agent_max_tool_calls": read.integer("agentMaxToolCalls"),
         "agent_stream_tool_content": read.boolean("agentStreamToolContent"),
     }
 
 
 def _read_throttle(read: _Reader) -> Throttle:
     return Throttle(
-        rate_limit=read.integer("throttleRateLimit", minimum=1, maximum=10_000),
-        burst_limit=read.integer("throttleBurstLimit", minimum=1, maximum=5_000),
+        rate_limit=read.integer("throttleRateLimit"),
+        burst_limit=read.integer("throttleBurstLimit"),
     )
 
 
@@ -451,12 +451,8 @@ def _read_existing_network(read: _Reader) -> tuple[str | None, tuple[str, ...]]:
 
 
 def _read_stream_timing(read: _Reader) -> tuple[int, int]:
-    stream_timeout = read.integer("streamTimeoutSeconds", minimum=60, maximum=MAX_STREAM_SECONDS)
-    read.check("streamTimeoutSeconds", stream_timeout <= MAX_STREAM_LIMIT_SECONDS,
-               f"must be at most {MAX_STREAM_LIMIT_SECONDS}, got {stream_timeout}: API Gateway ends a "
-               f"stream after {MAX_STREAM_SECONDS} s counted from the request, the function's init "
-               f"included, and the proxy must end it first ({STREAM_LIMIT_HEADROOM_SECONDS} s earlier)")
-    keepalive = read.integer("keepaliveSeconds", minimum=1, maximum=MAX_IDLE_SECONDS - 30)
+    stream_timeout = read.integer("streamTimeoutSeconds")
+    keepalive = read.integer("keepaliveSeconds")
     read.check("keepaliveSeconds", keepalive < stream_timeout,
                "must be shorter than streamTimeoutSeconds")
     return stream_timeout, keepalive
@@ -464,9 +460,8 @@ def _read_stream_timing(read: _Reader) -> tuple[int, int]:
 
 def _read_turn_limits(read: _Reader, stream_timeout: int) -> dict[str, int]:
     """maxOutputTokens and turnTimeLimitSeconds, as Settings fields."""
-    max_output_tokens = read.integer("maxOutputTokens", minimum=MAX_OUTPUT_TOKENS_RANGE[0],
-                                     maximum=MAX_OUTPUT_TOKENS_RANGE[1])
-    limit = read.integer("turnTimeLimitSeconds", minimum=MIN_TURN_TIME_LIMIT_SECONDS, maximum=MAX_STREAM_LIMIT_SECONDS)
+    max_output_tokens = read.integer("maxOutputTokens")
+    limit = read.integer("turnTimeLimitSeconds")
     read.check("turnTimeLimitSeconds", limit <= stream_timeout,
                f"must be at most streamTimeoutSeconds ({stream_timeout}), got {limit}: the proxy ends the "
                "stream then, and nobody reads the rest of the turn")
@@ -474,8 +469,8 @@ def _read_turn_limits(read: _Reader, stream_timeout: int) -> dict[str, int]:
 
 
 def _read_agent_lifecycle(read: _Reader) -> tuple[int, int]:
-    idle = read.integer("agentIdleTimeoutSeconds", minimum=60, maximum=28800)
-    lifetime = read.integer("agentMaxLifetimeSeconds", minimum=60, maximum=28800)
+    idle = read.integer("agentIdleTimeoutSeconds")
+    lifetime = read.integer("agentMaxLifetimeSeconds")
     read.check("agentMaxLifetimeSeconds", lifetime >= idle,
                "must be at least agentIdleTimeoutSeconds")
     return idle, lifetime
@@ -494,19 +489,12 @@ def _read_cors_origins(read: _Reader) -> tuple[str, ...]:
 
 def _read_log_level(read: _Reader) -> str:
     try:
-        return read.choice("logLevel", LOG_LEVELS)
+        return read.choice("logLevel")
     except SettingsError as error:
         value = read.raw("logLevel")
         if isinstance(value, str) and value.strip().upper() in REFUSED_LOG_LEVELS:
             raise SettingsError(f"{error} ({REFUSED_LOG_LEVEL_REASON})") from None
         raise
-
-
-def _read_log_retention(read: _Reader) -> int:
-    retention = read.integer("logRetentionDays", minimum=1, maximum=3653)
-    read.check("logRetentionDays", retention in LOG_RETENTION_DAYS,
-               "must be one of " + ", ".join(str(d) for d in LOG_RETENTION_DAYS))
-    return retention
 
 
 def _read_region(read: _Reader) -> str:
@@ -519,10 +507,10 @@ def _read_region(read: _Reader) -> str:
 
 def _parse_auth(read: _Reader, throttle: Throttle, production: bool) -> Auth:
     """authMode and the keys only one mode uses, as one value of the Auth union."""
-    mode = read.choice("authMode", AUTH_MODES)
+    mode = read.choice("authMode")
     # Every key is validated whatever the mode, so a typo never waits for the day the mode changes.
-    quota_limit = read.integer("quotaLimit", minimum=0, maximum=2_000_000_000)
-    quota_period = read.choice("quotaPeriod", QUOTA_PERIODS)
+    quota_limit = read.integer("quotaLimit")
+    quota_period = read.choice("quotaPeriod")
     pool_arn = read.parsed(
         "cognitoUserPoolArn", _parse_user_pool_arn,
         "empty or a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
@@ -674,28 +662,3 @@ def _page_hosting_warnings(settings: Settings) -> list[str]:
             f"requests with SigV4, so the hosted page cannot call this API; use 'apiKey' or 'cognito'."
         )
     return warnings
-
-
-# Every project key parse_settings reads; tests check Pulumi.yaml declares exactly these.
-PROJECT_CONFIG_KEYS: tuple[str, ...] = (
-    "production", "modelId", "systemPrompt", "agentArtifact", "agentNetworkMode",
-    "agentMaxSessions", "agentMaxToolCalls", "agentStreamToolContent", "agentIdleTimeoutSeconds",
-    "agentMaxLifetimeSeconds", "maxOutputTokens", "turnTimeLimitSeconds", "vpcId", "subnetIds",
-    "vpcCidr", "endpointType", "authMode", "wafEnabled", "wafRateLimit", "throttleRateLimit",
-    "throttleBurstLimit", "quotaLimit", "quotaPeriod", "manageApiGatewayAccount",
-    "streamTimeoutSeconds", "keepaliveSeconds", "maxPromptChars", "proxyMemoryMb",
-    "lwaLayerVersion", "logLevel", "logRetentionDays", "protectStatefulResources",
-    "cognitoUserPoolArn", "cognitoAppClientId", "cognitoAllowSelfSignUp", "cognitoAllowPasswordAuth",
-    "memoryEnabled", "memoryEventExpiryDays",
-    "observabilityEnabled", "alarmEmail", "corsAllowedOrigins",
-    "pageCallbackUrls",
-    "pageHosting", "pagePriceClass",
-    "customDomain", "disableExecuteApiEndpoint",
-    "guardrail",
-    "usageMetricsEnabled",
-)
-# Keys whose value is an object. Pulumi's config declarations can only type string, integer,
-# boolean and array, so Pulumi.yaml declares these without a `type` (the CLI then accepts any
-# value, as `pulumi config set --path customDomain.name ...` writes an object) and parse_settings
-# checks them field by field.
-OBJECT_CONFIG_KEYS: tuple[str, ...] = ("customDomain", "guardrail")

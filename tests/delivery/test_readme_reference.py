@@ -1,8 +1,8 @@
 """The docs (README.md and docs/) document what the code defines: every config key, every error code,
 the first deploy.
 
-The lists come from the code, never from a copy: the keys from Pulumi.yaml and settings.py, the
-codes from the edge module (proxy/streaming_proxy/edge.py: the contract's codes and the gateway responses).
+The lists come from the code, never from a copy: the keys from their declaration (components/config_keys.py,
+which also generates the configuration table), the codes from the edge module (proxy/streaming_proxy/edge.py: the contract's codes and the gateway responses).
 A section is found by its heading in whichever page holds it (tests/support/docs.py).
 """
 
@@ -15,7 +15,9 @@ import pytest
 import yaml
 
 import streaming_proxy.edge as edge
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY
+from components.config_keys import CONFIG_KEYS, DOCS_PAGE
+from components.settings import PROJECT, PROJECT_CONFIG_KEYS, REGION_KEY
+from tests.support.config_docs import generated_docs_page
 from tests.support.docs import README as README_PATH
 from tests.support.docs import REPO_ROOT, all_text, anchors, section
 
@@ -44,12 +46,56 @@ def test_every_error_code_has_a_troubleshooting_row(code: str) -> None:
     assert any("aws " in row or "pulumi " in row or "client" in row for row in rows), rows
 
 
-def test_every_config_key_is_documented() -> None:
-    declared = set(yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"])
-    assert declared == set(PROJECT_CONFIG_KEYS)
-    table = section("Configuration")
-    missing = [key for key in sorted(declared) + [REGION_KEY] if f"`{key}`" not in table]
-    assert not missing, f"the configuration table lacks {missing}"
+def test_the_configuration_table_is_the_one_generated_from_the_declaration() -> None:
+    committed = (REPO_ROOT / DOCS_PAGE).read_text(encoding="utf-8")
+    assert committed == generated_docs_page(REPO_ROOT), (
+        f"{DOCS_PAGE}'s configuration table is not the one components/config_keys.py and the stack files "
+        "give: run `python3 dev.py docs` and commit the result"
+    )
+
+
+def configuration_rows() -> dict[str, dict[str, str]]:
+    """The configuration table's rows by key, each a mapping of column -> cell."""
+    lines = [line for line in section("Configuration").splitlines() if line.startswith("| ")]
+    split = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+    header, rows = split[0], split[2:]  # split[1] is the --- line
+    return {row[0].strip("`"): dict(zip(header, row)) for row in rows}
+
+
+def test_every_config_key_has_a_row_with_its_default_allowed_values_and_what_the_stacks_set() -> None:
+    rows = configuration_rows()
+    assert list(rows) == [REGION_KEY, *PROJECT_CONFIG_KEYS]
+    for key in CONFIG_KEYS:
+        row = rows[key.name]
+        assert row["default"] and row["meaning"].startswith(key.description.replace("|", "\\|")), key.name
+        assert all(f"`{choice}`" in row["allowed"] for choice in key.choices), key.name
+        if key.range:
+            assert row["allowed"] in (f"{key.range[0]}–{key.range[1]}", ", ".join(f"`{c}`" for c in key.choices))
+    # A stack file's plain value that differs from the default is in the stack's column.
+    defaults = {key.name: key.default for key in CONFIG_KEYS}
+    for stack in ("dev", "prod"):
+        config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        for full_key, value in config.items():
+            key = full_key.removeprefix(f"{PROJECT}:")
+            differs = key not in defaults or type(value) is not type(defaults[key]) or value != defaults[key]
+            if key in rows and isinstance(value, (bool, int, str)) and differs:
+                shown = json.dumps(value) if isinstance(value, bool) else value
+                assert rows[key][stack] == f"`{shown}`", (stack, key, rows[key][stack])
+
+
+CONFIG_SET = re.compile(r"pulumi config set (?:--path '(?P<path>[\w.\[\]]+)'|(?P<key>[\w:]+)) (?P<value>[^\s`|]+)")
+
+
+def test_every_pulumi_config_set_in_the_docs_names_a_declared_key_and_a_value_it_allows() -> None:
+    declared = {key.name: key for key in CONFIG_KEYS}
+    commands = [match for match in CONFIG_SET.finditer(DOCS) if match["key"] != "<key>"]
+    assert len(commands) >= 15, "the docs name fewer `pulumi config set` commands than they did"
+    for command in commands:
+        key = command["key"] or re.split(r"[.\[]", command["path"])[0]
+        assert key == REGION_KEY or key in declared, f"{command[0]!r} sets a key components/config_keys.py does not declare"
+        if key in declared and not command["path"]:
+            allowed = declared[key].choices or (("true", "false") if declared[key].type == "boolean" else ())
+            assert not allowed or command["value"] in allowed, f"{command[0]!r}: {key} takes {allowed}"
 
 
 def test_every_stack_output_is_documented() -> None:

@@ -74,6 +74,8 @@ MOCK_DISTRIBUTION_DOMAIN = "d1mock2page3cdn.cloudfront.net"
 # These are the first deployment's; a later one (run_program(generation=N)) draws others, as AWS and
 # pulumi_random would after the stack was destroyed and deployed again.
 MOCK_NAME_PREFIX_SUFFIX = "20260101000000000000000001"
+# S3 bucket names are 3 to 63 characters (Amazon S3 User Guide, "General purpose bucket naming rules").
+S3_BUCKET_NAME_MAX_LENGTH = 63
 MOCK_RANDOM_HEX = "0a2094c6"
 
 
@@ -434,6 +436,14 @@ class InfraMocks(pulumi.runtime.Mocks):
                     raise AwsRefusal(f"InvalidParameterException: Domain cannot contain reserved word: {word}")
 
     @staticmethod
+    def _check_bucket(type_token: str, inputs: Mapping[str, Any]) -> None:
+        """The provider refuses a bucket_prefix that its unique suffix would take past S3's name limit."""
+        prefix = inputs.get("bucketPrefix") if type_token == "aws:s3/bucket:Bucket" else None
+        longest = S3_BUCKET_NAME_MAX_LENGTH - len(MOCK_NAME_PREFIX_SUFFIX)
+        if prefix is not None and len(prefix) > longest:
+            raise AwsRefusal(f"expected length of bucket_prefix to be in the range (0 - {longest}), got {prefix}")
+
+    @staticmethod
     def _check_guardrail(inputs: Mapping[str, Any]) -> None:
         """CreateGuardrail's own checks (botocore's bedrock model, and its PROMPT_ATTACK rule)."""
         if not re.fullmatch(r"[0-9a-zA-Z-_]{1,50}", inputs.get("name", "")):
@@ -458,6 +468,7 @@ class InfraMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         self._check_cognito(args.typ, args.inputs)
+        self._check_bucket(args.typ, args.inputs)
         if args.typ == "awsx:ec2:Vpc":
             return f"{args.name}-id", self._new_vpc(args)
         if args.typ == "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime":

@@ -1,19 +1,30 @@
-"""Settings are declared in Pulumi.yaml, read from the stack files and validated once."""
+"""Settings are declared once (components/config_keys.py), copied into Pulumi.yaml, read from the stack
+files and validated once."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
 import pytest
 import yaml
 from infra_harness import REPO_ROOT, stack_config
 
-from components.settings import (
-    AUTH_MODES,
-    PROJECT,
+from components.auth import AUTH_MODES
+from components.config_keys import (
+    CONFIG_KEYS,
+    INTEGER,
     OBJECT_CONFIG_KEYS,
+    REGION,
+    REGION_KEY,
+    ConfigKey,
+    pulumi_yaml_differences,
+)
+from components.settings import (
+    PROJECT,
     PROJECT_CONFIG_KEYS,
     SettingsError,
+    _Reader,
     parse_settings,
 )
 
@@ -25,21 +36,46 @@ def dev_values(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-def test_pulumi_yaml_declares_every_setting_with_type_default_and_description() -> None:
+def test_pulumi_yaml_declares_every_setting_exactly_as_the_declaration_does() -> None:
     project_file = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
     assert project_file["name"] == PROJECT
     assert project_file["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
-    declared = project_file["config"]
-    assert set(declared) == set(PROJECT_CONFIG_KEYS)
-    for key, spec in declared.items():
-        if key in OBJECT_CONFIG_KEYS:
-            # Pulumi's project config has no `object` type (pulumi/pulumi#11321): a structured
-            # setting is declared without one, and its default is a mapping.
-            assert "type" not in spec and isinstance(spec["default"], dict), key
-            assert {"default", "description"} <= set(spec), key
-        else:
-            assert {"type", "default", "description"} <= set(spec), key
-        assert spec["description"].strip(), key
+    differences = pulumi_yaml_differences(project_file["config"])
+    assert not differences, "Pulumi.yaml differs from components/config_keys.py:\n" + "\n".join(differences)
+    assert list(project_file["config"]) == list(PROJECT_CONFIG_KEYS), "Pulumi.yaml lists the keys in another order"
+    # `pulumi new` offers the template's defaults: they are the declared ones.
+    declared_defaults = {key.name: key.default for key in CONFIG_KEYS}
+    for key, spec in project_file["template"]["config"].items():
+        if key != REGION.name:
+            assert spec["default"] == declared_defaults[key], key
+
+
+def pulumi_yaml_with(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    config = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+    edit(config)
+    return config
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda c: c["modelId"].update(description="Some model."), "modelId: description differs: Pulumi.yaml has 'Some model.'"),
+    (lambda c: c["agentMaxSessions"].update(default=50), "agentMaxSessions: default differs: Pulumi.yaml has 50, "
+                                                         "components/config_keys.py declares 100"),
+    # YAML's 0 is not the boolean false, though Python compares them equal.
+    (lambda c: c["production"].update(default=0), "production: default differs: Pulumi.yaml has 0"),
+    (lambda c: c["quotaLimit"].update(type="string"), "quotaLimit: type differs: Pulumi.yaml has 'string', "
+                                                      "components/config_keys.py declares 'integer'"),
+    (lambda c: c["subnetIds"].pop("items"), "subnetIds: items differs: Pulumi.yaml has '<absent>'"),
+    (lambda c: c["guardrail"].update(type="object"), "guardrail: type differs: Pulumi.yaml has 'object', "
+                                                     "components/config_keys.py declares '<absent>'"),
+    (lambda c: c.pop("wafEnabled"), "wafEnabled: declared in components/config_keys.py but missing from Pulumi.yaml"),
+    (lambda c: c.update(wafEnable={"type": "boolean", "default": True, "description": "typo"}),
+     "wafEnable: in Pulumi.yaml but not declared in components/config_keys.py"),
+])
+def test_a_pulumi_yaml_that_differs_is_reported_naming_the_key_and_the_difference(
+    edit: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    [difference] = pulumi_yaml_differences(pulumi_yaml_with(edit))
+    assert difference.startswith(expected), difference
 
 
 def test_stack_files_set_only_declared_keys() -> None:
@@ -85,7 +121,7 @@ def test_unknown_auth_mode_names_the_key_and_the_choices() -> None:
         ({"endpointType": "EDGE"}, "endpointType", "'REGIONAL', 'PRIVATE'"),
         ({"agentArtifact": "wheel"}, "agentArtifact", "'code', 'container'"),
         ({"agentNetworkMode": "public"}, "agentNetworkMode", "'PUBLIC', 'VPC'"),
-        ({"streamTimeoutSeconds": "901"}, "streamTimeoutSeconds", "between 60 and 900"),
+        ({"streamTimeoutSeconds": "901"}, "streamTimeoutSeconds", "at most 880, got 901: API Gateway"),
         ({"streamTimeoutSeconds": "soon"}, "streamTimeoutSeconds", "an integer"),
         ({"wafEnabled": "yes"}, "wafEnabled", "true or false"),
         ({"logRetentionDays": "10"}, "logRetentionDays", "must be one of"),
@@ -163,3 +199,81 @@ def test_tool_settings_default_to_twenty_calls_and_no_tool_content() -> None:
     assert (settings.agent_max_tool_calls, settings.agent_stream_tool_content) == (20, False)
     settings = parse_settings(PROJECT, "dev", dev_values(agentMaxToolCalls="5", agentStreamToolContent="true"))
     assert (settings.agent_max_tool_calls, settings.agent_stream_tool_content) == (5, True)
+
+
+# --- what parse_settings derives from the declaration ---------------------------------------------
+
+CHOICE_KEYS = [key for key in CONFIG_KEYS if key.choices]
+RANGED_KEYS = [key for key in CONFIG_KEYS if key.type == INTEGER]
+
+
+def test_the_derived_lists_are_not_empty() -> None:
+    # Guards the parametrizations below: a refactor that hides the declarations must not empty them.
+    assert {"authMode", "endpointType", "logLevel", "logRetentionDays"} <= {key.name for key in CHOICE_KEYS}
+    assert len(RANGED_KEYS) >= 15 and all(key.range for key in RANGED_KEYS)
+    assert set(OBJECT_CONFIG_KEYS) == {"customDomain", "guardrail"}
+
+
+@pytest.mark.parametrize("key", CHOICE_KEYS, ids=lambda key: key.name)
+def test_a_value_outside_the_declared_choices_is_refused_naming_the_key_and_every_choice(key: ConfigKey) -> None:
+    wrong = 2 if key.type == INTEGER else "no-such-value"
+    with pytest.raises(SettingsError) as error:
+        parse_settings(PROJECT, "dev", dev_values(**{key.name: str(wrong)}))
+    message = str(error.value)
+    assert message.startswith(f"{PROJECT}:{key.name} must be one of "), message
+    assert f"got {wrong!r}" in message, message
+    shown = [str(choice) if key.type == INTEGER else repr(choice) for choice in key.choices]
+    assert ", ".join(shown) in message, message
+
+
+@pytest.mark.parametrize("key", RANGED_KEYS, ids=lambda key: key.name)
+def test_integers_just_outside_the_declared_range_are_refused_naming_the_key_and_the_bound(key: ConfigKey) -> None:
+    assert key.range is not None
+    minimum, maximum = key.range
+    for wrong, bound in ((minimum - 1, minimum), (maximum + 1, maximum)):
+        with pytest.raises(SettingsError) as error:
+            parse_settings(PROJECT, "dev", dev_values(**{key.name: str(wrong)}))
+        message = str(error.value)
+        assert message.startswith(f"{PROJECT}:{key.name}"), message
+        assert str(bound) in message and str(wrong) in message, message
+
+
+def test_a_range_a_description_states_is_the_declared_one() -> None:
+    stated = [(key, low, high) for key in CONFIG_KEYS for low, high in re.findall(r"\b(\d+)\.\.(\d+)\b", key.description)]
+    assert len(stated) >= 5
+    for key, low, high in stated:
+        assert key.range == (int(low), int(high)), f"{key.name}'s description says {low}..{high}, it declares {key.range}"
+
+
+def test_the_declared_defaults_are_settings_the_parser_accepts() -> None:
+    values = {f"{PROJECT}:{key.name}": key.default for key in CONFIG_KEYS} | {REGION_KEY: "us-east-1"}
+    settings = parse_settings(PROJECT, "dev", values)
+    assert (settings.auth_mode, settings.endpoint_type, settings.log_retention_days) == ("apiKey", "REGIONAL", 7)
+    assert settings.guardrail is None and settings.custom_domain is None and not settings.production
+
+
+class RecordingValues(dict[str, Any]):
+    """The stack's values, remembering which keys parse_settings read."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_parse_settings_reads_every_declared_key_and_no_other() -> None:
+    # prod sets a guardrail, which is read only when present: every key is then read.
+    values = RecordingValues(dict(stack_config("prod")))
+    parse_settings(PROJECT, "prod", values)
+    assert values.read == {f"{PROJECT}:{key}" for key in PROJECT_CONFIG_KEYS} | {REGION_KEY}
+
+
+def test_reading_an_undeclared_key_or_a_key_as_another_type_is_a_bug_named_as_such() -> None:
+    read = _Reader(PROJECT, {"wafEnable": "true", "production": "true"})
+    with pytest.raises(LookupError, match="'wafEnable', which components/config_keys.py does not declare"):
+        read.boolean("wafEnable")
+    with pytest.raises(LookupError, match="'production' as integer, but components/config_keys.py declares it as boolean"):
+        read.integer("production")

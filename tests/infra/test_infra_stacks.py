@@ -19,6 +19,9 @@ from infra_harness import (
     MOCK_REPOSITORY_URL,
     MOCK_VPC_OUTPUTS,
     REPO_ROOT,
+    S3_BUCKET_NAME_MAX_LENGTH,
+    AwsRefusal,
+    InfraMocks,
     ProgramRun,
     copy_checkout,
     log_group_name,
@@ -27,6 +30,7 @@ from infra_harness import (
 )
 
 from packager.artifacts import sha256_of_file
+from components.buckets import BUCKET_PREFIX_MAX_LENGTH
 from components.naming import AGENTCORE_NAME_PATTERN
 from components.settings import SettingsError
 
@@ -488,6 +492,18 @@ def test_agentcore_names_are_valid_for_hyphenated_and_long_stack_names(stack: st
     name = run.one(RUNTIME).inputs["agentRuntimeName"]
     assert AGENTCORE_NAME_PATTERN.fullmatch(name), name
     assert len(run.one(FUNCTION).inputs["name"]) <= 64
+
+
+def test_a_long_stack_name_cuts_both_bucket_prefixes_to_what_s3_and_the_provider_take() -> None:
+    # The provider appends its unique suffix to a bucket_prefix, and S3 takes names of 63 characters.
+    assert BUCKET_PREFIX_MAX_LENGTH + len(MOCK_NAME_PREFIX_SUFFIX) == S3_BUCKET_NAME_MAX_LENGTH
+    with pytest.raises(AwsRefusal, match=r"range \(0 - 37\)"):
+        InfraMocks._check_bucket("aws:s3/bucket:Bucket", {"bucketPrefix": "a" * (BUCKET_PREFIX_MAX_LENGTH + 1)})
+    stack = "2024-customer-onboarding-experiment-with-a-very-long-stack-name"
+    run = run_program(stack, stack_config("dev", overrides={"agentcore-streaming:pageHosting": True}))
+    prefixes = [bucket.inputs["bucketPrefix"] for bucket in run.of_type("aws:s3/bucket:Bucket")]
+    assert len(prefixes) == 2 and all(len(prefix) == BUCKET_PREFIX_MAX_LENGTH for prefix in prefixes), prefixes
+    assert len(set(prefixes)) == 2, prefixes
 
 
 def test_editing_the_agent_changes_the_s3_key(dev_run: ProgramRun, tmp_path: Path) -> None:
