@@ -18,6 +18,18 @@ TOKEN_KEY = "agentcore-streaming.idToken"
 # Long enough for anything the page was going to send to arrive.
 SETTLE_SECONDS = 0.5
 
+# Everything the page shows about its turns, read in one round trip.
+TURNS_SCRIPT = """
+[...document.querySelectorAll('#conversation .turn')].map((turn) => ({
+  state: turn.dataset.state,
+  answer: turn.querySelector('.answer').textContent.trim(),
+  error: turn.querySelector('.error').hidden ? null : turn.querySelector('.error').innerText,
+  firstTokenMs: turn.dataset.firstTokenMs || null,
+  meta: turn.querySelector('.meta').textContent,
+}))
+"""
+FINAL_STATES = ("done", "error", "stopped")
+
 
 def evaluate_when_loaded(page: Page, expression: str, timeout: float, what: str) -> Any:
     """Poll `expression` across navigations (a page being replaced cannot answer for a moment)."""
@@ -32,6 +44,25 @@ def evaluate_when_loaded(page: Page, expression: str, timeout: float, what: str)
 def invoke_requests(page: Page) -> list[dict[str, Any]]:
     return [event["request"] for event in page.events("Network.requestWillBeSent")
             if event["request"]["url"].endswith("/invoke") and event["request"]["method"] == "POST"]
+
+
+def turns(page: Page) -> list[dict[str, Any]]:
+    return list(page.evaluate(TURNS_SCRIPT))
+
+
+def send(page: Page, prompt: str) -> int:
+    """Type the prompt and press Enter (the keyboard path); return the new turn's index."""
+    before = len(turns(page))
+    page.focus("#prompt")
+    page.type_text(prompt)
+    page.press_enter()
+    poll(lambda: len(turns(page)) > before, 10, "the page to show the new turn")
+    return before
+
+
+def wait_until_final(page: Page, index: int, timeout: float = 60) -> dict[str, Any]:
+    return poll(lambda: (lambda turn: turn if turn["state"] in FINAL_STATES else None)(turns(page)[index]),
+                timeout, f"turn {index} to finish", context=page.problems)
 
 
 def send_and_wait(page: Page, prompt: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from tests.support.headless_chromium import Chromium, Page, open_page, poll
+from tests.support.chat_page import FINAL_STATES, send, turns, wait_until_final
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
 from proxy.streaming_proxy.edge import CONTENT_BLOCKED_MESSAGE
@@ -24,17 +25,6 @@ SCREENSHOT = REPO_ROOT / ".build" / "screenshots" / "chat-page.png"
 # Slow enough that a person, and a poll every few tens of milliseconds, sees text arrive piece by piece.
 OFFLINE_DELAY_MS = 150
 MAX_PROMPT_CHARS = 500
-# Everything the page shows about its turns, read in one round trip.
-TURNS_SCRIPT = """
-[...document.querySelectorAll('#conversation .turn')].map((turn) => ({
-  state: turn.dataset.state,
-  answer: turn.querySelector('.answer').textContent.trim(),
-  error: turn.querySelector('.error').hidden ? null : turn.querySelector('.error').innerText,
-  firstTokenMs: turn.dataset.firstTokenMs || null,
-  meta: turn.querySelector('.meta').textContent,
-}))
-"""
-FINAL_STATES = ("done", "error", "stopped")
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +36,6 @@ def stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def page(chromium: Chromium, stack: LocalStack) -> Iterator[Page]:
     yield from open_page(chromium, stack.page_url)
-
-
-def turns(page: Page) -> list[dict[str, Any]]:
-    return list(page.evaluate(TURNS_SCRIPT))
-
-
-def send(page: Page, prompt: str) -> int:
-    """Type the prompt and press Enter (the keyboard path); return the new turn's index."""
-    before = len(turns(page))
-    page.focus("#prompt")
-    page.type_text(prompt)
-    page.press_enter()
-    poll(lambda: len(turns(page)) > before, 10, "the page to show the new turn")
-    return before
-
-
-def wait_until_final(page: Page, index: int, timeout: float = 60) -> dict[str, Any]:
-    return poll(lambda: (lambda turn: turn if turn["state"] in FINAL_STATES else None)(turns(page)[index]),
-                timeout, f"turn {index} to finish", context=page.problems)
 
 
 def page_text(page: Page) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.support.headless_chromium import Chromium, Page, open_page
-from test_chat_page import send, wait_until_final
+from tests.support.chat_page import send, wait_until_final
 
 from local.background_http import BackgroundHttpServer
 from local.page_server import PageServer
