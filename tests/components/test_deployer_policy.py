@@ -6,7 +6,7 @@ in REQUIRED below (a new type fails until someone decides what it needs), and ev
 for it must be allowed by the policy on that resource's ARN, evaluated like IAM evaluates an
 identity policy: an Allow statement whose Action and Resource patterns both match ('*' and '?'
 wildcards, actions case-insensitive). The deployer's grant is split over several managed policies
-(one alone would exceed IAM's 6,144 characters; tests/infra/test_policy_limits.py), attached
+(one alone would exceed IAM's 6,144 characters; tests/components/test_policy_limits.py), attached
 together, so they are evaluated as one. The preview roles' policy must be read-only and cover the
 program's data sources.
 """
@@ -323,7 +323,7 @@ VARIANTS = {
 
 @pytest.fixture(scope="module")
 def every_shape(dev_run: ProgramRun, prod_run: ProgramRun, dev_variant_run: ProgramRun) -> list[ProgramRun]:
-    # dev_variant_run (conftest.py): the container artifact, an existing guardrail and a REGIONAL
+    # dev_variant_run (tests/support/program_runs.py): the container artifact, an existing guardrail and a REGIONAL
     # custom domain on a requested certificate.
     runs = [dev_run, prod_run, dev_variant_run]
     for stack, overrides in VARIANTS.values():
@@ -390,7 +390,7 @@ def test_a_renamed_project_is_allowed_by_its_adopted_policy_and_refused_by_the_o
     renamed_prod_run: ProgramRun, adopted_checkout: Path
 ) -> None:
     # `pulumi new --name my-agent`, then `python3 dev.py adopt-project-name agentcore-streaming`
-    # (conftest.py): the policy's name patterns follow the project's name.
+    # (tests/support/program_runs.py): the policy's name patterns follow the project's name.
     missing = missing_actions([renamed_prod_run], adopted_checkout)
     assert not missing, "the adopted deployer-policy-*.json do not allow:\n" + "\n".join(missing)
     # The repository's own policies allow only agentcore-streaming-* names: IAM would refuse these.
@@ -401,7 +401,7 @@ def test_a_renamed_project_is_allowed_by_its_adopted_policy_and_refused_by_the_o
 def test_the_hosted_page_resources_have_their_actions_allowed(
     dev_hosting_run: ProgramRun, prod_hosting_run: ProgramRun
 ) -> None:
-    # pageHosting's shapes (conftest.py, shared with tests/infra/test_page_hosting.py): CloudFront, the
+    # pageHosting's shapes (program_runs.py, shared with tests/components/test_page_hosting.py): CloudFront, the
     # page bucket and its objects, and the Cognito login domain.
     missing = missing_actions([dev_hosting_run, prod_hosting_run])
     assert not missing, "deploy/deployer-policy-*.json do not allow:\n" + "\n".join(missing)

@@ -253,7 +253,7 @@ def test_settings_normalise_origins() -> None:
 
 
 def test_settings_read_origins_with_the_one_grammar_the_proxy_uses() -> None:
-    # The three entries the proxy and the settings used to answer differently (tests/proxy/test_edge.py).
+    # The three entries the proxy and the settings used to answer differently (tests/streaming_shared/test_edge.py).
     assert parse_settings(PROJECT, "dev", values_with(["http://[::1]:8000"])).cors_allowed_origins == (
         "http://[::1]:8000",
     )

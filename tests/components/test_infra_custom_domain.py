@@ -3,7 +3,7 @@ validation, alias), PRIVATE with its access association, and the stacks without 
 
 Three extra program runs, one per shape, shared by the module's tests. Building the two zips is
 nearly all of a run's time and the zips do not depend on the domain, so these runs build them once
-(the builds are deterministic: the same tree gives the same bytes; tests/infra/test_artifacts.py
+(the builds are deterministic: the same tree gives the same bytes; tests/packager/test_artifacts.py
 checks the builds themselves).
 """
 

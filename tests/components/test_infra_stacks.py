@@ -178,7 +178,7 @@ def test_stage_logs_traces_and_throttles(stack_run: ProgramRun) -> None:
     assert settings["dataTraceEnabled"] is False  # would log prompts and answers
     assert settings["throttlingRateLimit"] > 0 and settings["throttlingBurstLimit"] > 0
     # Execution logging needs the account-level CloudWatch role before the stage exists; dev owns
-    # that setting, prod relies on it (tests/infra/test_infra_first_deploy.py, issue 9).
+    # that setting, prod relies on it (tests/components/test_infra_first_deploy.py, issue 9).
     for account in stack_run.of_type("aws:apigateway/account:Account"):
         assert account.urn in stage.depends_on
         assert account.inputs["cloudwatchRoleArn"].startswith("arn:aws:iam::123456789012:role/")
@@ -244,7 +244,7 @@ def test_dev_has_no_waf_no_vpc_and_nothing_protected(dev_run: ProgramRun) -> Non
     assert dev_run.one(RUNTIME).inputs["networkConfiguration"] == {"networkMode": "PUBLIC"}
     assert not any(r.protect for r in dev_run.resources)
     # Only API Gateway's account-level logging setting and its role outlive dev, so that other
-    # stacks in the account keep logging (tests/infra/test_infra_first_deploy.py, issue 9).
+    # stacks in the account keep logging (tests/components/test_infra_first_deploy.py, issue 9).
     retained = {r.name for r in dev_run.resources if r.retain_on_delete}
     assert retained == {"api-account", "api-cloudwatch-role", "api-cloudwatch-role-policy"}
     assert {g.inputs["retentionInDays"] for g in dev_run.of_type(LOG_GROUP)} == {7}
@@ -471,7 +471,7 @@ def test_runtime_environment_lifecycle_and_protocol(stack_run: ProgramRun) -> No
     assert env["AGENT_OBSERVABILITY_ENABLED"] == "true"
     assert env["OTEL_PYTHON_DISTRO"] == "aws_distro"
     assert env["OTEL_PYTHON_CONFIGURATOR"] == "aws_configurator"
-    # Strands' prompt and answer content in spans: redacted (tests/infra/test_agent_under_adot.py).
+    # Strands' prompt and answer content in spans: redacted (tests/components/test_agent_under_adot.py).
     assert "gen_ai_unredacted_attributes=" in env["OTEL_SEMCONV_STABILITY_OPT_IN"].split(",")
     overridden = {name for name in env if name.startswith("OTEL_")} - {
         "OTEL_PYTHON_DISTRO", "OTEL_PYTHON_CONFIGURATOR", "OTEL_SEMCONV_STABILITY_OPT_IN"}

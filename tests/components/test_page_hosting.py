@@ -1,7 +1,7 @@
 """The hosted chat page (pageHosting): a private bucket behind CloudFront with OAC, HTTPS only and
 security headers, its origin in the API's CORS lists, a generated config.js, and pageUrl exported.
 
-The two hosting shapes run once per session (conftest.py): dev with its API key, and prod signing
+The two hosting shapes run once per session (tests/support/program_runs.py): dev with its API key, and prod signing
 users in with Cognito.
 """
 

@@ -41,7 +41,7 @@ def test_prod_passes_every_rule(prod_run: ProgramRun) -> None:
 
 
 def test_a_renamed_project_passes_the_pack_like_the_original(renamed_prod_run: ProgramRun, prod_run: ProgramRun) -> None:
-    # `pulumi new --name my-agent` (conftest.py): rules and suppressions match what resources do and
+    # `pulumi new --name my-agent` (tests/support/program_runs.py): rules and suppressions match what resources do and
     # their logical names, never the project's name in their physical names.
     renamed, original = (evaluate(from_recorded_run(run.resources)) for run in (renamed_prod_run, prod_run))
     assert renamed.findings == original.findings == []

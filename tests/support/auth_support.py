@@ -1,4 +1,4 @@
-"""Credentials and log helpers shared by the auth tests (imported by conftest.py and the tests)."""
+"""Credentials and log helpers shared by the auth tests (imported by auth_stacks.py and the tests)."""
 
 from __future__ import annotations
 

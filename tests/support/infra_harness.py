@@ -41,7 +41,7 @@ RENAMED_PROJECT = "my-agent"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 # dev in the shapes its own stack file does not show: the container artifact, an existing guardrail
-# named by id and a REGIONAL custom domain (conftest.py's dev_variant_run).
+# named by id and a REGIONAL custom domain (program_runs.py's dev_variant_run).
 EXISTING_GUARDRAIL_ID = "ab12cd34ef56"
 DEV_VARIANT_OVERRIDES = {
     "agentcore-streaming:agentArtifact": "container",

@@ -1,5 +1,5 @@
 """One headless Chromium for the whole run, or a skip (a failure under CI) when there is none; and
-one recording API for the tests of ?api= links (recording_api.py), emptied for each test."""
+one recording API for the tests of ?api= links (tests/support/recording_api.py), emptied for each test."""
 
 from __future__ import annotations
 

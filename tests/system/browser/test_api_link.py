@@ -1,6 +1,6 @@
 """A link's ?api= cannot lead the chat page's saved API key, or a prompt, to another API.
 
-The other API is tests/browser/recording_api.py: a loopback server on an origin of its own that
+The other API is tests/support/recording_api.py: a loopback server on an origin of its own that
 records every request and lets any page read its answers (as an attacker's would). Before the person
 accepts it, nothing at all reaches it; after, it gets only a key entered for it. Keys are kept per
 API origin, so the stack's key keeps going to the stack alone. The same for an ID token:

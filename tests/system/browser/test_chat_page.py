@@ -20,7 +20,7 @@ from proxy.streaming_proxy.edge import CONTENT_BLOCKED_MESSAGE
 from proxy.streaming_proxy.upstream import STOP_PAYLOAD
 
 # Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The
-# README's picture (docs/screenshot.png, a markdown answer) comes from tests/browser/screenshot.py.
+# README's picture (docs/screenshot.png, a markdown answer) comes from tests/support/screenshot.py.
 SCREENSHOT = REPO_ROOT / ".build" / "screenshots" / "chat-page.png"
 # Slow enough that a person, and a poll every few tens of milliseconds, sees text arrive piece by piece.
 OFFLINE_DELAY_MS = 150
@@ -263,7 +263,7 @@ def test_the_invoke_url_follows_the_api_url_and_a_link_on_the_api_origin_wins(pa
     ]
     assert stack.page_url is not None
     # ?api= on the configured API's origin (another stage, say) is used as it is; on any other origin
-    # it waits for the person (tests/browser/test_api_link.py).
+    # it waits for the person (tests/system/browser/test_api_link.py).
     page.navigate(f"{stack.page_url}?api={quote(stack.url + '/prod/', safe='')}")
     assert page.evaluate("document.getElementById('api-url').value") == f"{stack.url}/prod/"
     assert page.evaluate("document.getElementById('api-link').hidden") is True

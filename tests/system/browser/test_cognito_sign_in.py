@@ -150,7 +150,7 @@ def test_a_page_opened_as_index_html_comes_back_to_its_registered_url(page: Page
 
 def test_a_linked_api_gets_no_id_token_until_the_person_signs_in_for_it(
         page: Page, stack: LocalStack, linked: RecordingApi):
-    # A link's ?api= on another origin (tests/browser/test_api_link.py for API keys): the stack's
+    # A link's ?api= on another origin (tests/system/browser/test_api_link.py for API keys): the stack's
     # sign-in never goes there; only a sign-in made once the person chose that API does.
     sign_in(page)
     assert send_and_wait(page, "hello stack")["state"] == "done"

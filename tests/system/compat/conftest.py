@@ -1,7 +1,7 @@
 """Third-party SSE clients against the local stack: one stack for the folder, and Node's client installed.
 
 The Node client (@microsoft/fetch-event-source, pinned in node/package-lock.json) is installed with
-`npm ci` into tests/compat/node/node_modules the first time, and again whenever the lock file changes.
+`npm ci` into tests/system/compat/node/node_modules the first time, and again whenever the lock file changes.
 Without node and npm the Node tests skip, and fail under CI (which must run them).
 """
 
