@@ -8,7 +8,7 @@ from policy.resources import UNKNOWN, Resource
 
 
 class RecordedLike(Protocol):
-    """The fields tests/support/infra_harness.RecordedResource has."""
+    """The fields tests/infra/infra_harness.RecordedResource has."""
 
     type: str
     name: str
