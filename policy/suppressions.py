@@ -2,7 +2,7 @@
 
 A suppression matches a finding when rule id, resource name and (if given) the finding's detail
 match, and its condition holds for what the stack does (policy/properties.py); names use
-shell-style wildcards. tests/infra/test_policy_pack.py fails on a suppression that matches
+shell-style wildcards. tests/policy/test_policy_pack.py fails on a suppression that matches
 nothing, so stale exceptions do not pile up.
 """
 

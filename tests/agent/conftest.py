@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_test_support import running_agent
+from tests.support.agent_test_support import running_agent
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from agent_test_support import SESSION_HEADER, invoke, iter_sse_data, read_trace, session_id
+from tests.support.agent_test_support import SESSION_HEADER, invoke, iter_sse_data, read_trace, session_id
 from streaming_agent.disconnect import DisconnectSignalMiddleware, current_disconnect_signal
-from agent_process import AgentProcess, start_agent_process
+from tests.support.agent_process import AgentProcess, start_agent_process
 
 PIECE_DELAY_MS = 100
 # Pieces the model may still produce after the client left: the one whose delay was already

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_test_support import invoke, running_agent, session_id
-from fake_bedrock_converse import (
+from tests.support.agent_test_support import invoke, running_agent, session_id
+from tests.support.fake_bedrock_converse import (
     BLOCKED_INPUT_MESSAGE,
     BLOCKED_WORD,
     CARD_MASK,

@@ -11,7 +11,7 @@ import socket
 import time
 
 import httpx
-from agent_process import start_agent_process
+from tests.support.agent_process import start_agent_process
 
 SECRET = "SECRET-PROMPT-7f3a"
 TURN_ENDS = ("turn_finished", "turn_failed", "turn_cancelled")

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-from agent_test_support import invoke, read_trace, session_id
-from agent_process import MAIN_PATH, start_agent_process
+from tests.support.agent_test_support import invoke, read_trace, session_id
+from tests.support.agent_process import MAIN_PATH, start_agent_process
 
 
 def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> None:

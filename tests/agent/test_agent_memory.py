@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from agent_test_support import invoke, running_agent, session_id
-from fake_agentcore_memory import FakeMemory, serving
+from tests.support.agent_test_support import invoke, running_agent, session_id
+from tests.support.fake_agentcore_memory import FakeMemory, serving
 from streaming_agent.memory import memory_actor_id, memory_config, memory_session_id
 from streaming_agent.settings import AgentConfigurationError, load_settings
 

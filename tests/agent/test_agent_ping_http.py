@@ -4,7 +4,7 @@ import threading
 import time
 
 import httpx
-from agent_test_support import invoke, running_agent, session_id
+from tests.support.agent_test_support import invoke, running_agent, session_id
 
 
 def ping(base_url: str) -> dict[str, object]:

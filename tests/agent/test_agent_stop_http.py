@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agent_test_support import SESSION_HEADER, Turn, invoke, read_trace, running_agent, session_id
+from tests.support.agent_test_support import SESSION_HEADER, Turn, invoke, read_trace, running_agent, session_id
 from streaming_agent.app import Turn as AppTurn
 from streaming_agent.app import agent_factory, cancelled_event, stream_answer
 from streaming_agent.model_factory import build_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from agent_test_support import invoke, read_trace, running_agent, session_id
+from tests.support.agent_test_support import invoke, read_trace, running_agent, session_id
 from streaming_agent.offline_model import SECRET_MARKER
 
 

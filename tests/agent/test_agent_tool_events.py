@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from agent_test_support import invoke, running_agent, session_id
+from tests.support.agent_test_support import invoke, running_agent, session_id
 from streaming_agent.settings import DEFAULT_MAX_TOOL_CALLS, AgentConfigurationError, load_settings
 from streaming_agent.tool_events import TurnToolCalls
 

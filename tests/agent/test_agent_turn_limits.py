@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from agent_test_support import invoke, running_agent, session_id
+from tests.support.agent_test_support import invoke, running_agent, session_id
 
 
 def test_max_output_tokens_ends_the_answer_with_strands_max_tokens_stop_reason() -> None:

@@ -1,5 +1,5 @@
 """The one-line hints on stderr: a malformed URL, no server where the URL points, and refusals of
-credentials that a local gateway cannot produce (those it can are in tests/auth/)."""
+credentials that a local gateway cannot produce (those it can are in test_client_stack_and_hints.py)."""
 
 from __future__ import annotations
 

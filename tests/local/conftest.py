@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from local_loopback import RUNTIME_ARN, FakeAgent, agentcore_client
+from tests.support.local_loopback import RUNTIME_ARN, FakeAgent, agentcore_client
 
 from tests.support.servers import ServerThread
 

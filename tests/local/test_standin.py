@@ -8,7 +8,7 @@ from typing import Any
 import botocore.exceptions
 import httpx
 import pytest
-from local_loopback import FIRST_FRAME, REST_FRAMES, RUNTIME_ARN, SESSION_ID, FakeAgent, agentcore_client
+from tests.support.local_loopback import FIRST_FRAME, REST_FRAMES, RUNTIME_ARN, SESSION_ID, FakeAgent, agentcore_client
 
 from local.standin import SESSION_HEADER, invoke_error_statuses
 

@@ -55,7 +55,7 @@ def assert_no_cors(response: Any) -> None:
 # -- the setting -------------------------------------------------------------------------------------
 
 
-# The origin grammar itself: tests/proxy/test_edge.py.
+# The origin grammar itself: tests/streaming_shared/test_edge.py.
 
 
 def test_settings_name_the_variable_and_default_to_off():

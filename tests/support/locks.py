@@ -16,7 +16,7 @@ except ImportError:  # Windows: no flock; the guarded steps there run unguarded,
 def exclusive(lock_file: Path) -> Iterator[None]:
     """Hold an exclusive flock on ``lock_file`` (created if missing) for the body.
 
-    Use it around one-time set-up that writes outside tmp_path (npm ci into tests/compat/node,
+    Use it around one-time set-up that writes outside tmp_path (npm ci into tests/system/compat/node,
     pip into .build/deps) and re-check inside it whether another process already did the work.
     The kernel drops the lock when the holder exits, so a killed worker never leaves it stuck.
     """
