@@ -10,8 +10,8 @@ import json
 from typing import Any, Optional
 
 from components.auth import ApiKey, Auth, Cognito, Iam, NoAuth
-from proxy.streaming_proxy import edge
-from proxy.streaming_proxy.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
+from streaming_shared import edge
+from streaming_shared.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
 
 STAGE_NAME = "v1"
 ROUTE_PATH = edge.INVOKE_PATH.lstrip("/")

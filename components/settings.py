@@ -33,7 +33,7 @@ from components.domain_names import CustomDomain, CustomDomainError, parse_custo
 from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING
 from packager.artifacts import AGENT_ARTIFACT_KINDS
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     APP_CLIENT_ID_PATTERN,
     LOG_LEVELS,
     ORIGIN_FORMS,

@@ -36,7 +36,7 @@ from components.api_builders import (
     request_body_schema,
 )
 from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     ALLOW_ORIGIN,
     GATEWAY_RESPONSES,
     PREFLIGHT_METHOD,

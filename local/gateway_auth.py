@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
-from proxy.streaming_proxy.edge import APP_CLIENT_ID_PATTERN, ID_TOKEN_USE
+from streaming_shared.edge import APP_CLIENT_ID_PATTERN, ID_TOKEN_USE
 
 # The auth modes are the deployed API's own types (components/auth.py, free of Pulumi); locally each
 # mode's credentials are local stand-ins, so the gateway keeps the mode's type and its own secrets.

@@ -35,7 +35,7 @@ from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from local.cognito_login import CognitoLogin, LoginSettings
 from local.gateway_auth import LOCAL_APP_CLIENT_ID
 from local.page_server import PageServer
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     CORS_VARIABLE,
     QUALIFIER_VARIABLE,
     READY_PATH,

@@ -32,11 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import contract
-from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
-from .contract import ApiError, sse_event
-from .cors import CorsMiddleware
-from .edge import (
+from streaming_shared.edge import (
     INVOKE_METHOD,
     INVOKE_PATH,
     READY_PATH,
@@ -48,7 +44,12 @@ from .edge import (
     SettingsError,
     load_settings,
 )
-from .jsonlog import JsonLogger, log_context, session_hash
+from streaming_shared.jsonlog import JsonLogger, log_context, session_hash
+
+from . import contract
+from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
+from .contract import ApiError, sse_event
+from .cors import CorsMiddleware
 from .metering import Usage, parse_usage, usage_record
 from .sse import SseDecoder, SseProtocolError
 from .tool_events import tool_event_data

@@ -13,7 +13,7 @@ from typing import Any
 
 # The machine codes live in edge.py (shared with API Gateway and the local gateway); imported here
 # because the request rules below raise them and callers read them as contract.<CODE>.
-from .edge import (  # noqa: F401
+from streaming_shared.edge import (  # noqa: F401
     AGENT_ERROR,
     AMBIGUOUS_FRAMING,
     CONTENT_BLOCKED,

@@ -16,10 +16,11 @@ import ssl
 import urllib.parse
 from typing import Any
 
+from streaming_shared.edge import ProxySettings
+
 from . import contract
 from .contract import ApiError
 from .credentials import CredentialsError, CredentialSource
-from .edge import ProxySettings
 from .sigv4 import sign
 from .upstream_http import (
     ConnectionPool,

@@ -7,7 +7,7 @@ from infra_harness import MOCK_USER_POOL_CLIENT_ID, MOCK_USER_POOL_ID, ProgramRu
 
 from components.auth import Cognito, NewUserPool
 from components.settings import PROJECT, SettingsError, parse_settings
-from proxy.streaming_proxy.edge import ProxySettings
+from streaming_shared.edge import ProxySettings
 
 METHOD = "aws:apigateway/method:Method"
 AUTHORIZER = "aws:apigateway/authorizer:Authorizer"

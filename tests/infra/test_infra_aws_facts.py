@@ -26,7 +26,7 @@ from infra_harness import (
 )
 from pulumi.runtime import MockResourceArgs
 from streaming_proxy.contract import parse_invoke_request
-from streaming_proxy.edge import load_settings
+from streaming_shared.edge import load_settings
 
 from components import policies, regions, waf
 from components.settings import PROJECT, SettingsError, parse_settings

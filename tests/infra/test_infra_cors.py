@@ -7,7 +7,7 @@ import json
 
 import pytest
 from infra_harness import ProgramRun, run_program, stack_config
-from streaming_proxy import edge as proxy_edge
+from streaming_shared import edge as proxy_edge
 
 from components.settings import PROJECT, SettingsError, parse_settings
 from policy.adapters import from_recorded_run

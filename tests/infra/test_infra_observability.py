@@ -184,7 +184,7 @@ def test_the_proxys_error_lines_carry_the_level_the_filter_selects() -> None:
     # The filter's $.level is the top-level `level` field of the proxy's JSON log lines.
     import io
 
-    from streaming_proxy.jsonlog import JsonLogger
+    from streaming_shared.jsonlog import JsonLogger
 
     stream = io.StringIO()
     JsonLogger("streaming-proxy", "INFO", stream, defer_in_loop=False).log(logging.ERROR, "stream failed", code="X")

@@ -11,7 +11,7 @@ import re
 from infra_harness import ProgramRun
 
 from components.naming import metrics_namespace
-from streaming_proxy.edge import ProxySettings, load_settings
+from streaming_shared.edge import ProxySettings, load_settings
 from streaming_proxy.metering import Usage, usage_record
 from tests.support.emf import emf_metrics, emf_problems
 

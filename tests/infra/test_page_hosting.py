@@ -22,7 +22,7 @@ from infra_harness import (
     run_program,
     stack_config,
 )
-from streaming_proxy import edge as proxy_edge
+from streaming_shared import edge as proxy_edge
 
 from components.page_hosting import (
     CACHING_DISABLED_POLICY_ID,
@@ -33,7 +33,7 @@ from components.page_hosting import (
     site_files,
 )
 from components.settings import PROJECT, SettingsError, parse_settings, settings_warnings
-from proxy.streaming_proxy.edge import OriginError, with_origin
+from streaming_shared.edge import OriginError, with_origin
 
 BUCKET = "aws:s3/bucket:Bucket"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"

@@ -8,8 +8,8 @@ from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
-from streaming_proxy.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, CorsPolicy, SettingsError, load_settings
-from streaming_proxy.jsonlog import JsonLogger
+from streaming_shared.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, CorsPolicy, SettingsError, load_settings
+from streaming_shared.jsonlog import JsonLogger
 from tests.support.fake_agentcore import FakeAgentCore, sse_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
-from streaming_proxy.edge import REQUEST_CONTEXT_HEADER, load_settings
-from streaming_proxy.jsonlog import JsonLogger
+from streaming_shared.edge import REQUEST_CONTEXT_HEADER, load_settings
+from streaming_shared.jsonlog import JsonLogger
 from streaming_proxy.upstream import SESSION_HEADER, STOP_PAYLOAD, derive_runtime_session_id, invocation_target
 from tests.support.fake_agentcore import Answer, FakeAgentCore, drop_answer, error_answer, json_answer
 

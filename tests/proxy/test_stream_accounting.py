@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 
 from streaming_proxy import contract
 from streaming_proxy.app import LAST_SEND_SECONDS, STOP_WAIT_SECONDS, create_app
-from streaming_proxy.jsonlog import JsonLogger
-from streaming_proxy.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
+from streaming_shared.jsonlog import JsonLogger
+from streaming_shared.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
 from streaming_proxy.upstream import SESSION_HEADER
 from tests.support.fake_agentcore import FakeAgentCore, breaking_answer, drop_answer, endless_answer
 
@@ -377,7 +377,7 @@ def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() 
 
 
 def contract_header() -> str:
-    from streaming_proxy.edge import REQUEST_CONTEXT_HEADER
+    from streaming_shared.edge import REQUEST_CONTEXT_HEADER
 
     return REQUEST_CONTEXT_HEADER
 

@@ -15,7 +15,7 @@ import pytest
 
 from streaming_proxy import contract
 from streaming_proxy.app import create_app
-from streaming_proxy.edge import load_settings
+from streaming_shared.edge import load_settings
 from streaming_proxy.http_guard import GuardedH11Protocol
 from tests.support.fake_agentcore import FakeAgentCore, drop_answer
 from tests.support.servers import ServerThread, answer_head

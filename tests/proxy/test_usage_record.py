@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from streaming_proxy import contract, edge
+from streaming_proxy import contract
+from streaming_shared import edge
 from streaming_proxy.app import create_app, translate
-from streaming_proxy.edge import SettingsError, load_settings
-from streaming_proxy.jsonlog import JsonLogger, session_hash
+from streaming_shared.edge import SettingsError, load_settings
+from streaming_shared.jsonlog import JsonLogger, session_hash
 from streaming_proxy.metering import Usage, parse_usage, usage_outcome, usage_record
 from tests.support.docs import section
 from tests.support.emf import emf_metrics, emf_problems
