@@ -303,6 +303,12 @@ def child_environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
 
 
+def shared_package_path() -> str:
+    """PYTHONPATH for a deployable run from its own folder (agent/main.py, proxy/run.sh): the repository
+    root first, for streaming_shared/, which each zip carries at its root beside the deployable's package."""
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+
+
 class LocalStack:
     """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
 
@@ -358,6 +364,7 @@ class LocalStack:
         environment = child_environment(
             AGENT_MODEL_PROVIDER=settings.model,
             OFFLINE_MODEL_TRACE_FILE=str(Path(self._temp_dir) / "offline-model-trace.jsonl"),
+            PYTHONPATH=shared_package_path(),
             **optional_settings(
                 {"OFFLINE_MODEL_DELAY_MS": settings.offline_delay_ms, "BEDROCK_MODEL_ID": settings.bedrock_model_id}
             ),
@@ -384,6 +391,7 @@ class LocalStack:
             "PYTHONUNBUFFERED": "1",
             # run.sh calls plain `python`: make it this interpreter.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": shared_package_path(),
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
             "AWS_LWA_PORT": str(port),

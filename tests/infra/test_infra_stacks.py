@@ -512,7 +512,10 @@ def test_container_mode_builds_an_arm64_image_instead_of_a_zip() -> None:
     run = run_program("dev", stack_config("dev", overrides={"agentcore-streaming:agentArtifact": "container"}))
     image = run.one("awsx:ecr:Image").inputs
     assert image["platform"] == "linux/arm64"
-    assert Path(image["context"]) == REPO_ROOT / "agent"
+    # The context is agent/'s files plus the shared package (packager/artifacts.py agent_image_context).
+    context = Path(image["context"])
+    assert (context / "Dockerfile").read_bytes() == (REPO_ROOT / "agent" / "Dockerfile").read_bytes()
+    assert (context / "streaming_shared" / "edge.py").read_bytes() == (REPO_ROOT / "streaming_shared" / "edge.py").read_bytes()
     assert image["repositoryUrl"] == MOCK_REPOSITORY_URL
     artifact = run.one(RUNTIME).inputs["agentRuntimeArtifact"]
     assert artifact == {"containerConfiguration": {"containerUri": MOCK_IMAGE_URI}}
