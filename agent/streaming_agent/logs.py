@@ -17,7 +17,7 @@ from typing import Any
 
 from bedrock_agentcore.runtime.context import BedrockAgentCoreContext
 
-from streaming_shared.jsonlog import JsonFormatter, session_hash  # noqa: F401  (session_hash: the agent's callers use it from here)
+from streaming_shared.jsonlog import JsonFormatter
 
 SERVICE = "agent"
 LOGGER_NAME = "streaming_agent"
