@@ -15,16 +15,16 @@ from pulumi.runtime import config as pulumi_config
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
-from components.auth import Cognito, ExistingUserPool, user_pool_to_create
+from stack_config.auth import Cognito, ExistingUserPool, user_pool_to_create
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
-from components.naming import agentcore_name, metrics_namespace, physical_name
+from stack_config.naming import agentcore_name, metrics_namespace, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.page_hosting import HostedSignIn, PageConfig, PageConfigArgs, PageHosting, PageHostingArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.proxy_function import ProxyFunction, ProxyFunctionArgs
-from components.settings import (
+from stack_config.settings import (
     PROJECT_CONFIG_KEYS,
     REGION_KEY,
     check_settings_namespace,

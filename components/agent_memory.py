@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.naming import AGENTCORE_NAME_MAX
+from stack_config.naming import AGENTCORE_NAME_MAX
 
 # Bytes of randomness in the memory name's suffix: 4 bytes, 8 hex characters.
 NAME_SUFFIX_BYTES = 4

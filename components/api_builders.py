@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from components.auth import ApiKey, Auth, Cognito, Iam, NoAuth
+from stack_config.auth import ApiKey, Auth, Cognito, Iam, NoAuth
 from streaming_shared import edge
 from streaming_shared.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
 

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.api_builders import ROUTE_PATH
-from components.domain_names import SECURITY_POLICY, CustomDomain
+from stack_config.domain_names import SECURITY_POLICY, CustomDomain
 
 
 @dataclass

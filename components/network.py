@@ -9,8 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.regions import SubnetPlacement, Zone, choose_agent_zones, subnet_problems
-from components.settings import SettingsError
+from stack_config.regions import SubnetPlacement, Zone, choose_agent_zones, subnet_problems
+from stack_config.settings import SettingsError
 
 # Two zones: AgentCore and the execute-api endpoint both want more than one, and each NAT-routed
 # private subnet costs nothing extra (one NAT gateway serves both).

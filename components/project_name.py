@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.naming import agentcore_name_prefix, name_prefix
+from stack_config.naming import agentcore_name_prefix, name_prefix
 
 # The deployer's managed policies (split by service to fit IAM's 6,144-character limit).
 DEPLOYER_POLICY_GLOB = "deploy/deployer-policy-*.json"

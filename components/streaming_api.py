@@ -35,7 +35,7 @@ from components.api_builders import (
     preflight_static_headers,
     request_body_schema,
 )
-from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
+from stack_config.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
 from streaming_shared.edge import (
     ALLOW_ORIGIN,
     GATEWAY_RESPONSES,

@@ -33,7 +33,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+from stack_config.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from streaming_shared.edge import APP_CLIENT_ID_PATTERN, ID_TOKEN_USE
 
 # The auth modes are the deployed API's own types (components/auth.py, free of Pulumi); locally each

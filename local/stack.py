@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+from stack_config.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
 from local.cognito_login import CognitoLogin, LoginSettings
 from local.gateway_auth import LOCAL_APP_CLIENT_ID
 from local.page_server import PageServer

@@ -10,7 +10,7 @@ from tests.support.client_cli import FakePulumi, run_cli
 
 from client.__main__ import EXIT_DONE, EXIT_REQUEST_FAILED, EXIT_USAGE
 from client.stack import AUTH_MODES
-from components.auth import AUTH_MODES as STACK_AUTH_MODES
+from stack_config.auth import AUTH_MODES as STACK_AUTH_MODES
 from local.stack import LocalStack
 
 PULUMI_ARGV = ["stack", "output", "--json", "--show-secrets", "--stack", "dev"]

@@ -25,7 +25,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
+from stack_config.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILE = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())

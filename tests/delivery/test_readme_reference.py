@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import streaming_shared.edge as edge
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY
+from stack_config.settings import PROJECT_CONFIG_KEYS, REGION_KEY
 from tests.support.docs import README as README_PATH
 from tests.support.docs import REPO_ROOT, all_text, anchors, section
 

@@ -9,7 +9,7 @@ import pytest
 from infra_harness import ProgramRun
 
 from components.api_builders import method_authorization
-from components.auth import ApiKey, Cognito, Iam, NewUserPool, NoAuth, Throttle
+from stack_config.auth import ApiKey, Cognito, Iam, NewUserPool, NoAuth, Throttle
 from components.proxy_function import PREVIOUS_TYPE
 from packager.artifacts import ContainerImage, agent_artifact
 

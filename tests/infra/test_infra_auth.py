@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from infra_harness import MOCK_USER_POOL_CLIENT_ID, MOCK_USER_POOL_ID, ProgramRun, run_program, stack_config
 
-from components.auth import Cognito, NewUserPool
-from components.settings import PROJECT, SettingsError, parse_settings
+from stack_config.auth import Cognito, NewUserPool
+from stack_config.settings import PROJECT, SettingsError, parse_settings
 from streaming_shared.edge import ProxySettings
 
 METHOD = "aws:apigateway/method:Method"

@@ -29,7 +29,7 @@ from streaming_proxy.contract import parse_invoke_request
 from streaming_shared.edge import load_settings
 
 from components import policies, regions, waf
-from components.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, SettingsError, parse_settings
 
 ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
 REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"

@@ -29,9 +29,9 @@ from infra_harness import (
 
 import packager.artifacts
 from components import policies
-from components.domain_names import SECURITY_POLICY, parse_custom_domain
+from stack_config.domain_names import SECURITY_POLICY, parse_custom_domain
 from components.private_access import regional_dns_entry
-from components.settings import SettingsError, parse_settings
+from stack_config.settings import SettingsError, parse_settings
 from policy.adapters import from_recorded_run
 from policy.rules import evaluate
 

@@ -21,7 +21,7 @@ from components.guardrail import (
     ExistingGuardrail,
     NewGuardrail,
 )
-from components.settings import SettingsError, parse_settings
+from stack_config.settings import SettingsError, parse_settings
 
 GUARDRAIL = "aws:bedrock/guardrail:Guardrail"
 GUARDRAIL_VERSION = "aws:bedrock/guardrailVersion:GuardrailVersion"

@@ -10,7 +10,7 @@ import pytest
 from infra_harness import ProgramRun, run_program, stack_config
 
 from components.observability import MonitoredNames, alarm_definitions, dashboard_body
-from components.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, SettingsError, parse_settings
 from components.api_builders import access_log_format
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

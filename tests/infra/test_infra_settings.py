@@ -8,7 +8,7 @@ import pytest
 import yaml
 from infra_harness import REPO_ROOT, stack_config
 
-from components.settings import (
+from stack_config.settings import (
     AUTH_MODES,
     PROJECT,
     OBJECT_CONFIG_KEYS,

@@ -27,8 +27,8 @@ from infra_harness import (
 )
 
 from packager.artifacts import sha256_of_file
-from components.naming import AGENTCORE_NAME_PATTERN
-from components.settings import SettingsError
+from stack_config.naming import AGENTCORE_NAME_PATTERN
+from stack_config.settings import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
 INTEGRATION = "aws:apigateway/integration:Integration"

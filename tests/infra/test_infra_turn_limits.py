@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from infra_harness import ProgramRun, run_program, stack_config
 
-from components.settings import SettingsError
+from stack_config.settings import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
 INTEGRATION = "aws:apigateway/integration:Integration"

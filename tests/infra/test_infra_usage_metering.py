@@ -10,7 +10,7 @@ import re
 
 from infra_harness import ProgramRun
 
-from components.naming import metrics_namespace
+from stack_config.naming import metrics_namespace
 from streaming_shared.edge import ProxySettings, load_settings
 from streaming_proxy.metering import Usage, usage_record
 from tests.support.emf import emf_metrics, emf_problems

@@ -32,7 +32,7 @@ from components.page_hosting import (
     page_meta_csp,
     site_files,
 )
-from components.settings import PROJECT, SettingsError, parse_settings, settings_warnings
+from stack_config.settings import PROJECT, SettingsError, parse_settings, settings_warnings
 from streaming_shared.edge import OriginError, with_origin
 
 BUCKET = "aws:s3/bucket:Bucket"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.auth import AUTH_MODES, ApiKey, Cognito, Iam, NewUserPool, NoAuth, Quota, Throttle
+from stack_config.auth import AUTH_MODES, ApiKey, Cognito, Iam, NewUserPool, NoAuth, Quota, Throttle
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 from local.stack import StackSettings
 

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from agent.streaming_agent.settings import MAX_OUTPUT_TOKENS_RANGE
-from components import regions
-from components.auth import (
+from stack_config import regions
+from stack_config.auth import (
     AUTH_MODES,
     QUOTA_PERIODS,
     ApiKey,
@@ -29,7 +29,7 @@ from components.auth import (
     Quota,
     Throttle,
 )
-from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
+from stack_config.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
 from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING
 from packager.artifacts import AGENT_ARTIFACT_KINDS
