@@ -17,7 +17,8 @@ from components.agent_memory import AgentMemory, AgentMemoryArgs
 from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
 from stack_config.auth import Cognito, ExistingUserPool, user_pool_to_create
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
-from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
+from components.guardrail import AppliedGuardrail, BedrockGuardrail, GuardrailArgs
+from stack_config.guardrail import ExistingGuardrail
 from stack_config.naming import agentcore_name, metrics_namespace, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs

@@ -30,7 +30,7 @@ from stack_config.auth import (
     Throttle,
 )
 from stack_config.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
-from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
+from stack_config.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
 from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING
 from packager.artifacts import AGENT_ARTIFACT_KINDS
 from streaming_shared.edge import (

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from infra_harness import ACCOUNT_ID, EXISTING_GUARDRAIL_ID, PROJECT, REGION, ProgramRun, stack_config
 
-from components.guardrail import (
+from stack_config.guardrail import (
     CONTENT_FILTER_TYPES,
     FILTER_STRENGTHS,
     PII_ACTIONS,
