@@ -14,7 +14,7 @@ from pulumi.runtime import config as pulumi_config
 
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
-from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
+from components.agent_runtime import AgentRuntime, AgentRuntimeArgs, agent_artifact
 from stack_config.auth import Cognito, ExistingUserPool, user_pool_to_create
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
 from components.guardrail import AppliedGuardrail, BedrockGuardrail, GuardrailArgs
@@ -35,7 +35,7 @@ from stack_config.settings import (
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.user_pool import UserPool, UserPoolArgs, hosted_login_domain_prefix
 from components.waf import Waf, WafArgs
-from packager.artifacts import agent_artifact, build_proxy_zip, bytecode_warning
+from packager.artifacts import build_proxy_zip, bytecode_warning
 
 REPO_ROOT = Path(__file__).resolve().parent
 

@@ -35,7 +35,7 @@ class VpcEndpointTarget:
 
 @dataclass
 class CustomDomainNameArgs:
-    # The validated setting (components/domain_names.py).
+    # The validated setting (stack_config/domain_names.py).
     domain: CustomDomain
     # "REGIONAL" or "PRIVATE": the API's endpoint type, which the domain's must match.
     endpoint_type: str

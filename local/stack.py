@@ -31,10 +31,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from stack_config.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+from stack_config.auth import ApiKey, Auth, Cognito, Iam, NoAuth
 from local.cognito_login import CognitoLogin, LoginSettings
 from local.gateway_auth import LOCAL_APP_CLIENT_ID
 from local.page_server import PageServer
+from streaming_shared.auth_modes import AUTH_MODES
 from streaming_shared.edge import (
     CORS_VARIABLE,
     QUALIFIER_VARIABLE,
@@ -244,7 +245,7 @@ class StackSettings:
     # Seconds to wait for each component to become ready, and for each to stop.
     ready_timeout: float = 90.0
     stop_grace_seconds: float = 10.0
-    # The deployed API's auth mode, as its type (components/auth.py: NoAuth(), Iam(), ...) or its
+    # The deployed API's auth mode, as its type (stack_config/auth.py: NoAuth(), Iam(), ...) or its
     # config name ("none", "apiKey", "iam", "cognito"); other than none, a local API Gateway in front.
     auth: str | Auth = NoAuth.mode
     # apiKey: key value -> key id; iam: access key id -> secret; cognito: the HS256 token secret.

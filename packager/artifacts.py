@@ -124,8 +124,6 @@ def shared_package_source(repo_root: Path) -> ZipSource:
 
 # What the agent runtime runs: a code zip on the managed Python runtime, or a container image.
 AgentArtifact = CodeZip | ContainerImage
-# The agentArtifact config values, one per kind above.
-AGENT_ARTIFACT_KINDS: tuple[str, ...] = ("code", "container")
 
 
 class DependencyInstallError(RuntimeError):
@@ -532,16 +530,6 @@ def agent_image_context(repo_root: Path = REPO_ROOT, *, build_dir: Path | None =
                 (staging / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(source, staging / name)
     return ContainerImage(context=context)
-
-
-def agent_artifact(kind: str, repo_root: Path = REPO_ROOT) -> AgentArtifact:
-    """The agent as the stack's agentArtifact setting asks: "code" builds the zip now, "container"
-    makes the build context that Pulumi builds during the deployment."""
-    if kind == "code":
-        return build_agent_zip(repo_root)
-    if kind == "container":
-        return agent_image_context(repo_root)
-    raise ValueError(f"unknown agent artifact kind {kind!r}; allowed: {', '.join(AGENT_ARTIFACT_KINDS)}")
 
 
 def _describe(label: str, artifact: CodeZip, seconds: float) -> str:

@@ -23,8 +23,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Union
 
-# The grammars of AGENT_GUARDRAIL_ID / _VERSION have one home: the agent's settings, which read them.
-from agent.streaming_agent.settings import GUARDRAIL_ID_PATTERN, GUARDRAIL_VERSION_PATTERN
+# The grammars of AGENT_GUARDRAIL_ID / _VERSION, which the agent reads, have one home.
+from streaming_shared.agent_config import GUARDRAIL_ID_PATTERN, GUARDRAIL_VERSION_PATTERN
 
 CONTENT_FILTER_TYPES: tuple[str, ...] = ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT", "PROMPT_ATTACK")
 FILTER_STRENGTHS: tuple[str, ...] = ("NONE", "LOW", "MEDIUM", "HIGH")

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from agent.streaming_agent.settings import MAX_OUTPUT_TOKENS_RANGE
 from stack_config import regions
 from stack_config.auth import (
-    AUTH_MODES,
     QUOTA_PERIODS,
     ApiKey,
     Auth,
@@ -31,14 +29,15 @@ from stack_config.auth import (
 )
 from stack_config.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
 from stack_config.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
-from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING
-from packager.artifacts import AGENT_ARTIFACT_KINDS
+from streaming_shared.agent_config import MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
+from streaming_shared.auth_modes import AUTH_MODES
 from streaming_shared.edge import (
     APP_CLIENT_ID_PATTERN,
     LOG_LEVELS,
     ORIGIN_FORMS,
     REFUSED_LOG_LEVEL_REASON,
     REFUSED_LOG_LEVELS,
+    SettingsError,
     MAX_STREAM_LIMIT_SECONDS,
     MAX_STREAM_SECONDS,
     STREAM_LIMIT_HEADROOM_SECONDS,
@@ -48,8 +47,11 @@ from streaming_shared.edge import (
 
 PROJECT = "agentcore-streaming"
 
-# The agentArtifact values: the kinds of artifact packager/artifacts.py can produce.
-AGENT_ARTIFACTS: tuple[str, ...] = AGENT_ARTIFACT_KINDS
+# The agentArtifact values: a code zip on AgentCore's managed Python runtime, or a container image
+# (components/agent_runtime.py has the packager build the one the stack asks for).
+CODE_ARTIFACT = "code"
+CONTAINER_ARTIFACT = "container"
+AGENT_ARTIFACTS: tuple[str, ...] = (CODE_ARTIFACT, CONTAINER_ARTIFACT)
 NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
 # EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
 ENDPOINT_TYPES: tuple[str, ...] = ("REGIONAL", "PRIVATE")
@@ -68,10 +70,6 @@ MEMORY_EVENT_EXPIRY_DAYS_RANGE = (7, 365)
 PAGE_PRICE_CLASSES: tuple[str, ...] = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 
 REGION_KEY = "aws:region"
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or invalid; the message names the full config key."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ class Settings:
 
     # API
     endpoint_type: str
-    # How callers authenticate, with what that mode needs (components/auth.py).
+    # How callers authenticate, with what that mode needs (stack_config/auth.py).
     auth: Auth
     waf_enabled: bool
     waf_rate_limit: int
@@ -142,7 +140,7 @@ class Settings:
     page_hosting: bool = False
     page_price_class: str = "PriceClass_100"
 
-    # Custom domain (components/domain_names.py): the host callers use instead of execute-api, or
+    # Custom domain (stack_config/domain_names.py): the host callers use instead of execute-api, or
     # None. disable_execute_api_endpoint is the effective value: true only for a REGIONAL API with
     # a custom domain whose stack asked for it (a PRIVATE API keeps its endpoint; see docs/deploying.md, "Custom domain").
     custom_domain: CustomDomain | None = None
@@ -607,7 +605,7 @@ def _check_region_fits(read: _Reader, settings: Settings) -> None:
     read.check("agentNetworkMode",
                settings.agent_network_mode != "VPC" or regions.vpc_zone_ids(region) is not None,
                f"'VPC' needs the zone ids AgentCore VPC mode supports in {REGION_KEY} {region!r}, and "
-               "components/regions.py has none for it (add them from the AgentCore VPC guide); regions "
+               "stack_config/regions.py has none for it (add them from the AgentCore VPC guide); regions "
                "with zone ids: " + ", ".join(regions.AGENTCORE_VPC_ZONE_IDS))
     prefix = regions.inference_profile_prefix(settings.model_id)
     allowed_regions = regions.profile_regions(prefix) if prefix else None

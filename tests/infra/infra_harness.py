@@ -369,7 +369,7 @@ def check_custom_domain(type_token: str, inputs: Mapping[str, Any]) -> None:
 
 
 # AgentCore's own list for us-east-1, as its CreateAgentRuntime error states it ("Supported
-# availability zones are: use1-az4, use1-az1, use1-az2"); kept apart from components/regions.py on
+# availability zones are: use1-az4, use1-az1, use1-az2"); kept apart from stack_config/regions.py on
 # purpose, so the program's table is checked against AWS's behaviour, not against itself.
 AGENTCORE_ACCEPTED_ZONE_IDS = ("use1-az4", "use1-az1", "use1-az2")
 

@@ -15,7 +15,6 @@ import pytest
 from infra_harness import REPO_ROOT, stack_config
 
 from stack_config.auth import (
-    AUTH_MODES,
     ApiKey,
     Auth,
     Cognito,
@@ -26,7 +25,9 @@ from stack_config.auth import (
     Quota,
     Throttle,
 )
-from stack_config.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import SettingsError
+from streaming_shared.auth_modes import AUTH_MODES
 
 POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Table1"
 APP_CLIENT_ID = "5a0p2i9kbq3f4c1ls7dhdv8m0e"

@@ -11,7 +11,8 @@ from infra_harness import ProgramRun
 from components.api_builders import method_authorization
 from stack_config.auth import ApiKey, Cognito, Iam, NewUserPool, NoAuth, Throttle
 from components.proxy_function import PREVIOUS_TYPE
-from packager.artifacts import ContainerImage, agent_artifact
+from components.agent_runtime import agent_artifact
+from packager.artifacts import ContainerImage
 
 PROXY_COMPONENT = "agentcore-streaming:proxy_function:ProxyFunction"
 

@@ -6,8 +6,8 @@ import pytest
 from infra_harness import MOCK_USER_POOL_CLIENT_ID, MOCK_USER_POOL_ID, ProgramRun, run_program, stack_config
 
 from stack_config.auth import Cognito, NewUserPool
-from stack_config.settings import PROJECT, SettingsError, parse_settings
-from streaming_shared.edge import ProxySettings
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import ProxySettings, SettingsError
 
 METHOD = "aws:apigateway/method:Method"
 AUTHORIZER = "aws:apigateway/authorizer:Authorizer"

@@ -21,7 +21,8 @@ from stack_config.guardrail import (
     ExistingGuardrail,
     NewGuardrail,
 )
-from stack_config.settings import SettingsError, parse_settings
+from stack_config.settings import parse_settings
+from streaming_shared.edge import SettingsError
 
 GUARDRAIL = "aws:bedrock/guardrail:Guardrail"
 GUARDRAIL_VERSION = "aws:bedrock/guardrailVersion:GuardrailVersion"

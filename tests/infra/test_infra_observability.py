@@ -10,7 +10,8 @@ import pytest
 from infra_harness import ProgramRun, run_program, stack_config
 
 from components.observability import MonitoredNames, alarm_definitions, dashboard_body
-from stack_config.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import SettingsError
 from components.api_builders import access_log_format
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

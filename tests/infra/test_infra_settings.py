@@ -9,13 +9,13 @@ import yaml
 from infra_harness import REPO_ROOT, stack_config
 
 from stack_config.settings import (
-    AUTH_MODES,
     PROJECT,
     OBJECT_CONFIG_KEYS,
     PROJECT_CONFIG_KEYS,
-    SettingsError,
     parse_settings,
 )
+from streaming_shared.auth_modes import AUTH_MODES
+from streaming_shared.edge import SettingsError
 
 
 

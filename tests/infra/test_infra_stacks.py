@@ -28,7 +28,7 @@ from infra_harness import (
 
 from packager.artifacts import sha256_of_file
 from stack_config.naming import AGENTCORE_NAME_PATTERN
-from stack_config.settings import SettingsError
+from streaming_shared.edge import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
 INTEGRATION = "aws:apigateway/integration:Integration"

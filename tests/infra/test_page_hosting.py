@@ -32,8 +32,8 @@ from components.page_hosting import (
     page_meta_csp,
     site_files,
 )
-from stack_config.settings import PROJECT, SettingsError, parse_settings, settings_warnings
-from streaming_shared.edge import OriginError, with_origin
+from stack_config.settings import PROJECT, parse_settings, settings_warnings
+from streaming_shared.edge import OriginError, SettingsError, with_origin
 
 BUCKET = "aws:s3/bucket:Bucket"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
