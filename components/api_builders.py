@@ -56,7 +56,7 @@ def access_log_format(*, waf_enabled: bool) -> str:
         fields["wafResponseCode"] = "$context.wafResponseCode"
     return json.dumps(fields, separators=(",", ":"))
 
-# The tables and constants these builders use are the HTTP edge's (proxy/streaming_proxy/edge.py),
+# The tables and constants these builders use are the HTTP edge's (streaming_shared/edge.py),
 # shared with the proxy and the local gateway: gateway responses, the error body, CORS headers.
 PREFLIGHT_STATUS = str(edge.PREFLIGHT_STATUS)
 

@@ -2,7 +2,7 @@
 the first deploy.
 
 The lists come from the code, never from a copy: the keys from Pulumi.yaml and settings.py, the
-codes from the edge module (proxy/streaming_proxy/edge.py: the contract's codes and the gateway responses).
+codes from the edge module (streaming_shared/edge.py: the contract's codes and the gateway responses).
 A section is found by its heading in whichever page holds it (tests/support/docs.py).
 """
 
