@@ -57,7 +57,6 @@ from .tool_events import tool_event_data
 from .upstream import (
     DRAIN_MAX_BYTES,
     DRAIN_SECONDS,
-    AgentCore,
     StopAnswerError,
     create_client,
     derive_runtime_session_id,
