@@ -601,7 +601,7 @@ def stack_config(stack: str, root: Path = REPO_ROOT, overrides: Optional[Mapping
 
 # What a copy of the checkout needs to run the program as a user's clone would: the program, its
 # stack files, the sources it zips or serves, and the tools that edit its files.
-CHECKOUT_FOLDERS = ("agent", "proxy", "web", "deploy", "components", "packager")
+CHECKOUT_FOLDERS = ("agent", "proxy", "streaming_shared", "web", "deploy", "components", "stack_config", "packager")
 CHECKOUT_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "constraints.txt", "dev.py")
 
 

@@ -28,7 +28,8 @@ from pulumi.runtime import MockResourceArgs
 from streaming_proxy.contract import parse_invoke_request
 from streaming_shared.edge import SettingsError, load_settings
 
-from components import policies, regions, waf
+from components import policies, waf
+from stack_config import regions
 from stack_config.settings import PROJECT, parse_settings
 
 ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
