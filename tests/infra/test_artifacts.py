@@ -880,3 +880,20 @@ def test_the_container_image_copies_the_shared_package_beside_the_agent() -> Non
     assert ["streaming_shared", "./streaming_shared"] in copies
     ignored = (REPO_ROOT / "agent/.dockerignore").read_text().splitlines()
     assert not any(line.strip().startswith("streaming_shared") for line in ignored)
+
+
+def test_every_copy_source_of_the_dockerfile_is_inside_the_agent_image_context(tmp_path: Path) -> None:
+    # Docker's builder reads only its context: a COPY source must be a path inside it (the Dockerfile
+    # reference, COPY). The image's context is the packager's copy, which holds every source the
+    # Dockerfile copies, the shared package included.
+    context = agent_image_context(REPO_ROOT, build_dir=tmp_path).context
+    lines = [line.strip() for line in (context / "Dockerfile").read_text().splitlines()]
+    sources = [
+        source
+        for line in lines if line.startswith("COPY") and "--from" not in line
+        for source in [word for word in line.split()[1:] if not word.startswith("--")][:-1]
+    ]
+    assert "streaming_shared" in sources and "streaming_agent" in sources
+    for source in sources:
+        path = (context / source).resolve()
+        assert path.is_relative_to(context.resolve()) and path.exists(), source
