@@ -14,18 +14,19 @@ from pulumi.runtime import config as pulumi_config
 
 from components.agent_memory import NAME_BASE_MAX_LENGTH as MEMORY_NAME_BASE_MAX_LENGTH
 from components.agent_memory import AgentMemory, AgentMemoryArgs
-from components.agent_runtime import AgentRuntime, AgentRuntimeArgs
-from components.auth import Cognito, ExistingUserPool, user_pool_to_create
+from components.agent_runtime import AgentRuntime, AgentRuntimeArgs, agent_artifact
+from stack_config.auth import Cognito, ExistingUserPool, user_pool_to_create
 from components.buckets import BUCKET_PREFIX_MAX_LENGTH
 from components.custom_domain import CustomDomainName, CustomDomainNameArgs, VpcEndpointTarget
-from components.guardrail import AppliedGuardrail, BedrockGuardrail, ExistingGuardrail, GuardrailArgs
-from components.naming import agentcore_name, metrics_namespace, physical_name
+from components.guardrail import AppliedGuardrail, BedrockGuardrail, GuardrailArgs
+from stack_config.guardrail import ExistingGuardrail
+from stack_config.naming import agentcore_name, metrics_namespace, physical_name
 from components.network import Network, NetworkArgs
 from components.observability import MonitoredNames, Observability, ObservabilityArgs
 from components.page_hosting import HostedSignIn, PageConfig, PageConfigArgs, PageHosting, PageHostingArgs
 from components.private_access import PrivateAccess, PrivateAccessArgs
 from components.proxy_function import ProxyFunction, ProxyFunctionArgs
-from components.settings import (
+from stack_config.settings import (
     PROJECT_CONFIG_KEYS,
     REGION_KEY,
     check_settings_namespace,
@@ -35,7 +36,7 @@ from components.settings import (
 from components.streaming_api import STAGE_NAME, StreamingApi, StreamingApiArgs
 from components.user_pool import UserPool, UserPoolArgs, hosted_login_domain_prefix
 from components.waf import Waf, WafArgs
-from packager.artifacts import agent_artifact, build_proxy_zip, bytecode_warning
+from packager.artifacts import build_proxy_zip, bytecode_warning
 
 REPO_ROOT = Path(__file__).resolve().parent
 

@@ -7,7 +7,7 @@
     python3 dev.py bench [ARGS]    set up and run the benchmarks (python -m bench ARGS)
     python3 dev.py setup           only set up .venv with everything (what Pulumi.yaml's runtime uses)
     python3 dev.py docs            rewrite docs/deploying.md's configuration table from the settings'
-                                   declaration (components/config_keys.py) and the stack files
+                                   declaration (stack_config/config_keys.py) and the stack files
     python3 dev.py adopt-project-name OLD
                                    after `pulumi new` or a rename in Pulumi.yaml: move the stack files'
                                    OLD: settings (and the deployer policy's names) to the new name

@@ -30,7 +30,7 @@ from bench.report import Figure
 from bench.stats import alternate, median, spread
 from local.stack import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, LOCAL_REGION, LOCAL_RUNTIME_ARN, REPO_ROOT
 from local.stack import find_free_port, http_ok
-from proxy.streaming_proxy.edge import READY_PATH, ProxySettings
+from streaming_shared.edge import READY_PATH, ProxySettings
 
 AGENT_SNIPPET = """
 import json, os, time

@@ -12,9 +12,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-# Every mode the stack can export as authMode (components/auth.py AUTH_MODES; the client does not
-# import the Pulumi program, and tests/client checks the two agree).
-AUTH_MODES = ("none", "apiKey", "iam", "cognito")
+# Every mode the stack can export as authMode: the stack's own names (standard library only, so the
+# client still imports nothing of the Pulumi program).
+from streaming_shared.auth_modes import AUTH_MODES
 URL_OUTPUTS = ("apiUrl", "invokeUrl")
 PULUMI_TIMEOUT_SECONDS = 120
 

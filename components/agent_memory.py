@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.naming import AGENTCORE_NAME_MAX
+from stack_config.naming import AGENTCORE_NAME_MAX
 
 # Bytes of randomness in the memory name's suffix: 4 bytes, 8 hex characters.
 NAME_SUFFIX_BYTES = 4
@@ -29,7 +29,7 @@ class MemoryStore:
 @dataclass
 class AgentMemoryArgs:
     # Base of the AgentCore Memory name; same rule as runtime names, [a-zA-Z][a-zA-Z0-9_]{0,47}
-    # (components/naming.agentcore_name), so never Pulumi's hyphenated auto-name. The component
+    # (stack_config/naming.agentcore_name), so never Pulumi's hyphenated auto-name. The component
     # appends "_<8 hex>", so at most NAME_BASE_MAX_LENGTH (39) characters.
     memory_name_base: str
     # Days the service keeps raw conversation events (7..365).

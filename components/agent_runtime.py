@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import pulumi
@@ -18,10 +19,14 @@ from components.network import Subnets
 from packager.artifacts import (
     AGENT_INSTRUMENTATION_COMMAND,
     AGENTCORE_PYTHON_RUNTIME,
+    REPO_ROOT,
     AgentArtifact,
     CodeZip,
     ContainerImage,
+    agent_image_context,
+    build_agent_zip,
 )
+from stack_config.config_keys import AGENT_ARTIFACTS, CODE_ARTIFACT, CONTAINER_ARTIFACT
 
 # AgentCore's documented entry point for a code zip with observability: the runtime starts main.py
 # under ADOT's opentelemetry-instrument (shipped in the zip by packager/artifacts.py).
@@ -45,9 +50,19 @@ ADOT_ENVIRONMENT: dict[str, str] = {
 }
 
 
+def agent_artifact(kind: str, repo_root: Path = REPO_ROOT) -> AgentArtifact:
+    """The agent as the stack's agentArtifact setting asks: "code" builds the zip now, "container"
+    makes the build context that Pulumi builds during the deployment."""
+    if kind == CODE_ARTIFACT:
+        return build_agent_zip(repo_root)
+    if kind == CONTAINER_ARTIFACT:
+        return agent_image_context(repo_root)
+    raise ValueError(f"unknown agent artifact kind {kind!r}; allowed: {', '.join(AGENT_ARTIFACTS)}")
+
+
 @dataclass
 class AgentRuntimeArgs:
-    # AgentCore runtime name; must match [a-zA-Z][a-zA-Z0-9_]{0,47} (see components/naming.py).
+    # AgentCore runtime name; must match [a-zA-Z][a-zA-Z0-9_]{0,47} (see stack_config/naming.py).
     runtime_name: str
     # Bedrock model or inference-profile id the agent calls; also scopes the role's invoke grant.
     model_id: str

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from components.auth import ApiKey, Auth, Cognito, Iam, NoAuth
-from proxy.streaming_proxy import edge
-from proxy.streaming_proxy.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
+from stack_config.auth import ApiKey, Auth, Cognito, Iam, NoAuth
+from streaming_shared import edge
+from streaming_shared.edge import ALLOW_ORIGIN, GATEWAY_RESPONSES
 
 STAGE_NAME = "v1"
 ROUTE_PATH = edge.INVOKE_PATH.lstrip("/")
@@ -56,7 +56,7 @@ def access_log_format(*, waf_enabled: bool) -> str:
         fields["wafResponseCode"] = "$context.wafResponseCode"
     return json.dumps(fields, separators=(",", ":"))
 
-# The tables and constants these builders use are the HTTP edge's (proxy/streaming_proxy/edge.py),
+# The tables and constants these builders use are the HTTP edge's (streaming_shared/edge.py),
 # shared with the proxy and the local gateway: gateway responses, the error body, CORS headers.
 PREFLIGHT_STATUS = str(edge.PREFLIGHT_STATUS)
 

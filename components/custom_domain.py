@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.api_builders import ROUTE_PATH
-from components.domain_names import SECURITY_POLICY, CustomDomain
+from stack_config.domain_names import SECURITY_POLICY, CustomDomain
 
 
 @dataclass
@@ -35,7 +35,7 @@ class VpcEndpointTarget:
 
 @dataclass
 class CustomDomainNameArgs:
-    # The validated setting (components/domain_names.py).
+    # The validated setting (stack_config/domain_names.py).
     domain: CustomDomain
     # "REGIONAL" or "PRIVATE": the API's endpoint type, which the domain's must match.
     endpoint_type: str

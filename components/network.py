@@ -9,8 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.regions import SubnetPlacement, Zone, choose_agent_zones, subnet_problems
-from components.settings import SettingsError
+from stack_config.regions import SubnetPlacement, Zone, choose_agent_zones, subnet_problems
+from streaming_shared.edge import SettingsError
 
 # Two zones: AgentCore and the execute-api endpoint both want more than one, and each NAT-routed
 # private subnet costs nothing extra (one NAT gateway serves both).
@@ -34,7 +34,7 @@ class NetworkArgs:
     subnet_ids: Sequence[str] = field(default_factory=tuple)
     # CIDR block of a new VPC (ignored when vpc_id is given; the existing VPC's is looked up).
     cidr_block: str = "10.0.0.0/16"
-    # The zone ids AgentCore VPC mode accepts in this region (components/regions.py), when the
+    # The zone ids AgentCore VPC mode accepts in this region (stack_config/regions.py), when the
     # agent runs in this VPC; None when only a PRIVATE API's endpoint does (any zone will do).
     agent_zone_ids: Optional[Sequence[str]] = None
     # The full config key behind subnet_ids, named in errors and warnings.

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     OUTCOME_DIMENSION,
     STACK_DIMENSION,
     TOKEN_METRICS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from components.regions import inference_profile_prefix
+from stack_config.regions import inference_profile_prefix
 
 PolicyDocument = dict[str, Any]
 

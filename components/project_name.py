@@ -2,7 +2,7 @@
 
 `pulumi new` (or an edit of Pulumi.yaml's `name:`) renames the project, but the stack files keep
 their settings under the old `<name>:` namespace, which the program then refuses
-(components/settings.py, check_settings_namespace), and the deployer's IAM policies keep allowing
+(stack_config/settings.py, check_settings_namespace), and the deployer's IAM policies keep allowing
 only physical names that start with the old name. This rewrites both, line by line, so comments
 and layout stay as they were. Standard library only: dev.py runs it before any virtualenv exists.
 """
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.naming import agentcore_name_prefix, name_prefix
+from stack_config.naming import agentcore_name_prefix, name_prefix
 
 # The deployer's managed policies (split by service to fit IAM's 6,144-character limit).
 DEPLOYER_POLICY_GLOB = "deploy/deployer-policy-*.json"

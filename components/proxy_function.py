@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components import policies
 from components.agent_runtime import AgentRuntime
 from packager.artifacts import LAMBDA_PYTHON_RUNTIME, CodeZip
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     CORS_VARIABLE,
     FUNCTION_LOG_LEVEL,
     READY_PATH,

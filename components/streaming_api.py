@@ -35,8 +35,8 @@ from components.api_builders import (
     preflight_static_headers,
     request_body_schema,
 )
-from components.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
-from proxy.streaming_proxy.edge import (
+from stack_config.auth import ApiKey, Auth, Cognito, ExistingUserPool, Iam, Throttle
+from streaming_shared.edge import (
     ALLOW_ORIGIN,
     GATEWAY_RESPONSES,
     PREFLIGHT_METHOD,
@@ -55,7 +55,7 @@ class StreamingApiArgs:
     endpoint_type: str
     # PRIVATE only: the execute-api VPC endpoint allowed by the resource policy.
     vpc_endpoint_id: Optional[pulumi.Input[str]]
-    # How callers authenticate (components/auth.py): decides the method's authorization, the
+    # How callers authenticate (stack_config/auth.py): decides the method's authorization, the
     # Cognito authorizer, and the API key with its usage plan (throttle and quota).
     auth: Auth
     # Cognito with a NewUserPool only: the ARN of the pool the program created (an existing pool's

@@ -19,7 +19,8 @@ from typing import Any
 
 from local.bedrock_access import bedrock_access_problem
 from local.demo import DEFAULT_FOLLOW_UP, DEFAULT_PROMPT, run_demo
-from components.auth import AUTH_MODES, ApiKey, Cognito, Iam, NoAuth
+from stack_config.auth import ApiKey, Cognito, Iam, NoAuth
+from streaming_shared.auth_modes import AUTH_MODES
 from local.gateway_auth import issue_local_token
 from local.stack import HOST, REPO_ROOT, LocalStack, StackError, StackSettings
 

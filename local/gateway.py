@@ -39,7 +39,7 @@ import httpx
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     AMBIGUOUS_FRAMING,
     API_ROUTES,
     CORS_VARIABLE,
@@ -54,7 +54,7 @@ from proxy.streaming_proxy.edge import (
     parse_allowed_origins,
 )
 
-from proxy.streaming_proxy.jsonlog import log_context, log_fields, write_json_lines
+from streaming_shared.jsonlog import log_context, log_fields, write_json_lines
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 
 HEALTH_PATH = "/_gateway/health"

@@ -33,10 +33,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
-from proxy.streaming_proxy.edge import APP_CLIENT_ID_PATTERN, ID_TOKEN_USE
+from stack_config.auth import ApiKey, Auth, Cognito, Iam, NoAuth
+from streaming_shared.auth_modes import AUTH_MODES
+from streaming_shared.edge import APP_CLIENT_ID_PATTERN, ID_TOKEN_USE
 
-# The auth modes are the deployed API's own types (components/auth.py, free of Pulumi); locally each
+# The auth modes are the deployed API's own types (stack_config/auth.py, free of Pulumi); locally each
 # mode's credentials are local stand-ins, so the gateway keeps the mode's type and its own secrets.
 AUTH_KINDS: dict[str, type] = {kind.mode: kind for kind in get_args(Auth)}
 LOCAL_ACCOUNT_ID = "000000000000"

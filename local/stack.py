@@ -31,11 +31,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from components.auth import AUTH_MODES, ApiKey, Auth, Cognito, Iam, NoAuth
+from stack_config.auth import ApiKey, Auth, Cognito, Iam, NoAuth
 from local.cognito_login import CognitoLogin, LoginSettings
 from local.gateway_auth import LOCAL_APP_CLIENT_ID
 from local.page_server import PageServer
-from proxy.streaming_proxy.edge import (
+from streaming_shared.auth_modes import AUTH_MODES
+from streaming_shared.edge import (
     CORS_VARIABLE,
     QUALIFIER_VARIABLE,
     READY_PATH,
@@ -244,7 +245,7 @@ class StackSettings:
     # Seconds to wait for each component to become ready, and for each to stop.
     ready_timeout: float = 90.0
     stop_grace_seconds: float = 10.0
-    # The deployed API's auth mode, as its type (components/auth.py: NoAuth(), Iam(), ...) or its
+    # The deployed API's auth mode, as its type (stack_config/auth.py: NoAuth(), Iam(), ...) or its
     # config name ("none", "apiKey", "iam", "cognito"); other than none, a local API Gateway in front.
     auth: str | Auth = NoAuth.mode
     # apiKey: key value -> key id; iam: access key id -> secret; cognito: the HS256 token secret.
@@ -303,6 +304,12 @@ def child_environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
 
 
+def shared_package_path() -> str:
+    """PYTHONPATH for a deployable run from its own folder (agent/main.py, proxy/run.sh): the repository
+    root first, for streaming_shared/, which each zip carries at its root beside the deployable's package."""
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+
+
 class LocalStack:
     """The whole request path on loopback: proxy -> AgentCore stand-in -> agent.
 
@@ -358,6 +365,7 @@ class LocalStack:
         environment = child_environment(
             AGENT_MODEL_PROVIDER=settings.model,
             OFFLINE_MODEL_TRACE_FILE=str(Path(self._temp_dir) / "offline-model-trace.jsonl"),
+            PYTHONPATH=shared_package_path(),
             **optional_settings(
                 {"OFFLINE_MODEL_DELAY_MS": settings.offline_delay_ms, "BEDROCK_MODEL_ID": settings.bedrock_model_id}
             ),
@@ -384,6 +392,7 @@ class LocalStack:
             "PYTHONUNBUFFERED": "1",
             # run.sh calls plain `python`: make it this interpreter.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": shared_package_path(),
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
             "AWS_LWA_PORT": str(port),

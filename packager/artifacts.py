@@ -100,10 +100,30 @@ class ContainerImage:
     context: Path
 
 
+# What both deployables share (the HTTP edge contract, the JSON log format, ...): a top-level
+# package at the root of both zips and of the agent's image, imported as `streaming_shared.<module>`
+# there as from the repository root.
+SHARED_PACKAGE = "streaming_shared"
+# The agent image's Docker context: the Dockerfile, what it copies, and the shared package. Docker
+# reads nothing outside its context (nor through a link out of it), so the context is a copy of
+# these under .build/, named after its content (an unchanged tree reuses it, as the dependency trees).
+AGENT_IMAGE_FILES: tuple[str, ...] = (
+    "Dockerfile",
+    ".dockerignore",
+    "main.py",
+    "requirements.txt",
+    "requirements-deploy.txt",
+    "constraints.txt",
+    "streaming_agent",
+)
+
+
+def shared_package_source(repo_root: Path) -> ZipSource:
+    return (repo_root / SHARED_PACKAGE, SHARED_PACKAGE)
+
+
 # What the agent runtime runs: a code zip on the managed Python runtime, or a container image.
 AgentArtifact = CodeZip | ContainerImage
-# The agentArtifact config values, one per kind above.
-AGENT_ARTIFACT_KINDS: tuple[str, ...] = ("code", "container")
 
 
 class DependencyInstallError(RuntimeError):
@@ -443,13 +463,17 @@ def build_proxy_zip(
     deps_cache_dir: Path | None = None,
     pip_platform: str = DEPLOYED_PIP_PLATFORM,
 ) -> CodeZip:
-    """The proxy Lambda's code: run.sh (0755) and streaming_proxy/ at the root, plus its wheels,
+    """The proxy Lambda's code: run.sh (0755), streaming_proxy/ and streaming_shared/ at the root, plus its wheels,
     with the runtime Python's .pyc beside every module when that Python is on this machine.
     ``pip_platform`` builds the same zip with another platform's wheels (the benchmark runs it here)."""
     proxy_dir = repo_root / "proxy"
     return _build_with_dependencies(
         proxy_dir,
-        [(proxy_dir / "run.sh", "run.sh"), (proxy_dir / "streaming_proxy", "streaming_proxy")],
+        [
+            (proxy_dir / "run.sh", "run.sh"),
+            (proxy_dir / "streaming_proxy", "streaming_proxy"),
+            shared_package_source(repo_root),
+        ],
         "proxy.zip",
         # The proxy's few dependencies all fit the repository-wide pin set, so it keeps using it:
         # what the tests run against is what Lambda runs.
@@ -469,12 +493,16 @@ def build_agent_zip(
     deps_cache_dir: Path | None = None,
     pip_platform: str = DEPLOYED_PIP_PLATFORM,
 ) -> CodeZip:
-    """The AgentCore code zip: main.py (the entry point) and streaming_agent/ at the root, plus
+    """The AgentCore code zip: main.py (the entry point), streaming_agent/ and streaming_shared/ at the root, plus
     its wheels and bin/opentelemetry-instrument (0755, portable shebang), with .pyc as the proxy's."""
     agent_dir = repo_root / "agent"
     return _build_with_dependencies(
         agent_dir,
-        [(agent_dir / "main.py", "main.py"), (agent_dir / "streaming_agent", "streaming_agent")],
+        [
+            (agent_dir / "main.py", "main.py"),
+            (agent_dir / "streaming_agent", "streaming_agent"),
+            shared_package_source(repo_root),
+        ],
         "agent.zip",
         # requirements-deploy.txt is requirements.txt plus ADOT, locked by the agent's own
         # constraints: ADOT's OpenTelemetry and protobuf pins cannot share the dev venv's pin set.
@@ -489,14 +517,19 @@ def build_agent_zip(
     )
 
 
-def agent_artifact(kind: str, repo_root: Path = REPO_ROOT) -> AgentArtifact:
-    """The agent as the stack's agentArtifact setting asks: "code" builds the zip now, "container"
-    names the build context that Pulumi builds during the deployment."""
-    if kind == "code":
-        return build_agent_zip(repo_root)
-    if kind == "container":
-        return ContainerImage(context=repo_root / "agent")
-    raise ValueError(f"unknown agent artifact kind {kind!r}; allowed: {', '.join(AGENT_ARTIFACT_KINDS)}")
+def agent_image_context(repo_root: Path = REPO_ROOT, *, build_dir: Path | None = None) -> ContainerImage:
+    """The agent image's Docker context: agent/'s AGENT_IMAGE_FILES and streaming_shared/, copied
+    into .build/agent-image-<digest of their names and contents>/ (made whole, then renamed into place)."""
+    agent_dir = repo_root / "agent"
+    sources = [(agent_dir / name, name) for name in AGENT_IMAGE_FILES] + [shared_package_source(repo_root)]
+    entries = _collect_entries(sources, is_never_deployed)
+    context = (build_dir if build_dir is not None else repo_root / ".build") / f"agent-image-{sources_key(entries)}"
+    if not context.is_dir():
+        with staged_tree(context) as staging:
+            for name, source in entries.items():
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, staging / name)
+    return ContainerImage(context=context)
 
 
 def _describe(label: str, artifact: CodeZip, seconds: float) -> str:

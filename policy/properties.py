@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from policy.resources import Resource
-from proxy.streaming_proxy.edge import PREFLIGHT_METHOD
+from streaming_shared.edge import PREFLIGHT_METHOD
 
 METHOD = "aws:apigateway/method:Method"
 USAGE_PLAN = "aws:apigateway/usagePlan:UsagePlan"

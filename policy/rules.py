@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from components.domain_names import ENHANCED_SECURITY_POLICY_PREFIX, SECURITY_POLICY
+from stack_config.domain_names import ENHANCED_SECURITY_POLICY_PREFIX, SECURITY_POLICY
 from policy.properties import METHOD, StackProperties
 from policy.resources import UNKNOWN, Finding, Resource
 from policy.suppressions import SUPPRESSIONS, Suppression
-from proxy.streaming_proxy.edge import LOG_LEVEL_VARIABLE, REFUSED_LOG_LEVELS
+from streaming_shared.edge import LOG_LEVEL_VARIABLE, REFUSED_LOG_LEVELS
 
 STAGE = "aws:apigateway/stage:Stage"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Lambda Web Adapter starts this script as the function's handler (AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap)
 # and relays each API Gateway event to the server it starts, in response_stream mode. The local stack
-# runs the same script on a laptop, with the proxy's directory as the working directory.
+# runs the same script on a laptop, with the proxy's directory as the working directory and the
+# repository root on PYTHONPATH for streaming_shared/ (which the zip carries at its root, beside this script).
 set -euo pipefail
 cd "$(dirname "$0")"
 # One worker: Lambda sends one request at a time to an execution environment; locally the event loop

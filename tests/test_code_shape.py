@@ -16,7 +16,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_FUNCTION_LINES = 60
 MAX_CONSTRUCTOR_PARAMETERS = 10
-SHAPED_FOLDERS: tuple[str, ...] = ("components", "proxy", "agent", "local")
+SHAPED_FOLDERS: tuple[str, ...] = ("components", "stack_config", "streaming_shared", "proxy", "agent", "local")
 
 
 @dataclass(frozen=True)

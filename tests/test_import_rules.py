@@ -1,34 +1,41 @@
 """The "Where things live" map (docs/project-layout.md), enforced: which folder may import which.
 
 Read with `ast`, so nothing is imported or run. The proxy and the agent are separate deployables
-(their own zips), so they import nothing of the project outside their own package; everything
-that several folders share about the HTTP edge lives in proxy/streaming_proxy/edge.py, which the
-infrastructure and the policy pack may import and nothing else of the proxy.
+(their own zips), so each imports nothing of the project but its own package and `streaming_shared`,
+the standard-library-only package both zips carry at their root. The stack's configuration model
+(`stack_config`) sits below the Pulumi components and the packager and imports neither.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.docs import section
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = {
-    "agent", "bench", "client", "components", "local", "packager", "policy", "proxy", "tests",
-    "streaming_agent", "streaming_proxy",
+    "agent", "bench", "client", "components", "local", "packager", "policy", "proxy", "stack_config",
+    "streaming_shared", "tests", "streaming_agent", "streaming_proxy",
 }
 # folder -> the project packages it may import (its own always; anything else is third party).
 ALLOWED = {
-    "proxy": {"streaming_proxy"},
-    "agent": {"streaming_agent"},
-    "client": {"client"},
-    "components": {"components", "packager", "proxy.streaming_proxy.edge", "agent.streaming_agent.settings"},
-    "policy": {"policy", "components", "proxy.streaming_proxy.edge"},
-    "local": {"local", "client", "components.auth", "proxy.streaming_proxy"},
+    "streaming_shared": {"streaming_shared"},
+    "proxy": {"streaming_proxy", "streaming_shared"},
+    "agent": {"streaming_agent", "streaming_shared"},
+    "client": {"client", "streaming_shared"},
+    "stack_config": {"stack_config", "streaming_shared"},
     "packager": {"packager"},
+    "components": {"components", "stack_config", "packager", "streaming_shared"},
+    "policy": {"policy", "stack_config", "streaming_shared"},
+    # The local gateway serves with the proxy's guarded h11 protocol, so that it drops slow clients as
+    # the proxy's server does: uvicorn code, which the standard-library-only streaming_shared cannot hold.
+    "local": {"local", "client", "stack_config", "streaming_shared", "proxy.streaming_proxy.http_guard"},
 }
-EDGE_MODULE = "proxy.streaming_proxy.edge"
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -39,7 +46,7 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found += [(node.lineno, node.module)]
-            # `from proxy.streaming_proxy import edge` names the module in the alias.
+            # `from streaming_shared import edge` names the module in the alias.
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
     return found
 
@@ -48,35 +55,103 @@ def is_allowed(module: str, allowed: set[str]) -> bool:
     return any(module == prefix or module.startswith(prefix + ".") for prefix in allowed)
 
 
-def violations(folder: str) -> list[str]:
-    allowed = ALLOWED[folder]
+def file_violations(path: Path, allowed: set[str]) -> list[str]:
     problems = []
-    for path in sorted((REPO_ROOT / folder).rglob("*.py")):
-        if ".venv" in path.parts or "node_modules" in path.parts:
+    for line, module in imported_modules(path):
+        top = module.split(".")[0]
+        if top not in PROJECT_PACKAGES or is_allowed(module, allowed):
             continue
-        for line, module in imported_modules(path):
-            top = module.split(".")[0]
-            if top not in PROJECT_PACKAGES or is_allowed(module, allowed):
-                continue
-            # `from proxy.streaming_proxy.edge import X` also yields "...edge.X"; and the package
-            # statement before it ("proxy.streaming_proxy") is what reaches the edge.
-            if any(is_allowed(module, {prefix}) or prefix.startswith(module + ".") for prefix in allowed):
-                continue
-            problems.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {module}")
+        # `from proxy.streaming_proxy.http_guard import X` also yields "...http_guard.X"; and the
+        # package statement before it ("proxy.streaming_proxy") is what reaches the allowed module.
+        if any(prefix.startswith(module + ".") for prefix in allowed):
+            continue
+        problems.append(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}:{line} imports {module}")
     return problems
+
+
+def python_files(folder: str) -> list[Path]:
+    return [
+        path for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if ".venv" not in path.parts and "node_modules" not in path.parts
+    ]
+
+
+def violations(folder: str) -> list[str]:
+    return [problem for path in python_files(folder) for problem in file_violations(path, ALLOWED[folder])]
 
 
 @pytest.mark.parametrize("folder", sorted(ALLOWED))
 def test_each_folder_imports_only_what_the_map_allows(folder: str) -> None:
+    assert python_files(folder), f"{folder}/ holds no Python file: the map names a folder that is gone"
     assert violations(folder) == []
+
+
+def test_the_shared_package_imports_the_standard_library_only() -> None:
+    # Both zips carry it without its own dependencies, and the client imports it on a bare Python.
+    outside = [
+        f"{path.relative_to(REPO_ROOT)}:{line} imports {module}"
+        for path in python_files("streaming_shared")
+        for line, module in imported_modules(path)
+        if module.split(".")[0] not in sys.stdlib_module_names | {"__future__", "streaming_shared"}
+    ]
+    assert outside == []
 
 
 def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("from components.settings import Settings\nimport local.stack\nfrom streaming_proxy import app\n")
+    sample.write_text("from stack_config.settings import Settings\nimport local.stack\nfrom streaming_proxy import app\n")
     modules = [module for _, module in imported_modules(sample)]
-    assert not is_allowed("components.settings", ALLOWED["proxy"])
+    assert not is_allowed("stack_config.settings", ALLOWED["proxy"])
     assert not is_allowed("local.stack", ALLOWED["agent"])
     assert is_allowed("streaming_proxy.app", ALLOWED["proxy"])
-    assert "components.settings" in modules and "local.stack" in modules
-    assert is_allowed(EDGE_MODULE, ALLOWED["components"]) and not is_allowed("proxy.streaming_proxy.app", ALLOWED["components"])
+    assert "stack_config.settings" in modules and "local.stack" in modules
+    assert not is_allowed("proxy.streaming_proxy.app", ALLOWED["local"])
+
+
+@pytest.mark.parametrize(("folder", "source", "forbidden"), [
+    # The shared package may not reach back into a deployable, under either of its names.
+    ("streaming_shared", "from streaming_proxy.contract import ApiError\n", "streaming_proxy.contract"),
+    ("streaming_shared", "from proxy.streaming_proxy import app\n", "proxy.streaming_proxy.app"),
+    ("streaming_shared", "import streaming_agent.settings\n", "streaming_agent.settings"),
+    # The configuration model sits below the components and the packager.
+    ("stack_config", "from components.network import Network\n", "components.network"),
+    ("stack_config", "from packager.artifacts import CodeZip\n", "packager.artifacts"),
+    ("stack_config", "from agent.streaming_agent.settings import MAX_TOOL_CALLS_CEILING\n", "agent.streaming_agent.settings"),
+    # The deployables reach each other, and the rest of the repository, only through streaming_shared.
+    ("proxy", "from streaming_agent.jsonlog import session_hash\n", "streaming_agent.jsonlog"),
+    ("agent", "from proxy.streaming_proxy import edge\n", "proxy.streaming_proxy.edge"),
+    ("local", "from components.auth import ApiKey\n", "components.auth"),
+    ("policy", "from components.settings import Settings\n", "components.settings"),
+    ("packager", "from stack_config.settings import AGENT_ARTIFACTS\n", "stack_config.settings"),
+])
+def test_the_rule_catches_each_wrong_way_import(folder: str, source: str, forbidden: str, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(source)
+    problems = file_violations(sample, ALLOWED[folder])
+    assert any(problem.endswith(f"sample.py:1 imports {forbidden}") for problem in problems), problems
+
+
+def test_the_rule_lets_each_folder_import_the_shared_package(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("from streaming_shared import edge\nfrom streaming_shared.jsonlog import session_hash\n")
+    for folder in ALLOWED:
+        if folder == "packager":
+            continue  # the packager ships the shared package; it has no use for its contents
+        assert file_violations(sample, ALLOWED[folder]) == [], folder
+
+
+def documented_map() -> dict[str, set[str]]:
+    """docs/project-layout.md's "Where things live": folder -> the project packages its row allows."""
+    rows: dict[str, set[str]] = {}
+    for line in section("Where things live").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        folder = cells[0].strip("`").rstrip("/")
+        rows[folder] = {name for name in re.findall(r"`([a-z_.]+)`", cells[2]) if name.split(".")[0] in PROJECT_PACKAGES}
+    return rows
+
+
+def test_the_documented_map_is_the_enforced_one() -> None:
+    documented = documented_map()
+    assert {folder: documented.get(folder) for folder in ALLOWED} == ALLOWED

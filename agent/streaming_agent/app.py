@@ -45,9 +45,11 @@ from strands.agent.agent_result import AgentResult
 from strands.models import Model
 from strands.types.exceptions import MaxTokensReachedException
 
+from streaming_shared.jsonlog import session_hash
+
 from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
 from .guardrail import TurnGuardrail
-from .logs import log_event, route_library_logs, session_hash
+from .logs import log_event, route_library_logs
 from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionSlot, SessionStore

@@ -1,4 +1,4 @@
-"""The agent's log lines: the project's one JSON format (jsonlog.py), with AgentCore's request id.
+"""The agent's log lines: the project's one JSON format (streaming_shared/jsonlog.py), with AgentCore's request id.
 
 Only ids, counts and timings are logged: never prompts, answers, keys or tokens. The raw session
 id is a conversation handle, so it is logged as a short hash that still lets lines be grouped.
@@ -17,7 +17,7 @@ from typing import Any
 
 from bedrock_agentcore.runtime.context import BedrockAgentCoreContext
 
-from .jsonlog import JsonFormatter, session_hash  # noqa: F401  (session_hash: the agent's callers use it from here)
+from streaming_shared.jsonlog import JsonFormatter
 
 SERVICE = "agent"
 LOGGER_NAME = "streaming_agent"

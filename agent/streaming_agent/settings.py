@@ -11,6 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from streaming_shared.agent_config import (
+    GUARDRAIL_ID_PATTERN,
+    GUARDRAIL_VERSION_PATTERN,
+    MAX_OUTPUT_TOKENS_RANGE,
+    MAX_TOOL_CALLS_CEILING,
+)
+
 ModelProvider = Literal["bedrock", "offline"]
 MODEL_PROVIDERS: tuple[ModelProvider, ...] = ("bedrock", "offline")
 
@@ -18,24 +25,16 @@ DEFAULT_HOST = "0.0.0.0"  # the AgentCore container contract: port 8080 on every
 DEFAULT_PORT = 8080
 DEFAULT_MAX_SESSIONS = 100
 DEFAULT_OFFLINE_DELAY_MS = 40
-# AGENT_MAX_OUTPUT_TOKENS bounds one model call's answer (Bedrock's inferenceConfig.maxTokens). Unset,
-# the model's own limit applies. The ceiling is the largest output any Claude 4.5 model allows.
-MAX_OUTPUT_TOKENS_RANGE = (1, 64_000)
 # AGENT_TURN_TIME_LIMIT_SECONDS: the agent ends a turn that has run this long (docs/http-contract.md, the turn limits).
 # Unset: no limit. The ceiling is API Gateway's 15-minute stream limit: nobody reads a turn past it.
 TURN_TIME_LIMIT_SECONDS_RANGE = (1, 900)
-# Tool calls one turn may make before it is stopped (a runaway loop of tool calls; tool_events.py).
+# Tool calls one turn may make before it is stopped (a runaway loop of tool calls; tool_events.py);
+# at most MAX_TOOL_CALLS_CEILING (streaming_shared/agent_config.py).
 DEFAULT_MAX_TOOL_CALLS = 20
-MAX_TOOL_CALLS_CEILING = 1000
 # AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
 MEMORY_ID_PATTERN = re.compile(
     r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"
 )
-# Bedrock's GuardrailIdentifier (an id or the guardrail's ARN) and GuardrailVersion grammars.
-GUARDRAIL_ID_PATTERN = re.compile(
-    r"[a-z0-9]{1,64}|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+"
-)
-GUARDRAIL_VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,7}|DRAFT")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 

@@ -32,11 +32,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import contract
-from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
-from .contract import ApiError, sse_event
-from .cors import CorsMiddleware
-from .edge import (
+from streaming_shared import edge
+from streaming_shared.edge import (
     INVOKE_METHOD,
     INVOKE_PATH,
     READY_PATH,
@@ -48,14 +45,18 @@ from .edge import (
     SettingsError,
     load_settings,
 )
-from .jsonlog import JsonLogger, log_context, session_hash
+from streaming_shared.jsonlog import JsonLogger, log_context, session_hash
+
+from . import contract
+from .caller import RequestContext, RequestContextError, check_token_claims, read_request_context, request_id_from
+from .contract import ApiError, sse_event
+from .cors import CorsMiddleware
 from .metering import Usage, parse_usage, usage_record
 from .sse import SseDecoder, SseProtocolError
 from .tool_events import tool_event_data
 from .upstream import (
     DRAIN_MAX_BYTES,
     DRAIN_SECONDS,
-    AgentCore,
     StopAnswerError,
     create_client,
     derive_runtime_session_id,
@@ -69,12 +70,12 @@ T = TypeVar("T")
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Outcomes after which the agent has sent its last event, so the upstream body is about to end.
-ANSWER_COMPLETE = frozenset({"done", contract.AGENT_ERROR, contract.CONTENT_BLOCKED, contract.TOOL_CALL_LIMIT})
+ANSWER_COMPLETE = frozenset({"done", edge.AGENT_ERROR, edge.CONTENT_BLOCKED, edge.TOOL_CALL_LIMIT})
 # Outcomes where the proxy gave up on a stream whose agent turn may still run: it stops that turn.
 # A client that leaves is not one: on AWS the proxy never learns of it (Lambda Web Adapter), so the
 # turn runs on there, and the local stack must not do better (README, "Stopping a turn").
-GAVE_UP = frozenset({contract.STREAM_TIMEOUT, contract.UPSTREAM_TIMEOUT, contract.SHUTTING_DOWN,
-                     contract.UPSTREAM_INTERRUPTED, contract.UPSTREAM_PROTOCOL_ERROR, contract.INTERNAL_ERROR})
+GAVE_UP = frozenset({edge.STREAM_TIMEOUT, edge.UPSTREAM_TIMEOUT, edge.SHUTTING_DOWN,
+                     edge.UPSTREAM_INTERRUPTED, edge.UPSTREAM_PROTOCOL_ERROR, edge.INTERNAL_ERROR})
 # Strands' stop reasons are short words ("end_turn", "max_tokens", "guardrail_intervened", ...).
 MAX_STOP_REASON_CHARS = 64
 # The agent's delta exactly as it writes it (json.dumps, ensure_ascii=False), with its text a valid JSON
@@ -107,7 +108,7 @@ def error_response(error: ApiError, request_id: str) -> JSONResponse:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = ApiError(413, contract.PAYLOAD_TOO_LARGE, f"The body may be at most {limit} bytes.")
+    too_large = ApiError(413, edge.PAYLOAD_TOO_LARGE, f"The body may be at most {limit} bytes.")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -157,9 +158,9 @@ def translate(payload: str, session_id: str) -> AgentEvent:
         value = json.loads(payload)
     except ValueError:
         return AgentEvent(
-            _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer."),
+            _stream_error(edge.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer."),
             True,
-            contract.UPSTREAM_PROTOCOL_ERROR,
+            edge.UPSTREAM_PROTOCOL_ERROR,
         )
     if isinstance(value, str):  # an entrypoint that yields plain strings
         return AgentEvent(sse_event("delta", {"text": value}), False, "delta", value)
@@ -169,9 +170,9 @@ def translate(payload: str, session_id: str) -> AgentEvent:
         # BedrockAgentCoreApp's in-band error: the entrypoint raised after the 200 went out. Its text
         # may hold internals (or the prompt), so only its type reaches the logs.
         return AgentEvent(
-            _stream_error(contract.AGENT_ERROR, "The agent failed while answering."),
+            _stream_error(edge.AGENT_ERROR, "The agent failed while answering."),
             True,
-            contract.AGENT_ERROR,
+            edge.AGENT_ERROR,
             agent_error_type=str(value.get("error_type"))[:100],
         )
     kind = value.get("type")
@@ -181,14 +182,14 @@ def translate(payload: str, session_id: str) -> AgentEvent:
         # The guardrail intervened: an error instead of `done`, worded here, never with any agent text.
         # Its usage (tokens were spent) goes to the usage record only, not to the client.
         return AgentEvent(
-            _stream_error(contract.CONTENT_BLOCKED, contract.CONTENT_BLOCKED_MESSAGE), True, contract.CONTENT_BLOCKED,
+            _stream_error(edge.CONTENT_BLOCKED, edge.CONTENT_BLOCKED_MESSAGE), True, edge.CONTENT_BLOCKED,
             usage=parse_usage(value.get("usage")),
         )
     if kind == "tool" and (tool := tool_event_data(value)) is not None:
         return AgentEvent(sse_event("tool", tool), False, "tool")
     if kind == "tool_limit":  # the turn made too many tool calls; metered like `blocked`
-        return AgentEvent(_stream_error(contract.TOOL_CALL_LIMIT, contract.TOOL_CALL_LIMIT_MESSAGE), True,
-                          contract.TOOL_CALL_LIMIT, usage=parse_usage(value.get("usage")))
+        return AgentEvent(_stream_error(edge.TOOL_CALL_LIMIT, edge.TOOL_CALL_LIMIT_MESSAGE), True,
+                          edge.TOOL_CALL_LIMIT, usage=parse_usage(value.get("usage")))
     if kind == "done":
         # Only what the contract promises, checked: a malformed field is left out, never forwarded.
         done: dict[str, Any] = {"sessionId": session_id}
@@ -441,10 +442,10 @@ class EventStreamResponse:
             # (SIGTERM; run.sh sets the period). A client that leaves ends the task group's scope
             # instead, so only the server's cancel arrives here. The usage record first: the
             # process may be killed at any moment now.
-            record.outcome = contract.SHUTTING_DOWN
+            record.outcome = edge.SHUTTING_DOWN
             self.proxy.logger.warning("stream ended by shutdown", **plan.fields)
             self._report(record)
-            await self._send_last(send, _stream_error(contract.SHUTTING_DOWN, SHUTTING_DOWN_MESSAGE))
+            await self._send_last(send, _stream_error(edge.SHUTTING_DOWN, SHUTTING_DOWN_MESSAGE))
             # Not re-raised: the response has ended, and the process is exiting; uvicorn would log
             # the cancel as an application error with a traceback.
         except Exception as error:
@@ -478,7 +479,7 @@ class EventStreamResponse:
                 async with asyncio.timeout(max(0.0, self.plan.deadline - time.monotonic()) + LAST_SEND_SECONDS):
                     await self._send_events(send, lease, record)
             except TimeoutError:
-                record.outcome = contract.STREAM_TIMEOUT
+                record.outcome = edge.STREAM_TIMEOUT
                 self.plan.fields["clientNotReading"] = True
                 raise
             group.cancel_scope.cancel()
@@ -541,7 +542,7 @@ class AmbiguousFramingGuard:
             if b"content-length" in names and b"transfer-encoding" in names:
                 request_id = request_id_from(Headers(scope=scope)) or str(uuid.uuid4())
                 error = ApiError(
-                    400, contract.AMBIGUOUS_FRAMING, "Send Content-Length or Transfer-Encoding, not both.",
+                    400, edge.AMBIGUOUS_FRAMING, "Send Content-Length or Transfer-Encoding, not both.",
                     {"Connection": "close"},  # h11 closes the connection after a response that says so
                 )
                 await error_response(error, request_id)(scope, receive, send)
@@ -598,8 +599,8 @@ class ProxyApp:
         except RequestContextError as problem:
             request_id = str(uuid.uuid4())
             with log_context(requestId=request_id):
-                self.logger.warning("request rejected", status=400, code=contract.INVALID_REQUEST, reason=problem.reason)
-            return error_response(ApiError(400, contract.INVALID_REQUEST, str(problem)), request_id)
+                self.logger.warning("request rejected", status=400, code=edge.INVALID_REQUEST, reason=problem.reason)
+            return error_response(ApiError(400, edge.INVALID_REQUEST, str(problem)), request_id)
 
     async def invoke(self, request: Request) -> Response:
         started = time.monotonic()
@@ -642,7 +643,7 @@ class ProxyApp:
             return self._rejected(
                 ApiError(
                     429,
-                    contract.THROTTLED,
+                    edge.THROTTLED,
                     "Too many streams are open; retry after a short wait.",
                     {"Retry-After": str(self.settings.retry_after_seconds)},
                 ),
@@ -695,9 +696,9 @@ class ProxyApp:
         while not opening.done():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                record.outcome = contract.UPSTREAM_TIMEOUT
+                record.outcome = edge.UPSTREAM_TIMEOUT
                 plan.fields["upstreamError"] = "StreamLimitWhileOpening"
-                yield _stream_error(contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+                yield _stream_error(edge.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
                 return
             await asyncio.wait({opening}, timeout=min(settings.keepalive_seconds, remaining))
             if not opening.done():
@@ -709,7 +710,7 @@ class ProxyApp:
             plan.fields["upstreamError"] = upstream_error_code(error)
             self.logger.warning("agent call failed", status=api_error.status, code=api_error.code, **plan.fields)
             data: dict[str, Any] = {"code": api_error.code, "message": api_error.message}
-            if api_error.code == contract.THROTTLED:
+            if api_error.code == edge.THROTTLED:
                 data["retryAfterSeconds"] = settings.retry_after_seconds
             yield sse_event("error", data)
             return
@@ -719,9 +720,9 @@ class ProxyApp:
             async for chunk in self._relay(stream, plan, record, deadline):
                 yield chunk
         except Exception as unexpected:  # a bug, or an upstream response of a shape we do not know
-            record.outcome = contract.INTERNAL_ERROR
+            record.outcome = edge.INTERNAL_ERROR
             self.logger.error("unexpected error while streaming", errorType=type(unexpected).__name__, **plan.fields)
-            yield _stream_error(contract.INTERNAL_ERROR, "Something went wrong on our side.")
+            yield _stream_error(edge.INTERNAL_ERROR, "Something went wrong on our side.")
 
     async def _relay(
         self, stream: UpstreamResponse, plan: StreamPlan, record: StreamRecord, deadline: float
@@ -734,8 +735,8 @@ class ProxyApp:
             # Checked on every pass, not only when waiting: a slow reader can keep bytes
             # always waiting, and the limit must still strike before Lambda's timeout does.
             if time.monotonic() >= deadline:
-                record.outcome = contract.STREAM_TIMEOUT
-                yield _stream_error(contract.STREAM_TIMEOUT, "The answer took too long and was cut off.")
+                record.outcome = edge.STREAM_TIMEOUT
+                yield _stream_error(edge.STREAM_TIMEOUT, "The answer took too long and was cut off.")
                 return
             try:
                 data = await stream.read()
@@ -751,8 +752,8 @@ class ProxyApp:
             try:
                 payloads = decoder.feed(data)
             except SseProtocolError:
-                record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
-                yield _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
+                record.outcome = edge.UPSTREAM_PROTOCOL_ERROR
+                yield _stream_error(edge.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
                 return
             chunk, terminal = self._forward(payloads, plan, record)
             if chunk:
@@ -763,12 +764,12 @@ class ProxyApp:
     def _finish(self, failure: str | None, decoder: SseDecoder, plan: StreamPlan, record: StreamRecord) -> bytes:
         """The last event when the upstream body ends (or breaks, `failure`) before the agent's own last event."""
         if failure is not None:
-            record.outcome = contract.UPSTREAM_INTERRUPTED
+            record.outcome = edge.UPSTREAM_INTERRUPTED
             plan.fields["upstreamError"] = failure
-            return _stream_error(contract.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
+            return _stream_error(edge.UPSTREAM_INTERRUPTED, "The agent's answer was interrupted.")
         if decoder.has_partial_event:
-            record.outcome = contract.UPSTREAM_PROTOCOL_ERROR
-            return _stream_error(contract.UPSTREAM_PROTOCOL_ERROR, "The agent's answer was cut short.")
+            record.outcome = edge.UPSTREAM_PROTOCOL_ERROR
+            return _stream_error(edge.UPSTREAM_PROTOCOL_ERROR, "The agent's answer was cut short.")
         # The agent ended its answer without a final event; the answer is complete.
         record.outcome = "done"
         return sse_event("done", {"sessionId": plan.session_id})
@@ -841,10 +842,10 @@ class ProxyApp:
                 stopped = await self.client.stop_turn(runtime_session_id)
             except Exception as error:  # AgentCore refused or failed, or the agent's answer was not one
                 api_error = (
-                    ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
+                    ApiError(502, edge.UPSTREAM_ERROR, "The agent could not be reached.")
                     if isinstance(error, StopAnswerError) else map_open_error(error)
                 )
-                if api_error.code == contract.THROTTLED:
+                if api_error.code == edge.THROTTLED:
                     api_error.headers["Retry-After"] = str(self.settings.retry_after_seconds)
                 self.logger.warning("stop failed", status=api_error.status, code=api_error.code,
                                     upstreamError=upstream_error_code(error), **fields)
@@ -864,18 +865,18 @@ class ProxyApp:
         request_id = request_id_from(request.headers) or str(uuid.uuid4())
         if error.status_code == 405:
             allow = (error.headers or {}).get("Allow", "POST")
-            api_error = ApiError(405, contract.METHOD_NOT_ALLOWED, f"Use one of: {allow}.", {"Allow": allow})
+            api_error = ApiError(405, edge.METHOD_NOT_ALLOWED, f"Use one of: {allow}.", {"Allow": allow})
         elif error.status_code == 404:
-            api_error = ApiError(404, contract.NOT_FOUND, "No such route. The API serves POST /invoke and POST /stop.")
+            api_error = ApiError(404, edge.NOT_FOUND, "No such route. The API serves POST /invoke and POST /stop.")
         else:
-            api_error = ApiError(error.status_code, contract.INVALID_BODY, "The request could not be read.")
+            api_error = ApiError(error.status_code, edge.INVALID_BODY, "The request could not be read.")
         return error_response(api_error, request_id)
 
     async def unexpected_error(self, request: Request, error: Exception) -> Response:
         request_id = request_id_from(request.headers) or str(uuid.uuid4())
         with log_context(requestId=request_id):
             self.logger.error("unexpected error", errorType=type(error).__name__)
-        response = error_response(ApiError(500, contract.INTERNAL_ERROR, "Something went wrong on our side."), request_id)
+        response = error_response(ApiError(500, edge.INTERNAL_ERROR, "Something went wrong on our side."), request_id)
         # Starlette answers this outside all middleware, so CorsMiddleware never sees this response.
         response.headers.update(self.cors.response_headers(request.headers.get("origin")))
         return response

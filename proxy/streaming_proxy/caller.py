@@ -23,8 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streaming_shared.edge import ID_TOKEN_USE, REQUEST_CONTEXT_HEADER, UNAUTHORIZED
+
 from .contract import ApiError, is_valid_request_id
-from .edge import ID_TOKEN_USE, REQUEST_CONTEXT_HEADER, UNAUTHORIZED
 
 ANONYMOUS = "anonymous"
 # API Gateway's request context with Cognito claims is a few KiB; anything far larger is not one.

@@ -11,34 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# The machine codes live in edge.py (shared with API Gateway and the local gateway); imported here
-# because the request rules below raise them and callers read them as contract.<CODE>.
-from .edge import (  # noqa: F401
-    AGENT_ERROR,
-    AMBIGUOUS_FRAMING,
-    CONTENT_BLOCKED,
-    CONTENT_BLOCKED_MESSAGE,
-    INTERNAL_ERROR,
+from streaming_shared.edge import (
     INVALID_BODY,
     INVALID_FIELD,
-    INVALID_REQUEST,
-    METHOD_NOT_ALLOWED,
     MISSING_FIELD,
-    NOT_FOUND,
-    OPEN_ERROR_CODES,
-    PAYLOAD_TOO_LARGE,
     PROMPT_TOO_LONG,
-    SHUTTING_DOWN,
-    STREAM_TIMEOUT,
-    THROTTLED,
-    TOOL_CALL_LIMIT,
-    TOOL_CALL_LIMIT_MESSAGE,
     UNKNOWN_FIELD,
     UNSUPPORTED_MEDIA_TYPE,
-    UPSTREAM_ERROR,
-    UPSTREAM_INTERRUPTED,
-    UPSTREAM_PROTOCOL_ERROR,
-    UPSTREAM_TIMEOUT,
     error_body,
 )
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .edge import ALLOWED_METHODS, PREFLIGHT_METHOD, PREFLIGHT_PATHS, PREFLIGHT_STATUS, CorsPolicy
+from streaming_shared.edge import ALLOWED_METHODS, PREFLIGHT_METHOD, PREFLIGHT_PATHS, PREFLIGHT_STATUS, CorsPolicy
 
 
 def merge_vary(existing: str | None, value: str) -> str:

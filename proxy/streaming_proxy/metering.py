@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .edge import (
+from streaming_shared.edge import (
     INPUT_TOKENS_METRIC,
     OUTCOME_DIMENSION,
     OUTPUT_TOKENS_METRIC,

@@ -16,10 +16,11 @@ import ssl
 import urllib.parse
 from typing import Any
 
-from . import contract
+from streaming_shared import edge
+from streaming_shared.edge import ProxySettings
+
 from .contract import ApiError
 from .credentials import CredentialsError, CredentialSource
-from .edge import ProxySettings
 from .sigv4 import sign
 from .upstream_http import (
     ConnectionPool,
@@ -236,10 +237,10 @@ def derive_runtime_session_id(caller: str, session_id: str) -> str:
 def map_open_error(error: Exception) -> ApiError:
     """Turn a failure to open the upstream stream into the client's error, without internals."""
     if isinstance(error, AgentCoreError) and error.code in _THROTTLING_CODES:
-        return ApiError(429, contract.THROTTLED, "The agent is busy; retry after a short wait.")
+        return ApiError(429, edge.THROTTLED, "The agent is busy; retry after a short wait.")
     if isinstance(error, UpstreamTimeout):
-        return ApiError(504, contract.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
-    return ApiError(502, contract.UPSTREAM_ERROR, "The agent could not be reached.")
+        return ApiError(504, edge.UPSTREAM_TIMEOUT, "The agent did not answer in time.")
+    return ApiError(502, edge.UPSTREAM_ERROR, "The agent could not be reached.")
 
 
 def upstream_error_code(error: Exception) -> str:

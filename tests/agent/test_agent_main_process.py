@@ -11,6 +11,8 @@ import httpx
 from tests.support.agent_test_support import invoke, read_trace, session_id
 from tests.support.agent_process import MAIN_PATH, start_agent_process
 
+from local.stack import shared_package_path
+
 
 def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> None:
     trace_file = tmp_path / "trace.jsonl"
@@ -37,7 +39,7 @@ def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> Non
 def test_main_exits_with_a_clear_message_on_bad_configuration(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, str(MAIN_PATH)],
-        env={"AGENT_MODEL_PROVIDER": "local", "PATH": "/usr/bin:/bin"},
+        env={"AGENT_MODEL_PROVIDER": "local", "PATH": "/usr/bin:/bin", "PYTHONPATH": shared_package_path()},
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
     assert completed.returncode == 2

@@ -9,8 +9,8 @@ import pytest
 from tests.support.client_cli import FakePulumi, run_cli
 
 from client.__main__ import EXIT_DONE, EXIT_REQUEST_FAILED, EXIT_USAGE
-from client.stack import AUTH_MODES
-from components.auth import AUTH_MODES as STACK_AUTH_MODES
+from stack_config.auth import ApiKey, Cognito, Iam, NoAuth
+from streaming_shared.auth_modes import AUTH_MODES
 from local.stack import LocalStack
 
 PULUMI_ARGV = ["stack", "output", "--json", "--show-secrets", "--stack", "dev"]
@@ -99,8 +99,12 @@ def test_a_cognito_stack_needs_a_token_and_says_so(pulumi: FakePulumi) -> None:
 
 
 def test_the_client_knows_every_auth_mode_the_stack_can_export() -> None:
-    # The client does not import the Pulumi program; a mode added there must be taught here.
-    assert AUTH_MODES == STACK_AUTH_MODES
+    # One list of names (streaming_shared/auth_modes.py), which the stack's auth types use and the
+    # client reads without importing the Pulumi program.
+    from client import stack as client_stack
+
+    assert client_stack.AUTH_MODES is AUTH_MODES
+    assert [kind.mode for kind in (NoAuth, ApiKey, Iam, Cognito)] == list(AUTH_MODES)
 
 
 def test_the_stack_wins_over_the_environment(

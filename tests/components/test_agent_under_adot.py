@@ -89,7 +89,8 @@ def instrumented_agent(deploy_site_packages: Path, bare_python: Path, tmp_path_f
     environment = {
         "PATH": f"{bare_python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(logs),
-        "PYTHONPATH": str(deploy_site_packages),
+        # The deploy set, and the repository root for streaming_shared/ (the zip carries it at its root).
+        "PYTHONPATH": f"{deploy_site_packages}{os.pathsep}{REPO_ROOT}",
         **ADOT_ENVIRONMENT,
         # Offline stand-ins for what AgentCore provides: no model, no OTLP endpoints.
         "AGENT_MODEL_PROVIDER": "offline",

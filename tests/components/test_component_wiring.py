@@ -9,9 +9,10 @@ import pytest
 from tests.support.infra_harness import ProgramRun
 
 from components.api_builders import method_authorization
-from components.auth import ApiKey, Cognito, Iam, NewUserPool, NoAuth, Throttle
+from stack_config.auth import ApiKey, Cognito, Iam, NewUserPool, NoAuth, Throttle
 from components.proxy_function import PREVIOUS_TYPE
-from packager.artifacts import ContainerImage, agent_artifact
+from components.agent_runtime import agent_artifact
+from packager.artifacts import AGENT_IMAGE_FILES, ContainerImage
 
 PROXY_COMPONENT = "agentcore-streaming:proxy_function:ProxyFunction"
 
@@ -26,7 +27,14 @@ def test_the_renamed_proxy_component_answers_to_its_old_type(stack_run: ProgramR
 
 
 def test_the_agent_artifact_kind_becomes_a_type(tmp_path: Path) -> None:
-    assert agent_artifact("container", tmp_path) == ContainerImage(context=tmp_path / "agent")
+    # A miniature checkout: agent/'s image files (a package folder as its __init__.py) and the shared package.
+    files = [f"agent/{name}/__init__.py" if name == "streaming_agent" else f"agent/{name}" for name in AGENT_IMAGE_FILES]
+    for name in (*files, "streaming_shared/__init__.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    image = agent_artifact("container", tmp_path)
+    assert isinstance(image, ContainerImage) and image.context.parent == tmp_path / ".build"
+    assert (image.context / "Dockerfile").is_file() and (image.context / "streaming_shared/__init__.py").is_file()
     with pytest.raises(ValueError) as error:
         agent_artifact("wheel", tmp_path)
     assert "'wheel'" in str(error.value) and "code, container" in str(error.value)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from tests.support.infra_harness import MOCK_USER_POOL_CLIENT_ID, MOCK_USER_POOL_ID, ProgramRun, run_program, stack_config
 
-from components.auth import Cognito, NewUserPool
-from components.settings import PROJECT, SettingsError, parse_settings
-from proxy.streaming_proxy.edge import ProxySettings
+from stack_config.auth import Cognito, NewUserPool
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import ProxySettings, SettingsError
 
 METHOD = "aws:apigateway/method:Method"
 AUTHORIZER = "aws:apigateway/authorizer:Authorizer"

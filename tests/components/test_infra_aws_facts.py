@@ -26,10 +26,11 @@ from tests.support.infra_harness import (
 )
 from pulumi.runtime import MockResourceArgs
 from streaming_proxy.contract import parse_invoke_request
-from streaming_proxy.edge import load_settings
+from streaming_shared.edge import SettingsError, load_settings
 
-from components import policies, regions, waf
-from components.settings import PROJECT, SettingsError, parse_settings
+from components import policies, waf
+from stack_config import regions
+from stack_config.settings import PROJECT, parse_settings
 
 ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
 REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"

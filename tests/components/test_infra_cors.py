@@ -7,9 +7,10 @@ import json
 
 import pytest
 from tests.support.infra_harness import ProgramRun, run_program, stack_config
-from streaming_proxy import edge as proxy_edge
+from streaming_shared import edge as proxy_edge
 
-from components.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import SettingsError
 from policy.adapters import from_recorded_run
 from policy.rules import RULES, evaluate, run_rule
 

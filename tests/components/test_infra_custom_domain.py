@@ -27,11 +27,13 @@ from tests.support.infra_harness import (
     stack_config,
 )
 
+import components.agent_runtime
 import packager.artifacts
 from components import policies
-from components.domain_names import SECURITY_POLICY, parse_custom_domain
+from stack_config.domain_names import SECURITY_POLICY, parse_custom_domain
 from components.private_access import regional_dns_entry
-from components.settings import SettingsError, parse_settings
+from stack_config.settings import parse_settings
+from streaming_shared.edge import SettingsError
 from policy.adapters import from_recorded_run
 from policy.rules import evaluate
 
@@ -60,10 +62,10 @@ def run_with(stack: str, **overrides: Any) -> ProgramRun:
 
 @pytest.fixture(scope="module", autouse=True)
 def zips_built_once() -> Iterator[None]:
-    # __main__.py imports these names from packager.artifacts at each run, so the patch reaches it.
+    # __main__.py imports these names from their modules at each run, so the patch reaches it.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(packager.artifacts, "build_proxy_zip", functools.cache(packager.artifacts.build_proxy_zip))
-        patch.setattr(packager.artifacts, "agent_artifact", functools.cache(packager.artifacts.agent_artifact))
+        patch.setattr(components.agent_runtime, "agent_artifact", functools.cache(components.agent_runtime.agent_artifact))
         yield
 
 

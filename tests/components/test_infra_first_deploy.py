@@ -14,8 +14,8 @@ import pytest
 from tests.support.infra_harness import ACCOUNT_ID, ProgramRun, RecordedResource, run_program, stack_config
 
 from components.agent_memory import NAME_BASE_MAX_LENGTH
-from components.naming import AGENTCORE_NAME_MAX, AGENTCORE_NAME_PATTERN, agentcore_name
-from components.settings import parse_settings, settings_warnings
+from stack_config.naming import AGENTCORE_NAME_MAX, AGENTCORE_NAME_PATTERN, agentcore_name
+from stack_config.settings import parse_settings, settings_warnings
 
 ACCOUNT = "aws:apigateway/account:Account"
 ROLE = "aws:iam/role:Role"

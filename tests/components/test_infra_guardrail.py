@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tests.support.infra_harness import ACCOUNT_ID, EXISTING_GUARDRAIL_ID, PROJECT, REGION, ProgramRun, stack_config
 
-from components.guardrail import (
+from stack_config.guardrail import (
     CONTENT_FILTER_TYPES,
     FILTER_STRENGTHS,
     PII_ACTIONS,
@@ -21,7 +21,8 @@ from components.guardrail import (
     ExistingGuardrail,
     NewGuardrail,
 )
-from components.settings import SettingsError, parse_settings
+from stack_config.settings import parse_settings
+from streaming_shared.edge import SettingsError
 
 GUARDRAIL = "aws:bedrock/guardrail:Guardrail"
 GUARDRAIL_VERSION = "aws:bedrock/guardrailVersion:GuardrailVersion"

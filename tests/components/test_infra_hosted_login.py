@@ -7,9 +7,10 @@ import re
 import pytest
 from tests.support.infra_harness import ACCOUNT_ID, REGION, ProgramRun, run_program, stack_config
 
-from components.auth import Cognito, NewUserPool
-from components.settings import PROJECT, SettingsError, parse_settings
-from components.naming import physical_name
+from stack_config.auth import Cognito, NewUserPool
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import SettingsError
+from stack_config.naming import physical_name
 from components.user_pool import (
     RESERVED_DOMAIN_WORDS,
     UserPoolArgs,

@@ -7,7 +7,7 @@ import json
 from tests.support.infra_harness import MOCK_MEMORY_ID_SUFFIX, ProgramRun
 
 from components import policies
-from components.naming import AGENTCORE_NAME_PATTERN
+from stack_config.naming import AGENTCORE_NAME_PATTERN
 
 MEMORY = "aws:bedrock/agentcoreMemory:AgentcoreMemory"
 RUNTIME = "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime"

@@ -10,7 +10,8 @@ import pytest
 from tests.support.infra_harness import ProgramRun, run_program, stack_config
 
 from components.observability import MonitoredNames, alarm_definitions, dashboard_body
-from components.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import SettingsError
 from components.api_builders import access_log_format
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -184,7 +185,7 @@ def test_the_proxys_error_lines_carry_the_level_the_filter_selects() -> None:
     # The filter's $.level is the top-level `level` field of the proxy's JSON log lines.
     import io
 
-    from streaming_proxy.jsonlog import JsonLogger
+    from streaming_shared.jsonlog import JsonLogger
 
     stream = io.StringIO()
     JsonLogger("streaming-proxy", "INFO", stream, defer_in_loop=False).log(logging.ERROR, "stream failed", code="X")

@@ -31,8 +31,8 @@ from tests.support.infra_harness import (
 
 from packager.artifacts import sha256_of_file
 from components.buckets import BUCKET_PREFIX_MAX_LENGTH
-from components.naming import AGENTCORE_NAME_PATTERN
-from components.settings import SettingsError
+from stack_config.naming import AGENTCORE_NAME_PATTERN
+from streaming_shared.edge import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
 INTEGRATION = "aws:apigateway/integration:Integration"
@@ -528,7 +528,10 @@ def test_container_mode_builds_an_arm64_image_instead_of_a_zip() -> None:
     run = run_program("dev", stack_config("dev", overrides={"agentcore-streaming:agentArtifact": "container"}))
     image = run.one("awsx:ecr:Image").inputs
     assert image["platform"] == "linux/arm64"
-    assert Path(image["context"]) == REPO_ROOT / "agent"
+    # The context is agent/'s files plus the shared package (packager/artifacts.py agent_image_context).
+    context = Path(image["context"])
+    assert (context / "Dockerfile").read_bytes() == (REPO_ROOT / "agent" / "Dockerfile").read_bytes()
+    assert (context / "streaming_shared" / "edge.py").read_bytes() == (REPO_ROOT / "streaming_shared" / "edge.py").read_bytes()
     assert image["repositoryUrl"] == MOCK_REPOSITORY_URL
     artifact = run.one(RUNTIME).inputs["agentRuntimeArtifact"]
     assert artifact == {"containerConfiguration": {"containerUri": MOCK_IMAGE_URI}}

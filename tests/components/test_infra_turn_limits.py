@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from tests.support.infra_harness import ProgramRun, run_program, stack_config
 
-from components.settings import SettingsError
+from streaming_shared.edge import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
 INTEGRATION = "aws:apigateway/integration:Integration"

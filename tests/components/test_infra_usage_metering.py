@@ -10,8 +10,8 @@ import re
 
 from tests.support.infra_harness import ProgramRun
 
-from components.naming import metrics_namespace
-from streaming_proxy.edge import ProxySettings, load_settings
+from stack_config.naming import metrics_namespace
+from streaming_shared.edge import ProxySettings, load_settings
 from streaming_proxy.metering import Usage, usage_record
 from tests.support.emf import emf_metrics, emf_problems
 

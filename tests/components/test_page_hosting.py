@@ -22,7 +22,7 @@ from tests.support.infra_harness import (
     run_program,
     stack_config,
 )
-from streaming_proxy import edge as proxy_edge
+from streaming_shared import edge as proxy_edge
 
 from components.page_hosting import (
     CACHING_DISABLED_POLICY_ID,
@@ -32,8 +32,8 @@ from components.page_hosting import (
     page_meta_csp,
     site_files,
 )
-from components.settings import PROJECT, SettingsError, parse_settings, settings_warnings
-from proxy.streaming_proxy.edge import OriginError, with_origin
+from stack_config.settings import PROJECT, parse_settings, settings_warnings
+from streaming_shared.edge import OriginError, SettingsError, with_origin
 
 BUCKET = "aws:s3/bucket:Bucket"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"

@@ -27,9 +27,10 @@ from tests.support.infra_harness import (
     stack_config,
 )
 
-from components.naming import agentcore_name, agentcore_name_prefix, name_prefix, physical_name
+from stack_config.naming import agentcore_name, agentcore_name_prefix, name_prefix, physical_name
 from components.project_name import ProjectNameError, adopt_project_name, deployer_policies
-from components.settings import PROJECT_CONFIG_KEYS, SettingsError, check_settings_namespace
+from stack_config.settings import PROJECT_CONFIG_KEYS, check_settings_namespace
+from streaming_shared.edge import SettingsError
 
 ORIGINAL = project_name(REPO_ROOT)
 FIX_COMMAND = f"python3 dev.py adopt-project-name {ORIGINAL}"

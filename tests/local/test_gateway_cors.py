@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from local.gateway import LocalApiGateway, error_cors_headers
-from proxy.streaming_proxy.edge import parse_allowed_origins
+from streaming_shared.edge import parse_allowed_origins
 from local.gateway_auth import AuthSettings
 from local.stack import LocalStack, StackSettings
 

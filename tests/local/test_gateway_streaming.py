@@ -9,7 +9,7 @@ from tests.support.auth_support import API_KEYS, proxy_log_records
 
 from client import stream_invoke
 from local.stack import LocalStack
-from streaming_proxy.jsonlog import session_hash
+from streaming_shared.jsonlog import session_hash
 
 ALICE_KEY = next(iter(API_KEYS))
 

@@ -1,8 +1,9 @@
-"""The local stack and gateway use the deployed API's auth types (components/auth.py)."""
+"""The local stack and gateway use the deployed API's auth types (stack_config/auth.py)."""
 
 import pytest
 
-from components.auth import AUTH_MODES, ApiKey, Cognito, Iam, NewUserPool, NoAuth, Quota, Throttle
+from stack_config.auth import ApiKey, Cognito, Iam, NewUserPool, NoAuth, Quota, Throttle
+from streaming_shared.auth_modes import AUTH_MODES
 from local.gateway_auth import AuthSettings, CallerIdentity, GatewayRejection, authenticate
 from local.stack import StackSettings
 

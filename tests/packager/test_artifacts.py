@@ -16,6 +16,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from packager.artifacts import (
     RUNTIME_PYTHON,
     CodeZip,
     DependencyInstallError,
+    agent_image_context,
     build_agent_zip,
     build_proxy_zip,
     build_zip,
@@ -111,6 +113,10 @@ def make_synthetic_repo(root: Path) -> Path:
     write_file(root / "proxy/streaming_proxy/__init__.py", "")
     write_file(root / "proxy/streaming_proxy/app.py", "app = object()\n")
     write_file(root / "proxy/README.md", "not deployed\n")
+    # What both deployables share, at the repository root: each zip carries it at its own root.
+    write_file(root / "streaming_shared/__init__.py", "")
+    write_file(root / "streaming_shared/edge.py", "READY_PATH = '/_ready'\n")
+    write_file(root / "streaming_shared/__pycache__/edge.cpython-311.pyc", "bytecode")
     return root
 
 
@@ -397,10 +403,11 @@ def test_builders_ship_only_deployable_files_of_a_synthetic_checkout(tmp_path: P
     assert agent.path == build_dir / "agent.zip"
     proxy_names = set(zip_names(proxy.path))
     agent_names = set(zip_names(agent.path))
-    expected_proxy = {"run.sh", "streaming_proxy/__init__.py", "streaming_proxy/app.py", "six.py"}
+    shared = {"streaming_shared/__init__.py", "streaming_shared/edge.py"}
+    expected_proxy = {"run.sh", "streaming_proxy/__init__.py", "streaming_proxy/app.py", "six.py", *shared}
     assert expected_proxy <= proxy_names
     assert zip_modes(proxy.path)["run.sh"] == 0o755
-    expected_agent = {"main.py", "streaming_agent/__init__.py", "streaming_agent/app.py", "six.py"}
+    expected_agent = {"main.py", "streaming_agent/__init__.py", "streaming_agent/app.py", "six.py", *shared}
     assert expected_agent <= agent_names
     for names in (proxy_names, agent_names):
         assert not {"requirements.txt", "Dockerfile", ".dockerignore", "README.md"} & names
@@ -426,6 +433,51 @@ def test_editing_a_synthetic_agent_source_changes_only_the_agent_digest(tmp_path
         source.write("# edited\n")
     assert build_agent_zip(repo, build_dir=build_dir).sha256 != agent_before.sha256
     assert build_proxy_zip(repo, build_dir=build_dir).sha256 == proxy_before.sha256
+
+
+@slow_build
+def test_editing_the_shared_package_changes_both_digests(tmp_path: Path) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    build_dir = tmp_path / "build"
+    agent_before = build_agent_zip(repo, build_dir=build_dir)
+    proxy_before = build_proxy_zip(repo, build_dir=build_dir)
+
+    with (repo / "streaming_shared/edge.py").open("a") as source:
+        source.write("# edited\n")
+    assert build_agent_zip(repo, build_dir=build_dir).sha256 != agent_before.sha256
+    assert build_proxy_zip(repo, build_dir=build_dir).sha256 != proxy_before.sha256
+
+
+# --- the agent image's Docker context ---------------------------------------------------------
+
+
+def test_the_agent_image_context_holds_the_agent_and_the_shared_package(tmp_path: Path) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    (repo / "agent/README.md").write_text("not in the image\n")
+    image = agent_image_context(repo, build_dir=tmp_path / "build")
+    context = image.context
+    assert context.parent == tmp_path / "build" and context.name.startswith("agent-image-")
+    files = sorted(path.relative_to(context).as_posix() for path in context.rglob("*") if path.is_file())
+    assert files == [
+        ".dockerignore", "Dockerfile", "constraints.txt", "main.py", "requirements-deploy.txt", "requirements.txt",
+        "streaming_agent/__init__.py", "streaming_agent/app.py",
+        "streaming_shared/__init__.py", "streaming_shared/edge.py",
+    ]
+    assert (context / "streaming_shared/edge.py").read_bytes() == (repo / "streaming_shared/edge.py").read_bytes()
+    # The same tree gives the same context; an edit to either package gives a new one beside it.
+    assert agent_image_context(repo, build_dir=tmp_path / "build") == image
+    with (repo / "streaming_shared/edge.py").open("a") as source:
+        source.write("# edited\n")
+    edited = agent_image_context(repo, build_dir=tmp_path / "build")
+    assert edited.context != context and "# edited" in (edited.context / "streaming_shared/edge.py").read_text()
+
+
+def test_the_agent_image_context_names_a_missing_file(tmp_path: Path) -> None:
+    repo = make_synthetic_repo(tmp_path / "repo")
+    shutil.rmtree(repo / "streaming_shared")
+    with pytest.raises(FileNotFoundError, match="streaming_shared"):
+        agent_image_context(repo, build_dir=tmp_path / "build")
+    assert not (tmp_path / "build").exists() or not any((tmp_path / "build").iterdir())
 
 
 def test_a_missing_entry_point_fails_before_any_install(
@@ -513,6 +565,24 @@ def test_real_zips_are_identical_when_built_twice(real_builds: RealBuilds, tmp_p
     assert agent_again.path.read_bytes() == real_builds.agent.path.read_bytes()
 
 
+SHARED_MODULES = sorted(
+    f"streaming_shared/{path.name}" for path in (REPO_ROOT / "streaming_shared").glob("*.py")
+)
+
+
+@slow_build
+def test_both_real_zips_carry_the_shared_package_at_their_root(real_builds: RealBuilds) -> None:
+    assert "streaming_shared/edge.py" in SHARED_MODULES and "streaming_shared/jsonlog.py" in SHARED_MODULES
+    for built in (real_builds.proxy, real_builds.agent):
+        names = set(zip_names(built.path))
+        assert set(SHARED_MODULES) <= names, built.path.name
+        with zipfile.ZipFile(built.path) as archive:
+            for name in SHARED_MODULES:
+                assert archive.read(name) == (REPO_ROOT / name).read_bytes(), name
+        # One copy: the deployables' own packages hold no edge or log module of their own.
+        assert not {"streaming_proxy/edge.py", "streaming_proxy/jsonlog.py", "streaming_agent/jsonlog.py"} & names
+
+
 @slow_build
 def test_real_proxy_zip_starts_with_an_executable_run_sh(real_builds: RealBuilds) -> None:
     modes = zip_modes(real_builds.proxy.path)
@@ -553,11 +623,21 @@ def test_real_agent_zip_has_its_entry_point_at_the_root(
 
     # Importable from the zip root as AgentCore runs it: the package and its dependencies are
     # found there. Only looked up, not executed, because the native wheels are for aarch64.
-    for module in ("streaming_agent", "strands", "bedrock_agentcore", "tzdata"):
+    for module in ("streaming_agent", "streaming_shared", "strands", "bedrock_agentcore", "tzdata"):
         spec = importlib.machinery.PathFinder.find_spec(module, [str(tmp_path)])
         assert spec is not None and spec.origin is not None, module
         assert Path(spec.origin).is_relative_to(tmp_path), module
     assert (tmp_path / "streaming_agent/__init__.py").is_file()
+    # The shared modules (standard library only) import from the zip root alone, as the agent imports them.
+    modules = [name.removesuffix(".py").replace("/", ".").removesuffix(".__init__") for name in SHARED_MODULES]
+    shared = subprocess.run(
+        [sys.executable, "-I", "-c", "import importlib, json, sys; sys.path[:0] = [sys.argv[1]]; "
+         "print(json.dumps([importlib.import_module(m).__file__ for m in sys.argv[2:]]))",
+         str(tmp_path), *modules],
+        capture_output=True, text=True, check=True,
+    )
+    files = json.loads(shared.stdout)
+    assert len(files) == len(SHARED_MODULES) and all(Path(path).is_relative_to(tmp_path) for path in files)
     # The current_time tool's time zones travel with the agent (zoneinfo's fallback), whatever the image has.
     assert (tmp_path / "tzdata/zoneinfo/Europe/Paris").is_file()
 
@@ -624,6 +704,7 @@ def test_editing_an_agent_source_in_a_copy_changes_the_agent_digest(
     copy_root = tmp_path / "checkout"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
     shutil.copytree(REPO_ROOT / "agent", copy_root / "agent", ignore=ignore)
+    shutil.copytree(REPO_ROOT / "streaming_shared", copy_root / "streaming_shared", ignore=ignore)
     shutil.copy2(REPO_ROOT / "constraints.txt", copy_root / "constraints.txt")
     options = {"build_dir": tmp_path / "build", "deps_cache_dir": real_builds.deps_cache_dir}
 
@@ -740,6 +821,7 @@ def watch(event, args):
 sys.addaudithook(watch)
 import streaming_proxy.app, streaming_proxy.upstream, uvicorn.main
 assert "botocore" not in sys.modules
+assert sys.modules["streaming_shared.edge"].__file__.startswith(root)
 modules = [module for module in list(sys.modules.values()) if (getattr(module, "__file__", None) or "").startswith(root)]
 print(json.dumps({"compiled": compiled_by_import, "modules": len(modules),
                   "from_bytecode": sum(1 for module in modules if module.__spec__.cached and os.path.exists(module.__spec__.cached))}))
@@ -787,3 +869,31 @@ def test_the_container_image_compiles_its_bytecode_after_each_install_and_copy()
     assert instructions[compile_steps[1]].endswith(" /app")
     assert all("--invalidation-mode unchecked-hash" in instructions[index] for index in compile_steps)
     assert instructions[0].startswith("FROM") and "python:3.13" in instructions[0]
+
+
+def test_the_container_image_copies_the_shared_package_beside_the_agent() -> None:
+    # The context (agent_image_context) carries streaming_shared/ at its root; the image puts it
+    # beside main.py and streaming_agent/ in /app, as the code zip has it at its root.
+    lines = [line.strip() for line in (REPO_ROOT / "agent/Dockerfile").read_text().splitlines()]
+    copies = [line.split()[-2:] for line in lines if line.startswith("COPY")]
+    assert ["streaming_agent", "./streaming_agent"] in copies
+    assert ["streaming_shared", "./streaming_shared"] in copies
+    ignored = (REPO_ROOT / "agent/.dockerignore").read_text().splitlines()
+    assert not any(line.strip().startswith("streaming_shared") for line in ignored)
+
+
+def test_every_copy_source_of_the_dockerfile_is_inside_the_agent_image_context(tmp_path: Path) -> None:
+    # Docker's builder reads only its context: a COPY source must be a path inside it (the Dockerfile
+    # reference, COPY). The image's context is the packager's copy, which holds every source the
+    # Dockerfile copies, the shared package included.
+    context = agent_image_context(REPO_ROOT, build_dir=tmp_path).context
+    lines = [line.strip() for line in (context / "Dockerfile").read_text().splitlines()]
+    sources = [
+        source
+        for line in lines if line.startswith("COPY") and "--from" not in line
+        for source in [word for word in line.split()[1:] if not word.startswith("--")][:-1]
+    ]
+    assert "streaming_shared" in sources and "streaming_agent" in sources
+    for source in sources:
+        path = (context / source).resolve()
+        assert path.is_relative_to(context.resolve()) and path.exists(), source

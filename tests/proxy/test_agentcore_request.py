@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from streaming_proxy import upstream
 from streaming_proxy.credentials import CredentialSource
-from streaming_proxy.edge import load_settings
+from streaming_shared.edge import load_settings
 from streaming_proxy.upstream import AgentCore, Signer, endpoint_url, error_code, upstream_payload
 
 NOW = datetime.datetime(2026, 12, 6, 12, 0, 1, tzinfo=datetime.timezone.utc)

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from streaming_shared import edge
 from streaming_proxy import contract
 from streaming_proxy.contract import ApiError, check_content_type, parse_invoke_request, sse_event
 
@@ -25,20 +26,20 @@ def test_valid_request_with_and_without_session():
 @pytest.mark.parametrize(
     "body, code",
     [
-        (b"{not json", contract.INVALID_BODY),
-        (b"\xff\xfe{}", contract.INVALID_BODY),
-        (b'{"prompt": NaN}', contract.INVALID_BODY),
-        (b"[1, 2]", contract.INVALID_BODY),
-        (b'"prompt"', contract.INVALID_BODY),
-        (b"{}", contract.MISSING_FIELD),
-        (b'{"prompt": 5}', contract.INVALID_FIELD),
-        (b'{"prompt": "   "}', contract.INVALID_FIELD),
-        (b'{"prompt": "\\ud800"}', contract.INVALID_FIELD),
-        (b'{"prompt": "hi", "model": "x"}', contract.UNKNOWN_FIELD),
-        (b'{"prompt": "hi", "sessionId": 7}', contract.INVALID_FIELD),
-        (b'{"prompt": "hi", "sessionId": "has space"}', contract.INVALID_FIELD),
-        (b'{"prompt": "hi", "sessionId": ""}', contract.INVALID_FIELD),
-        (json.dumps({"prompt": "x" * 51}).encode(), contract.PROMPT_TOO_LONG),
+        (b"{not json", edge.INVALID_BODY),
+        (b"\xff\xfe{}", edge.INVALID_BODY),
+        (b'{"prompt": NaN}', edge.INVALID_BODY),
+        (b"[1, 2]", edge.INVALID_BODY),
+        (b'"prompt"', edge.INVALID_BODY),
+        (b"{}", edge.MISSING_FIELD),
+        (b'{"prompt": 5}', edge.INVALID_FIELD),
+        (b'{"prompt": "   "}', edge.INVALID_FIELD),
+        (b'{"prompt": "\\ud800"}', edge.INVALID_FIELD),
+        (b'{"prompt": "hi", "model": "x"}', edge.UNKNOWN_FIELD),
+        (b'{"prompt": "hi", "sessionId": 7}', edge.INVALID_FIELD),
+        (b'{"prompt": "hi", "sessionId": "has space"}', edge.INVALID_FIELD),
+        (b'{"prompt": "hi", "sessionId": ""}', edge.INVALID_FIELD),
+        (json.dumps({"prompt": "x" * 51}).encode(), edge.PROMPT_TOO_LONG),
     ],
 )
 def test_bad_bodies_get_a_400_with_a_machine_code(body, code):
@@ -61,7 +62,7 @@ def test_prompt_limit_counts_characters_not_bytes():
 def test_content_type_other_than_json_is_415(value):
     with pytest.raises(ApiError) as caught:
         check_content_type([] if value is None else [value])
-    assert (caught.value.status, caught.value.code) == (415, contract.UNSUPPORTED_MEDIA_TYPE)
+    assert (caught.value.status, caught.value.code) == (415, edge.UNSUPPORTED_MEDIA_TYPE)
 
 
 @pytest.mark.parametrize("value", ["application/json", "Application/JSON", "application/json; charset=UTF-8"])
@@ -72,7 +73,7 @@ def test_json_content_types_are_accepted(value):
 def test_duplicate_content_type_headers_are_refused_even_when_both_are_json():
     with pytest.raises(ApiError) as caught:
         check_content_type(["application/json", "application/json"])
-    assert (caught.value.status, caught.value.code) == (415, contract.UNSUPPORTED_MEDIA_TYPE)
+    assert (caught.value.status, caught.value.code) == (415, edge.UNSUPPORTED_MEDIA_TYPE)
     with pytest.raises(ApiError):
         check_content_type(["application/json", "text/plain"])
 
@@ -88,7 +89,7 @@ def test_session_id_with_a_control_character_anywhere_is_refused(character):
     for position in range(len(valid) + 1):
         session_id = valid[:position] + character + valid[position:]
         error = rejected(json.dumps({"prompt": "hi", "sessionId": session_id}).encode())
-        assert error.code == contract.INVALID_FIELD, (position, session_id)
+        assert error.code == edge.INVALID_FIELD, (position, session_id)
 
 
 @pytest.mark.parametrize("character", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
@@ -100,7 +101,7 @@ def test_request_id_with_a_control_character_anywhere_is_not_used(character):
 
 
 def test_error_body_shape():
-    error = ApiError(429, contract.THROTTLED, "slow down")
+    error = ApiError(429, edge.THROTTLED, "slow down")
     assert error.body("r-1") == {"error": {"code": "THROTTLED", "message": "slow down", "requestId": "r-1"}}
 
 

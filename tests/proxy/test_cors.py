@@ -7,9 +7,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from streaming_proxy import contract
+from streaming_shared import edge
 from streaming_proxy.app import create_app
-from streaming_proxy.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, CorsPolicy, SettingsError, load_settings
-from streaming_proxy.jsonlog import JsonLogger
+from streaming_shared.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, CorsPolicy, SettingsError, load_settings
+from streaming_shared.jsonlog import JsonLogger
 from tests.support.fake_agentcore import FakeAgentCore, sse_answer
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
@@ -111,7 +112,7 @@ def test_without_origins_the_app_sends_no_cors_headers_and_refuses_options():
     assert "vary" not in streamed.headers
     options = preflight(client, PAGE)
     assert options.status_code == 405
-    assert options.json()["error"]["code"] == contract.METHOD_NOT_ALLOWED
+    assert options.json()["error"]["code"] == edge.METHOD_NOT_ALLOWED
     assert_no_cors(options)
 
 
@@ -159,7 +160,7 @@ def test_unexpected_error_carries_cors_headers(monkeypatch):
     monkeypatch.setattr(contract, "parse_invoke_request", broken_parser)
     response = invoke(client_for(PAGE), PAGE)
     assert response.status_code == 500
-    assert response.json()["error"]["code"] == contract.INTERNAL_ERROR
+    assert response.json()["error"]["code"] == edge.INTERNAL_ERROR
     assert_allowed(response, PAGE)
 
 
@@ -177,7 +178,7 @@ def test_unexpected_error_after_start_is_an_error_event_with_cors_headers():
     assert_allowed(response, PAGE)
     assert b"event: start" in response.content
     assert response.content.endswith(b"event: error\ndata: " + json.dumps(
-        {"code": contract.INTERNAL_ERROR, "message": "Something went wrong on our side."}, separators=(",", ":")
+        {"code": edge.INTERNAL_ERROR, "message": "Something went wrong on our side."}, separators=(",", ":")
     ).encode() + b"\n\n")
 
 

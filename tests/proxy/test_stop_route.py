@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from streaming_proxy import contract
+from streaming_shared import edge
 from streaming_proxy.app import create_app
-from streaming_proxy.edge import REQUEST_CONTEXT_HEADER, load_settings
-from streaming_proxy.jsonlog import JsonLogger
+from streaming_shared.edge import REQUEST_CONTEXT_HEADER, load_settings
+from streaming_shared.jsonlog import JsonLogger
 from streaming_proxy.upstream import SESSION_HEADER, STOP_PAYLOAD, derive_runtime_session_id, invocation_target
 from tests.support.fake_agentcore import Answer, FakeAgentCore, drop_answer, error_answer, json_answer
 
@@ -70,15 +70,15 @@ def never_answered() -> FakeAgentCore:
 @pytest.mark.parametrize(
     ("answer", "status", "code"),
     [
-        (error_answer(429, "ThrottlingException"), 429, contract.THROTTLED),
-        (error_answer(404, "ResourceNotFoundException"), 502, contract.UPSTREAM_ERROR),
-        (error_answer(424, "RuntimeClientError"), 502, contract.UPSTREAM_ERROR),
-        (None, 504, contract.UPSTREAM_TIMEOUT),
-        (drop_answer, 502, contract.UPSTREAM_ERROR),
-        (b"not json", 502, contract.UPSTREAM_ERROR),
-        (b'{"stopped": "yes"}', 502, contract.UPSTREAM_ERROR),
-        (b'{"error": "x"}', 502, contract.UPSTREAM_ERROR),
-        (b'{"stopped": true, "pad": "' + b"x" * 2000 + b'"}', 502, contract.UPSTREAM_ERROR),
+        (error_answer(429, "ThrottlingException"), 429, edge.THROTTLED),
+        (error_answer(404, "ResourceNotFoundException"), 502, edge.UPSTREAM_ERROR),
+        (error_answer(424, "RuntimeClientError"), 502, edge.UPSTREAM_ERROR),
+        (None, 504, edge.UPSTREAM_TIMEOUT),
+        (drop_answer, 502, edge.UPSTREAM_ERROR),
+        (b"not json", 502, edge.UPSTREAM_ERROR),
+        (b'{"stopped": "yes"}', 502, edge.UPSTREAM_ERROR),
+        (b'{"error": "x"}', 502, edge.UPSTREAM_ERROR),
+        (b'{"stopped": true, "pad": "' + b"x" * 2000 + b'"}', 502, edge.UPSTREAM_ERROR),
     ],
 )
 def test_agentcore_failures_are_the_contracts_json_errors(answer: Any, status: int, code: str) -> None:
@@ -87,21 +87,21 @@ def test_agentcore_failures_are_the_contracts_json_errors(answer: Any, status: i
     error = response.json()["error"]
     assert error["code"] == code and error["requestId"]
     assert "arn:aws" not in error["message"] and "internal detail" not in error["message"]
-    if code == contract.THROTTLED:
+    if code == edge.THROTTLED:
         assert response.headers["retry-after"].isdigit()
 
 
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({}, contract.MISSING_FIELD),
-        ({"sessionId": None}, contract.INVALID_FIELD),
-        ({"sessionId": ""}, contract.INVALID_FIELD),
-        ({"sessionId": "x" * 129}, contract.INVALID_FIELD),
-        ({"sessionId": "abc\n"}, contract.INVALID_FIELD),
-        ({"sessionId": ["s"]}, contract.INVALID_FIELD),
-        ({"sessionId": "s", "prompt": "hi"}, contract.UNKNOWN_FIELD),
-        ("s", contract.INVALID_BODY),
+        ({}, edge.MISSING_FIELD),
+        ({"sessionId": None}, edge.INVALID_FIELD),
+        ({"sessionId": ""}, edge.INVALID_FIELD),
+        ({"sessionId": "x" * 129}, edge.INVALID_FIELD),
+        ({"sessionId": "abc\n"}, edge.INVALID_FIELD),
+        ({"sessionId": ["s"]}, edge.INVALID_FIELD),
+        ({"sessionId": "s", "prompt": "hi"}, edge.UNKNOWN_FIELD),
+        ("s", edge.INVALID_BODY),
     ],
 )
 def test_bad_bodies_never_reach_agentcore(body: Any, code: str) -> None:
@@ -116,4 +116,4 @@ def test_bad_bodies_never_reach_agentcore(body: Any, code: str) -> None:
 def test_other_methods_on_stop_are_405_with_allow_post() -> None:
     response = client_for(FakeAgentCore()).get("/stop")
     assert response.status_code == 405 and response.headers["allow"] == "POST"
-    assert response.json()["error"]["code"] == contract.METHOD_NOT_ALLOWED
+    assert response.json()["error"]["code"] == edge.METHOD_NOT_ALLOWED

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from streaming_shared import edge
 from streaming_proxy import contract
 from streaming_proxy.app import LAST_SEND_SECONDS, STOP_WAIT_SECONDS, create_app
-from streaming_proxy.jsonlog import JsonLogger
-from streaming_proxy.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
+from streaming_shared.jsonlog import JsonLogger
+from streaming_shared.edge import STREAM_LIMIT_HEADROOM_SECONDS, load_settings
 from streaming_proxy.upstream import SESSION_HEADER
 from tests.support.fake_agentcore import FakeAgentCore, breaking_answer, drop_answer, endless_answer
 
@@ -290,7 +291,7 @@ def test_a_client_that_stops_reading_is_cut_at_the_limit_and_its_turn_is_stopped
     assert json.loads(stop.body)["action"] == "stop" and json.loads(stop.body)["turnId"]
     assert opened_session.startswith("session-")
     usage = [record for record in records if record["message"] == "turn usage"]
-    assert len(usage) == 1 and usage[0]["outcome"] == f"error:{contract.STREAM_TIMEOUT}"
+    assert len(usage) == 1 and usage[0]["outcome"] == f"error:{edge.STREAM_TIMEOUT}"
 
 
 def test_a_broken_answer_still_ends_with_its_error_when_the_stop_of_its_turn_fails() -> None:
@@ -327,7 +328,7 @@ def test_trailing_slash_is_a_404_json_error_not_a_redirect() -> None:
         follow_redirects=False,
     )
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == contract.NOT_FOUND
+    assert response.json()["error"]["code"] == edge.NOT_FOUND
     assert "location" not in response.headers
 
 
@@ -337,7 +338,7 @@ def test_duplicate_content_type_headers_are_refused() -> None:
         "/invoke", content=REQUEST, headers=[("content-type", "application/json"), ("content-type", "text/plain")]
     )
     assert response.status_code == 415
-    assert response.json()["error"]["code"] == contract.UNSUPPORTED_MEDIA_TYPE
+    assert response.json()["error"]["code"] == edge.UNSUPPORTED_MEDIA_TYPE
 
 
 @pytest.mark.parametrize(
@@ -355,7 +356,7 @@ def test_an_unusable_request_context_is_refused_never_served_as_the_anonymous_ca
     assert response.status_code == 400, response.text[:200]
     assert response.headers["content-type"] == "application/json"
     error = response.json()["error"]
-    assert error["code"] == contract.INVALID_REQUEST and contract_header() in error["message"]
+    assert error["code"] == edge.INVALID_REQUEST and contract_header() in error["message"]
     assert error["requestId"] == response.headers["x-request-id"]
     assert agentcore.opened == 0
 
@@ -366,7 +367,7 @@ def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() 
     client = client_for(agentcore, PROXY_REQUIRE_REQUEST_CONTEXT="true")
     response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == contract.INVALID_REQUEST
+    assert response.json()["error"]["code"] == edge.INVALID_REQUEST
     assert agentcore.opened == 0
     context = json.dumps({"requestId": "req-1", "identity": {"apiKeyId": "key-1"}})
     response = client.post("/invoke", content=REQUEST, headers={"content-type": "application/json", contract_header(): context})
@@ -377,7 +378,7 @@ def test_a_missing_request_context_is_refused_where_a_gateway_stands_in_front() 
 
 
 def contract_header() -> str:
-    from streaming_proxy.edge import REQUEST_CONTEXT_HEADER
+    from streaming_shared.edge import REQUEST_CONTEXT_HEADER
 
     return REQUEST_CONTEXT_HEADER
 
@@ -412,5 +413,5 @@ def test_both_content_length_and_transfer_encoding_are_refused_with_connection_c
         headers={"content-type": "application/json", "transfer-encoding": "chunked", "content-length": "10"},
     )
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == contract.AMBIGUOUS_FRAMING
+    assert response.json()["error"]["code"] == edge.AMBIGUOUS_FRAMING
     assert response.headers["connection"] == "close"

@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 from streaming_proxy.app import create_app
 from streaming_proxy.caller import RequestContext, check_token_claims, read_request_context
 from streaming_proxy.contract import ApiError
-from streaming_proxy.edge import UNAUTHORIZED, SettingsError, load_settings
-from streaming_proxy.jsonlog import JsonLogger
+from streaming_shared.edge import UNAUTHORIZED, SettingsError, load_settings
+from streaming_shared.jsonlog import JsonLogger
 from tests.support.fake_agentcore import FakeAgentCore
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from streaming_proxy import contract
+from streaming_shared import edge
 from streaming_proxy.app import AgentEvent, translate
 
 
@@ -45,8 +45,8 @@ def test_tool_input_and_result_pass_through_when_the_agent_streams_them() -> Non
 def test_the_tool_call_limit_ends_the_stream_with_its_own_code_and_is_metered() -> None:
     usage = {"inputTokens": 40, "outputTokens": 4, "totalTokens": 44, "latencyMs": 9}
     event = translate(json.dumps({"type": "tool_limit", "maxToolCalls": 3, "usage": usage, "text": "agent words"}), "s")
-    assert event.terminal and event.kind == contract.TOOL_CALL_LIMIT
+    assert event.terminal and event.kind == edge.TOOL_CALL_LIMIT
     assert event.payload.startswith(b"event: error\n")
-    assert event_data(event.payload) == {"code": "TOOL_CALL_LIMIT", "message": contract.TOOL_CALL_LIMIT_MESSAGE}
+    assert event_data(event.payload) == {"code": "TOOL_CALL_LIMIT", "message": edge.TOOL_CALL_LIMIT_MESSAGE}
     assert event.usage is not None and event.usage.input_tokens == 40
     assert b"agent words" not in event.payload

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streaming_shared import edge
 from streaming_proxy import contract
 from streaming_proxy.app import AgentEvent, StreamRecord, translate
 
@@ -31,13 +32,13 @@ def test_done_keeps_usage_and_stop_reason_and_names_the_session():
 
 def test_agent_error_reports_only_its_type_and_never_its_text():
     event = translate('{"error": "secret prompt text", "error_type": "ValueError", "message": "boom"}', "s-1")
-    assert event.terminal and event.kind == contract.AGENT_ERROR
+    assert event.terminal and event.kind == edge.AGENT_ERROR
     assert event.agent_error_type == "ValueError"
     assert b"secret" not in event.payload and b"boom" not in event.payload
 
 
 def test_unreadable_and_unknown_payloads():
-    assert translate("{not json", "s-1").kind == contract.UPSTREAM_PROTOCOL_ERROR
+    assert translate("{not json", "s-1").kind == edge.UPSTREAM_PROTOCOL_ERROR
     assert translate("[1, 2]", "s-1") == AgentEvent(None, False, "ignored")
     assert translate('{"type": "tool"}', "s-1") == AgentEvent(None, False, "ignored")
 
@@ -54,9 +55,9 @@ def test_stream_record_counts_deltas_and_keeps_the_answer_only_when_asked():
 
 def test_a_guardrail_block_becomes_content_blocked_with_the_proxys_own_message():
     event = translate('{"type": "blocked", "reason": "guardrail", "text": "the blocked words"}', "s-1")
-    assert event.terminal and event.kind == contract.CONTENT_BLOCKED
+    assert event.terminal and event.kind == edge.CONTENT_BLOCKED
     assert event.payload.startswith(b"event: error\n")
-    assert event_data(event.payload) == {"code": "CONTENT_BLOCKED", "message": contract.CONTENT_BLOCKED_MESSAGE}
+    assert event_data(event.payload) == {"code": "CONTENT_BLOCKED", "message": edge.CONTENT_BLOCKED_MESSAGE}
     assert b"blocked words" not in event.payload
 
 
@@ -106,7 +107,7 @@ def test_what_is_not_exactly_the_agents_delta_takes_the_checked_path(payload: st
     except ValueError:
         expected = None
     if expected is None:
-        assert event.kind == contract.UPSTREAM_PROTOCOL_ERROR
+        assert event.kind == edge.UPSTREAM_PROTOCOL_ERROR
     else:
         assert event.payload == expected
     assert event.text_literal is None

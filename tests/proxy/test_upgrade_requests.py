@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from streaming_proxy import contract
+from streaming_shared import edge
 from streaming_proxy.app import create_app
-from streaming_proxy.edge import load_settings
+from streaming_shared.edge import load_settings
 from streaming_proxy.http_guard import GuardedH11Protocol
 from tests.support.fake_agentcore import FakeAgentCore, drop_answer
 from tests.support.servers import ServerThread, answer_head
@@ -46,7 +46,7 @@ def test_a_websocket_handshake_gets_the_contracts_json_not_an_empty_403(proxy_po
     status, headers, rest = answer_head(proxy_port, b"GET /invoke HTTP/1.1\r\nHost: proxy\r\n" + WEBSOCKET_HANDSHAKE + b"\r\n")
     assert status == 405 and headers["content-type"] == "application/json"
     body = json.loads(rest)
-    assert body["error"]["code"] == contract.METHOD_NOT_ALLOWED
+    assert body["error"]["code"] == edge.METHOD_NOT_ALLOWED
     assert headers["allow"] == "POST"
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from streaming_proxy import contract, edge
+from streaming_shared import edge
 from streaming_proxy.app import create_app, translate
-from streaming_proxy.edge import SettingsError, load_settings
-from streaming_proxy.jsonlog import JsonLogger, session_hash
+from streaming_shared.edge import SettingsError, load_settings
+from streaming_shared.jsonlog import JsonLogger, session_hash
 from streaming_proxy.metering import Usage, parse_usage, usage_outcome, usage_record
 from tests.support.docs import section
 from tests.support.emf import emf_metrics, emf_problems
@@ -72,7 +72,7 @@ def test_outcomes_name_errors_by_their_code() -> None:
     assert usage_outcome("done") == "done"
     assert usage_outcome("client_disconnected") == "client_disconnected"
     assert usage_outcome("send_failed") == "send_failed"
-    assert usage_outcome(contract.AGENT_ERROR) == "error:AGENT_ERROR"
+    assert usage_outcome(edge.AGENT_ERROR) == "error:AGENT_ERROR"
 
 
 def test_a_record_with_usage_is_a_valid_emf_document_with_stack_metrics_only() -> None:
@@ -90,7 +90,7 @@ def test_a_record_with_usage_is_a_valid_emf_document_with_stack_metrics_only() -
 
 
 def test_a_record_without_usage_has_null_tokens_and_declares_no_token_metric() -> None:
-    record = usage_record(usage=None, stream_outcome=contract.AGENT_ERROR, duration_ms=5.0, session_hash="abc",
+    record = usage_record(usage=None, stream_outcome=edge.AGENT_ERROR, duration_ms=5.0, session_hash="abc",
                           namespace=NAMESPACE, stack="prod", timestamp_ms=1_764_560_000_000)
     assert record["InputTokens"] is None and record["outcome"] == "error:AGENT_ERROR"
     assert emf_problems(record, now_ms=1_764_560_000_000) == []

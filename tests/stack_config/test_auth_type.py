@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from tests.support.infra_harness import REPO_ROOT, stack_config
 
-from components.auth import (
-    AUTH_MODES,
+from stack_config.auth import (
     ApiKey,
     Auth,
     Cognito,
@@ -26,7 +25,9 @@ from components.auth import (
     Quota,
     Throttle,
 )
-from components.settings import PROJECT, SettingsError, parse_settings
+from stack_config.settings import PROJECT, parse_settings
+from streaming_shared.edge import SettingsError
+from streaming_shared.auth_modes import AUTH_MODES
 
 POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Table1"
 APP_CLIENT_ID = "5a0p2i9kbq3f4c1ls7dhdv8m0e"
@@ -116,6 +117,6 @@ def test_a_mode_carries_only_what_it_uses() -> None:
 
 def test_the_auth_type_imports_without_pulumi() -> None:
     # local/ must be able to use the same type without the Pulumi SDK.
-    code = "import sys; import components.auth; print('pulumi' in sys.modules)"
+    code = "import sys; import stack_config.auth; print('pulumi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

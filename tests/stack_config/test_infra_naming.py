@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.naming import AGENTCORE_NAME_PATTERN, agentcore_name, physical_name
+from stack_config.naming import AGENTCORE_NAME_PATTERN, agentcore_name, physical_name
 
 PROJECT = "agentcore-streaming"
 # Pulumi stack names: letters, digits, "-", "_" and ".".

@@ -1,4 +1,4 @@
-"""Settings are declared once (components/config_keys.py), copied into Pulumi.yaml, read from the stack
+"""Settings are declared once (stack_config/config_keys.py), copied into Pulumi.yaml, read from the stack
 files and validated once."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import pytest
 import yaml
 from tests.support.infra_harness import REPO_ROOT, stack_config
 
-from components.auth import AUTH_MODES
-from components.config_keys import (
+from stack_config.config_keys import (
     CONFIG_KEYS,
     INTEGER,
     OBJECT_CONFIG_KEYS,
@@ -20,13 +19,14 @@ from components.config_keys import (
     ConfigKey,
     pulumi_yaml_differences,
 )
-from components.settings import (
+from stack_config.settings import (
     PROJECT,
     PROJECT_CONFIG_KEYS,
-    SettingsError,
     _Reader,
     parse_settings,
 )
+from streaming_shared.auth_modes import AUTH_MODES
+from streaming_shared.edge import SettingsError
 
 
 
@@ -41,7 +41,7 @@ def test_pulumi_yaml_declares_every_setting_exactly_as_the_declaration_does() ->
     assert project_file["name"] == PROJECT
     assert project_file["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
     differences = pulumi_yaml_differences(project_file["config"])
-    assert not differences, "Pulumi.yaml differs from components/config_keys.py:\n" + "\n".join(differences)
+    assert not differences, "Pulumi.yaml differs from stack_config/config_keys.py:\n" + "\n".join(differences)
     assert list(project_file["config"]) == list(PROJECT_CONFIG_KEYS), "Pulumi.yaml lists the keys in another order"
     # `pulumi new` offers the template's defaults: they are the declared ones.
     declared_defaults = {key.name: key.default for key in CONFIG_KEYS}
@@ -59,17 +59,17 @@ def pulumi_yaml_with(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 @pytest.mark.parametrize(("edit", "expected"), [
     (lambda c: c["modelId"].update(description="Some model."), "modelId: description differs: Pulumi.yaml has 'Some model.'"),
     (lambda c: c["agentMaxSessions"].update(default=50), "agentMaxSessions: default differs: Pulumi.yaml has 50, "
-                                                         "components/config_keys.py declares 100"),
+                                                         "stack_config/config_keys.py declares 100"),
     # YAML's 0 is not the boolean false, though Python compares them equal.
     (lambda c: c["production"].update(default=0), "production: default differs: Pulumi.yaml has 0"),
     (lambda c: c["quotaLimit"].update(type="string"), "quotaLimit: type differs: Pulumi.yaml has 'string', "
-                                                      "components/config_keys.py declares 'integer'"),
+                                                      "stack_config/config_keys.py declares 'integer'"),
     (lambda c: c["subnetIds"].pop("items"), "subnetIds: items differs: Pulumi.yaml has '<absent>'"),
     (lambda c: c["guardrail"].update(type="object"), "guardrail: type differs: Pulumi.yaml has 'object', "
-                                                     "components/config_keys.py declares '<absent>'"),
-    (lambda c: c.pop("wafEnabled"), "wafEnabled: declared in components/config_keys.py but missing from Pulumi.yaml"),
+                                                     "stack_config/config_keys.py declares '<absent>'"),
+    (lambda c: c.pop("wafEnabled"), "wafEnabled: declared in stack_config/config_keys.py but missing from Pulumi.yaml"),
     (lambda c: c.update(wafEnable={"type": "boolean", "default": True, "description": "typo"}),
-     "wafEnable: in Pulumi.yaml but not declared in components/config_keys.py"),
+     "wafEnable: in Pulumi.yaml but not declared in stack_config/config_keys.py"),
 ])
 def test_a_pulumi_yaml_that_differs_is_reported_naming_the_key_and_the_difference(
     edit: Callable[[dict[str, Any]], None], expected: str
@@ -273,7 +273,7 @@ def test_parse_settings_reads_every_declared_key_and_no_other() -> None:
 
 def test_reading_an_undeclared_key_or_a_key_as_another_type_is_a_bug_named_as_such() -> None:
     read = _Reader(PROJECT, {"wafEnable": "true", "production": "true"})
-    with pytest.raises(LookupError, match="'wafEnable', which components/config_keys.py does not declare"):
+    with pytest.raises(LookupError, match="'wafEnable', which stack_config/config_keys.py does not declare"):
         read.boolean("wafEnable")
-    with pytest.raises(LookupError, match="'production' as integer, but components/config_keys.py declares it as boolean"):
+    with pytest.raises(LookupError, match="'production' as integer, but stack_config/config_keys.py declares it as boolean"):
         read.integer("production")

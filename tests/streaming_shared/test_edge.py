@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from streaming_proxy import edge
-from streaming_proxy.edge import (
+from streaming_shared import edge
+from streaming_shared.edge import (
     GATEWAY_RESPONSES,
     OriginError,
     ProxySettings,

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from streaming_proxy.jsonlog import JsonLogger
+from streaming_shared.jsonlog import JsonLogger
 
 
 class CountingStream(io.StringIO):
@@ -68,11 +68,8 @@ def test_lines_below_the_level_are_dropped() -> None:
 # -- the one format, shared by proxy, agent, gateway and stand-in ----------------------------------
 
 import logging  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-from streaming_proxy.jsonlog import JsonFormatter, log_context, session_hash, write_json_lines  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from streaming_shared.jsonlog import JsonFormatter, log_context, session_hash, write_json_lines  # noqa: E402
 
 
 def test_request_keys_come_from_the_context_and_end_with_it() -> None:
@@ -163,21 +160,3 @@ def test_session_ids_are_logged_as_a_hash() -> None:
     assert session_hash(None) is None
     assert session_hash("abc") == session_hash("abc") != session_hash("abd")
     assert len(session_hash("abc")) == 16 and "abc" not in session_hash("abc")
-
-
-def test_one_source_file_for_the_proxy_and_the_agent() -> None:
-    proxy_copy = REPO_ROOT / "proxy" / "streaming_proxy" / "jsonlog.py"
-    assert proxy_copy.is_symlink()
-    assert proxy_copy.resolve() == (REPO_ROOT / "agent" / "streaming_agent" / "jsonlog.py").resolve()
-
-
-def test_the_proxy_zip_ships_the_log_format_itself_not_a_link(tmp_path: Path) -> None:
-    import zipfile
-
-    from packager.artifacts import build_zip
-
-    built = build_zip([(REPO_ROOT / "proxy" / "streaming_proxy", "streaming_proxy")], tmp_path / "proxy.zip")
-    with zipfile.ZipFile(built.path) as archive:
-        shipped = archive.read("streaming_proxy/jsonlog.py")
-        assert "streaming_proxy/edge.py" in archive.namelist()
-    assert shipped == (REPO_ROOT / "agent" / "streaming_agent" / "jsonlog.py").read_bytes()

@@ -1,6 +1,6 @@
 import pytest
 
-from streaming_proxy.edge import SettingsError, load_settings
+from streaming_shared.edge import SettingsError, load_settings
 
 ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent-AbCdEf1234"
 

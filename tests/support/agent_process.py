@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from local.stack import find_free_port
+from local.stack import find_free_port, shared_package_path
 
 MAIN_PATH = Path(__file__).resolve().parents[2] / "agent" / "main.py"
 
@@ -94,7 +94,8 @@ def start_agent_process(
         os.close(handle)
         log_path = Path(name)
     child_env = {"AGENT_MODEL_PROVIDER": "offline", **os.environ, **(env or {})}
-    child_env.update({"AGENT_HOST": host, "AGENT_PORT": str(chosen_port), "PYTHONUNBUFFERED": "1"})
+    child_env.update({"AGENT_HOST": host, "AGENT_PORT": str(chosen_port), "PYTHONUNBUFFERED": "1",
+                      "PYTHONPATH": shared_package_path()})
     # A file, not a pipe: nobody reads a pipe while the agent runs, and a full one would block it.
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(

@@ -1,5 +1,5 @@
 """The configuration table of docs/deploying.md, generated from the settings' declaration
-(components/config_keys.py) and the stack files; `python3 dev.py docs` runs this module to rewrite it,
+(stack_config/config_keys.py) and the stack files; `python3 dev.py docs` runs this module to rewrite it,
 and tests/delivery checks the committed page is what it gives.
 
 Here rather than in components/: reading the stack files takes PyYAML, which the Pulumi program
@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from components.config_keys import DOCS_PAGE, settings_table, with_settings_table
+from stack_config.config_keys import DOCS_PAGE, settings_table, with_settings_table
 from components.project_name import read_project_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

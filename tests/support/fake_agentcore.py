@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streaming_proxy.edge import ProxySettings, load_settings
+from streaming_shared.edge import ProxySettings, load_settings
 from streaming_proxy.upstream import AgentCore
 from streaming_proxy.upstream_http import ConnectionPool, _Connection
 

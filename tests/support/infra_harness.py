@@ -371,7 +371,7 @@ def check_custom_domain(type_token: str, inputs: Mapping[str, Any]) -> None:
 
 
 # AgentCore's own list for us-east-1, as its CreateAgentRuntime error states it ("Supported
-# availability zones are: use1-az4, use1-az1, use1-az2"); kept apart from components/regions.py on
+# availability zones are: use1-az4, use1-az1, use1-az2"); kept apart from stack_config/regions.py on
 # purpose, so the program's table is checked against AWS's behaviour, not against itself.
 AGENTCORE_ACCEPTED_ZONE_IDS = ("use1-az4", "use1-az1", "use1-az2")
 
@@ -612,7 +612,7 @@ def stack_config(stack: str, root: Path = REPO_ROOT, overrides: Optional[Mapping
 
 # What a copy of the checkout needs to run the program as a user's clone would: the program, its
 # stack files, the sources it zips or serves, and the tools that edit its files.
-CHECKOUT_FOLDERS = ("agent", "proxy", "web", "deploy", "components", "packager")
+CHECKOUT_FOLDERS = ("agent", "proxy", "streaming_shared", "web", "deploy", "components", "stack_config", "packager")
 CHECKOUT_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "constraints.txt", "dev.py")
 
 

@@ -17,7 +17,7 @@ from client import InvokeError, stream_invoke
 from client.auth import sigv4_headers
 from local.gateway_auth import LOCAL_APP_CLIENT_ID, issue_local_token, local_user_arn
 from local.stack import LocalStack
-from streaming_proxy.jsonlog import session_hash
+from streaming_shared.jsonlog import session_hash
 
 ALICE_KEY = next(iter(API_KEYS))
 ACCESS_KEY, SECRET = next(iter(IAM_CREDENTIALS.items()))

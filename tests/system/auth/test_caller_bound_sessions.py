@@ -9,7 +9,7 @@ from tests.support.auth_support import API_KEYS, JWT_SECRET, proxy_log_records, 
 from client import stream_invoke
 from local.gateway_auth import issue_local_token
 from local.stack import LocalStack
-from streaming_proxy.jsonlog import session_hash
+from streaming_shared.jsonlog import session_hash
 
 ALICE_KEY, BOB_KEY = list(API_KEYS)
 EARLIER = "Earlier you said"

@@ -16,7 +16,7 @@ from tests.support.headless_chromium import Chromium, Page, open_page, poll
 from tests.support.chat_page import FINAL_STATES, send, turns, wait_until_final
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
-from proxy.streaming_proxy.edge import CONTENT_BLOCKED_MESSAGE
+from streaming_shared.edge import CONTENT_BLOCKED_MESSAGE
 from proxy.streaming_proxy.upstream import STOP_PAYLOAD
 
 # Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The

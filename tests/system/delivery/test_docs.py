@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from components.settings import parse_settings
+from stack_config.settings import parse_settings
 from tests.support.infra_harness import PROJECT, stack_config
 from tests.support.docs import README, REPO_ROOT, anchors, github_anchor, headings, pages, section
 

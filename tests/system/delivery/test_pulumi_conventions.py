@@ -25,7 +25,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from components.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
+from stack_config.settings import PROJECT_CONFIG_KEYS, REGION_KEY, parse_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PROJECT_FILE = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
@@ -147,19 +147,15 @@ DISTRIBUTIONS = {"pulumi": "pulumi", "pulumi_aws": "pulumi-aws", "pulumi_awsx": 
                  "pulumi_random": "pulumi-random"}
 
 
-# The program's own packages: the components, the build step that makes their zips, the HTTP edge
-# module it shares with the proxy and the agent's settings module (whose guardrail grammar the stack
-# settings use); both standard library only, so nothing to install.
-PROGRAM_PACKAGES = ("components", "packager", "proxy")
-EDGE_MODULE = REPO_ROOT / "proxy" / "streaming_proxy" / "edge.py"
-AGENT_SETTINGS_MODULE = REPO_ROOT / "agent" / "streaming_agent" / "settings.py"
-OWN_PACKAGES = (*PROGRAM_PACKAGES, "agent")
+# The program's own packages: the components, the configuration model they read, the build step that
+# makes their zips and the package both deployables share (standard library only, nothing to install).
+PROGRAM_PACKAGES = ("components", "stack_config", "packager", "streaming_shared")
+OWN_PACKAGES = PROGRAM_PACKAGES
 
 
 def program_imports() -> set[str]:
     modules: set[str] = set()
     own_modules = [path for package in PROGRAM_PACKAGES for path in sorted((REPO_ROOT / package).glob("*.py"))]
-    own_modules += [EDGE_MODULE, AGENT_SETTINGS_MODULE]
     for path in [REPO_ROOT / "__main__.py", *own_modules]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):

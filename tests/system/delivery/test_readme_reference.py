@@ -1,8 +1,8 @@
 """The docs (README.md and docs/) document what the code defines: every config key, every error code,
 the first deploy.
 
-The lists come from the code, never from a copy: the keys from their declaration (components/config_keys.py,
-which also generates the configuration table), the codes from the edge module (proxy/streaming_proxy/edge.py: the contract's codes and the gateway responses).
+The lists come from the code, never from a copy: the keys from their declaration (stack_config/config_keys.py,
+which also generates the configuration table), the codes from the edge module (streaming_shared/edge.py: the contract's codes and the gateway responses).
 A section is found by its heading in whichever page holds it (tests/support/docs.py).
 """
 
@@ -14,9 +14,9 @@ import re
 import pytest
 import yaml
 
-import streaming_proxy.edge as edge
-from components.config_keys import CONFIG_KEYS, DOCS_PAGE
-from components.settings import PROJECT, PROJECT_CONFIG_KEYS, REGION_KEY
+import streaming_shared.edge as edge
+from stack_config.config_keys import CONFIG_KEYS, DOCS_PAGE
+from stack_config.settings import PROJECT, PROJECT_CONFIG_KEYS, REGION_KEY
 from tests.support.config_docs import generated_docs_page
 from tests.support.docs import README as README_PATH
 from tests.support.docs import REPO_ROOT, all_text, anchors, section
@@ -49,7 +49,7 @@ def test_every_error_code_has_a_troubleshooting_row(code: str) -> None:
 def test_the_configuration_table_is_the_one_generated_from_the_declaration() -> None:
     committed = (REPO_ROOT / DOCS_PAGE).read_text(encoding="utf-8")
     assert committed == generated_docs_page(REPO_ROOT), (
-        f"{DOCS_PAGE}'s configuration table is not the one components/config_keys.py and the stack files "
+        f"{DOCS_PAGE}'s configuration table is not the one stack_config/config_keys.py and the stack files "
         "give: run `python3 dev.py docs` and commit the result"
     )
 
@@ -92,7 +92,7 @@ def test_every_pulumi_config_set_in_the_docs_names_a_declared_key_and_a_value_it
     assert len(commands) >= 15, "the docs name fewer `pulumi config set` commands than they did"
     for command in commands:
         key = command["key"] or re.split(r"[.\[]", command["path"])[0]
-        assert key == REGION_KEY or key in declared, f"{command[0]!r} sets a key components/config_keys.py does not declare"
+        assert key == REGION_KEY or key in declared, f"{command[0]!r} sets a key stack_config/config_keys.py does not declare"
         if key in declared and not command["path"]:
             allowed = declared[key].choices or (("true", "false") if declared[key].type == "boolean" else ())
             assert not allowed or command["value"] in allowed, f"{command[0]!r}: {key} takes {allowed}"

@@ -17,7 +17,7 @@ import pytest
 from client import stream_invoke
 from client.__main__ import EXIT_AGENT_ERROR, parse_arguments, run
 from local.stack import LocalStack, StackSettings
-from proxy.streaming_proxy.edge import CONTENT_BLOCKED, CONTENT_BLOCKED_MESSAGE
+from streaming_shared.edge import CONTENT_BLOCKED, CONTENT_BLOCKED_MESSAGE
 
 CARD_MASK = "{CREDIT_DEBIT_CARD_NUMBER}"
 

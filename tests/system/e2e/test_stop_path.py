@@ -22,8 +22,8 @@ import pytest
 
 from client import Event, InvokeError, stop_turn, stream_invoke
 from local.stack import LocalStack, StackSettings
-from streaming_proxy.edge import USAGE_RECORD_MESSAGE
-from streaming_proxy.jsonlog import session_hash
+from streaming_shared.edge import USAGE_RECORD_MESSAGE
+from streaming_shared.jsonlog import session_hash
 from tests.support.streams import standin
 
 API_KEYS = {"local-key-alice-stop-0123456789": "key-id-alice", "local-key-bob-stop-0123456789": "key-id-bob"}

@@ -19,7 +19,7 @@ import pytest
 from client import stop_turn, stream_invoke
 from client.__main__ import EXIT_AGENT_ERROR, EXIT_DONE, parse_arguments, run
 from local.stack import LocalStack, StackSettings
-from proxy.streaming_proxy.edge import (
+from streaming_shared.edge import (
     CONTENT_BLOCKED,
     INPUT_TOKENS_METRIC,
     STREAM_TIMEOUT,

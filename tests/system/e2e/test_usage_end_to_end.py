@@ -16,8 +16,8 @@ import pytest
 
 from client import Event, stream_invoke
 from local.stack import LOCAL_METRICS_NAMESPACE, LocalStack, StackSettings
-from streaming_proxy.edge import USAGE_RECORD_MESSAGE
-from streaming_proxy.jsonlog import session_hash
+from streaming_shared.edge import USAGE_RECORD_MESSAGE
+from streaming_shared.jsonlog import session_hash
 from tests.support.emf import emf_metrics, emf_problems
 
 # A word no answer and no log may ever contain unless the prompt leaked.

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 
 from local.stack import LocalStack, StackSettings
-from proxy.streaming_proxy.edge import SHUTTING_DOWN, USAGE_RECORD_MESSAGE
+from streaming_shared.edge import SHUTTING_DOWN, USAGE_RECORD_MESSAGE
 
 STREAMS = 2
 # run.sh's --timeout-graceful-shutdown, then room for a loaded machine.

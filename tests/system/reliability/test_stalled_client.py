@@ -16,7 +16,7 @@ import pytest
 from client import stream_invoke
 from local.stack import LocalStack, StackSettings
 from streaming_proxy.app import LAST_SEND_SECONDS, STOP_WAIT_SECONDS
-from streaming_proxy.edge import STREAM_TIMEOUT, USAGE_RECORD_MESSAGE
+from streaming_shared.edge import STREAM_TIMEOUT, USAGE_RECORD_MESSAGE
 
 STREAM_TIMEOUT_SECONDS = 3
 # Far more than the sockets between the agent and the client can hold.

@@ -5,10 +5,8 @@ Standard library only: stdlib `logging` underneath, one `JsonFormatter`, and the
 (request id, caller) in a context variable (`log_context`), so a line logged anywhere inside a
 request carries them without passing them along.
 
-One source file. It lives here, in the agent package, because the agent's container build context
-is `agent/` (Docker cannot follow a link out of it). `proxy/streaming_proxy/jsonlog.py` is a
-relative symbolic link to this file: the proxy's zip builder and Python both read through it, so
-the proxy ships the same bytes. `local/` imports it through the proxy package.
+One source file, in the shared package: both zips and the agent's image carry it at their root
+(packager/artifacts.py), and the proxy, the agent and `local/` import it as `streaming_shared.jsonlog`.
 
 Never log prompts, answers, keys, tokens or raw session ids by default: `session_hash` is what a
 log line says instead of a session id. Other libraries' lines get their numeric arguments merged

@@ -5,9 +5,8 @@ API rewrites them, the CORS headers and the origin grammar, the request-context 
 readiness path, and the proxy's environment (names, types, defaults; `ProxySettings.from_environ`
 and `to_environ`).
 
-Standard library only, and no relative imports: it ships in the proxy zip (as
-`streaming_proxy.edge`), and `components/`, `local/` and `policy/` import the same file from the
-repository root as `proxy.streaming_proxy.edge` without installing anything.
+Standard library only: it ships at the root of both zips (streaming_shared/), and every folder of the
+repository imports it under the same name, `streaming_shared.edge`.
 """
 
 from __future__ import annotations
@@ -319,7 +318,8 @@ FALSE_WORDS = ("0", "false", "no", "off", "")
 
 
 class SettingsError(ValueError):
-    """A configuration value is missing or out of range; the message names the variable."""
+    """A configuration value is missing or invalid; the message names the environment variable (the
+    proxy's) or the full config key (the stack's, stack_config/settings.py) and what is allowed."""
 
 
 @dataclass(frozen=True)

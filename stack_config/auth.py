@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Union
 
+from streaming_shared.auth_modes import API_KEY, COGNITO, IAM, NO_AUTH
+
 # Usage-plan quota periods API Gateway accepts.
 QUOTA_PERIODS: tuple[str, ...] = ("DAY", "WEEK", "MONTH")
 
@@ -34,14 +36,14 @@ class Quota:
 class NoAuth:
     """Anyone who can reach the endpoint may call it (refused for production stacks)."""
 
-    mode: ClassVar[str] = "none"
+    mode: ClassVar[str] = NO_AUTH
 
 
 @dataclass(frozen=True)
 class ApiKey:
     """A generated API key in a usage plan: throttled per key, with an optional quota."""
 
-    mode: ClassVar[str] = "apiKey"
+    mode: ClassVar[str] = API_KEY
     throttle: Throttle
     # None: no quota, only the throttle.
     quota: Quota | None
@@ -51,7 +53,7 @@ class ApiKey:
 class Iam:
     """SigV4-signed callers, allowed by their IAM identity policies (the API's own account)."""
 
-    mode: ClassVar[str] = "iam"
+    mode: ClassVar[str] = IAM
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class NewUserPool:
 class Cognito:
     """ID tokens of a Cognito user pool, checked by an API Gateway authorizer."""
 
-    mode: ClassVar[str] = "cognito"
+    mode: ClassVar[str] = COGNITO
     pool: ExistingUserPool | NewUserPool
 
 
@@ -92,6 +94,3 @@ def user_pool_to_create(auth: Auth) -> NewUserPool | None:
         return auth.pool
     return None
 
-
-# The config values of authMode, in the order the README and errors list them.
-AUTH_MODES: tuple[str, ...] = tuple(kind.mode for kind in (NoAuth, ApiKey, Iam, Cognito))

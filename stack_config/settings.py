@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from components import regions
-from components.auth import (
+from stack_config import regions
+from stack_config.auth import (
     ApiKey,
     Auth,
     Cognito,
@@ -26,24 +26,21 @@ from components.auth import (
     Quota,
     Throttle,
 )
-from components.config_keys import ARRAY, BOOLEAN, DECLARED, INTEGER, PROJECT_CONFIG_KEYS, REGION_KEY, STRING, ConfigKey
-from components.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
-from components.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
-from proxy.streaming_proxy.edge import (
+from stack_config.config_keys import ARRAY, BOOLEAN, DECLARED, INTEGER, PROJECT_CONFIG_KEYS, REGION_KEY, STRING, ConfigKey
+from stack_config.domain_names import CustomDomain, CustomDomainError, parse_custom_domain
+from stack_config.guardrail import Guardrail, GuardrailConfigError, parse_guardrail
+from streaming_shared.edge import (
     APP_CLIENT_ID_PATTERN,
     ORIGIN_FORMS,
     REFUSED_LOG_LEVEL_REASON,
     REFUSED_LOG_LEVELS,
+    SettingsError,
     STREAM_LIMIT_HEADROOM_SECONDS,
     OriginError,
     parse_allowed_origins,
 )
 
 PROJECT = "agentcore-streaming"
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or invalid; the message names the full config key."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ class Settings:
 
     # API
     endpoint_type: str
-    # How callers authenticate, with what that mode needs (components/auth.py).
+    # How callers authenticate, with what that mode needs (stack_config/auth.py).
     auth: Auth
     waf_enabled: bool
     waf_rate_limit: int
@@ -114,7 +111,7 @@ class Settings:
     page_hosting: bool = False
     page_price_class: str = "PriceClass_100"
 
-    # Custom domain (components/domain_names.py): the host callers use instead of execute-api, or
+    # Custom domain (stack_config/domain_names.py): the host callers use instead of execute-api, or
     # None. disable_execute_api_endpoint is the effective value: true only for a REGIONAL API with
     # a custom domain whose stack asked for it (a PRIVATE API keeps its endpoint; see docs/deploying.md, "Custom domain").
     custom_domain: CustomDomain | None = None
@@ -163,7 +160,7 @@ class _Reader:
     """Reads one project-namespaced key at a time and turns bad values into SettingsError.
 
     What a key allows (its choices, an integer's range) comes from its declaration in
-    components/config_keys.py; reading a key that is not declared, or as another type, is a bug.
+    stack_config/config_keys.py; reading a key that is not declared, or as another type, is a bug.
     """
 
     def __init__(self, project: str, values: Mapping[str, Any]) -> None:
@@ -187,10 +184,10 @@ class _Reader:
         """The key's declaration, which must have one of `types` (any, when none is given)."""
         declaration = DECLARED.get(key)
         if declaration is None:
-            raise LookupError(f"parse_settings reads {key!r}, which components/config_keys.py does not declare")
+            raise LookupError(f"parse_settings reads {key!r}, which stack_config/config_keys.py does not declare")
         if types and declaration.type not in types:
             raise LookupError(f"parse_settings reads {key!r} as {' or '.join(map(str, types))}, but "
-                              f"components/config_keys.py declares it as {declaration.type or 'an object'}")
+                              f"stack_config/config_keys.py declares it as {declaration.type or 'an object'}")
         return declaration
 
     def _raw(self, key: str) -> Any:
@@ -224,7 +221,7 @@ class _Reader:
     def integer(self, key: str) -> int:
         declaration = self.declared(key, INTEGER)
         if declaration.range is None:
-            raise LookupError(f"components/config_keys.py declares no range for the integer {key!r}")
+            raise LookupError(f"stack_config/config_keys.py declares no range for the integer {key!r}")
         minimum, maximum = declaration.range
         value = self._raw(key)
         if isinstance(value, bool):
@@ -595,7 +592,7 @@ def _check_region_fits(read: _Reader, settings: Settings) -> None:
     read.check("agentNetworkMode",
                settings.agent_network_mode != "VPC" or regions.vpc_zone_ids(region) is not None,
                f"'VPC' needs the zone ids AgentCore VPC mode supports in {REGION_KEY} {region!r}, and "
-               "components/regions.py has none for it (add them from the AgentCore VPC guide); regions "
+               "stack_config/regions.py has none for it (add them from the AgentCore VPC guide); regions "
                "with zone ids: " + ", ".join(regions.AGENTCORE_VPC_ZONE_IDS))
     prefix = regions.inference_profile_prefix(settings.model_id)
     allowed_regions = regions.profile_regions(prefix) if prefix else None

@@ -2,7 +2,7 @@
 description.
 
 Everything else about a key is derived from this table: PROJECT_CONFIG_KEYS (what __main__ reads),
-the allowed values and ranges parse_settings checks (components/settings.py), and the configuration
+the allowed values and ranges parse_settings checks (stack_config/settings.py), and the configuration
 table of docs/deploying.md (`python3 dev.py docs` writes it with tests/support/config_docs.py, which
 reads the stack files; a test checks the committed one is the generated one). Pulumi.yaml's
 `config:` block is the copy the Pulumi CLI needs: a test checks it declares exactly these keys with
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
-from agent.streaming_agent.settings import MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
-from components.auth import AUTH_MODES, QUOTA_PERIODS
-from packager.artifacts import AGENT_ARTIFACT_KINDS
-from proxy.streaming_proxy.edge import (
+from stack_config.auth import QUOTA_PERIODS
+from streaming_shared.agent_config import MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
+from streaming_shared.auth_modes import AUTH_MODES
+from streaming_shared.edge import (
     LOG_LEVELS,
     MAX_STREAM_LIMIT_SECONDS,
     MAX_STREAM_SECONDS,
@@ -31,6 +31,11 @@ from proxy.streaming_proxy.edge import (
 STRING, INTEGER, BOOLEAN, ARRAY = "string", "integer", "boolean", "array"
 OBJECT = None
 
+# The agentArtifact values: a code zip on AgentCore's managed Python runtime, or a container image
+# (components/agent_runtime.py has the packager build the one the stack asks for).
+CODE_ARTIFACT = "code"
+CONTAINER_ARTIFACT = "container"
+AGENT_ARTIFACTS: tuple[str, ...] = (CODE_ARTIFACT, CONTAINER_ARTIFACT)
 NETWORK_MODES: tuple[str, ...] = ("PUBLIC", "VPC")
 # EDGE is left out on purpose: edge-optimized endpoints cut a silent stream after 30 s.
 ENDPOINT_TYPES: tuple[str, ...] = ("REGIONAL", "PRIVATE")
@@ -96,7 +101,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("agentArtifact", STRING, "code",
               "How the agent ships: 'code' (zip in S3 on the managed PYTHON_3_13 runtime, no Docker needed) or "
               "'container' (arm64 image built from agent/ and pushed to ECR).",
-              choices=AGENT_ARTIFACT_KINDS),
+              choices=AGENT_ARTIFACTS),
     ConfigKey("agentNetworkMode", STRING, "PUBLIC",
               "AgentCore network mode: 'PUBLIC' or 'VPC' (runs in the private subnets of vpcId or of a new VPC).",
               choices=NETWORK_MODES),
@@ -289,9 +294,9 @@ def pulumi_declaration(key: ConfigKey) -> dict[str, Any]:
 def pulumi_yaml_differences(config_block: Mapping[str, Any]) -> list[str]:
     """How Pulumi.yaml's `config:` block differs from the declaration, one line per key and field."""
     declared = {key.name: pulumi_declaration(key) for key in CONFIG_KEYS}
-    problems = [f"{name}: declared in components/config_keys.py but missing from Pulumi.yaml"
+    problems = [f"{name}: declared in stack_config/config_keys.py but missing from Pulumi.yaml"
                 for name in declared if name not in config_block]
-    problems += [f"{name}: in Pulumi.yaml but not declared in components/config_keys.py"
+    problems += [f"{name}: in Pulumi.yaml but not declared in stack_config/config_keys.py"
                  for name in config_block if name not in declared]
     for name in (name for name in declared if name in config_block):
         written = config_block[name] if isinstance(config_block[name], Mapping) else {}
@@ -299,14 +304,14 @@ def pulumi_yaml_differences(config_block: Mapping[str, Any]) -> list[str]:
             want, have = declared[name].get(field, "<absent>"), written.get(field, "<absent>")
             if not _same(want, have):
                 problems.append(f"{name}: {field} differs: Pulumi.yaml has {have!r}, "
-                                f"components/config_keys.py declares {want!r}")
+                                f"stack_config/config_keys.py declares {want!r}")
     return problems
 
 
 # --- the docs table --------------------------------------------------------------------------------
 
 DOCS_PAGE = PurePosixPath("docs/deploying.md")
-TABLE_START = ("<!-- The table below is generated from components/config_keys.py and the stack files by "
+TABLE_START = ("<!-- The table below is generated from stack_config/config_keys.py and the stack files by "
                "`python3 dev.py docs`: edit those, then run it. -->")
 TABLE_END = "<!-- end of the generated configuration table -->"
 

@@ -1,1 +1,0 @@
-../../agent/streaming_agent/jsonlog.py

@@ -1,0 +1,101 @@
+"""What both deployables share has one home, streaming_shared/, and one module name.
+
+No second definition elsewhere, no link to it from a deployable's folder, and no module that
+re-exports its names for others to import (every importer imports from streaming_shared itself).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The production folders (tests and benchmarks may import anything from anywhere).
+PRODUCTION_FOLDERS = ("streaming_shared", "proxy", "agent", "client", "stack_config", "components", "packager",
+                      "policy", "local")
+PROJECT_PACKAGES = {*PRODUCTION_FOLDERS, "streaming_proxy", "streaming_agent"}
+# Each of these facts was once written in two places (issue 22); now only in the shared package.
+SHARED_FACTS = {
+    "SettingsError": "streaming_shared/edge.py",
+    "LOG_LEVELS": "streaming_shared/edge.py",
+    "AUTH_MODES": "streaming_shared/auth_modes.py",
+    "GUARDRAIL_ID_PATTERN": "streaming_shared/agent_config.py",
+    "GUARDRAIL_VERSION_PATTERN": "streaming_shared/agent_config.py",
+    "MAX_TOOL_CALLS_CEILING": "streaming_shared/agent_config.py",
+    "MAX_OUTPUT_TOKENS_RANGE": "streaming_shared/agent_config.py",
+    "JsonFormatter": "streaming_shared/jsonlog.py",
+    "session_hash": "streaming_shared/jsonlog.py",
+    "error_body": "streaming_shared/edge.py",
+}
+
+
+def production_modules() -> list[Path]:
+    return [
+        path for folder in PRODUCTION_FOLDERS for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if not {".venv", "node_modules", "__pycache__"} & set(path.parts)
+    ]
+
+
+def defined_names(tree: ast.Module) -> set[str]:
+    """Names a module defines at its top level (classes, functions, assignments), not imports."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def test_each_shared_fact_is_defined_once_in_the_shared_package() -> None:
+    homes: dict[str, list[str]] = {name: [] for name in SHARED_FACTS}
+    for path in production_modules():
+        for name in defined_names(ast.parse(path.read_text(encoding="utf-8"))) & set(SHARED_FACTS):
+            homes[name].append(path.relative_to(REPO_ROOT).as_posix())
+    assert homes == {name: [home] for name, home in SHARED_FACTS.items()}
+
+
+@pytest.mark.parametrize("folder", ["proxy", "agent"])
+def test_a_deployable_folder_holds_no_link_and_no_copy_of_a_shared_module(folder: str) -> None:
+    # A link or a copy is how the two deployables shared jsonlog.py before: the zips carry the one file.
+    paths = [path for path in (REPO_ROOT / folder).rglob("*") if "__pycache__" not in path.parts]
+    assert [str(path.relative_to(REPO_ROOT)) for path in paths if path.is_symlink()] == []
+    shared = {path.name for path in (REPO_ROOT / "streaming_shared").glob("*.py")} - {"__init__.py"}
+    assert sorted(str(path.relative_to(REPO_ROOT)) for path in paths if path.name in shared) == []
+
+
+def unused_project_imports(path: Path) -> list[str]:
+    """Names `path` imports from a project module and never uses: a re-export for others to import."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported: dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            project = node.level > 0 or (node.module or "").split(".")[0] in PROJECT_PACKAGES
+            if project:
+                imported |= {(alias.asname or alias.name): node.lineno for alias in node.names}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    used |= {node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
+    label = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path.name
+    return [f"{label}:{line} imports {name} and never uses it"
+            for name, line in sorted(imported.items()) if name not in used]
+
+
+def test_no_production_module_re_exports_what_it_imports() -> None:
+    problems = [problem for path in production_modules() if path.name != "__init__.py"
+                for problem in unused_project_imports(path)]
+    assert problems == []
+
+
+def test_the_re_export_check_catches_a_shim(tmp_path: Path) -> None:
+    shim = tmp_path / "contract.py"
+    shim.write_text("from .edge import INVALID_BODY, error_body  # noqa: F401\n"
+                    "from streaming_shared.jsonlog import session_hash  # noqa: F401\n\n\n"
+                    "def body() -> dict:\n    return error_body('X', 'y', 'z')\n")
+    assert unused_project_imports(shim) == [
+        "contract.py:1 imports INVALID_BODY and never uses it",
+        "contract.py:2 imports session_hash and never uses it",
+    ]
