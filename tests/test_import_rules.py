@@ -3,7 +3,10 @@
 Read with `ast`, so nothing is imported or run. The proxy and the agent are separate deployables
 (their own zips), so they import nothing of the project outside their own package; everything
 that several folders share about the HTTP edge lives in proxy/streaming_proxy/edge.py, which the
-infrastructure and the policy pack may import and nothing else of the proxy.
+infrastructure and the policy pack may import and nothing else of the proxy. agent/ also holds the
+offline model (agent/offline_model/), test-only code the agent zip leaves out: the shipped agent may
+import it only inside a function (model_factory's, when AGENT_MODEL_PROVIDER=offline), never at the
+top of a module, so a deployed agent still imports without it.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = {
     "agent", "bench", "client", "components", "local", "packager", "policy", "proxy", "tests",
-    "streaming_agent", "streaming_proxy",
+    "streaming_agent", "streaming_proxy", "offline_model",
 }
 # folder -> the project packages it may import (its own always; anything else is third party).
 ALLOWED = {
     "proxy": {"streaming_proxy"},
-    "agent": {"streaming_agent"},
+    "agent": {"streaming_agent", "offline_model"},
     "client": {"client"},
     "components": {"components", "packager", "proxy.streaming_proxy.edge", "agent.streaming_agent.settings"},
     "policy": {"policy", "components", "proxy.streaming_proxy.edge"},
@@ -29,6 +32,9 @@ ALLOWED = {
     "packager": {"packager"},
 }
 EDGE_MODULE = "proxy.streaming_proxy.edge"
+# The test-only package beside the agent's, and what the agent zip ships of agent/.
+TEST_ONLY_AGENT_PACKAGE = "offline_model"
+SHIPPED_AGENT_CODE = ("main.py", "streaming_agent")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -42,6 +48,28 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             # `from proxy.streaming_proxy import edge` names the module in the alias.
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
     return found
+
+
+def module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of the imports that run when the file is imported: not those inside a function.
+    A relative import keeps its leading dots ("from .offline_model import X" gives ".offline_model")."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    deferred = {id(node) for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for node in ast.walk(function) if node is not function}
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in deferred:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found += [(node.lineno, "." * node.level + (node.module or ""))]
+    return sorted(found)
+
+
+def shipped_agent_files() -> list[Path]:
+    files = [REPO_ROOT / "agent" / name for name in SHIPPED_AGENT_CODE]
+    return sorted(path for entry in files for path in ([entry] if entry.is_file() else entry.rglob("*.py")))
 
 
 def is_allowed(module: str, allowed: set[str]) -> bool:
@@ -69,6 +97,23 @@ def violations(folder: str) -> list[str]:
 @pytest.mark.parametrize("folder", sorted(ALLOWED))
 def test_each_folder_imports_only_what_the_map_allows(folder: str) -> None:
     assert violations(folder) == []
+
+
+def test_the_shipped_agent_imports_the_offline_model_only_inside_a_function() -> None:
+    # A module-level import would fail in the deployed zip, which has no offline_model package.
+    eager = [f"{path.relative_to(REPO_ROOT)}:{line} imports {module}" for path in shipped_agent_files()
+             for line, module in module_level_imports(path) if TEST_ONLY_AGENT_PACKAGE in module.split(".")]
+    assert eager == []
+    assert any(path.name == "main.py" for path in shipped_agent_files()) and len(shipped_agent_files()) > 5
+
+
+def test_only_a_function_body_defers_an_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import offline_model\nif True:\n    from offline_model.model import X\n"
+                      "def build():\n    from offline_model.model import Y\n"
+                      "class Factory:\n    def make(self):\n        import offline_model.model\n"
+                      "from .offline_model import Z\n")
+    assert module_level_imports(sample) == [(1, "offline_model"), (3, "offline_model.model"), (9, ".offline_model")]
 
 
 def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from streaming_agent.model_factory import build_model
-from streaming_agent.offline_model import (
+from offline_model.model import (
     ANONYMIZED,
     BLOCKED,
     MARKDOWN_ANSWER,
@@ -16,6 +15,7 @@ from streaming_agent.offline_model import (
     plan_reply,
     simulate_guardrail,
 )
+from streaming_agent.model_factory import build_model
 from streaming_agent.settings import load_settings
 
 

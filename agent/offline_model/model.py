@@ -108,6 +108,8 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
+from streaming_agent.guardrail import RedactsOnlyTheBlockedSide
+
 T = TypeVar("T", bound=BaseModel)
 
 OFFLINE_MODEL_ID = "offline-echo"
@@ -585,3 +587,8 @@ class OfflineEchoModel(Model):
     ) -> AsyncGenerator[dict[str, T | Any], None]:
         raise NotImplementedError("OfflineEchoModel only streams text; it has no structured output")
         yield {}  # pragma: no cover - makes this an async generator, as the base class declares
+
+
+class GuardedOfflineModel(RedactsOnlyTheBlockedSide, OfflineEchoModel):
+    """The offline model with the agent's guardrail handling, as the Bedrock model has it
+    (streaming_agent/guardrail.py): what AGENT_MODEL_PROVIDER=offline runs (model_factory.py)."""
