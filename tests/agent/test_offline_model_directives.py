@@ -3,15 +3,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from offline_model.directives import Directives, parse_directives
 from offline_model.model import (
     ANONYMIZED,
     BLOCKED,
     MARKDOWN_ANSWER,
     OFFLINE_CARD_NUMBER,
-    Directives,
     GuardrailSimulation,
     OfflineEchoModel,
-    parse_directives,
     plan_reply,
     simulate_guardrail,
 )
