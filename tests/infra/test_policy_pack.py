@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from infra_harness import PROJECT, REPO_ROOT, ProgramRun, run_program, stack_config
 
-from policy.adapters import from_policy_resource, from_recorded_run, plain
+from policy.adapters import from_policy_resource, plain
 from policy.properties import EVERY_STACK, KEYED_AND_QUOTA_LIMITED, USAGE_PLAN, StackProperties
 from policy.resources import UNKNOWN, Finding, Resource
 from policy.rules import RULES, evaluate, run_rule
 from policy.suppressions import SUPPRESSIONS, Suppression
+from tests.support.policy_inputs import from_recorded_run
 
 # dev's findings before suppression, as (rule, resource). A new finding in dev must be looked at,
 # then fixed or added here and to policy/suppressions.py with its reason.
