@@ -1,5 +1,5 @@
 """Turn what pulumi_policy hands over into policy.Resource (the test harness's recordings are turned
-by tests/support/policy_inputs.py)."""
+by tests/support/policy_runs.py)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from infra_harness import ProgramRun, run_program, stack_config
 from streaming_proxy import edge as proxy_edge
 
 from components.settings import PROJECT, SettingsError, parse_settings
-from policy.rules import RULES, evaluate, run_rule
-from tests.support.policy_inputs import from_recorded_run
+from policy.rules import RULES, run_rule
+from tests.support.policy_runs import evaluate, from_recorded_run
 
 METHOD = "aws:apigateway/method:Method"
 INTEGRATION = "aws:apigateway/integration:Integration"

@@ -32,8 +32,7 @@ from components import policies
 from components.domain_names import SECURITY_POLICY, parse_custom_domain
 from components.private_access import regional_dns_entry
 from components.settings import SettingsError, parse_settings
-from policy.rules import evaluate
-from tests.support.policy_inputs import from_recorded_run
+from tests.support.policy_runs import evaluate, from_recorded_run
 
 DOMAIN_NAME = "aws:apigateway/domainName:DomainName"
 MAPPING = "aws:apigateway/basePathMapping:BasePathMapping"
