@@ -5,20 +5,23 @@ For tests that run pytest in a subprocess (`-p tests.support.build_spy`): each a
 builder's name to the file BUILD_SPY_LOG names. Then, by default, it raises, so a build neither
 passes unseen nor takes minutes. With BUILD_SPY_SECONDS set, the two zip builders instead wait that
 long, as a first build on a fresh clone does, and answer a stand-in zip at the path `pulumi up` uses
-(nothing is written); the steps under them still refuse.
+(nothing is written); the steps under them still refuse. A stand-in writes nothing, so it takes no
+lock shared with real builds (tests/support/locks.py): it never waits for another process's build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from packager import artifacts
+from tests.support import locks
 
 LOG_VARIABLE = "BUILD_SPY_LOG"
 SECONDS_VARIABLE = "BUILD_SPY_SECONDS"
@@ -53,13 +56,21 @@ def _slow_stand_in(name: str, zip_name: str, seconds: float) -> Callable[..., ar
     return stand_in
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Before collection imports any test module or conftest below the rootdir, so a module that
-    # keeps a reference to a builder at import time keeps the spy's. (Only as a plugin: importing
-    # this module patches nothing.)
+@contextlib.contextmanager
+def _unshared(lock_file: Path) -> Iterator[None]:
+    yield
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # Before pytest imports any conftest (this hook runs for -p plugins only, ahead of the initial
+    # conftests), so a conftest that binds a name at import time binds the spy's. Only as a plugin:
+    # importing this module patches nothing.
     seconds = os.environ.get(SECONDS_VARIABLE)
     for zip_name, name in ZIP_BUILDERS.items():
         builder = _refusing(name) if seconds is None else _slow_stand_in(name, zip_name, float(seconds))
         setattr(artifacts, name, builder)
     for name in STEPS:
         setattr(artifacts, name, _refusing(name))
+    if seconds is not None:
+        locks.exclusive = _unshared
