@@ -1,9 +1,11 @@
 """A fast fake AgentCore data plane: answers InvokeAgentRuntime with pre-built SSE frames at full speed.
 
 Used to measure the proxy on its own, without the stand-in (which relays through httpx) and the
-agent (Strands and the offline model) setting the pace. It understands some of the offline model's
-directives in the prompt, with the same meaning: [[pieces:N]], [[bytes:N]] [[piece-size:K]] and
-[[pause:SECONDS]] (silence after the response headers, before the first frame), and one of its own:
+agent (Strands and the offline model) setting the pace. It reads the offline model's directives in
+the prompt with the offline model's own parser (agent/offline_model/directives.py) and honours some,
+with the same meaning: [[pieces:N]] (10 when absent), [[bytes:N]] [[piece-size:K]] and
+[[pause:SECONDS]] (silence after the response headers, before the first frame); a prompt the parser
+refuses gets a 400 with its message. It adds one of its own, in the same syntax:
 [[gap-ms:N]] writes the pieces one at a time, N ms apart, each piece's text being the moment it was
 written (time.monotonic(), the system-wide CLOCK_MONOTONIC on Linux), so a reader on the same machine
 can pair every event with its own write time. `GET /_fake/connections` answers how many TCP
@@ -19,14 +21,16 @@ import argparse
 import asyncio
 import itertools
 import json
-import re
 import string
 import time
 import uuid
 
+from agent.offline_model.directives import Directives, non_negative_int, parse_directives, valued_directives
+
 SESSION_HEADER = b"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
-DIRECTIVE = re.compile(r"\[\[(pieces|bytes|piece-size|gap-ms):(\d+)\]\]")
-PAUSE = re.compile(r"\[\[pause:(\d+(?:\.\d+)?)\]\]")
+# The fake's own directive, in the offline model's syntax.
+GAP_DIRECTIVE = valued_directives(["gap-ms"])
+DEFAULT_PIECES = 10
 FILLER = string.ascii_lowercase + string.digits
 DONE_FRAME = b'data: {"type": "done", "stopReason": "end_turn"}\n\n'
 
@@ -35,18 +39,25 @@ def delta_frame(text: str) -> bytes:
     return b"data: " + json.dumps({"type": "delta", "text": text}).encode() + b"\n\n"
 
 
-def plan_frames(prompt: str) -> list[bytes]:
-    values = {name: int(value) for name, value in DIRECTIVE.findall(prompt)}
-    if "bytes" in values:
-        piece_size = max(1, values.get("piece-size", 1024))
-        total = values["bytes"]
+def gap_ms(prompt: str) -> int | None:
+    """The prompt's [[gap-ms:N]] (the last one written), or None."""
+    values = [non_negative_int(name, raw) for name, raw in GAP_DIRECTIVE.findall(prompt)]
+    return values[-1] if values else None
+
+
+def plan_frames(directives: Directives) -> list[bytes]:
+    if directives.total_bytes is not None:
+        piece_size, total = directives.piece_size, directives.total_bytes
         filler = "".join(itertools.islice(itertools.cycle(FILLER), min(total, piece_size)))
         frames = []
         for start in range(0, total, piece_size):
             frames.append(delta_frame(filler[: min(piece_size, total - start)]))
         return frames
-    pieces = values.get("pieces", 10)
-    return [delta_frame(f"w{index} ") for index in range(pieces)]
+    return [delta_frame(f"w{index} ") for index in range(piece_count(directives))]
+
+
+def piece_count(directives: Directives) -> int:
+    return directives.pieces if directives.pieces is not None else DEFAULT_PIECES
 
 
 def chunk(data: bytes) -> bytes:
@@ -84,21 +95,28 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
                 invoked = True
                 invoking_connections += 1
             prompt = json.loads(body or b"{}").get("prompt", "")
+            try:
+                directives, _ = parse_directives(prompt)
+                gap = gap_ms(prompt)
+            except ValueError as error:
+                refusal = json.dumps({"message": str(error)}).encode()
+                writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                             % len(refusal) + refusal)
+                await writer.drain()
+                continue
             session = headers.get(SESSION_HEADER.lower(), b"")
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
                 + SESSION_HEADER + b": " + session + b"\r\n"
                 + b"x-amzn-RequestId: " + str(uuid.uuid4()).encode() + b"\r\n\r\n"
             )
-            pause = PAUSE.search(prompt)
-            if pause:
+            if directives.pause_seconds:
                 await writer.drain()
-                await asyncio.sleep(float(pause.group(1)))
-            values = {name: int(value) for name, value in DIRECTIVE.findall(prompt)}
-            if "gap-ms" in values:
-                await write_paced(writer, values.get("pieces", 10), values["gap-ms"] / 1000)
+                await asyncio.sleep(directives.pause_seconds)
+            if gap is not None:
+                await write_paced(writer, piece_count(directives), gap / 1000)
             else:
-                for frame in plan_frames(prompt):
+                for frame in plan_frames(directives):
                     writer.write(chunk(frame))
                     await writer.drain()  # returns at once until the socket buffer is full
             writer.write(chunk(DONE_FRAME) + b"0\r\n\r\n")

@@ -1,29 +1,11 @@
-"""Turn what the test harness records, or what pulumi_policy hands over, into policy.Resource."""
+"""Turn what pulumi_policy hands over into policy.Resource (the test harness's recordings are turned
+by tests/support/policy_runs.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import Any
 
 from policy.resources import UNKNOWN, Resource
-
-
-class RecordedLike(Protocol):
-    """The fields tests/infra/infra_harness.RecordedResource has."""
-
-    type: str
-    name: str
-    urn: str
-    inputs: dict[str, Any]
-    depends_on: list[str]
-
-
-def from_recorded(recorded: RecordedLike) -> Resource:
-    return Resource(type=recorded.type, name=recorded.name, urn=recorded.urn,
-                    inputs=recorded.inputs, depends_on=tuple(recorded.depends_on))
-
-
-def from_recorded_run(resources: Sequence[RecordedLike]) -> list[Resource]:
-    return [from_recorded(r) for r in resources]
 
 
 def plain(value: Any) -> Any:

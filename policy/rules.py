@@ -533,15 +533,4 @@ def run_rule(check: Rule, resources: Sequence[Resource],
     return Report(findings, suppressed)
 
 
-def evaluate(resources: Sequence[Resource], suppressions: Sequence[Suppression] = SUPPRESSIONS) -> Report:
-    """Every rule over the stack's resources, with the suppressions what the stack does allows."""
-    findings: list[Finding] = []
-    suppressed: list[tuple[Finding, Suppression]] = []
-    for check in RULES:
-        report = run_rule(check, resources, suppressions)
-        findings += report.findings
-        suppressed += report.suppressed
-    return Report(findings, suppressed)
-
-
-__all__ = ["RULES", "Report", "Rule", "UNKNOWN", "evaluate", "run_rule"]
+__all__ = ["RULES", "Report", "Rule", "UNKNOWN", "run_rule"]

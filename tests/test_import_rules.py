@@ -4,6 +4,9 @@ Read with `ast`, so nothing is imported or run. The proxy and the agent are sepa
 (their own zips), so each imports nothing of the project but its own package and `streaming_shared`,
 the standard-library-only package both zips carry at their root. The stack's configuration model
 (`stack_config`) sits below the Pulumi components and the packager and imports neither.
+agent/ also holds the offline model (agent/offline_model/), test-only code the agent zip
+leaves out: the shipped agent may import it only inside a function (model_factory's, when
+AGENT_MODEL_PROVIDER=offline), never at the top of a module, so a deployed agent still imports without it.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ from tests.support.docs import section
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = {
     "agent", "bench", "client", "components", "local", "packager", "policy", "proxy", "stack_config",
-    "streaming_shared", "tests", "streaming_agent", "streaming_proxy",
+    "streaming_shared", "tests", "streaming_agent", "streaming_proxy", "offline_model",
 }
 # folder -> the project packages it may import (its own always; anything else is third party).
 ALLOWED = {
     "streaming_shared": {"streaming_shared"},
     "proxy": {"streaming_proxy", "streaming_shared"},
-    "agent": {"streaming_agent", "streaming_shared"},
+    "agent": {"streaming_agent", "streaming_shared", "offline_model"},
     "client": {"client", "streaming_shared"},
     "stack_config": {"stack_config", "streaming_shared"},
     "packager": {"packager"},
@@ -36,6 +39,9 @@ ALLOWED = {
     # the proxy's server does: uvicorn code, which the standard-library-only streaming_shared cannot hold.
     "local": {"local", "client", "stack_config", "streaming_shared", "proxy.streaming_proxy.http_guard"},
 }
+# The test-only package beside the agent's, and what the agent zip ships of agent/.
+TEST_ONLY_AGENT_PACKAGE = "offline_model"
+SHIPPED_AGENT_CODE = ("main.py", "streaming_agent")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -49,6 +55,28 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             # `from streaming_shared import edge` names the module in the alias.
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
     return found
+
+
+def module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of the imports that run when the file is imported: not those inside a function.
+    A relative import keeps its leading dots ("from .offline_model import X" gives ".offline_model")."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    deferred = {id(node) for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for node in ast.walk(function) if node is not function}
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in deferred:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found += [(node.lineno, "." * node.level + (node.module or ""))]
+    return sorted(found)
+
+
+def shipped_agent_files() -> list[Path]:
+    files = [REPO_ROOT / "agent" / name for name in SHIPPED_AGENT_CODE]
+    return sorted(path for entry in files for path in ([entry] if entry.is_file() else entry.rglob("*.py")))
 
 
 def is_allowed(module: str, allowed: set[str]) -> bool:
@@ -95,6 +123,23 @@ def test_the_shared_package_imports_the_standard_library_only() -> None:
         if module.split(".")[0] not in sys.stdlib_module_names | {"__future__", "streaming_shared"}
     ]
     assert outside == []
+
+
+def test_the_shipped_agent_imports_the_offline_model_only_inside_a_function() -> None:
+    # A module-level import would fail in the deployed zip, which has no offline_model package.
+    eager = [f"{path.relative_to(REPO_ROOT)}:{line} imports {module}" for path in shipped_agent_files()
+             for line, module in module_level_imports(path) if TEST_ONLY_AGENT_PACKAGE in module.split(".")]
+    assert eager == []
+    assert any(path.name == "main.py" for path in shipped_agent_files()) and len(shipped_agent_files()) > 5
+
+
+def test_only_a_function_body_defers_an_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import offline_model\nif True:\n    from offline_model.model import X\n"
+                      "def build():\n    from offline_model.model import Y\n"
+                      "class Factory:\n    def make(self):\n        import offline_model.model\n"
+                      "from .offline_model import Z\n")
+    assert module_level_imports(sample) == [(1, "offline_model"), (3, "offline_model.model"), (9, ".offline_model")]
 
 
 def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:

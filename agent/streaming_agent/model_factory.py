@@ -6,8 +6,7 @@ import boto3
 import botocore.exceptions
 from strands.models import Model
 
-from .guardrail import GUARDRAIL_HANDLING, GUARDRAIL_LATEST_MESSAGE_ONLY, RedactsOnlyTheBlockedSide
-from .offline_model import OfflineEchoModel
+from .guardrail import GUARDRAIL_HANDLING, GUARDRAIL_LATEST_MESSAGE_ONLY
 from .settings import AgentConfigurationError, AgentSettings
 
 NO_CREDENTIALS_MESSAGE = (
@@ -15,19 +14,33 @@ NO_CREDENTIALS_MESSAGE = (
     "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set AGENT_MODEL_PROVIDER=offline for the offline model"
 )
 
-
-class GuardedOfflineModel(RedactsOnlyTheBlockedSide, OfflineEchoModel):
-    """The offline model with the agent's guardrail handling, as the Bedrock model has it (guardrail.py)."""
+# The offline model is test code that no zip or image carries (agent/offline_model/__init__.py).
+OFFLINE_MODEL_NOT_DEPLOYED_MESSAGE = (
+    "AGENT_MODEL_PROVIDER is 'offline', but the offline model is not deployed: it is test-only code "
+    "that runs from a checkout (the local stack, the tests, the bench), and the agent's zip and image "
+    "leave it out. A deployed agent needs AGENT_MODEL_PROVIDER=bedrock (or unset, which means bedrock)"
+)
 
 
 def build_model(settings: AgentSettings) -> Model:
     if settings.model_provider == "offline":
-        return GuardedOfflineModel(
-            delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
-            markdown=settings.offline_markdown,
-            guardrail_latest_message=GUARDRAIL_LATEST_MESSAGE_ONLY, max_tokens=settings.max_output_tokens,
-        )
+        return _build_offline_model(settings)
     return _build_bedrock_model(settings)
+
+
+def _build_offline_model(settings: AgentSettings) -> Model:
+    # Imported here, never at module level: only a checkout has the package (agent/offline_model/).
+    try:
+        from offline_model.model import GuardedOfflineModel
+    except ModuleNotFoundError as error:
+        if error.name != "offline_model":
+            raise
+        raise AgentConfigurationError(OFFLINE_MODEL_NOT_DEPLOYED_MESSAGE) from None
+    return GuardedOfflineModel(
+        delay_ms=settings.offline_delay_ms, trace_file=settings.offline_trace_file,
+        markdown=settings.offline_markdown,
+        guardrail_latest_message=GUARDRAIL_LATEST_MESSAGE_ONLY, max_tokens=settings.max_output_tokens,
+    )
 
 
 def _build_bedrock_model(settings: AgentSettings) -> Model:

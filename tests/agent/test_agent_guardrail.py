@@ -136,7 +136,7 @@ def test_strands_bedrock_model_alone_redacts_both_sides_for_an_output_block(fake
 
 
 def test_the_traces_of_the_fakes_and_the_offline_model_follow_botocores_shapes(agent: str, bedrock: FakeConverseStream) -> None:
-    from streaming_agent.offline_model import ANONYMIZED, BLOCKED, GuardrailSimulation
+    from offline_model.model import ANONYMIZED, BLOCKED, GuardrailSimulation
 
     invoke(agent, f"please repeat my card {CARD}", session_id("shapes-1"))
     invoke(agent, "tell me the secret", session_id("shapes-2"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from tests.support.agent_test_support import invoke, read_trace, session_id
 from tests.support.agent_process import MAIN_PATH, start_agent_process
 
 from local.stack import shared_package_path
+
+from local.stack import find_free_port
 
 
 def test_main_serves_the_offline_agent_from_any_directory(tmp_path: Path) -> None:
@@ -45,3 +48,22 @@ def test_main_exits_with_a_clear_message_on_bad_configuration(tmp_path: Path) ->
     assert completed.returncode == 2
     assert "AGENT_MODEL_PROVIDER" in completed.stderr
     assert "'bedrock'" in completed.stderr and "'offline'" in completed.stderr
+
+
+def test_main_as_deployed_refuses_the_offline_model_it_does_not_carry(tmp_path: Path) -> None:
+    # The agent as its zip lays it out (packager/artifacts.py build_agent_zip): main.py,
+    # streaming_agent/ and streaming_shared/ at the root, and no offline model beside them.
+    deployed = tmp_path / "task"
+    for package in (MAIN_PATH.parent / "streaming_agent", MAIN_PATH.parent.parent / "streaming_shared"):
+        shutil.copytree(package, deployed / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(MAIN_PATH, deployed / "main.py")
+    completed = subprocess.run(
+        [sys.executable, str(deployed / "main.py")],
+        env={"AGENT_MODEL_PROVIDER": "offline", "AGENT_HOST": "127.0.0.1", "AGENT_PORT": str(find_free_port()),
+             "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert "agent configuration error: AGENT_MODEL_PROVIDER is 'offline'" in completed.stderr
+    assert "not deployed" in completed.stderr and "AGENT_MODEL_PROVIDER=bedrock" in completed.stderr
+    assert "Traceback" not in completed.stderr

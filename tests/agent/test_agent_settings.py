@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from offline_model.model import OfflineEchoModel
 from streaming_agent.model_factory import NO_CREDENTIALS_MESSAGE, build_model
-from streaming_agent.offline_model import OfflineEchoModel
 from streaming_agent.settings import AgentConfigurationError, load_settings
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from tests.support.agent_test_support import invoke, read_trace, running_agent, session_id
-from streaming_agent.offline_model import SECRET_MARKER
+from offline_model.model import SECRET_MARKER
 
 
 def test_offline_model_streams_word_pieces_then_done(agent_url: str, trace_file: Path) -> None:

@@ -3,19 +3,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from streaming_agent.model_factory import build_model
-from streaming_agent.offline_model import (
+from offline_model.directives import Directives, parse_directives
+from offline_model.model import (
     ANONYMIZED,
     BLOCKED,
     MARKDOWN_ANSWER,
     OFFLINE_CARD_NUMBER,
-    Directives,
     GuardrailSimulation,
     OfflineEchoModel,
-    parse_directives,
     plan_reply,
     simulate_guardrail,
 )
+from streaming_agent.model_factory import build_model
 from streaming_agent.settings import load_settings
 
 

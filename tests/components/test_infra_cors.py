@@ -11,8 +11,8 @@ from streaming_shared import edge as proxy_edge
 
 from stack_config.settings import PROJECT, parse_settings
 from streaming_shared.edge import SettingsError
-from policy.adapters import from_recorded_run
-from policy.rules import RULES, evaluate, run_rule
+from policy.rules import RULES, run_rule
+from tests.support.policy_runs import evaluate, from_recorded_run
 
 METHOD = "aws:apigateway/method:Method"
 INTEGRATION = "aws:apigateway/integration:Integration"

@@ -34,8 +34,7 @@ from stack_config.domain_names import SECURITY_POLICY, parse_custom_domain
 from components.private_access import regional_dns_entry
 from stack_config.settings import parse_settings
 from streaming_shared.edge import SettingsError
-from policy.adapters import from_recorded_run
-from policy.rules import evaluate
+from tests.support.policy_runs import evaluate, from_recorded_run
 
 DOMAIN_NAME = "aws:apigateway/domainName:DomainName"
 MAPPING = "aws:apigateway/basePathMapping:BasePathMapping"

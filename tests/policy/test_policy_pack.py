@@ -3,19 +3,22 @@ pulumi_policy wiring."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.support.infra_harness import PROJECT, REPO_ROOT, ProgramRun, run_program, stack_config
 
-from policy.adapters import from_policy_resource, from_recorded_run, plain
+from policy.adapters import from_policy_resource, plain
 from policy.properties import EVERY_STACK, KEYED_AND_QUOTA_LIMITED, USAGE_PLAN, StackProperties
 from policy.resources import UNKNOWN, Finding, Resource
-from policy.rules import RULES, evaluate, run_rule
+from policy.rules import RULES, run_rule
 from policy.suppressions import SUPPRESSIONS, Suppression
+from tests.support.policy_runs import evaluate, from_recorded_run
 
 # dev's findings before suppression, as (rule, resource). A new finding in dev must be looked at,
 # then fixed or added here and to policy/suppressions.py with its reason.
@@ -487,3 +490,36 @@ def test_both_stacks_proxy_functions_pass_the_rule(dev_run: ProgramRun, prod_run
     for run in (dev_run, prod_run):
         functions = [r for r in from_recorded_run(run.resources) if r.type == "aws:lambda/function:Function"]
         assert functions and all(_debug_findings(f) == [] for f in functions)
+
+
+def unused_by_the_pack(folder: Path) -> list[str]:
+    """The undecorated functions and classes at the top of the folder's modules that no code of the
+    folder uses (outside their own body): what only tests would call. (A rule is decorated: the
+    decorator registers it, which is its use.)"""
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.py"))}
+    definitions = [(path, node) for path, tree in trees.items() for node in tree.body
+                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.decorator_list]
+    unused = []
+    for path, definition in definitions:
+        inside = {id(node) for node in ast.walk(definition)}
+        used = any(
+            (isinstance(node, ast.Name) and node.id == definition.name)
+            or (isinstance(node, ast.Attribute) and node.attr == definition.name)
+            or (isinstance(node, ast.alias) and node.name == definition.name)
+            for tree in trees.values() for node in ast.walk(tree) if id(node) not in inside
+        )
+        if not used:
+            unused.append(f"{path.name}: {definition.name}")
+    return unused
+
+
+def test_the_pack_holds_only_code_the_pack_runs() -> None:
+    assert unused_by_the_pack(REPO_ROOT / "policy") == []
+
+
+def test_code_only_tests_call_is_found(tmp_path: Path) -> None:
+    (tmp_path / "pack.py").write_text("from helpers import used\n\ndef run():\n    return used()\n")
+    (tmp_path / "helpers.py").write_text(
+        "def used():\n    return 1\n\ndef for_tests():\n    return for_tests\n\n"
+        "@register\ndef rule():\n    pass\n\nclass Shape:\n    pass\n")
+    assert unused_by_the_pack(tmp_path) == ["helpers.py: for_tests", "helpers.py: Shape", "pack.py: run"]

@@ -690,12 +690,20 @@ def zips_built_once() -> Any:
         artifacts.build_zip = previous
 
 
-def build_checkout_zips() -> None:
+@dataclass(frozen=True)
+class CheckoutZips:
+    """The checkout's two code zips, as `pulumi up` builds them into .build/."""
+
+    proxy: artifacts.CodeZip
+    agent: artifacts.CodeZip
+
+
+def build_checkout_zips() -> CheckoutZips:
     """Build the checkout's zips (and install their dependencies) as the program would, so that the
-    program's runs in this process find them built. Called once per process before the tests."""
+    program's runs in this process find them built. Called once per process, by the first test that
+    needs them (conftest.py's checkout_zips fixture), never at collection."""
     with zips_built_once():
-        artifacts.build_proxy_zip(REPO_ROOT)
-        artifacts.build_agent_zip(REPO_ROOT)
+        return CheckoutZips(proxy=artifacts.build_proxy_zip(REPO_ROOT), agent=artifacts.build_agent_zip(REPO_ROOT))
 
 
 def run_program(

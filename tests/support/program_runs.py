@@ -7,6 +7,7 @@ from tests.support.infra_harness import (
     DEV_VARIANT_OVERRIDES,
     RENAMED_PROJECT,
     REPO_ROOT,
+    CheckoutZips,
     ProgramRun,
     build_checkout_zips,
     copy_checkout,
@@ -26,28 +27,49 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_awsx.*")
 
 
-def _runs_the_program(item: pytest.Item) -> bool:
-    module = getattr(item, "module", None)
-    return hasattr(module, "run_program") or bool({"dev_run", "prod_run", "stack_run", "renamed_prod_run"} & set(getattr(item, "fixturenames", ())))
+def _needs_checkout_zips(item: pytest.Item) -> bool:
+    """A test that runs the program: through a fixture that needs the zips, or by calling run_program."""
+    return "checkout_zips" in getattr(item, "fixturenames", ()) or hasattr(getattr(item, "module", None), "run_program")
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Before any test (so outside the per-test timeout): install the zips' dependencies and build the
-    # zips once in this process. On a fresh clone the first pip install takes minutes; the lock lets
-    # one xdist worker install while the others wait, instead of all installing at once.
-    if any(_runs_the_program(item) for item in session.items):
-        with exclusive(REPO_ROOT / ".build" / "build.lock"):
-            build_checkout_zips()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The zips are built in the setup of the first test that needs them: on a fresh clone the first
+    # pip install takes minutes, which must not count against that test's own timeout. For those
+    # tests only, pytest-timeout times the test function and not the fixtures' setup (func_only, its
+    # marker's keyword; an explicit timeout marker keeps its value); every other test keeps its
+    # setup inside the timeout.
+    for item in items:
+        if _needs_checkout_zips(item):
+            marker = item.get_closest_marker("timeout")
+            args, kwargs = (marker.args, marker.kwargs) if marker is not None else ((), {})
+            item.add_marker(pytest.mark.timeout(*args, **{**kwargs, "func_only": True}), append=False)
+
+
+@pytest.fixture(scope="session")
+def checkout_zips() -> CheckoutZips:
+    """The zips `pulumi up` builds, built once per process (with their dependencies installed) by the
+    first test that needs them, never at collection. The lock lets one xdist worker install while
+    the others wait, instead of all installing at once; the others then find the install cached."""
+    with exclusive(REPO_ROOT / ".build" / "build.lock"):
+        return build_checkout_zips()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _zips_before_a_program_run(request: pytest.FixtureRequest) -> None:
+    # A module that calls run_program itself (in its tests or its module fixtures, which an autouse
+    # fixture of the same scope precedes) gets the zips built in setup, under the lock.
+    if hasattr(request.module, "run_program"):
+        request.getfixturevalue("checkout_zips")
 
 
 # Each stack's program runs once per session; every test reads the same recorded graph.
 @pytest.fixture(scope="session")
-def dev_run() -> ProgramRun:
+def dev_run(checkout_zips: CheckoutZips) -> ProgramRun:
     return run_program("dev", stack_config("dev"))
 
 
 @pytest.fixture(scope="session")
-def prod_run() -> ProgramRun:
+def prod_run(checkout_zips: CheckoutZips) -> ProgramRun:
     return run_program("prod", stack_config("prod"))
 
 
@@ -63,19 +85,19 @@ PROD_COGNITO_HOSTING = {**HOSTING, "agentcore-streaming:authMode": "cognito"}
 
 
 @pytest.fixture(scope="session")
-def dev_hosting_run() -> ProgramRun:
+def dev_hosting_run(checkout_zips: CheckoutZips) -> ProgramRun:
     return run_program("dev", stack_config("dev", overrides=HOSTING))
 
 
 @pytest.fixture(scope="session")
-def prod_hosting_run() -> ProgramRun:
+def prod_hosting_run(checkout_zips: CheckoutZips) -> ProgramRun:
     return run_program("prod", stack_config("prod", overrides=PROD_COGNITO_HOSTING))
 
 
 # dev in the shapes its own file does not show (infra_harness.DEV_VARIANT_OVERRIDES: the container
 # artifact and an existing guardrail). One run, shared by the deployer-policy and guardrail tests.
 @pytest.fixture(scope="session")
-def dev_variant_run() -> ProgramRun:
+def dev_variant_run(checkout_zips: CheckoutZips) -> ProgramRun:
     return run_program("dev", stack_config("dev", overrides=DEV_VARIANT_OVERRIDES))
 
 
@@ -97,5 +119,5 @@ def adopted_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def renamed_prod_run(adopted_checkout: Path) -> ProgramRun:
+def renamed_prod_run(checkout_zips: CheckoutZips, adopted_checkout: Path) -> ProgramRun:
     return run_program("prod", stack_config("prod", root=adopted_checkout), main_path=adopted_checkout / "__main__.py")

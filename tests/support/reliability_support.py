@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.sse import SseMessage, SseParser
-from streaming_agent.offline_model import without_directives
+from offline_model.directives import without_directives
 
 # Statuses the public contract documents for errors found before a stream starts.
 DOCUMENTED_CLIENT_ERRORS = {400, 404, 405, 413, 415, 429}

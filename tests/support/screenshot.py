@@ -5,7 +5,7 @@
     .venv/bin/python tests/support/screenshot.py --output-dir /tmp
 
 Starts the local stack with the page, the offline model answering every prompt in markdown
-(OFFLINE_MODEL_MARKDOWN=1, see agent/streaming_agent/offline_model.py), asks one question in
+(OFFLINE_MODEL_MARKDOWN=1, see agent/offline_model/model.py), asks one question in
 headless Chromium through the keyboard path, waits for the answer to finish and captures the tab,
 once per size.
 """

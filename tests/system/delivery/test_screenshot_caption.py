@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from streaming_agent.offline_model import MARKDOWN_ANSWER, plan_reply
+from offline_model.model import MARKDOWN_ANSWER, plan_reply
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOT = re.compile(r"^!\[[^\]]*\]\((?:\.\./)*docs/screenshot\.png\)\n|^!\[[^\]]*\]\(screenshot\.png\)\n", re.MULTILINE)

@@ -1,7 +1,7 @@
 """A guardrail intervention end to end on loopback: agent -> proxy -> client (issue 13, guardrails; issue 18).
 
 The offline model simulates Bedrock's guardrail on request ([[guardrail:input]] / [[guardrail:output]]
-block, [[guardrail:mask]] masks a card number; agent/streaming_agent/offline_model.py). The prompt
+block, [[guardrail:mask]] masks a card number; agent/offline_model/model.py). The prompt
 carries a marker that stands for the blocked text: an unblocked turn echoes it, a blocked one must
 show it nowhere (stream, client output, logs). A masked answer is an answer: it ends with `done`.
 """

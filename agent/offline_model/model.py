@@ -108,18 +108,14 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
+from streaming_agent.guardrail import RedactsOnlyTheBlockedSide
+
+from .directives import Directives, asked_guardrail, parse_directives, without_directives
+
 T = TypeVar("T", bound=BaseModel)
 
 OFFLINE_MODEL_ID = "offline-echo"
 SECRET_MARKER = "SECRET-INTERNAL-DETAIL"
-DEFAULT_PIECE_SIZE = 1024
-
-_DIRECTIVE = re.compile(r"\[\[(pause|pieces|bytes|piece-size|delay-ms|fail-after|guardrail):([^\[\]]*)\]\]|\[\[(markdown|narrate)\]\]")
-# [[tool:NAME]] or [[tool:NAME {json}]]; the JSON runs to the first "}" followed by "]]".
-_TOOL_DIRECTIVE = re.compile(r"\[\[tool:([^\s\[\]{}]*)\s*(\{.*?\})?\s*\]\]", re.DOTALL)
-# Bedrock's ToolName grammar (botocore bedrock-runtime service model).
-TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-GUARDRAIL_SIMULATIONS = ("input", "output", "mask")
 # What the simulated guardrail answers instead of blocked text (a real guardrail's
 # blockedInputMessaging / blockedOutputsMessaging).
 OFFLINE_BLOCKED_INPUT_MESSAGE = "Offline guardrail: this request was blocked."
@@ -172,94 +168,6 @@ class OfflineModelConfig(TypedDict, total=False):
     # BedrockModel's option of the same name: the guardrail judges only the latest user message.
     guardrail_latest_message: bool
     max_tokens: int | None
-
-
-@dataclass(frozen=True)
-class Directives:
-    pause_seconds: float = 0.0
-    pieces: int | None = None
-    total_bytes: int | None = None
-    piece_size: int = DEFAULT_PIECE_SIZE
-    delay_ms: int | None = None
-    fail_after: int | None = None
-    markdown: bool = False
-    # "input", "output" or "mask": simulate a guardrail intervention (see the module docstring).
-    guardrail: str | None = None
-    # [[tool:NAME {input}]]: the tools to ask for, in order, as (name, input).
-    tools: tuple[tuple[str, dict[str, Any]], ...] = ()
-    narrate: bool = False
-
-
-# Directives drive tests and benchmarks; the cap keeps a typo from exhausting memory.
-MAX_DIRECTIVE_VALUE = 100_000_000
-
-
-def _non_negative_int(name: str, raw: str) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ValueError(f"directive [[{name}:N]] needs a whole number, got {raw!r}") from None
-    if not 0 <= value <= MAX_DIRECTIVE_VALUE:
-        raise ValueError(f"directive [[{name}:N]] must be from 0 to {MAX_DIRECTIVE_VALUE}, got {value}")
-    return value
-
-
-def parse_directives(prompt: str) -> tuple[Directives, str]:
-    """Return the directives in the prompt and the prompt without them (whitespace collapsed)."""
-    values: dict[str, Any] = {}
-    for match in _DIRECTIVE.finditer(prompt):
-        name, raw = match.group(1), match.group(2)
-        if match.group(3) in ("markdown", "narrate"):
-            values[match.group(3)] = True
-        elif name == "pause":
-            try:
-                seconds = float(raw.strip())
-            except ValueError:
-                raise ValueError(f"directive [[pause:SECONDS]] needs a number, got {raw!r}") from None
-            if not 0 <= seconds < 3600:  # also rejects nan and inf
-                raise ValueError(f"directive [[pause:SECONDS]] must be from 0 to 3600, got {raw!r}")
-            values["pause_seconds"] = seconds
-        elif name == "guardrail":
-            if raw.strip() not in GUARDRAIL_SIMULATIONS:
-                raise ValueError(f"directive [[guardrail:...]] must be one of {', '.join(GUARDRAIL_SIMULATIONS)}, got {raw!r}")
-            values["guardrail"] = raw.strip()
-        else:
-            field = {"bytes": "total_bytes", "piece-size": "piece_size", "delay-ms": "delay_ms",
-                     "fail-after": "fail_after"}.get(name, name)
-            values[field] = _non_negative_int(name, raw)
-    directives = Directives(**values, tools=parse_tool_directives(prompt))
-    replies = [name for name, chosen in (("[[pieces:N]]", directives.pieces is not None),
-                                         ("[[bytes:N]]", directives.total_bytes is not None),
-                                         ("[[markdown]]", directives.markdown)) if chosen]
-    if len(replies) > 1:
-        raise ValueError(f"directives {' and '.join(replies)} cannot be combined")
-    if directives.piece_size < 1:
-        raise ValueError("directive [[piece-size:K]] must be at least 1")
-    return directives, without_directives(prompt)
-
-
-def parse_tool_directives(prompt: str) -> tuple[tuple[str, dict[str, Any]], ...]:
-    tools = []
-    for match in _TOOL_DIRECTIVE.finditer(prompt):
-        name, raw_input = match.group(1), match.group(2)
-        if not TOOL_NAME.fullmatch(name):
-            raise ValueError(f"directive [[tool:NAME]] needs a tool name of 1 to 64 letters, digits, '_' or '-', got {name!r}")
-        try:
-            tool_input = json.loads(raw_input) if raw_input else {}
-        except ValueError:
-            raise ValueError(f"directive [[tool:{name} {{json}}]] needs a JSON object as its input, got {raw_input!r}") from None
-        if not isinstance(tool_input, dict):
-            raise ValueError(f"directive [[tool:{name} {{json}}]] needs a JSON object as its input, got {raw_input!r}")
-        tools.append((name, tool_input))
-    left = _TOOL_DIRECTIVE.sub(" ", prompt)
-    if "[[tool:" in left:
-        raise ValueError("directive [[tool:NAME]] or [[tool:NAME {json}]] needs a tool name of 1 to 64 letters, "
-                         f"digits, '_' or '-', then optionally a JSON object; got {left[left.index('[[tool:'):][:80]!r}")
-    return tuple(tools)
-
-
-def without_directives(prompt: str) -> str:
-    return " ".join(_DIRECTIVE.sub(" ", _TOOL_DIRECTIVE.sub(" ", prompt)).split())
 
 
 def _prompt_text(message: Mapping[str, Any]) -> str | None:
@@ -352,13 +260,6 @@ def _byte_pieces(total_bytes: int, piece_size: int) -> list[str]:
     return [filler[start : start + piece_size] for start in range(0, total_bytes, piece_size)]
 
 
-def _asked_guardrail(prompt: str) -> str | None:
-    """The prompt's [[guardrail:...]] simulation, read leniently: an earlier turn's bad directive already failed."""
-    asked = [match.group(2).strip() for match in _DIRECTIVE.finditer(prompt) if match.group(1) == "guardrail"]
-    valid = [value for value in asked if value in GUARDRAIL_SIMULATIONS]
-    return valid[-1] if valid else None
-
-
 @dataclass(frozen=True)
 class GuardrailSimulation:
     """What the simulated guardrail did to this turn, per side: None (passed), BLOCKED or ANONYMIZED."""
@@ -397,11 +298,11 @@ def _assessment(action: str) -> dict[str, Any]:
 
 def simulate_guardrail(prompts: list[str], latest_message_only: bool = False) -> GuardrailSimulation:
     """The simulated guardrail's verdict on a conversation's user prompts (module docstring)."""
-    judged = {_asked_guardrail(prompt) for prompt in (prompts[-1:] if latest_message_only else prompts)}
+    judged = {asked_guardrail(prompt) for prompt in (prompts[-1:] if latest_message_only else prompts)}
     if "input" in judged:
         # A blocked prompt never reaches the model, so there is no answer to judge.
         return GuardrailSimulation(input_action=BLOCKED)
-    latest = _asked_guardrail(prompts[-1])
+    latest = asked_guardrail(prompts[-1])
     return GuardrailSimulation(
         input_action=ANONYMIZED if "mask" in judged else None,
         output_action={"output": BLOCKED, "mask": ANONYMIZED}.get(latest or ""),
@@ -585,3 +486,8 @@ class OfflineEchoModel(Model):
     ) -> AsyncGenerator[dict[str, T | Any], None]:
         raise NotImplementedError("OfflineEchoModel only streams text; it has no structured output")
         yield {}  # pragma: no cover - makes this an async generator, as the base class declares
+
+
+class GuardedOfflineModel(RedactsOnlyTheBlockedSide, OfflineEchoModel):
+    """The offline model with the agent's guardrail handling, as the Bedrock model has it
+    (streaming_agent/guardrail.py): what AGENT_MODEL_PROVIDER=offline runs (model_factory.py)."""
