@@ -30,6 +30,8 @@ READ_LIMIT = 64 * 1024
 MAX_LINE_BYTES = 16 * 1024
 # A chunk-size line (RFC 9112 section 7.1): hex digits, extensions (ignored, as h11 does), spaces.
 CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\r\n]*)?[ \t]*")
+# The same line with its CRLF, matched in place at the start of a chunk.
+CHUNK_HEAD = re.compile(CHUNK_SIZE_LINE.pattern + rb"\r\n")
 
 
 class UpstreamUnreachable(Exception):
@@ -142,6 +144,16 @@ class _Body:
         position = 0
         size = len(buffer)
         while position < size:
+            if not (self._remaining or self._chunk_end or self._trailers):
+                # A whole chunk, its size line to its closing CRLF, taken in one step.
+                head = CHUNK_HEAD.match(buffer, position)
+                if head is not None:
+                    start = head.end()
+                    end = start + int(head.group(1), 16)
+                    if end > start and buffer.startswith(b"\r\n", end):
+                        taken.append(buffer[start:end])
+                        position = end + 2
+                        continue
             if self._remaining:
                 data = buffer[position: position + self._remaining]
                 taken.append(data)

@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streaming_proxy.upstream_http import MAX_LINE_BYTES, BodyProtocolError, UpstreamBroken, _Body
-from tests.support.fake_agentcore import FakeAgentCore, chunk
+from tests.support.fake_agentcore import CHUNKED_HEAD, FakeAgentCore, chunk
 
-CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 FRAMES = [b'data: {"type": "delta", "text": "w%d "}\n\n' % index for index in range(5)] + [b'data: {"type": "done"}\n\n']
 
 
