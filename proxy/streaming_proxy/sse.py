@@ -29,57 +29,52 @@ class SseDecoder:
     def feed(self, chunk: bytes) -> list[str]:
         """Add bytes; return the data of every event completed by them, in order. SseProtocolError
         when they break the format, with the events completed before the fault (`completed`)."""
+        if b"\n" not in chunk:  # no line ends here (a long event's middle): nothing to look at yet
+            self._buffer += chunk
+            self._check_size()
+            return []
         buffer = self._buffer + chunk if self._buffer else chunk
         completed: list[str] = []
         try:
-            if self._data_lines or b"\r" in buffer:
-                self._feed_lines(buffer, completed)
-            else:
-                self._feed_events(buffer, completed)
+            self._buffer = buffer[self._feed_lines(buffer, completed):]  # the unfinished line
+            self._check_size()
         except SseProtocolError as error:
             error.completed = completed
             raise
         return completed
 
-    def _feed_events(self, buffer: bytes, completed: list[str]) -> None:
-        """The agent's own framing, `data: <json>` and a blank line, taken a whole event at a time:
-        one split for all the events that arrived together. Anything else goes line by line."""
-        *events, rest = buffer.split(b"\n\n")
-        for event in events:
-            if event.startswith(b"data: ") and b"\n" not in event:
-                completed.append(_text(event[6:]))
-            else:
-                self._feed_lines(event + b"\n\n", completed)
-        if b"\n" in rest:  # complete lines of an event still open: checked now, as they come
-            self._feed_lines(rest, completed)
-        else:
-            self._buffer = rest
-            self._check_size()
-
-    def _feed_lines(self, buffer: bytes, completed: list[str]) -> None:
-        """`buffer` line by line (LF or CRLF endings, comments, several `data` lines, other fields)."""
+    def _feed_lines(self, buffer: bytes, completed: list[str]) -> int:
+        """Every complete line of `buffer`; returns where the unfinished one starts."""
+        # The agent's own framing, `data: <json>` and a blank line (LF only), is one event taken at
+        # once; any other line goes through _line. Lines are found by bytes.find (memchr), which
+        # is far faster than bytes.split on a long event.
+        plain = b"\r" not in buffer
+        find, startswith = buffer.find, buffer.startswith
         start = 0
-        while True:
-            newline = buffer.find(b"\n", start)
-            if newline < 0:
-                break
-            line = buffer[start:newline]
-            start = newline + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if not line:
-                if self._data_lines:
-                    completed.append(self._finish_event())
-                continue
-            if line.startswith(b":"):
-                continue
-            name, colon, value = line.partition(b":")
-            if not colon or name not in _KNOWN_FIELDS:
-                raise SseProtocolError("upstream sent a line that is not a Server-Sent Events field")
-            if name == b"data":
-                self._data_lines.append(value[1:] if value.startswith(b" ") else value)
-        self._buffer = buffer[start:]
-        self._check_size()
+        while (newline := find(b"\n", start)) >= 0:
+            if plain and startswith(b"data: ", start) and startswith(b"\n", newline + 1) and not self._data_lines:
+                completed.append(_text(buffer[start + 6:newline]))
+                start = newline + 2
+            else:
+                self._line(buffer[start:newline], completed)
+                start = newline + 1
+        return start
+
+    def _line(self, line: bytes, completed: list[str]) -> None:
+        """One line of any other form: a blank line, a comment, a field (several `data` lines join)."""
+        if line.endswith(b"\r"):  # a CRLF line end
+            line = line[:-1]
+        if not line:
+            if self._data_lines:
+                completed.append(self._finish_event())
+            return
+        if line.startswith(b":"):
+            return
+        name, colon, value = line.partition(b":")
+        if not colon or name not in _KNOWN_FIELDS:
+            raise SseProtocolError("upstream sent a line that is not a Server-Sent Events field")
+        if name == b"data":
+            self._data_lines.append(value[1:] if value.startswith(b" ") else value)
 
     def _check_size(self) -> None:
         if len(self._buffer) > MAX_FRAME_BYTES:

@@ -73,8 +73,10 @@ class _Body:
     """
 
     def __init__(self, head: h11.Response, buffered: bytes) -> None:
-        # What arrived and is not taken yet: the parts as they came, joined once per take().
+        # What arrived and is not taken yet: the parts as they came, joined once per take(), and
+        # how much of the first part was taken already (the rest is not copied until more arrives).
         self._parts = [buffered] if buffered else []
+        self._offset = 0
         self.chunked = False
         self.until_close = False
         # Bytes left: of the current chunk (chunked) or of the whole body (Content-Length).
@@ -109,42 +111,55 @@ class _Body:
         """Bytes past the body's end: nothing a kept-alive connection may hold."""
         return bool(self._parts)
 
-    def _keep(self, rest: bytes) -> None:
-        self._parts = [rest] if rest else []
+    @property
+    def buffered(self) -> int:
+        """Bytes that arrived and are not taken yet."""
+        return sum(map(len, self._parts)) - self._offset
+
+    def _keep(self, buffer: bytes, position: int) -> None:
+        """`buffer` is taken up to `position`."""
+        self._parts, self._offset = ([buffer], position) if position < len(buffer) else ([], 0)
 
     def take(self) -> bytes:
-        """The body's bytes that have arrived since the last call, unframed (b"" if none)."""
+        """The body's bytes that have arrived since the last call, unframed (b"" if none); of a
+        chunked body, whole chunks up to READ_LIMIT bytes (and the rest of the chunk that passes it),
+        so that what one read holds, and its copies on the way to the client, stay bounded."""
         if self._broken is not None:
             raise self._broken
         parts = self._parts
         if self.ended or not parts:
             return b""
-        buffer = parts[0] if len(parts) == 1 else b"".join(parts)
+        position = self._offset
+        if len(parts) == 1:
+            buffer = parts[0]
+        else:
+            buffer, position = b"".join([parts[0][position:], *parts[1:]]), 0
         if not self.chunked:
-            if self.until_close:
-                self._parts = []
-                return buffer
-            data = buffer[: self._remaining]
-            self._keep(buffer[len(data):])
-            self._remaining -= len(data)
-            self.ended = self._remaining == 0
+            data = buffer[position:] if self.until_close else buffer[position: position + self._remaining]
+            self._keep(buffer, position + len(data))
+            if not self.until_close:
+                self._remaining -= len(data)
+                self.ended = self._remaining == 0
             return data
         taken: list[bytes] = []
         try:
-            position = self._unchunk(buffer, taken)
+            position = self._unchunk(buffer, position, taken)
         except BodyProtocolError as error:
             if not taken:
                 raise
             self._broken, position = error, len(buffer)
-        self._keep(buffer[position:])
+        self._keep(buffer, position)
         return taken[0] if len(taken) == 1 else b"".join(taken)
 
-    def _unchunk(self, buffer: bytes, taken: list[bytes]) -> int:
-        """Append the chunks' data in `buffer` to `taken`; the position where the unread rest begins."""
-        position = 0
+    def _unchunk(self, buffer: bytes, position: int, taken: list[bytes]) -> int:
+        """Append the data of the chunks in `buffer` from `position` on to `taken`; the position
+        where the unread rest begins."""
         size = len(buffer)
+        taken_bytes = 0
         while position < size:
             if not (self._remaining or self._chunk_end or self._trailers):
+                if taken_bytes >= READ_LIMIT:
+                    break
                 # A whole chunk, its size line to its closing CRLF, taken in one step.
                 head = CHUNK_HEAD.match(buffer, position)
                 if head is not None:
@@ -152,11 +167,13 @@ class _Body:
                     end = start + int(head.group(1), 16)
                     if end > start and buffer.startswith(b"\r\n", end):
                         taken.append(buffer[start:end])
+                        taken_bytes += end - start
                         position = end + 2
                         continue
             if self._remaining:
                 data = buffer[position: position + self._remaining]
                 taken.append(data)
+                taken_bytes += len(data)
                 position += len(data)
                 self._remaining -= len(data)
                 if self._remaining:
@@ -250,13 +267,14 @@ class _Connection(asyncio.Protocol):
         """The next parsed event, or h11.NEED_DATA; resumes reading once the stream took its bytes."""
         event = self.h11.next_event()
         if event is h11.NEED_DATA:
-            self.consumed()
+            self.consumed(0)
         return event
 
-    def consumed(self) -> None:
-        """The stream took the bytes that have arrived: read the socket again if it was paused."""
-        self._pending = 0
-        if self._paused and not self.lost:
+    def consumed(self, waiting: int) -> None:
+        """The stream took bytes; `waiting` are still to take: read the socket again if it was paused
+        and they are few enough."""
+        self._pending = waiting
+        if self._paused and waiting <= READ_LIMIT and not self.lost:
             self._paused = False
             self.transport.resume_reading()
 
@@ -400,7 +418,7 @@ class Response:
             except BodyProtocolError as error:
                 self.close()
                 raise UpstreamBroken("ProtocolError") from error
-            connection.consumed()
+            connection.consumed(body.buffered)
             if data:
                 self._idle = False
                 self._last_activity = time.monotonic()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streaming_proxy.upstream_http import MAX_LINE_BYTES, BodyProtocolError, UpstreamBroken, _Body
+from streaming_proxy.upstream_http import MAX_LINE_BYTES, READ_LIMIT, BodyProtocolError, UpstreamBroken, _Body
 from tests.support.fake_agentcore import CHUNKED_HEAD, FakeAgentCore, chunk
 
 FRAMES = [b'data: {"type": "delta", "text": "w%d "}\n\n' % index for index in range(5)] + [b'data: {"type": "done"}\n\n']
@@ -101,6 +101,21 @@ def test_many_chunks_that_arrived_together_are_taken_at_once():
     reader.feed(chunk(FRAMES[3])[:7])  # the next chunk's start only
     assert reader.take() == b"".join(FRAMES[:3]) + FRAMES[3][:7 - len(b"%x\r\n" % len(FRAMES[3]))]
     assert not reader.ended
+
+
+def test_one_take_holds_whole_chunks_up_to_the_read_limit_and_the_rest_waits():
+    connection = client()
+    connection.receive_data(CHUNKED_HEAD)
+    reader = _Body(connection.next_event(), b"")
+    pieces = [bytes([65 + index % 26]) * 1000 for index in range(3 * READ_LIMIT // 1000)]
+    reader.feed(b"".join(map(chunk, pieces)))
+    takes = []
+    while data := reader.take():
+        takes.append(data)
+    assert b"".join(takes) == b"".join(pieces)
+    # Each take ends at a chunk's end, at the first one that reaches the limit.
+    assert len(takes) == 3 and all(READ_LIMIT <= len(data) < READ_LIMIT + 1000 for data in takes[:2])
+    assert reader.buffered == 0
 
 
 @pytest.mark.parametrize(
