@@ -302,8 +302,8 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return (not self.lost and self.body is None and self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE
-                and not self.transport.is_closing())
+        return (not self.lost and self.body is None and self.h11.our_state is h11.IDLE
+                and self.h11.their_state is h11.IDLE and not self.transport.is_closing())
 
     def abort(self) -> None:
         if self.transport is not None:

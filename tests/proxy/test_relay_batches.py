@@ -91,8 +91,8 @@ def test_a_fault_in_the_middle_of_a_batch_delivers_the_events_before_it_then_the
     after = delta("never ") + frame(DONE)
     chunks = (delta("one "), delta("two "), fault, after) if split_into_chunks else (before + fault + after,)
     events, log, _ = relay(together(*chunks))
-    assert events == [("delta", {"text": "one "}), ("delta", {"text": "two "}),
-                      ("error", {"code": contract.UPSTREAM_PROTOCOL_ERROR, "message": "The agent sent an unreadable answer."})]
+    unreadable = {"code": contract.UPSTREAM_PROTOCOL_ERROR, "message": "The agent sent an unreadable answer."}
+    assert events == [("delta", {"text": "one "}), ("delta", {"text": "two "}), ("error", unreadable)]
     assert (finished(log)["deltas"], finished(log)["outcome"]) == (2, contract.UPSTREAM_PROTOCOL_ERROR)
 
 
@@ -134,7 +134,9 @@ TERMINAL_EVENTS = st.sampled_from([
 ])
 
 
-@given(body=st.lists(AGENT_EVENTS, max_size=12), last=TERMINAL_EVENTS, cuts=st.lists(st.integers(0, 10_000), max_size=5))
+@given(
+    body=st.lists(AGENT_EVENTS, max_size=12), last=TERMINAL_EVENTS, cuts=st.lists(st.integers(0, 10_000), max_size=5)
+)
 @settings(max_examples=60, deadline=None)
 def test_a_batch_is_translated_exactly_as_its_events_one_at_a_time(body: list[bytes], last: bytes, cuts: list[int]):
     raw = b"".join(body) + last

@@ -177,7 +177,8 @@ def test_generated_chunked_bodies_split_anywhere_read_as_h11_does(
     sizes: list[int], extension: bytes, trailers: bytes, cuts: list[int]
 ):
     data = [bytes([65 + index % 26]) * size for index, size in enumerate(sizes)]
-    raw = CHUNKED_HEAD + b"".join(b"%x%s\r\n%s\r\n" % (len(piece), extension, piece) for piece in data) + b"0\r\n" + trailers + b"\r\n"
+    chunks = b"".join(b"%x%s\r\n%s\r\n" % (len(piece), extension, piece) for piece in data)
+    raw = CHUNKED_HEAD + chunks + b"0\r\n" + trailers + b"\r\n"
     pieces = [raw[: len(CHUNKED_HEAD)], *split(raw[len(CHUNKED_HEAD):], cuts)]
     assert with_body(raw, pieces) == with_h11(raw, pieces) == (b"".join(data), True, False)
 
