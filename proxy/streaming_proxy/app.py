@@ -147,13 +147,17 @@ def _stream_error(code: str, message: str) -> bytes:
     return sse_event("error", {"code": code, "message": message})
 
 
+def delta_event(text_literal: str) -> bytes:
+    """The client's `delta` event for a text that is already a valid JSON string literal (AGENT_DELTA)."""
+    return b'event: delta\ndata: {"text":' + text_literal.encode() + b"}\n\n"
+
+
 def translate(payload: str, session_id: str) -> AgentEvent:
     """One upstream event (the text of an SSE `data:` field) as the client's event. Pure."""
     delta = AGENT_DELTA.fullmatch(payload)
     if delta is not None:
         literal = delta.group(1)
-        return AgentEvent(b'event: delta\ndata: {"text":' + literal.encode() + b"}\n\n", False, "delta",
-                          text_literal=literal)
+        return AgentEvent(delta_event(literal), False, "delta", text_literal=literal)
     try:
         value = json.loads(payload)
     except ValueError:
@@ -347,13 +351,19 @@ class StreamRecord:
     def count(self, event: AgentEvent) -> None:
         if event.usage is not None:
             self.usage = event.usage
-        if event.kind != "delta":
-            return
+        if event.kind == "delta":
+            self.count_delta(event.text, event.text_literal)
+
+    def count_delta(self, text: str | None, text_literal: str | None = None) -> None:
+        """One delta sent: its text, or its text as a JSON string literal (decoded only if kept)."""
         self.deltas += 1
         if self.first_delta_ms is None:
             self.first_delta_ms = round((time.monotonic() - self.started) * 1000, 1)
-        if self.answer is not None and (text := event.answer_text) is not None:
-            self.answer.append(text)
+        if self.answer is not None:
+            if text_literal is not None:
+                text = json.loads(text_literal)
+            if text is not None:
+                self.answer.append(text)
 
     @property
     def ended(self) -> bool:
@@ -751,11 +761,15 @@ class ProxyApp:
                 return
             try:
                 payloads = decoder.feed(data)
-            except SseProtocolError:
-                record.outcome = edge.UPSTREAM_PROTOCOL_ERROR
-                yield _stream_error(edge.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
-                return
+                unreadable = False
+            except SseProtocolError as error:
+                # The events before the fault go out first, as they would have had they come apart.
+                payloads, unreadable = error.completed, True
             chunk, terminal = self._forward(payloads, plan, record)
+            if unreadable and not terminal:
+                record.outcome = edge.UPSTREAM_PROTOCOL_ERROR
+                chunk += _stream_error(edge.UPSTREAM_PROTOCOL_ERROR, "The agent sent an unreadable answer.")
+                terminal = True
             if chunk:
                 yield chunk
             if terminal:
@@ -779,6 +793,13 @@ class ProxyApp:
         out: list[bytes] = []
         terminal = False
         for payload in payloads:
+            # The agent's plain delta, by far the most frequent event: translate's first case, inline.
+            delta = AGENT_DELTA.fullmatch(payload)
+            if delta is not None:
+                literal = delta.group(1)
+                out.append(delta_event(literal))
+                record.count_delta(None, literal)
+                continue
             event = translate(payload, plan.session_id)
             record.count(event)
             if event.agent_error_type is not None:

@@ -3,6 +3,9 @@
 No thread per stream: the socket's bytes arrive in `data_received` on the event loop and go straight
 to the stream that reads them. h11 is already in the proxy (uvicorn's parser), so this costs no import.
 Why not httpx/httpcore: README, Performance ("Reading AgentCore on the event loop").
+h11 writes the request and parses the response's head; the body is unframed by `_Body` (chunked,
+Content-Length or until the connection closes, as h11 would frame it), which takes everything that
+has arrived in one pass instead of one h11 event per chunk (docs/performance.md, "The per-event path").
 
 Backpressure: a connection stops reading its socket (`pause_reading`) once READ_LIMIT bytes wait for
 the stream, and TCP's window then holds the sender back. Keep-alive: a response read to its end puts
@@ -12,6 +15,7 @@ its connection back in the pool; one cut short (a client that left, a timeout) c
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import time
@@ -22,6 +26,12 @@ import h11
 
 # Bytes a connection takes from its socket before the stream has read them; then it stops reading.
 READ_LIMIT = 64 * 1024
+# The longest chunk-size line or trailer section waited for: h11's default max_incomplete_event_size.
+MAX_LINE_BYTES = 16 * 1024
+# A chunk-size line (RFC 9112 section 7.1): hex digits, extensions (ignored, as h11 does), spaces.
+CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\r\n]*)?[ \t]*")
+# The same line with its CRLF, matched in place at the start of a chunk.
+CHUNK_HEAD = re.compile(CHUNK_SIZE_LINE.pattern + rb"\r\n")
 
 
 class UpstreamUnreachable(Exception):
@@ -50,6 +60,157 @@ class Origin:
         return self.host if self.port == default else f"{self.host}:{self.port}"
 
 
+class BodyProtocolError(Exception):
+    """The body's framing is broken (a malformed chunk-size line or chunk end, an over-long line)."""
+
+
+class _Body:
+    """A response body's bytes as they arrive, unframed: everything complete so far in one `take()`.
+
+    Framed as h11 frames a response to a POST (RFC 9112 section 6.3): no body for 204 and 304,
+    chunked when Transfer-Encoding is (h11 accepts no other coding), else Content-Length, else
+    until the connection closes. Chunk extensions and trailers are read and dropped, as h11 does.
+    """
+
+    def __init__(self, head: h11.Response, buffered: bytes) -> None:
+        # What arrived and is not taken yet: the parts as they came, joined once per take(), and
+        # how much of the first part was taken already (the rest is not copied until more arrives).
+        self._parts = [buffered] if buffered else []
+        self._offset = 0
+        self.chunked = False
+        self.until_close = False
+        # Bytes left: of the current chunk (chunked) or of the whole body (Content-Length).
+        self._remaining = 0
+        self._chunk_end = False  # the CRLF after a chunk's data is due
+        self._trailers = False  # the last chunk came: trailer lines until a blank one
+        self.ended = False
+        # Framing found broken after some of the body's bytes: those go out first, this on the next take.
+        self._broken: BodyProtocolError | None = None
+        self.keep_alive = head.http_version >= b"1.1"
+        length: int | None = None
+        for name, value in head.headers:  # names in lower case, values checked by h11
+            if name == b"connection" and b"close" in (token.strip() for token in value.lower().split(b",")):
+                self.keep_alive = False
+            elif name == b"transfer-encoding":
+                self.chunked = True  # h11 refused any coding but chunked when it parsed the head
+            elif name == b"content-length":
+                length = int(value)
+        if head.status_code in (204, 304):
+            self.chunked, length = False, 0
+        if not self.chunked:  # Transfer-Encoding wins over Content-Length, as in h11
+            self.until_close = length is None
+            self.keep_alive = self.keep_alive and not self.until_close
+            self._remaining = length or 0
+            self.ended = length == 0
+
+    def feed(self, data: bytes) -> None:
+        self._parts.append(data)
+
+    @property
+    def leftover(self) -> bool:
+        """Bytes past the body's end: nothing a kept-alive connection may hold."""
+        return bool(self._parts)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes that arrived and are not taken yet."""
+        return sum(map(len, self._parts)) - self._offset
+
+    def _keep(self, buffer: bytes, position: int) -> None:
+        """`buffer` is taken up to `position`."""
+        self._parts, self._offset = ([buffer], position) if position < len(buffer) else ([], 0)
+
+    def take(self) -> bytes:
+        """The body's bytes that have arrived since the last call, unframed (b"" if none); of a
+        chunked body, whole chunks up to READ_LIMIT bytes (and the rest of the chunk that passes it),
+        so that what one read holds, and its copies on the way to the client, stay bounded."""
+        if self._broken is not None:
+            raise self._broken
+        parts = self._parts
+        if self.ended or not parts:
+            return b""
+        position = self._offset
+        if len(parts) == 1:
+            buffer = parts[0]
+        else:
+            buffer, position = b"".join([parts[0][position:], *parts[1:]]), 0
+        if not self.chunked:
+            data = buffer[position:] if self.until_close else buffer[position: position + self._remaining]
+            self._keep(buffer, position + len(data))
+            if not self.until_close:
+                self._remaining -= len(data)
+                self.ended = self._remaining == 0
+            return data
+        taken: list[bytes] = []
+        try:
+            position = self._unchunk(buffer, position, taken)
+        except BodyProtocolError as error:
+            if not taken:
+                raise
+            self._broken, position = error, len(buffer)
+        self._keep(buffer, position)
+        return taken[0] if len(taken) == 1 else b"".join(taken)
+
+    def _unchunk(self, buffer: bytes, position: int, taken: list[bytes]) -> int:
+        """Append the data of the chunks in `buffer` from `position` on to `taken`; the position
+        where the unread rest begins."""
+        size = len(buffer)
+        taken_bytes = 0
+        while position < size:
+            if not (self._remaining or self._chunk_end or self._trailers):
+                if taken_bytes >= READ_LIMIT:
+                    break
+                # A whole chunk, its size line to its closing CRLF, taken in one step.
+                head = CHUNK_HEAD.match(buffer, position)
+                if head is not None:
+                    start = head.end()
+                    end = start + int(head.group(1), 16)
+                    if end > start and buffer.startswith(b"\r\n", end):
+                        taken.append(buffer[start:end])
+                        taken_bytes += end - start
+                        position = end + 2
+                        continue
+            if self._remaining:
+                data = buffer[position: position + self._remaining]
+                taken.append(data)
+                taken_bytes += len(data)
+                position += len(data)
+                self._remaining -= len(data)
+                if self._remaining:
+                    break
+                self._chunk_end = True
+            if self._chunk_end:
+                if size - position < 2:
+                    if buffer[position:] not in (b"", b"\r"):
+                        raise BodyProtocolError("malformed chunk end")
+                    break
+                if buffer[position: position + 2] != b"\r\n":
+                    raise BodyProtocolError("malformed chunk end")
+                position += 2
+                self._chunk_end = False
+                continue
+            line_end = buffer.find(b"\r\n", position)
+            if line_end < 0:
+                if size - position > MAX_LINE_BYTES:
+                    raise BodyProtocolError("chunk-size line or trailer too long")
+                break
+            line = buffer[position:line_end]
+            position = line_end + 2
+            if self._trailers:
+                if not line:
+                    self.ended = True
+                    break
+                if b":" not in line:
+                    raise BodyProtocolError("malformed trailer")
+                continue
+            match = CHUNK_SIZE_LINE.fullmatch(line)
+            if match is None:
+                raise BodyProtocolError("malformed chunk-size line")
+            self._remaining = int(match.group(1), 16)
+            self._trailers = self._remaining == 0
+        return position
+
+
 class _Connection(asyncio.Protocol):
     """One kept-alive connection: its transport, its h11 state, and the bytes not yet parsed."""
 
@@ -63,6 +224,8 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._pending = 0
+        # The response's body once its head is parsed: the socket's bytes go to it, not to h11.
+        self.body: _Body | None = None
 
     # -- asyncio.Protocol: called by the event loop ---------------------------------------------
 
@@ -70,7 +233,10 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # asyncio's or uvloop's (which is no asyncio.Transport subclass)
 
     def data_received(self, data: bytes) -> None:
-        self.h11.receive_data(data)
+        if self.body is not None:
+            self.body.feed(data)
+        else:
+            self.h11.receive_data(data)
         self._pending += len(data)
         if self._pending > READ_LIMIT and not self._paused:
             self._paused = True
@@ -79,13 +245,15 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.peer_closed = True
-        self.h11.receive_data(b"")
+        if self.body is None:
+            self.h11.receive_data(b"")
         self.wake()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        self.h11.receive_data(b"")  # h11 takes the end of the data more than once
+        if self.body is None:
+            self.h11.receive_data(b"")  # h11 takes the end of the data more than once
         self.wake()
 
     # -- used by Response ---------------------------------------------------------------------------
@@ -99,11 +267,27 @@ class _Connection(asyncio.Protocol):
         """The next parsed event, or h11.NEED_DATA; resumes reading once the stream took its bytes."""
         event = self.h11.next_event()
         if event is h11.NEED_DATA:
-            self._pending = 0
-            if self._paused and not self.lost:
-                self._paused = False
-                self.transport.resume_reading()
+            self.consumed(0)
         return event
+
+    def consumed(self, waiting: int) -> None:
+        """The stream took bytes; `waiting` are still to take: read the socket again if it was paused
+        and they are few enough."""
+        self._pending = waiting
+        if self._paused and waiting <= READ_LIMIT and not self.lost:
+            self._paused = False
+            self.transport.resume_reading()
+
+    def begin_body(self, head: h11.Response) -> _Body:
+        """From the response's head on, the bytes are its body's (those h11 already holds included)."""
+        self.body = _Body(head, self.h11.trailing_data[0])
+        return self.body
+
+    def end_body(self) -> None:
+        """The body was read to its end: ready for the next request unless either side closes."""
+        body, self.body = self.body, None
+        if body is not None and body.keep_alive and not body.leftover:
+            self.h11 = h11.Connection(h11.CLIENT)  # h11 saw only the head; the next exchange starts afresh
 
     async def wait(self) -> None:
         """Until bytes arrive, the connection ends, or `wake()` is called by someone else."""
@@ -118,8 +302,8 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return (not self.lost and self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE
-                and not self.transport.is_closing())
+        return (not self.lost and self.body is None and self.h11.our_state is h11.IDLE
+                and self.h11.their_state is h11.IDLE and not self.transport.is_closing())
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -166,9 +350,8 @@ class ConnectionPool:
         return connection, False
 
     def give_back(self, connection: _Connection) -> None:
-        """Pool a connection whose exchange is complete, unless either side said it closes (MUST_CLOSE)."""
-        if connection.h11.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
-            connection.h11.start_next_cycle()
+        """Pool a connection whose exchange is complete, unless either side said it closes."""
+        connection.end_body()
         if connection.reusable and len(self._idle) < self.max_idle:
             self._idle.append(connection)
         else:
@@ -190,6 +373,7 @@ class Response:
     def __init__(self, pool: ConnectionPool, connection: _Connection, head: h11.Response) -> None:
         self._pool = pool
         self._connection: _Connection | None = connection
+        self._body = connection.begin_body(head)
         self.status = head.status_code
         self.headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in head.headers}
         self.complete = False
@@ -222,25 +406,32 @@ class Response:
         self._schedule()
 
     async def read(self) -> bytes | None:
-        """The body's next bytes, as soon as any arrived; b"" at its end; None when the idle timer
-        struck first (see watch). Raises UpstreamBroken."""
+        """The body's bytes that have arrived, as soon as any did (all of them at once); b"" at its
+        end; None when the idle timer struck first (see watch). Raises UpstreamBroken."""
         connection = self._connection
         if connection is None:
             return b""
+        body = self._body
         while True:
-            event = self._next(connection)
-            if isinstance(event, h11.Data):
+            try:
+                data = body.take()
+            except BodyProtocolError as error:
+                self.close()
+                raise UpstreamBroken("ProtocolError") from error
+            connection.consumed(body.buffered)
+            if data:
                 self._idle = False
                 self._last_activity = time.monotonic()
-                return bytes(event.data)
-            if isinstance(event, h11.EndOfMessage):
+                return data
+            if body.ended:
                 self._finish(connection)
                 return b""
-            if event is not h11.NEED_DATA:
-                continue
-            if connection.lost:
+            if connection.lost or connection.peer_closed:
+                if body.until_close:
+                    self._finish(connection)
+                    return b""
                 self.close()
-                raise UpstreamBroken("ConnectionLost")
+                raise UpstreamBroken("IncompleteBody" if connection.peer_closed else "ConnectionLost")
             if self._idle:
                 self._idle = False
                 return None
@@ -255,14 +446,6 @@ class Response:
                 return True
             dropped += len(data or b"")
         return False
-
-    def _next(self, connection: _Connection) -> object:
-        try:
-            return connection.next_event()
-        except h11.RemoteProtocolError as error:
-            self.close()
-            closed = connection.lost or connection.peer_closed
-            raise UpstreamBroken("IncompleteBody" if closed else "ProtocolError") from error
 
     def _stop_timer(self) -> None:
         if self._timer is not None:

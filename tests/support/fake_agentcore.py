@@ -23,6 +23,10 @@ RUNTIME_ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:runtime/my_agent
 Answer = Callable[[socket.socket], None]
 
 
+# The head of AgentCore's streamed answer: a chunked event stream.
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
 def chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
@@ -31,8 +35,7 @@ def sse_answer(frames: bytes, end: bool = True) -> Answer:
     """A 200 event stream carrying `frames`; `end=False` leaves the body open until the proxy closes it."""
 
     def answer(sock: socket.socket) -> None:
-        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-                     + (chunk(frames) if frames else b"") + (b"0\r\n\r\n" if end else b""))
+        sock.sendall(CHUNKED_HEAD + (chunk(frames) if frames else b"") + (b"0\r\n\r\n" if end else b""))
 
     return answer
 
