@@ -145,8 +145,10 @@ def run(parts: list[str], sizes: Sizes, runs: int, progress: Callable[[str], Non
 PART_NOTES = {
     "proxy": "Proxy alone: the proxy (uvicorn, run.sh) in front of bench/fake_upstream.py, which costs next to "
     "nothing, so these rows are the proxy's own cost and carry the targets. CPU per event is the proxy "
-    "process's user + system time over one stream divided by its events (/proc, 10 ms ticks: the token "
-    "streams are long enough for that to be ~5%); it includes opening and closing the stream. The per-event "
+    "process's CPU time (every thread, user + system) over one stream divided by its events, from the "
+    "kernel's exact run time of each thread (/proc/PID/task/*/schedstat; the 10 ms clock ticks of "
+    "/proc/PID/stat only when a thread ended during the stream), the anchor's the same way; it includes "
+    "opening and closing the stream. The per-event "
     "delay is paired per event: the fake writes its write time into each token and the client subtracts it "
     "from that event's arrival, so it covers two loopback hops, the proxy and the client's parsing (read "
     "directly from the fake, one hop and the parsing, for comparison). Time to first token is the first "

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.anchor import anchored_figure
-from bench.procfs import RssSampler, cpu_seconds, rss_bytes
+from bench.procfs import RssSampler, cpu_reading, cpu_seconds_since, rss_bytes
 from bench.report import Figure
 from bench.stats import alternate, median, percentile, spread
 from bench.timed_stream import TimedStream, read_from_agent, read_from_proxy
@@ -73,9 +73,9 @@ def written_at(text: str) -> float:
 
 def cpu_per_event(proxy: FakeProxy, prompt: str, events: int) -> float:
     """Microseconds of proxy CPU (all threads, user + system) per event of one stream."""
-    before = cpu_seconds(proxy.pid)
+    before = cpu_reading(proxy.pid)
     stream = proxy.read(prompt, keep_text=False)
-    used = cpu_seconds(proxy.pid) - before
+    used = cpu_seconds_since(proxy.pid, before)
     if len(stream.deltas) != events:
         raise RuntimeError(f"{proxy.label}: {len(stream.deltas)} events arrived, not {events}")
     return used / events * 1e6

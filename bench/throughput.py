@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.procfs import cpu_seconds
+from bench.procfs import cpu_reading, cpu_seconds_since
 from bench.report import Figure
 from bench.stats import alternate, median, spread
 from bench.timed_stream import TimedStream, read_from_agent, read_from_proxy
@@ -35,12 +35,12 @@ class Run:
 
 
 def run_once(path: Path, prompt: str) -> Run:
-    before = {role: cpu_seconds(pid) for role, pid in path.pids.items()}
+    before = {role: cpu_reading(pid) for role, pid in path.pids.items()}
     stream = path.read(prompt)
-    after = {role: cpu_seconds(pid) for role, pid in path.pids.items()}
+    used = {role: cpu_seconds_since(pid, before[role]) for role, pid in path.pids.items()}
     if stream.terminal != "done":
         raise RuntimeError(f"{path.label}: stream ended with {stream.terminal!r} (HTTP {stream.status})")
-    return Run(stream, {role: after[role] - before[role] for role in path.pids})
+    return Run(stream, used)
 
 
 def paths(stack: LocalStack) -> list[Path]:
