@@ -68,6 +68,9 @@ def test_the_limit_releases_the_slot_the_upstream_call_and_the_agents_turn(stack
             time.sleep(0.2)
         usage = messages(stack, "proxy", USAGE_RECORD_MESSAGE)
         assert [record["outcome"] for record in usage] == [f"error:{STREAM_TIMEOUT}"]
+        # The usage record is written when the stream ends; the stop's round trip to the agent after it.
+        while not messages(stack, "proxy", "abandoned turn stopped") and time.monotonic() - started < bound:
+            time.sleep(0.2)
         stops = messages(stack, "proxy", "abandoned turn stopped")
         assert [record["stopped"] for record in stops] == [True]
         while not messages(stack, "agent", "turn_cancelled") and time.monotonic() - started < bound:
