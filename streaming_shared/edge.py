@@ -81,9 +81,6 @@ CONTENT_BLOCKED_MESSAGE = (
 # The turn asked for more tool calls than the agent allows (AGENT_MAX_TOOL_CALLS): stopped, instead of `done`.
 TOOL_CALL_LIMIT = "TOOL_CALL_LIMIT"
 TOOL_CALL_LIMIT_MESSAGE = "The agent called too many tools in one turn and was stopped. Try a simpler request."
-# Opening the agent's stream failed after `start` went out: the same codes as the HTTP errors they
-# used to be (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT), now as `error` events.
-OPEN_ERROR_CODES = (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT)
 
 
 def error_body(code: str, message: str, request_id: str) -> dict[str, Any]:

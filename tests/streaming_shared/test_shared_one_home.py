@@ -152,3 +152,25 @@ def test_the_page_header_reader_finds_reads_and_every_way_of_setting_one() -> No
     code = ('const h = response.headers.get("X-Trace");\nconst headers = { "Content-Type": "a", Accept: "b" };\n'
             'headers["x-api-key"] = k;\nheaders.Authorization = t;\nfetch(u, { headers: { ...x, "X-Extra": 1 } });\n')
     assert page_headers(code) == ({"x-trace"}, {"content-type", "accept", "x-api-key", "authorization", "x-extra"})
+
+
+
+def unused_shared_names(shared: list[Path], production: list[Path]) -> list[str]:
+    """Top-level names of the shared modules that no production code outside the definition names:
+    what only tests would use, shipped in both zips (comments do not count as a use)."""
+    code = "\n".join(line.split("#")[0] for path in production for line in path.read_text(encoding="utf-8").splitlines())
+    return [f"{path.name}: {name}" for path in shared
+            for name in sorted(defined_names(ast.parse(path.read_text(encoding="utf-8"))))
+            if len(re.findall(rf"\b{re.escape(name)}\b", code)) < 2]
+
+
+def test_the_shared_package_holds_only_what_production_code_uses() -> None:
+    shared = sorted((REPO_ROOT / "streaming_shared").glob("*.py"))
+    assert unused_shared_names(shared, [*production_modules(), REPO_ROOT / "__main__.py"]) == []
+
+
+def test_the_unused_name_check_counts_a_use_outside_the_definition(tmp_path: Path) -> None:
+    shared, user = tmp_path / "edge.py", tmp_path / "app.py"
+    shared.write_text("USED = 1\nONLY_TESTS = 2  # USED\n\n\ndef helper():\n    return USED\n")
+    user.write_text("from edge import helper\n# ONLY_TESTS in a comment is no use\n")
+    assert unused_shared_names([shared], [shared, user]) == ["edge.py: ONLY_TESTS"]
