@@ -5,8 +5,8 @@ Everything else about a key is derived from this table: PROJECT_CONFIG_KEYS (wha
 the allowed values and ranges parse_settings checks (stack_config/settings.py), and the configuration
 table of docs/deploying.md (`python3 dev.py docs` writes it with tests/support/config_docs.py, which
 reads the stack files; a test checks the committed one is the generated one). Pulumi.yaml's
-`config:` block is the copy the Pulumi CLI needs: a test checks it declares exactly these keys with
-these types, defaults and descriptions.
+`config:` block is the copy the Pulumi CLI needs: a test (tests/stack_config/test_infra_settings.py)
+checks it declares exactly these keys with these types, defaults and descriptions.
 """
 
 from __future__ import annotations
@@ -281,31 +281,6 @@ OBJECT_CONFIG_KEYS: tuple[str, ...] = tuple(key.name for key in CONFIG_KEYS if k
 def _same(one: Any, other: Any) -> bool:
     """Equal values of the same type: `false` and `0` (equal in Python) are different settings."""
     return type(one) is type(other) and one == other
-
-
-def pulumi_declaration(key: ConfigKey) -> dict[str, Any]:
-    """The key's entry in Pulumi.yaml's `config:` block, as YAML loads it."""
-    declaration: dict[str, Any] = {} if key.type is OBJECT else {"type": key.type}
-    if key.type == ARRAY:
-        declaration["items"] = {"type": STRING}
-    return {**declaration, "default": key.default, "description": key.description}
-
-
-def pulumi_yaml_differences(config_block: Mapping[str, Any]) -> list[str]:
-    """How Pulumi.yaml's `config:` block differs from the declaration, one line per key and field."""
-    declared = {key.name: pulumi_declaration(key) for key in CONFIG_KEYS}
-    problems = [f"{name}: declared in stack_config/config_keys.py but missing from Pulumi.yaml"
-                for name in declared if name not in config_block]
-    problems += [f"{name}: in Pulumi.yaml but not declared in stack_config/config_keys.py"
-                 for name in config_block if name not in declared]
-    for name in (name for name in declared if name in config_block):
-        written = config_block[name] if isinstance(config_block[name], Mapping) else {}
-        for field in sorted(set(declared[name]) | set(written)):
-            want, have = declared[name].get(field, "<absent>"), written.get(field, "<absent>")
-            if not _same(want, have):
-                problems.append(f"{name}: {field} differs: Pulumi.yaml has {have!r}, "
-                                f"stack_config/config_keys.py declares {want!r}")
-    return problems
 
 
 # --- the docs table --------------------------------------------------------------------------------
