@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any, Mapping
 
 from stack_config.auth import QUOTA_PERIODS
-from streaming_shared.agent_config import MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
+from streaming_shared.agent_config import DEFAULT_MAX_TOOL_CALLS, MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
 from streaming_shared.auth_modes import AUTH_MODES
 from streaming_shared.edge import (
     LOG_LEVELS,
@@ -108,7 +108,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("agentMaxSessions", INTEGER, 100,
               "Conversations the agent keeps in memory at once (AGENT_MAX_SESSIONS).",
               bounds=(1, 100_000)),
-    ConfigKey("agentMaxToolCalls", INTEGER, 20,
+    ConfigKey("agentMaxToolCalls", INTEGER, DEFAULT_MAX_TOOL_CALLS,
               "Tool calls one turn may make before the agent stops it with TOOL_CALL_LIMIT "
               "(AGENT_MAX_TOOL_CALLS, 1..1000).",
               bounds=(1, MAX_TOOL_CALLS_CEILING), see=("Make it yours", "../README.md#make-it-yours")),
@@ -194,9 +194,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Own the account-wide API Gateway CloudWatch Logs role setting (one per account and region; stage "
               "logging fails without it). Exactly one stack per account and region may own it: dev does, prod "
               "(which shares dev's account by default) does not. Kept in AWS on destroy."),
-    ConfigKey("streamTimeoutSeconds", INTEGER, 880,
-              "Stream limit in seconds (60..880): the proxy ends a longer stream with an error event "
-              "STREAM_TIMEOUT. The Lambda timeout and the integration timeout are 20 s longer: API Gateway's 900 s "
+    ConfigKey("streamTimeoutSeconds", INTEGER, MAX_STREAM_LIMIT_SECONDS,
+              f"Stream limit in seconds (60..{MAX_STREAM_LIMIT_SECONDS}): the proxy ends a longer stream with an "
+              f"error event STREAM_TIMEOUT. The Lambda timeout and the integration timeout are "
+              f"{STREAM_LIMIT_HEADROOM_SECONDS} s longer: API Gateway's {MAX_STREAM_SECONDS} s "
               "maximum counts from the request, the function's init included.",
               bounds=(60, MAX_STREAM_LIMIT_SECONDS),
               above_maximum=f"API Gateway ends a stream after {MAX_STREAM_SECONDS} s counted from the request, the "
