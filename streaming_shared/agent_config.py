@@ -1,6 +1,8 @@
 """The rules of the agent's environment that the stack's settings check too, before a deployment:
 the agent reads these variables at start-up (agent/streaming_agent/settings.py) and the stack's
 settings validate the config keys that become them (stack_config/settings.py, stack_config/guardrail.py).
+Also Bedrock's tool name grammar, which the proxy checks the agent's tool events against and the
+offline model the tools a prompt's directive names.
 """
 
 from __future__ import annotations
@@ -19,3 +21,5 @@ GUARDRAIL_ID_PATTERN = re.compile(
     r"[a-z0-9]{1,64}|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+"
 )
 GUARDRAIL_VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,7}|DRAFT")
+# Bedrock's ToolName grammar (botocore bedrock-runtime service model).
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")

@@ -29,6 +29,7 @@ SHARED_FACTS = {
     "MAX_TOOL_CALLS_CEILING": "streaming_shared/agent_config.py",
     "MAX_OUTPUT_TOKENS_RANGE": "streaming_shared/agent_config.py",
     "DEFAULT_MAX_TOOL_CALLS": "streaming_shared/agent_config.py",
+    "TOOL_NAME": "streaming_shared/agent_config.py",
     "JsonFormatter": "streaming_shared/jsonlog.py",
     "session_hash": "streaming_shared/jsonlog.py",
     "error_body": "streaming_shared/edge.py",
