@@ -15,6 +15,7 @@ from typing import Any
 
 from client.auth import resolve_region, sigv4_headers
 from client.sse import SseComment, SseMessage, SseParser
+from streaming_shared.edge import INVOKE_PATH, REQUEST_ID_HEADER, SESSION_ID_HEADER, STOP_PATH
 
 DEFAULT_TIMEOUT_SECONDS = 960.0  # above API Gateway's 15-minute stream limit: the server ends first
 # A stop is answered at once, unless AgentCore has to start the session's microVM first.
@@ -74,10 +75,6 @@ class InvokeError(Exception):
 
 class StreamBrokenError(Exception):
     """The stream started but ended without a done or error event, or carried data that is not JSON."""
-
-
-INVOKE_PATH = "/invoke"
-STOP_PATH = "/stop"
 
 
 def invoke_target(url: str, route: str = INVOKE_PATH) -> tuple[type[http.client.HTTPConnection], str, int | None, str]:
@@ -181,7 +178,7 @@ def stream_invoke(
     ended = False
     try:
         response = post_json(connection, url, INVOKE_PATH, body, "text/event-stream", credentials, headers)
-        session_id = response.getheader("X-Session-Id") or session_id
+        session_id = response.getheader(SESSION_ID_HEADER) or session_id
         for event in events_from(response):
             ended = ended or event.name in TERMINAL_EVENTS
             yield event
@@ -306,6 +303,6 @@ def error_from_response(response: http.client.HTTPResponse) -> InvokeError:
         status=response.status,
         code=code,
         message=message,
-        request_id=response.getheader("X-Request-Id") or request_id or response.getheader("x-amzn-RequestId"),
+        request_id=response.getheader(REQUEST_ID_HEADER) or request_id or response.getheader("x-amzn-RequestId"),
         retry_after=response.getheader("Retry-After"),
     )

@@ -4,7 +4,7 @@ For each request it does what API Gateway and Lambda Web Adapter do together:
 - only POST /invoke and POST /stop are routed; anything else gets API Gateway's "Missing Authentication
   Token" 403;
 - the caller is authenticated per auth mode (see gateway_auth.py) and refused with the deployed API's
-  rewritten gateway responses (GATEWAY_RESPONSES in proxy/streaming_proxy/edge.py);
+  rewritten gateway responses (GATEWAY_RESPONSES in streaming_shared/edge.py);
 - the identity and a fresh requestId go to the proxy as the JSON header x-amzn-request-context, the
   way Lambda Web Adapter passes API Gateway's request context. A client-sent copy of that header is
   dropped first, so no client can forge an identity;

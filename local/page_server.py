@@ -22,6 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 from local.background_http import HOST, BackgroundHttpServer, GuardedRequestHandler
+from streaming_shared.edge import INVOKE_PATH
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Only these files are served: no directory listing, no path handling to get wrong.
@@ -75,7 +76,7 @@ PREFLIGHT_TIMEOUT_SECONDS = 10
 def invoke_url(api_url: str) -> str:
     """<API URL>/invoke, as the page builds it (an URL that already ends in /invoke is kept)."""
     base = api_url.rstrip("/")
-    return base if base.endswith("/invoke") else f"{base}/invoke"
+    return base if base.endswith(INVOKE_PATH) else f"{base}{INVOKE_PATH}"
 
 
 def cors_warning(api_url: str, origin: str) -> str | None:

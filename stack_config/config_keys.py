@@ -5,8 +5,8 @@ Everything else about a key is derived from this table: PROJECT_CONFIG_KEYS (wha
 the allowed values and ranges parse_settings checks (stack_config/settings.py), and the configuration
 table of docs/deploying.md (`python3 dev.py docs` writes it with tests/support/config_docs.py, which
 reads the stack files; a test checks the committed one is the generated one). Pulumi.yaml's
-`config:` block is the copy the Pulumi CLI needs: a test checks it declares exactly these keys with
-these types, defaults and descriptions.
+`config:` block is the copy the Pulumi CLI needs: a test (tests/stack_config/test_infra_settings.py)
+checks it declares exactly these keys with these types, defaults and descriptions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any, Mapping
 
 from stack_config.auth import QUOTA_PERIODS
-from streaming_shared.agent_config import MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
+from streaming_shared.agent_config import DEFAULT_MAX_TOOL_CALLS, MAX_OUTPUT_TOKENS_RANGE, MAX_TOOL_CALLS_CEILING
 from streaming_shared.auth_modes import AUTH_MODES
 from streaming_shared.edge import (
     LOG_LEVELS,
@@ -108,7 +108,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("agentMaxSessions", INTEGER, 100,
               "Conversations the agent keeps in memory at once (AGENT_MAX_SESSIONS).",
               bounds=(1, 100_000)),
-    ConfigKey("agentMaxToolCalls", INTEGER, 20,
+    ConfigKey("agentMaxToolCalls", INTEGER, DEFAULT_MAX_TOOL_CALLS,
               "Tool calls one turn may make before the agent stops it with TOOL_CALL_LIMIT "
               "(AGENT_MAX_TOOL_CALLS, 1..1000).",
               bounds=(1, MAX_TOOL_CALLS_CEILING), see=("Make it yours", "../README.md#make-it-yours")),
@@ -194,9 +194,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Own the account-wide API Gateway CloudWatch Logs role setting (one per account and region; stage "
               "logging fails without it). Exactly one stack per account and region may own it: dev does, prod "
               "(which shares dev's account by default) does not. Kept in AWS on destroy."),
-    ConfigKey("streamTimeoutSeconds", INTEGER, 880,
-              "Stream limit in seconds (60..880): the proxy ends a longer stream with an error event "
-              "STREAM_TIMEOUT. The Lambda timeout and the integration timeout are 20 s longer: API Gateway's 900 s "
+    ConfigKey("streamTimeoutSeconds", INTEGER, MAX_STREAM_LIMIT_SECONDS,
+              f"Stream limit in seconds (60..{MAX_STREAM_LIMIT_SECONDS}): the proxy ends a longer stream with an "
+              f"error event STREAM_TIMEOUT. The Lambda timeout and the integration timeout are "
+              f"{STREAM_LIMIT_HEADROOM_SECONDS} s longer: API Gateway's {MAX_STREAM_SECONDS} s "
               "maximum counts from the request, the function's init included.",
               bounds=(60, MAX_STREAM_LIMIT_SECONDS),
               above_maximum=f"API Gateway ends a stream after {MAX_STREAM_SECONDS} s counted from the request, the "
@@ -281,31 +282,6 @@ OBJECT_CONFIG_KEYS: tuple[str, ...] = tuple(key.name for key in CONFIG_KEYS if k
 def _same(one: Any, other: Any) -> bool:
     """Equal values of the same type: `false` and `0` (equal in Python) are different settings."""
     return type(one) is type(other) and one == other
-
-
-def pulumi_declaration(key: ConfigKey) -> dict[str, Any]:
-    """The key's entry in Pulumi.yaml's `config:` block, as YAML loads it."""
-    declaration: dict[str, Any] = {} if key.type is OBJECT else {"type": key.type}
-    if key.type == ARRAY:
-        declaration["items"] = {"type": STRING}
-    return {**declaration, "default": key.default, "description": key.description}
-
-
-def pulumi_yaml_differences(config_block: Mapping[str, Any]) -> list[str]:
-    """How Pulumi.yaml's `config:` block differs from the declaration, one line per key and field."""
-    declared = {key.name: pulumi_declaration(key) for key in CONFIG_KEYS}
-    problems = [f"{name}: declared in stack_config/config_keys.py but missing from Pulumi.yaml"
-                for name in declared if name not in config_block]
-    problems += [f"{name}: in Pulumi.yaml but not declared in stack_config/config_keys.py"
-                 for name in config_block if name not in declared]
-    for name in (name for name in declared if name in config_block):
-        written = config_block[name] if isinstance(config_block[name], Mapping) else {}
-        for field in sorted(set(declared[name]) | set(written)):
-            want, have = declared[name].get(field, "<absent>"), written.get(field, "<absent>")
-            if not _same(want, have):
-                problems.append(f"{name}: {field} differs: Pulumi.yaml has {have!r}, "
-                                f"stack_config/config_keys.py declares {want!r}")
-    return problems
 
 
 # --- the docs table --------------------------------------------------------------------------------

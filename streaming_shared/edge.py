@@ -32,6 +32,9 @@ READY_PATH = "/_ready"
 # Lambda Web Adapter hands API Gateway's request context to the app as this JSON header, replacing
 # any copy a client sent; the local gateway does the same.
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
+# The contract's response headers: the turn's session (to continue it) and the request's id.
+SESSION_ID_HEADER = "X-Session-Id"
+REQUEST_ID_HEADER = "X-Request-Id"
 # A Cognito user-pool authorizer on a method without OAuth scopes takes ID tokens, whose
 # `token_use` claim is "id" (an access token's is "access", and names its client in `client_id`).
 ID_TOKEN_USE = "id"
@@ -78,9 +81,6 @@ CONTENT_BLOCKED_MESSAGE = (
 # The turn asked for more tool calls than the agent allows (AGENT_MAX_TOOL_CALLS): stopped, instead of `done`.
 TOOL_CALL_LIMIT = "TOOL_CALL_LIMIT"
 TOOL_CALL_LIMIT_MESSAGE = "The agent called too many tools in one turn and was stopped. Try a simpler request."
-# Opening the agent's stream failed after `start` went out: the same codes as the HTTP errors they
-# used to be (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT), now as `error` events.
-OPEN_ERROR_CODES = (THROTTLED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT)
 
 
 def error_body(code: str, message: str, request_id: str) -> dict[str, Any]:
@@ -156,7 +156,7 @@ PREFLIGHT_STATUS = 204
 ALLOWED_METHODS = "POST, OPTIONS"
 # What the chat page sends (content-type, x-api-key) and what IAM-signed or Cognito callers add.
 ALLOWED_HEADERS = "content-type, x-api-key, authorization, x-amz-date, x-amz-security-token"
-EXPOSED_HEADERS = "X-Session-Id, X-Request-Id, Retry-After"
+EXPOSED_HEADERS = f"{SESSION_ID_HEADER}, {REQUEST_ID_HEADER}, Retry-After"
 # Browsers cap this (Chromium at 2 h); 10 minutes keeps a changed policy from lingering long.
 PREFLIGHT_MAX_AGE_SECONDS = 600
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"

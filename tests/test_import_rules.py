@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.docs import section
+from tests.support.imports import imported_modules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = {
@@ -42,19 +43,6 @@ ALLOWED = {
 # The test-only package beside the agent's, and what the agent zip ships of agent/.
 TEST_ONLY_AGENT_PACKAGE = "offline_model"
 SHIPPED_AGENT_CODE = ("main.py", "streaming_agent")
-
-
-def imported_modules(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module name) for every import of the file; relative ones stay in the package."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found += [(node.lineno, node.module)]
-            # `from streaming_shared import edge` names the module in the alias.
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-    return found
 
 
 def module_level_imports(path: Path) -> list[tuple[int, str]]:

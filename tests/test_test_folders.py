@@ -1,14 +1,17 @@
 """Where tests live (docs/testing.md, "Where a new test goes"), enforced: one test folder per
 production folder, the suites that cross folders under tests/system/, every helper in tests/support/
-and imported one way, `from tests.support.<module> import ...`.
+and imported one way, `from tests.support.<module> import ...`, and each deployable's package by its
+one name (`streaming_proxy`, not `proxy.streaming_proxy`).
 
 Read with `ast`, so nothing is imported or run.
 """
 
 from __future__ import annotations
 
-import ast
+import tomllib
 from pathlib import Path
+
+from tests.support.imports import imported_modules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS = REPO_ROOT / "tests"
@@ -22,6 +25,11 @@ SYSTEM_SUITES = {"auth", "browser", "compat", "delivery", "e2e", "reliability"}
 SUPPORT = "support"
 # Folders that hold no Python of the suite: the Node client's project that tests/system/compat drives.
 NOT_PYTHON = {"node", "node_modules", "__pycache__"}
+# The folders pytest puts on sys.path besides the root (pyproject.toml): agent/ and proxy/, deployed as
+# zip roots, so their packages have one name, streaming_agent and streaming_proxy, as in the zips.
+DEPLOYABLE_ROOTS = set(
+    tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]["pythonpath"]
+) - {"."}
 
 
 def python_files(root: Path) -> list[Path]:
@@ -51,37 +59,31 @@ def layout_problems(tests: Path) -> list[str]:
     return problems
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
-    """(line, module) for every absolute import of the file, and each entry of its `pytest_plugins`."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found += [(node.lineno, node.module)]
-        elif isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "pytest_plugins" for target in node.targets):
-            found += [(node.lineno, element.value) for element in ast.walk(node.value)
-                      if isinstance(element, ast.Constant) and isinstance(element.value, str)]
-    return found
-
-
 def import_problems(tests: Path) -> list[str]:
     """Imports of test code that reach a module of the suite other than through tests.support: a
-    bare module name that pytest's sys.path insertion happens to resolve, or another test module."""
+    bare module name that pytest's sys.path insertion happens to resolve, or another test module;
+    and a deployable's module reached through its folder (`proxy.streaming_proxy.sse`), a second name
+    under which Python loads a second copy of the module the other tests import as `streaming_proxy.sse`.
+    One problem per import line."""
     local_names = {path.stem for path in python_files(tests)} | folders(tests)
-    problems = []
+    problems: dict[tuple[Path, int], str] = {}
     for path in python_files(tests):
+        where = path.relative_to(tests.parent)
         for line, module in imported_modules(path):
             top = module.split(".")[0]
             if top == "tests" and not module.startswith(f"tests.{SUPPORT}"):
-                problems.append(f"{path.relative_to(tests.parent)}:{line} imports {module}: only tests.support is imported")
+                problem = f"{where}:{line} imports {module}: only tests.support is imported"
             elif top.startswith("test_") and top in local_names:
-                problems.append(f"{path.relative_to(tests.parent)}:{line} imports the test module {module}: "
-                                "what tests share goes in tests/support/")
+                problem = f"{where}:{line} imports the test module {module}: what tests share goes in tests/support/"
             elif top in local_names - PRODUCTION_FOLDERS and top != "tests":
-                problems.append(f"{path.relative_to(tests.parent)}:{line} imports {module} by its bare name: "
-                                f"import it as tests.support.{top}")
-    return problems
+                problem = f"{where}:{line} imports {module} by its bare name: import it as tests.support.{top}"
+            elif top in DEPLOYABLE_ROOTS and "." in module:
+                problem = (f"{where}:{line} imports {module} through its folder: import it as "
+                           f"{module.split('.', 1)[1]}, the one name of the deployable's package")
+            else:
+                continue
+            problems.setdefault((path, line), problem)
+    return list(problems.values())
 
 
 def test_each_test_folder_is_a_production_folders_or_a_system_suite() -> None:
@@ -105,7 +107,8 @@ def test_the_rules_catch_a_helper_in_a_test_folder_and_its_bare_import(tmp_path:
         (tests / name).write_text("")
     (tests / "proxy" / "test_sse.py").write_text(
         "from harness import run\nfrom tests.infra.harness import run\nfrom tests.support.harness import run\n"
-        "from test_stacks import stacks\nfrom proxy.streaming_proxy import sse\n")
+        "from test_stacks import stacks\nfrom proxy.streaming_proxy import sse\nfrom streaming_proxy import sse\n"
+        "import agent.offline_model.directives\nfrom offline_model.directives import parse_directives\n")
     (tests / "conftest.py").write_text('pytest_plugins = ["tests.support.harness", "tests.infra.harness"]\n')
     assert layout_problems(tests) == [
         "tests/infra/ names no production folder (" + ", ".join(sorted(PRODUCTION_FOLDERS)) + "); "
@@ -115,4 +118,5 @@ def test_the_rules_catch_a_helper_in_a_test_folder_and_its_bare_import(tmp_path:
     ]
     assert [problem.split(" imports ")[0] for problem in import_problems(tests)] == [
         "tests/conftest.py:1", "tests/proxy/test_sse.py:1", "tests/proxy/test_sse.py:2", "tests/proxy/test_sse.py:4",
+        "tests/proxy/test_sse.py:5", "tests/proxy/test_sse.py:7",
     ]

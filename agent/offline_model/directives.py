@@ -2,7 +2,8 @@
 
 One home for the grammar (model.py says what each directive makes the offline model do), read by
 the offline model and by the bench's fake upstream (bench/fake_upstream.py), which understands some
-of the same directives and adds its own in the same syntax. Standard library only, so the fake
+of the same directives and adds its own in the same syntax. Standard library and streaming_shared
+only (a tool's name follows Bedrock's grammar, streaming_shared.agent_config.TOOL_NAME), so the fake
 starts without Strands.
 """
 
@@ -13,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from streaming_shared.agent_config import TOOL_NAME
 
 DEFAULT_PIECE_SIZE = 1024
 
@@ -28,8 +31,6 @@ _FLAGS = ("markdown", "narrate")
 _DIRECTIVE = re.compile(valued_directives(_VALUED).pattern + r"|\[\[(" + "|".join(_FLAGS) + r")\]\]")
 # [[tool:NAME]] or [[tool:NAME {json}]]; the JSON runs to the first "}" followed by "]]".
 _TOOL_DIRECTIVE = re.compile(r"\[\[tool:([^\s\[\]{}]*)\s*(\{.*?\})?\s*\]\]", re.DOTALL)
-# Bedrock's ToolName grammar (botocore bedrock-runtime service model).
-TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 GUARDRAIL_SIMULATIONS = ("input", "output", "mask")
 
 

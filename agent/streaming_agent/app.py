@@ -45,6 +45,7 @@ from strands.agent.agent_result import AgentResult
 from strands.models import Model
 from strands.types.exceptions import MaxTokensReachedException
 
+from streaming_shared.agent_config import DEFAULT_MAX_TOOL_CALLS
 from streaming_shared.jsonlog import session_hash
 
 from .disconnect import DisconnectSignalMiddleware, current_disconnect_signal
@@ -53,7 +54,7 @@ from .logs import log_event, route_library_logs
 from .memory import memory_session_manager
 from .model_factory import build_model
 from .sessions import SessionSlot, SessionStore
-from .settings import DEFAULT_MAX_TOOL_CALLS, AgentSettings
+from .settings import AgentSettings
 from .tool_events import TurnToolCalls, agent_tools, equip, tool_event, tool_limit_event
 
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from streaming_shared.agent_config import (
+    DEFAULT_MAX_TOOL_CALLS,
     GUARDRAIL_ID_PATTERN,
     GUARDRAIL_VERSION_PATTERN,
     MAX_OUTPUT_TOKENS_RANGE,
     MAX_TOOL_CALLS_CEILING,
 )
+from streaming_shared.edge import MAX_STREAM_SECONDS
 
 ModelProvider = Literal["bedrock", "offline"]
 MODEL_PROVIDERS: tuple[ModelProvider, ...] = ("bedrock", "offline")
@@ -27,10 +29,7 @@ DEFAULT_MAX_SESSIONS = 100
 DEFAULT_OFFLINE_DELAY_MS = 40
 # AGENT_TURN_TIME_LIMIT_SECONDS: the agent ends a turn that has run this long (docs/http-contract.md, the turn limits).
 # Unset: no limit. The ceiling is API Gateway's 15-minute stream limit: nobody reads a turn past it.
-TURN_TIME_LIMIT_SECONDS_RANGE = (1, 900)
-# Tool calls one turn may make before it is stopped (a runaway loop of tool calls; tool_events.py);
-# at most MAX_TOOL_CALLS_CEILING (streaming_shared/agent_config.py).
-DEFAULT_MAX_TOOL_CALLS = 20
+TURN_TIME_LIMIT_SECONDS_RANGE = (1, MAX_STREAM_SECONDS)
 # AgentCore Memory ids as the service model allows them: <name>-<10 characters>, or the full ARN.
 MEMORY_ID_PATTERN = re.compile(
     r"(arn:(aws|aws-cn|aws-us-gov):bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:memory/)?[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}"

@@ -37,6 +37,8 @@ from streaming_shared.edge import (
     INVOKE_METHOD,
     INVOKE_PATH,
     READY_PATH,
+    REQUEST_ID_HEADER,
+    SESSION_ID_HEADER,
     STOP_METHOD,
     STOP_PATH,
     USAGE_RECORD_MESSAGE,
@@ -102,7 +104,7 @@ SHUTDOWN_REPORT_SECONDS = 0.2
 
 
 def error_response(error: ApiError, request_id: str) -> JSONResponse:
-    headers = {"X-Request-Id": request_id, "Cache-Control": "no-store", **error.headers}
+    headers = {REQUEST_ID_HEADER: request_id, "Cache-Control": "no-store", **error.headers}
     return JSONResponse(error.body(request_id), status_code=error.status, headers=headers)
 
 
@@ -400,7 +402,7 @@ class StreamPlan:
 
 
 def response_start(plan: StreamPlan) -> Message:
-    headers = {**STREAM_HEADERS, "X-Session-Id": plan.session_id, "X-Request-Id": plan.request_id}
+    headers = {**STREAM_HEADERS, SESSION_ID_HEADER: plan.session_id, REQUEST_ID_HEADER: plan.request_id}
     return {
         "type": "http.response.start",
         "status": 200,
@@ -872,7 +874,7 @@ class ProxyApp:
                                     upstreamError=upstream_error_code(error), **fields)
                 return error_response(api_error, request_id)
             self.logger.info("stop requested", stopped=stopped, **fields)
-            return JSONResponse({"stopped": stopped}, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
+            return JSONResponse({"stopped": stopped}, headers={REQUEST_ID_HEADER: request_id, "Cache-Control": "no-store"})
 
     # -- everything else ----------------------------------------------------------------------------
 

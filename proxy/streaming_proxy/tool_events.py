@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from streaming_shared.agent_config import TOOL_NAME
+
 TOOL_STATUSES = ("started", "finished", "failed")
-# Bedrock's ToolUseId and ToolName grammars (botocore bedrock-runtime service model).
+# Bedrock's ToolUseId grammar (botocore bedrock-runtime service model); its ToolName is TOOL_NAME.
 TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
-TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 def tool_event_data(value: dict[str, Any]) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from tests.support.agent_test_support import invoke, running_agent, session_id
-from streaming_agent.settings import DEFAULT_MAX_TOOL_CALLS, AgentConfigurationError, load_settings
+from streaming_agent.settings import AgentConfigurationError, load_settings
+from streaming_shared.agent_config import DEFAULT_MAX_TOOL_CALLS
 from streaming_agent.tool_events import TurnToolCalls
 
 

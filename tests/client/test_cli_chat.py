@@ -12,7 +12,7 @@ from tests.support.streams import standin
 
 from client.__main__ import CHAT_PROMPT, EXIT_DONE, EXIT_INTERRUPTED
 from local.stack import LocalStack
-from proxy.streaming_proxy.upstream import STOP_PAYLOAD
+from streaming_proxy.upstream import STOP_PAYLOAD
 
 CTRL_C = b"\x03"
 CTRL_D = b"\x04"

@@ -30,8 +30,10 @@ from tests.support.infra_harness import (
 )
 
 from packager.artifacts import sha256_of_file
+from components.agent_runtime import ADOT_ENVIRONMENT
 from components.buckets import BUCKET_PREFIX_MAX_LENGTH
 from stack_config.naming import AGENTCORE_NAME_PATTERN
+from streaming_agent.settings import load_settings
 from streaming_shared.edge import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
@@ -484,6 +486,38 @@ def test_runtime_environment_lifecycle_and_protocol(stack_run: ProgramRun) -> No
     assert lifecycle["idleRuntimeSessionTimeout"] <= lifecycle["maxLifetime"]
     assert runtime["protocolConfiguration"] == {"serverProtocol": "HTTP"}
     assert AGENTCORE_NAME_PATTERN.fullmatch(runtime["agentRuntimeName"])
+
+
+class ReadEnviron(dict[str, str]):
+    """An environment that notes each variable read from it."""
+
+    def __init__(self, variables: dict[str, str]) -> None:
+        super().__init__(variables)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_the_agent_reads_every_variable_the_stack_sets_for_it(stack_run: ProgramRun) -> None:
+    # The stack names the agent's variables (components/agent_runtime.py) and the agent reads them
+    # (streaming_agent/settings.py): one renamed on one side only would be ignored, not refused.
+    variables = stack_run.one(RUNTIME).inputs["environmentVariables"]
+    environ = ReadEnviron(variables)
+    settings = load_settings(environ)
+    # The ADOT variables are opentelemetry-instrument's, read before the agent starts.
+    assert set(variables) - set(ADOT_ENVIRONMENT) - environ.read == set()
+    assert (settings.max_sessions, settings.max_output_tokens, settings.turn_time_limit_seconds) == (
+        int(variables["AGENT_MAX_SESSIONS"]), int(variables["AGENT_MAX_OUTPUT_TOKENS"]),
+        int(variables["AGENT_TURN_TIME_LIMIT_SECONDS"]))
+    assert (settings.guardrail_id, settings.memory_id) == (
+        variables.get("AGENT_GUARDRAIL_ID"), variables.get("AGENT_MEMORY_ID"))
+    assert settings.observability_enabled and settings.model_provider == "bedrock"
 
 
 @pytest.mark.parametrize("stack", ["feature-x-2", "2024-customer-onboarding-experiment-with-a-very-long-stack-name"])

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from local.gateway import LocalApiGateway
 from local.gateway_auth import AuthSettings
 from streaming_shared.edge import FORBIDDEN
-from proxy.streaming_proxy.http_guard import GuardedH11Protocol
+from streaming_proxy.http_guard import GuardedH11Protocol
 from tests.support.servers import ServerThread, answer_head
 
 BODY = b'{"prompt": "hi"}'

@@ -4,6 +4,7 @@ files and validated once."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import pytest
@@ -11,13 +12,16 @@ import yaml
 from tests.support.infra_harness import REPO_ROOT, stack_config
 
 from stack_config.config_keys import (
+    ARRAY,
     CONFIG_KEYS,
     INTEGER,
+    OBJECT,
     OBJECT_CONFIG_KEYS,
     REGION,
     REGION_KEY,
+    STRING,
     ConfigKey,
-    pulumi_yaml_differences,
+    _same,
 )
 from stack_config.settings import (
     PROJECT,
@@ -29,11 +33,36 @@ from streaming_shared.auth_modes import AUTH_MODES
 from streaming_shared.edge import SettingsError
 
 
-
 def dev_values(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = dict(stack_config("dev"))
     values.update({f"{PROJECT}:{key}": value for key, value in overrides.items()})
     return values
+
+
+# Pulumi.yaml's `config:` block is the one copy of the declaration the Pulumi CLI needs; these hold it equal.
+def pulumi_declaration(key: ConfigKey) -> dict[str, Any]:
+    """The key's entry in Pulumi.yaml's `config:` block, as YAML loads it."""
+    declaration: dict[str, Any] = {} if key.type is OBJECT else {"type": key.type}
+    if key.type == ARRAY:
+        declaration["items"] = {"type": STRING}
+    return {**declaration, "default": key.default, "description": key.description}
+
+
+def pulumi_yaml_differences(config_block: Mapping[str, Any]) -> list[str]:
+    """How Pulumi.yaml's `config:` block differs from the declaration, one line per key and field."""
+    declared = {key.name: pulumi_declaration(key) for key in CONFIG_KEYS}
+    problems = [f"{name}: declared in stack_config/config_keys.py but missing from Pulumi.yaml"
+                for name in declared if name not in config_block]
+    problems += [f"{name}: in Pulumi.yaml but not declared in stack_config/config_keys.py"
+                 for name in config_block if name not in declared]
+    for name in (name for name in declared if name in config_block):
+        written = config_block[name] if isinstance(config_block[name], Mapping) else {}
+        for field in sorted(set(declared[name]) | set(written)):
+            want, have = declared[name].get(field, "<absent>"), written.get(field, "<absent>")
+            if not _same(want, have):
+                problems.append(f"{name}: {field} differs: Pulumi.yaml has {have!r}, "
+                                f"stack_config/config_keys.py declares {want!r}")
+    return problems
 
 
 def test_pulumi_yaml_declares_every_setting_exactly_as_the_declaration_does() -> None:

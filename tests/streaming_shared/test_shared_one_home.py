@@ -7,9 +7,12 @@ re-exports its names for others to import (every importer imports from streaming
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
+
+from streaming_shared.edge import ALLOWED_HEADERS, EXPOSED_HEADERS, REQUEST_ID_HEADER, SESSION_ID_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The production folders (tests and benchmarks may import anything from anywhere).
@@ -25,9 +28,15 @@ SHARED_FACTS = {
     "GUARDRAIL_VERSION_PATTERN": "streaming_shared/agent_config.py",
     "MAX_TOOL_CALLS_CEILING": "streaming_shared/agent_config.py",
     "MAX_OUTPUT_TOKENS_RANGE": "streaming_shared/agent_config.py",
+    "DEFAULT_MAX_TOOL_CALLS": "streaming_shared/agent_config.py",
+    "TOOL_NAME": "streaming_shared/agent_config.py",
     "JsonFormatter": "streaming_shared/jsonlog.py",
     "session_hash": "streaming_shared/jsonlog.py",
     "error_body": "streaming_shared/edge.py",
+    "INVOKE_PATH": "streaming_shared/edge.py",
+    "STOP_PATH": "streaming_shared/edge.py",
+    "SESSION_ID_HEADER": "streaming_shared/edge.py",
+    "REQUEST_ID_HEADER": "streaming_shared/edge.py",
 }
 
 
@@ -99,3 +108,71 @@ def test_the_re_export_check_catches_a_shim(tmp_path: Path) -> None:
         "contract.py:1 imports INVALID_BODY and never uses it",
         "contract.py:2 imports session_hash and never uses it",
     ]
+
+
+def test_the_contracts_header_names_are_written_once() -> None:
+    # The proxy sets them and the client reads them, each through streaming_shared.edge.
+    names = {SESSION_ID_HEADER.lower(), REQUEST_ID_HEADER.lower()}
+    written = sorted(
+        f"{path.relative_to(REPO_ROOT)}:{node.lineno}"
+        for path in production_modules()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in names
+    )
+    assert [place.split(":")[0] for place in written] == ["streaming_shared/edge.py"] * 2, written
+
+
+# The headers a cross-origin page reads and sends without the API's leave (docs/aws-facts.md, CORS).
+SAFELISTED_RESPONSE_HEADERS = {"cache-control", "content-language", "content-length", "content-type", "expires",
+                               "last-modified", "pragma"}
+SAFELISTED_REQUEST_HEADERS = {"accept", "accept-language", "content-language"}
+PAGE = REPO_ROOT / "web" / "app.js"
+
+
+def page_headers(code: str) -> tuple[set[str], set[str]]:
+    """(headers the page reads from a response, headers it sets on a request), lower-cased."""
+    read = re.findall(r'headers\.get\("([^"]+)"\)', code)
+    literals = re.findall(r"headers\s*[:=]\s*\{([^}]*)\}", code)
+    keys = [pair for literal in literals for pair in re.findall(r'(?:"([^"]+)"|\b([A-Za-z][\w-]*))\s*:', literal)]
+    sent = [quoted or bare for quoted, bare in keys]
+    sent += re.findall(r'headers\["([^"]+)"\]\s*=', code) + re.findall(r"headers\.([A-Za-z]\w*)\s*=", code)
+    return {name.lower() for name in read}, {name.lower() for name in sent}
+
+
+def test_the_chat_page_reads_only_exposed_headers_and_sends_only_allowed_ones() -> None:
+    # web/ is JavaScript: its copy of the header names is unavoidable, and held here to the shared ones.
+    read, sent = page_headers(PAGE.read_text(encoding="utf-8"))
+    exposed = {name.strip().lower() for name in EXPOSED_HEADERS.split(",")}
+    allowed = {name.strip().lower() for name in ALLOWED_HEADERS.split(",")}
+    assert {SESSION_ID_HEADER.lower(), REQUEST_ID_HEADER.lower()} <= read
+    assert read - SAFELISTED_RESPONSE_HEADERS - exposed == set()
+    assert "x-api-key" in sent and "authorization" in sent
+    assert sent - SAFELISTED_REQUEST_HEADERS - allowed == set()
+
+
+def test_the_page_header_reader_finds_reads_and_every_way_of_setting_one() -> None:
+    code = ('const h = response.headers.get("X-Trace");\nconst headers = { "Content-Type": "a", Accept: "b" };\n'
+            'headers["x-api-key"] = k;\nheaders.Authorization = t;\nfetch(u, { headers: { ...x, "X-Extra": 1 } });\n')
+    assert page_headers(code) == ({"x-trace"}, {"content-type", "accept", "x-api-key", "authorization", "x-extra"})
+
+
+
+def unused_shared_names(shared: list[Path], production: list[Path]) -> list[str]:
+    """Top-level names of the shared modules that no production code outside the definition names:
+    what only tests would use, shipped in both zips (comments do not count as a use)."""
+    code = "\n".join(line.split("#")[0] for path in production for line in path.read_text(encoding="utf-8").splitlines())
+    return [f"{path.name}: {name}" for path in shared
+            for name in sorted(defined_names(ast.parse(path.read_text(encoding="utf-8"))))
+            if len(re.findall(rf"\b{re.escape(name)}\b", code)) < 2]
+
+
+def test_the_shared_package_holds_only_what_production_code_uses() -> None:
+    shared = sorted((REPO_ROOT / "streaming_shared").glob("*.py"))
+    assert unused_shared_names(shared, [*production_modules(), REPO_ROOT / "__main__.py"]) == []
+
+
+def test_the_unused_name_check_counts_a_use_outside_the_definition(tmp_path: Path) -> None:
+    shared, user = tmp_path / "edge.py", tmp_path / "app.py"
+    shared.write_text("USED = 1\nONLY_TESTS = 2  # USED\n\n\ndef helper():\n    return USED\n")
+    user.write_text("from edge import helper\n# ONLY_TESTS in a comment is no use\n")
+    assert unused_shared_names([shared], [shared, user]) == ["edge.py: ONLY_TESTS"]

@@ -1,6 +1,6 @@
 """The configuration table of docs/deploying.md, generated from the settings' declaration
 (stack_config/config_keys.py) and the stack files; `python3 dev.py docs` runs this module to rewrite it,
-and tests/delivery checks the committed page is what it gives.
+and tests/system/delivery checks the committed page is what it gives.
 
 Here rather than in components/: reading the stack files takes PyYAML, which the Pulumi program
 itself does not import.

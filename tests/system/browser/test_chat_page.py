@@ -17,7 +17,7 @@ from tests.support.chat_page import FINAL_STATES, send, turns, wait_until_final
 
 from local.stack import REPO_ROOT, LocalStack, StackSettings
 from streaming_shared.edge import CONTENT_BLOCKED_MESSAGE
-from proxy.streaming_proxy.upstream import STOP_PAYLOAD
+from streaming_proxy.upstream import STOP_PAYLOAD
 
 # Every run saves a screenshot of the two-turn conversation under .build/ (ignored by git). The
 # README's picture (docs/screenshot.png, a markdown answer) comes from tests/support/screenshot.py.

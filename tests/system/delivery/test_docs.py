@@ -1,12 +1,14 @@
 """The README is a short front door and the docs/ pages hold the rest (issue 23).
 
 Every relative link in README.md and docs/ leads to a file that exists and, with an #anchor, to a
-heading of that page (GitHub's anchor rules); the README keeps the issue's order and length; each
+heading of that page (GitHub's anchor rules), and every repository path and project module they name in
+code spans exists; the README keeps the issue's order and length; each
 switch is a `pulumi config set` line the stack settings accept; the cost tables add up.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from decimal import Decimal
@@ -62,6 +64,80 @@ def test_every_relative_link_resolves(page: Path) -> None:
         elif anchor and (destination.suffix != ".md" or anchor not in anchors(destination.read_text(encoding="utf-8"))):
             broken.append(f"{target}: no heading #{anchor} in {destination.relative_to(REPO_ROOT)}")
     assert not broken, broken
+
+
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+# Packages whose folder is not their name: the deployables' (zip roots agent/ and proxy/).
+PACKAGE_FOLDERS = {"streaming_proxy": "proxy/streaming_proxy", "streaming_agent": "agent/streaming_agent",
+                   "offline_model": "agent/offline_model"}
+# Paths of other repositories the facts cite (Lambda Web Adapter's guide), not of this one.
+OTHER_REPOSITORIES = {"docs/guide/src/features/request-context.md", "docs/guide/src/configuration/logging.md"}
+
+
+def named_paths_and_modules(text: str) -> tuple[list[str], list[str]]:
+    """The repository paths (`tests/support/docs.py`, `deploy/deployer-policy-*.json`) and the dotted
+    project modules (`streaming_shared.edge.SettingsError`) the text names in code spans: a path starts
+    with a top-level folder, a module with a project package; placeholders (`<module>`, `...`) are left out."""
+    folders = {path.name for path in REPO_ROOT.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))}
+    packages = {path.parent.name for path in REPO_ROOT.glob("*/__init__.py")} | set(PACKAGE_FOLDERS)
+    paths, modules = [], []
+    for span in CODE_SPAN.findall(text):
+        for word in span.split():
+            word = re.split(r"::|:\d", word.strip("'\",;:()[]").removesuffix("()"))[0]
+            if not word or any(mark in word for mark in ("<", "{", "$", "=", "...", "\u2026")):
+                continue
+            if "/" in word and word.split("/")[0] in folders:
+                paths.append(word.rstrip("/"))
+            elif "." in word and word.split(".")[0] in packages and not re.search(r"\.(py|md|json|txt|ya?ml|toml|sh|js)$", word):
+                modules.append(word)
+    return paths, modules
+
+
+def bound_names(module: Path) -> set[str]:
+    """The names a module defines or imports at its top level (what `package.name` may reach)."""
+    names = set()
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return names
+
+
+def module_exists(dotted: str) -> bool:
+    """The longest leading part of `dotted` that is a module of the repository, and the next part (if
+    any) a name it binds: `streaming_shared.edge.SettingsError`, `client.stream_invoke`."""
+    parts = dotted.split(".")
+    folder = REPO_ROOT / PACKAGE_FOLDERS.get(parts[0], parts[0])
+    for length in range(len(parts), 0, -1):
+        base = folder.joinpath(*parts[1:length])
+        module = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if module.is_file():
+            return length == len(parts) or parts[length] in bound_names(module)
+    return False
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda page: page.relative_to(REPO_ROOT).as_posix())
+def test_every_path_and_module_the_page_names_exists(page: Path) -> None:
+    # A moved file leaves no stale name behind (issue 22 moved dozens).
+    paths, modules = named_paths_and_modules(page.read_text(encoding="utf-8"))
+    assert [path for path in paths if path not in OTHER_REPOSITORIES and not any(REPO_ROOT.glob(path))] == []
+    assert [module for module in modules if not module_exists(module)] == []
+
+
+def test_the_named_paths_check_reads_paths_modules_and_placeholders() -> None:
+    text = ("`tests/e2e/test_stop_path.py::test_x`, `deploy/deployer-policy-*.json`, `python -m packager.artifacts`,\n"
+            "`tests.support.<module>`, `streaming_shared.edge.SettingsError`, `client.stream_invoke()`, `proxy/...`")
+    assert named_paths_and_modules(text) == (
+        ["tests/e2e/test_stop_path.py", "deploy/deployer-policy-*.json"],
+        ["packager.artifacts", "streaming_shared.edge.SettingsError", "client.stream_invoke"],
+    )
+    assert not any(REPO_ROOT.glob("tests/e2e/test_stop_path.py")) and any(REPO_ROOT.glob("deploy/deployer-policy-*.json"))
+    assert [module_exists(name) for name in ("packager.artifacts", "streaming_shared.edge.SettingsError",
+                                             "client.stream_invoke", "streaming_proxy.edge", "stack_config.auth.Nothing",
+                                             "streaming_proxy.http_guard.GuardedH11Protocol")] == [True, True, True, False, False, True]
 
 
 @pytest.mark.parametrize(("title", "anchor"), [
