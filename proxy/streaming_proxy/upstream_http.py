@@ -302,8 +302,11 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
+        # Bytes that arrived while the connection waited in the pool (a response nobody asked for)
+        # would be read as the answer to the next request: never reuse such a connection.
         return (not self.lost and self.body is None and self.h11.our_state is h11.IDLE
-                and self.h11.their_state is h11.IDLE and not self.transport.is_closing())
+                and self.h11.their_state is h11.IDLE and not self.h11.trailing_data[0]
+                and not self.transport.is_closing())
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -330,6 +333,11 @@ class ConnectionPool:
             if connection.reusable and connection.loop is loop:
                 return connection, True
             connection.abort()
+        return await self.open(), False
+
+    async def open(self) -> _Connection:
+        """A new connection to the origin."""
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout):
                 transport, connection = await loop.create_connection(
@@ -347,7 +355,7 @@ class ConnectionPool:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.opened += 1
-        return connection, False
+        return connection
 
     def give_back(self, connection: _Connection) -> None:
         """Pool a connection whose exchange is complete, unless either side said it closes."""

@@ -5,6 +5,7 @@ that has arrived in one pass, not one chunk at a time."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import h11
 import pytest
@@ -244,3 +245,31 @@ def test_a_broken_chunk_is_a_protocol_error_and_closes_the_connection():
         return first, broken.value.args[0], served.connection.transport.is_closing()
 
     assert asyncio.run(read_broken()) == (FRAMES[0], "ProtocolError", True)
+
+
+def test_bytes_that_arrive_while_a_connection_waits_in_the_pool_keep_it_from_being_reused():
+    """A response the server sends with nobody asking (a response split in two, a confused server)
+    would be read as the answer to the next stream that takes the connection: another session's."""
+    stray = CHUNKED_HEAD + chunk(b'data: {"type": "delta", "text": "not yours"}\n\n') + b"0\r\n\r\n"
+    answers = []
+
+    def answer(sock) -> None:
+        answers.append(sock)
+        sock.sendall(CHUNKED_HEAD + chunk(FRAMES[0]) + b"0\r\n\r\n")
+        if len(answers) == 1:
+            time.sleep(0.05)  # after the proxy has read the body's end and pooled the connection
+            sock.sendall(stray)
+
+    async def two_streams() -> tuple[bytes, int]:
+        agentcore = FakeAgentCore(answer)
+        first = await agentcore.open_stream("s" * 40, "hello", "turn-1")
+        while await first.read():
+            pass
+        await asyncio.sleep(0.2)  # the stray response has arrived
+        second = await agentcore.open_stream("s" * 40, "hello", "turn-2")
+        body = b""
+        while data := await second.read():
+            body += data
+        return body, agentcore.pool.opened
+
+    assert asyncio.run(two_streams()) == (FRAMES[0], 2)
