@@ -97,7 +97,11 @@ class _Body:
                 length = int(value)
         if head.status_code in (204, 304):
             self.chunked, length = False, 0
-        if not self.chunked:  # Transfer-Encoding wins over Content-Length, as in h11
+        if self.chunked and length is not None:
+            # Both: Transfer-Encoding wins, as in h11, but the framing is suspect (a smuggling or
+            # splitting attempt, RFC 9112 section 6.3): the connection is not used again.
+            self.keep_alive = False
+        if not self.chunked:
             self.until_close = length is None
             self.keep_alive = self.keep_alive and not self.until_close
             self._remaining = length or 0

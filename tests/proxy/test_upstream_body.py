@@ -273,3 +273,20 @@ def test_bytes_that_arrive_while_a_connection_waits_in_the_pool_keep_it_from_bei
         return body, agentcore.pool.opened
 
     assert asyncio.run(two_streams()) == (FRAMES[0], 2)
+
+
+def test_a_response_with_both_transfer_encoding_and_content_length_is_read_chunked_and_never_pooled():
+    # RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and such a message "ought to
+    # be handled as an error": whoever framed it may disagree with us about where it ends.
+    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n"
+
+    async def first_read() -> tuple[bytes | None, bool]:
+        agentcore = FakeAgentCore(lambda sock: sock.sendall(head + chunk(FRAMES[0]) + b"0\r\n\r\n"))
+        response = await agentcore.open_stream("s" * 40, "hello", "turn-1")
+        body = b""
+        while data := await response.read():
+            body += data
+        [served] = agentcore.served
+        return body, served.connection in agentcore.pool._idle
+
+    assert asyncio.run(first_read()) == (FRAMES[0], False)
