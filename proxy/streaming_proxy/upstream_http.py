@@ -193,14 +193,19 @@ class _Body:
                 position += 2
                 self._chunk_end = False
                 continue
-            line_end = buffer.find(b"\r\n", position)
+            # A trailer line may end in a bare LF, as h11 reads field lines (RFC 9112 section 2.2
+            # allows it); a chunk-size line ends in CRLF, as h11 requires.
+            end_of_line = b"\n" if self._trailers else b"\r\n"
+            line_end = buffer.find(end_of_line, position)
             if line_end < 0:
                 if size - position > MAX_LINE_BYTES:
                     raise BodyProtocolError("chunk-size line or trailer too long")
                 break
             line = buffer[position:line_end]
-            position = line_end + 2
+            position = line_end + len(end_of_line)
             if self._trailers:
+                if line.endswith(b"\r"):
+                    line = line[:-1]
                 if not line:
                     self.ended = True
                     break

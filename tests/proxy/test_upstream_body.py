@@ -135,6 +135,10 @@ def test_one_take_holds_whole_chunks_up_to_the_read_limit_and_the_rest_waits():
         b"5\nhello\r\n0\r\n\r\n",  # a bare LF ends no chunk-size line
         b"0\r\nno colon here\r\n\r\n",  # a malformed trailer
         b"0\r\n\r\n",
+        b"0\r\n\n",  # the trailer section ends at a bare LF (RFC 9112 section 2.2 allows it; h11 does)
+        b"5\r\nhello\r\n0\r\nX-A: 1\nX-B: 2\r\n\n",
+        b"0\r\nX-A: 1\n\r\n",
+        b"0\r\nX-A: 1\r\n\r\r\n",
         b"1" * (MAX_LINE_BYTES + 10),  # a chunk-size line that never ends
     ],
 )
