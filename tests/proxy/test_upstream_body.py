@@ -12,8 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streaming_proxy.upstream_http import MAX_LINE_BYTES, READ_LIMIT, BodyProtocolError, UpstreamBroken, _Body
-from tests.support.fake_agentcore import CHUNKED_HEAD, FakeAgentCore, chunk
+from streaming_proxy.upstream_http import (
+    MAX_LINE_BYTES,
+    READ_LIMIT,
+    BodyProtocolError,
+    UpstreamBroken,
+    UpstreamTimeout,
+    _Body,
+)
+from streaming_shared.edge import load_settings
+from tests.support.fake_agentcore import CHUNKED_HEAD, RUNTIME_ARN, FakeAgentCore, chunk
 
 FRAMES = [b'data: {"type": "delta", "text": "w%d "}\n\n' % index for index in range(5)] + [b'data: {"type": "done"}\n\n']
 
@@ -294,3 +302,26 @@ def test_a_response_with_both_transfer_encoding_and_content_length_is_read_chunk
         return body, served.connection in agentcore.pool._idle
 
     assert asyncio.run(first_read()) == (FRAMES[0], False)
+
+
+def test_an_error_answer_whose_body_stalls_ends_the_call_at_the_stream_limit():
+    """AgentCore's error head came, its body never ends: the call must still end (the stream holds its
+    slot while the call opens), as botocore's read timeout ended it."""
+    settings = load_settings({"AGENT_RUNTIME_ARN": RUNTIME_ARN, "PROXY_STREAM_TIMEOUT_SECONDS": "1",
+                              "PROXY_KEEPALIVE_SECONDS": "0.5"})
+
+    def stalled(sock) -> None:
+        sock.sendall(b"HTTP/1.1 500 X\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{")
+        time.sleep(5)
+
+    async def call() -> str:
+        agentcore = FakeAgentCore(stalled, settings)
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeout) as timeout:
+            await asyncio.wait_for(agentcore.open_stream("s" * 40, "hello", "turn-1"), 4)
+        assert time.monotonic() - started < 2.5
+        [served] = agentcore.served
+        assert served.connection.transport.is_closing()
+        return timeout.value.args[0]
+
+    assert asyncio.run(call()) == "ReadTimeout"
