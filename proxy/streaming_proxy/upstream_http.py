@@ -204,13 +204,9 @@ class _Body:
             line = buffer[position:line_end]
             position = line_end + len(end_of_line)
             if self._trailers:
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if not line:
-                    self.ended = True
+                self._trailer_line(line)
+                if self.ended:
                     break
-                if b":" not in line:
-                    raise BodyProtocolError("malformed trailer")
                 continue
             match = CHUNK_SIZE_LINE.fullmatch(line)
             if match is None:
@@ -218,6 +214,14 @@ class _Body:
             self._remaining = int(match.group(1), 16)
             self._trailers = self._remaining == 0
         return position
+
+    def _trailer_line(self, line: bytes) -> None:
+        """A line of the trailer section (its fields are dropped, as h11 does); a blank one ends the body."""
+        line = line[:-1] if line.endswith(b"\r") else line
+        if not line:
+            self.ended = True
+        elif b":" not in line:
+            raise BodyProtocolError("malformed trailer")
 
 
 class _Connection(asyncio.Protocol):
