@@ -8,7 +8,8 @@ from __future__ import annotations
 
 # Fields the SSE specification defines; anything else means we are not talking to an SSE server.
 _KNOWN_FIELDS = (b"data", b"event", b"id", b"retry")
-# A frame larger than this is not something the agent sends; stop before memory runs away.
+# An event larger than this (its unfinished line and its data lines so far) is not something the
+# agent sends; stop before memory runs away.
 MAX_FRAME_BYTES = 8 * 1024 * 1024
 
 
@@ -25,6 +26,7 @@ class SseDecoder:
     def __init__(self) -> None:
         self._buffer = b""
         self._data_lines: list[bytes] = []
+        self._data_bytes = 0  # the size of _data_lines joined
 
     def feed(self, chunk: bytes) -> list[str]:
         """Add bytes; return the data of every event completed by them, in order. SseProtocolError
@@ -74,15 +76,18 @@ class SseDecoder:
         if not colon or name not in _KNOWN_FIELDS:
             raise SseProtocolError("upstream sent a line that is not a Server-Sent Events field")
         if name == b"data":
-            self._data_lines.append(value[1:] if value.startswith(b" ") else value)
+            value = value[1:] if value.startswith(b" ") else value
+            self._data_lines.append(value)
+            self._data_bytes += len(value) + 1  # and the line feed that joins it to the next
 
     def _check_size(self) -> None:
-        if len(self._buffer) > MAX_FRAME_BYTES:
+        if len(self._buffer) + self._data_bytes > MAX_FRAME_BYTES:
             raise SseProtocolError("upstream sent an event larger than the proxy accepts")
 
     def _finish_event(self) -> str:
         data = b"\n".join(self._data_lines)
         self._data_lines = []
+        self._data_bytes = 0
         return _text(data)
 
     @property

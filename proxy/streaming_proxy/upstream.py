@@ -146,12 +146,19 @@ class AgentCore:
     async def invoke(self, runtime_session_id: str, accept: str, payload: bytes) -> Response:
         """InvokeAgentRuntime: the response once its head arrived, or AgentCoreError / Upstream*."""
         target, headers = await self.request_headers(runtime_session_id, accept, payload)
-        # Never retried: a retry could run the agent twice for one prompt. The head's wait is bounded
-        # by the stream limit, as botocore's read timeout was (the relay's deadline usually comes first).
-        response = await request(self.pool, "POST", target, headers, payload, self.settings.stream_timeout_seconds)
+        # Never retried: a retry could run the agent twice for one prompt. The head's wait, and an error's
+        # body after it, are bounded by the stream limit, as botocore's read timeout was (the relay's
+        # deadline usually comes first; the stream keeps its slot until this call returns).
+        limit = self.settings.stream_timeout_seconds
+        deadline = asyncio.get_running_loop().time() + limit
+        response = await request(self.pool, "POST", target, headers, payload, limit)
         if response.status == 200:
             return response
-        body = await _read_bounded(response, MAX_ERROR_BODY_BYTES)
+        try:
+            async with asyncio.timeout_at(deadline):
+                body = await _read_bounded(response, MAX_ERROR_BODY_BYTES)
+        except TimeoutError as error:
+            raise UpstreamTimeout("ReadTimeout") from error
         raise AgentCoreError(error_code(response, body), response.status)
 
     async def open_stream(self, runtime_session_id: str, prompt: str, turn_id: str) -> Response:

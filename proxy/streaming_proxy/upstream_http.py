@@ -97,7 +97,11 @@ class _Body:
                 length = int(value)
         if head.status_code in (204, 304):
             self.chunked, length = False, 0
-        if not self.chunked:  # Transfer-Encoding wins over Content-Length, as in h11
+        if self.chunked and length is not None:
+            # Both: Transfer-Encoding wins, as in h11, but the framing is suspect (a smuggling or
+            # splitting attempt, RFC 9112 section 6.3): the connection is not used again.
+            self.keep_alive = False
+        if not self.chunked:
             self.until_close = length is None
             self.keep_alive = self.keep_alive and not self.until_close
             self._remaining = length or 0
@@ -189,19 +193,20 @@ class _Body:
                 position += 2
                 self._chunk_end = False
                 continue
-            line_end = buffer.find(b"\r\n", position)
+            # A trailer line may end in a bare LF, as h11 reads field lines (RFC 9112 section 2.2
+            # allows it); a chunk-size line ends in CRLF, as h11 requires.
+            end_of_line = b"\n" if self._trailers else b"\r\n"
+            line_end = buffer.find(end_of_line, position)
             if line_end < 0:
                 if size - position > MAX_LINE_BYTES:
                     raise BodyProtocolError("chunk-size line or trailer too long")
                 break
             line = buffer[position:line_end]
-            position = line_end + 2
+            position = line_end + len(end_of_line)
             if self._trailers:
-                if not line:
-                    self.ended = True
+                self._trailer_line(line)
+                if self.ended:
                     break
-                if b":" not in line:
-                    raise BodyProtocolError("malformed trailer")
                 continue
             match = CHUNK_SIZE_LINE.fullmatch(line)
             if match is None:
@@ -209,6 +214,14 @@ class _Body:
             self._remaining = int(match.group(1), 16)
             self._trailers = self._remaining == 0
         return position
+
+    def _trailer_line(self, line: bytes) -> None:
+        """A line of the trailer section (its fields are dropped, as h11 does); a blank one ends the body."""
+        line = line[:-1] if line.endswith(b"\r") else line
+        if not line:
+            self.ended = True
+        elif b":" not in line:
+            raise BodyProtocolError("malformed trailer")
 
 
 class _Connection(asyncio.Protocol):
@@ -302,8 +315,11 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
+        # Bytes that arrived while the connection waited in the pool (a response nobody asked for)
+        # would be read as the answer to the next request: never reuse such a connection.
         return (not self.lost and self.body is None and self.h11.our_state is h11.IDLE
-                and self.h11.their_state is h11.IDLE and not self.transport.is_closing())
+                and self.h11.their_state is h11.IDLE and not self.h11.trailing_data[0]
+                and not self.transport.is_closing())
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -330,6 +346,11 @@ class ConnectionPool:
             if connection.reusable and connection.loop is loop:
                 return connection, True
             connection.abort()
+        return await self.open(), False
+
+    async def open(self) -> _Connection:
+        """A new connection to the origin."""
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout):
                 transport, connection = await loop.create_connection(
@@ -347,7 +368,7 @@ class ConnectionPool:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.opened += 1
-        return connection, False
+        return connection
 
     def give_back(self, connection: _Connection) -> None:
         """Pool a connection whose exchange is complete, unless either side said it closes."""

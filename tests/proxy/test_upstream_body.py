@@ -5,14 +5,23 @@ that has arrived in one pass, not one chunk at a time."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import h11
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streaming_proxy.upstream_http import MAX_LINE_BYTES, READ_LIMIT, BodyProtocolError, UpstreamBroken, _Body
-from tests.support.fake_agentcore import CHUNKED_HEAD, FakeAgentCore, chunk
+from streaming_proxy.upstream_http import (
+    MAX_LINE_BYTES,
+    READ_LIMIT,
+    BodyProtocolError,
+    UpstreamBroken,
+    UpstreamTimeout,
+    _Body,
+)
+from streaming_shared.edge import load_settings
+from tests.support.fake_agentcore import CHUNKED_HEAD, RUNTIME_ARN, FakeAgentCore, chunk
 
 FRAMES = [b'data: {"type": "delta", "text": "w%d "}\n\n' % index for index in range(5)] + [b'data: {"type": "done"}\n\n']
 
@@ -134,6 +143,10 @@ def test_one_take_holds_whole_chunks_up_to_the_read_limit_and_the_rest_waits():
         b"5\nhello\r\n0\r\n\r\n",  # a bare LF ends no chunk-size line
         b"0\r\nno colon here\r\n\r\n",  # a malformed trailer
         b"0\r\n\r\n",
+        b"0\r\n\n",  # the trailer section ends at a bare LF (RFC 9112 section 2.2 allows it; h11 does)
+        b"5\r\nhello\r\n0\r\nX-A: 1\nX-B: 2\r\n\n",
+        b"0\r\nX-A: 1\n\r\n",
+        b"0\r\nX-A: 1\r\n\r\r\n",
         b"1" * (MAX_LINE_BYTES + 10),  # a chunk-size line that never ends
     ],
 )
@@ -244,3 +257,71 @@ def test_a_broken_chunk_is_a_protocol_error_and_closes_the_connection():
         return first, broken.value.args[0], served.connection.transport.is_closing()
 
     assert asyncio.run(read_broken()) == (FRAMES[0], "ProtocolError", True)
+
+
+def test_bytes_that_arrive_while_a_connection_waits_in_the_pool_keep_it_from_being_reused():
+    """A response the server sends with nobody asking (a response split in two, a confused server)
+    would be read as the answer to the next stream that takes the connection: another session's."""
+    stray = CHUNKED_HEAD + chunk(b'data: {"type": "delta", "text": "not yours"}\n\n') + b"0\r\n\r\n"
+    answers = []
+
+    def answer(sock) -> None:
+        answers.append(sock)
+        sock.sendall(CHUNKED_HEAD + chunk(FRAMES[0]) + b"0\r\n\r\n")
+        if len(answers) == 1:
+            time.sleep(0.05)  # after the proxy has read the body's end and pooled the connection
+            sock.sendall(stray)
+
+    async def two_streams() -> tuple[bytes, int]:
+        agentcore = FakeAgentCore(answer)
+        first = await agentcore.open_stream("s" * 40, "hello", "turn-1")
+        while await first.read():
+            pass
+        await asyncio.sleep(0.2)  # the stray response has arrived
+        second = await agentcore.open_stream("s" * 40, "hello", "turn-2")
+        body = b""
+        while data := await second.read():
+            body += data
+        return body, agentcore.pool.opened
+
+    assert asyncio.run(two_streams()) == (FRAMES[0], 2)
+
+
+def test_a_response_with_both_transfer_encoding_and_content_length_is_read_chunked_and_never_pooled():
+    # RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and such a message "ought to
+    # be handled as an error": whoever framed it may disagree with us about where it ends.
+    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n"
+
+    async def first_read() -> tuple[bytes | None, bool]:
+        agentcore = FakeAgentCore(lambda sock: sock.sendall(head + chunk(FRAMES[0]) + b"0\r\n\r\n"))
+        response = await agentcore.open_stream("s" * 40, "hello", "turn-1")
+        body = b""
+        while data := await response.read():
+            body += data
+        [served] = agentcore.served
+        return body, served.connection in agentcore.pool._idle
+
+    assert asyncio.run(first_read()) == (FRAMES[0], False)
+
+
+def test_an_error_answer_whose_body_stalls_ends_the_call_at_the_stream_limit():
+    """AgentCore's error head came, its body never ends: the call must still end (the stream holds its
+    slot while the call opens), as botocore's read timeout ended it."""
+    settings = load_settings({"AGENT_RUNTIME_ARN": RUNTIME_ARN, "PROXY_STREAM_TIMEOUT_SECONDS": "1",
+                              "PROXY_KEEPALIVE_SECONDS": "0.5"})
+
+    def stalled(sock) -> None:
+        sock.sendall(b"HTTP/1.1 500 X\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{")
+        time.sleep(5)
+
+    async def call() -> str:
+        agentcore = FakeAgentCore(stalled, settings)
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeout) as timeout:
+            await asyncio.wait_for(agentcore.open_stream("s" * 40, "hello", "turn-1"), 4)
+        assert time.monotonic() - started < 2.5
+        [served] = agentcore.served
+        assert served.connection.transport.is_closing()
+        return timeout.value.args[0]
+
+    assert asyncio.run(call()) == "ReadTimeout"

@@ -126,9 +126,7 @@ class ScriptedPool(ConnectionPool):
         super().__init__(*args)
         self.fake = fake
 
-    async def connection(self) -> tuple[_Connection, bool]:
-        if self._idle:
-            return await super().connection()
+    async def open(self) -> _Connection:
         ours, theirs = socket.socketpair()
         transport, connection = await asyncio.get_running_loop().create_connection(_Connection, sock=ours)
         connection.transport = transport
@@ -136,7 +134,7 @@ class ScriptedPool(ConnectionPool):
         served = Served(connection)
         self.fake.served.append(served)
         threading.Thread(target=self.fake.serve, args=(theirs, served), daemon=True).start()
-        return connection, False
+        return connection
 
 
 class FakeAgentCore(AgentCore):
