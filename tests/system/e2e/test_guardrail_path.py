@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -84,9 +85,17 @@ def test_a_masked_answer_streams_with_its_mask_and_ends_with_done(stack: LocalSt
     assert events[-1].data["stopReason"] == "guardrail_intervened"
     assert "error" not in [event.name for event in events]
     assert answer_of(events).endswith(f"The card number on file is {CARD_MASK}.")
-    agent_log = [json.loads(line) for line in stack.logs("agent") if line.startswith("{")]
+    # The agent logs the turn's end after its last event leaves, so the line may come after `done`.
+    deadline = time.monotonic() + 10
+    while not turn_finished_masked(stack) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert turn_finished_masked(stack)
     assert not [line for line in stack.logs("agent") if "4111" in line]
-    assert any(entry.get("message") == "turn_finished" and entry.get("stopReason") == "guardrail_intervened"
+
+
+def turn_finished_masked(stack: LocalStack) -> bool:
+    agent_log = [json.loads(line) for line in stack.logs("agent") if line.startswith("{")]
+    return any(entry.get("message") == "turn_finished" and entry.get("stopReason") == "guardrail_intervened"
                for entry in agent_log)
 
 
