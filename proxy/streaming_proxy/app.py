@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -160,6 +160,11 @@ def translate(payload: str, session_id: str) -> AgentEvent:
     if delta is not None:
         literal = delta.group(1)
         return AgentEvent(delta_event(literal), False, "delta", text_literal=literal)
+    return translate_decoded(payload, session_id)
+
+
+def translate_decoded(payload: str, session_id: str) -> AgentEvent:
+    """translate for an event that is not the agent's plain delta (AGENT_DELTA): decoded as JSON. Pure."""
     try:
         value = json.loads(payload)
     except ValueError:
@@ -790,7 +795,7 @@ class ProxyApp:
         record.outcome = "done"
         return sse_event("done", {"sessionId": plan.session_id})
 
-    def _forward(self, payloads: list[str], plan: StreamPlan, record: StreamRecord) -> tuple[bytes, bool]:
+    def _forward(self, payloads: Sequence[str], plan: StreamPlan, record: StreamRecord) -> tuple[bytes, bool]:
         """The client's bytes for a batch of agent events, and whether one of them ended the stream."""
         out: list[bytes] = []
         terminal = False
@@ -802,7 +807,7 @@ class ProxyApp:
                 out.append(delta_event(literal))
                 record.count_delta(None, literal)
                 continue
-            event = translate(payload, plan.session_id)
+            event = translate_decoded(payload, plan.session_id)
             record.count(event)
             if event.agent_error_type is not None:
                 plan.fields["agentErrorType"] = event.agent_error_type

@@ -6,6 +6,8 @@ network split those frames anywhere, so the decoder keeps the unfinished tail be
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Fields the SSE specification defines; anything else means we are not talking to an SSE server.
 _KNOWN_FIELDS = (b"data", b"event", b"id", b"retry")
 # An event larger than this (its unfinished line and its data lines so far) is not something the
@@ -19,7 +21,7 @@ class SseProtocolError(ValueError):
     `completed`: the events that the same `feed` completed before the fault, in order (they came first).
     """
 
-    completed: list[str] = []
+    completed: Sequence[str] = ()
 
 
 class SseDecoder:
